@@ -1,0 +1,65 @@
+# tomscan: every target runs `setup` first, which installs what is missing
+# (Debian packages, Go modules) and does nothing when all is there.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+
+GO        ?= go
+BIN       := bin/tomscan
+VERSION   ?= 0.1.0-dev
+COMMIT    := $(shell git rev-parse --short=12 HEAD 2>/dev/null || true)
+LDFLAGS   := -X github.com/tomscan/tomscan/internal/version.Version=$(VERSION) -X github.com/tomscan/tomscan/internal/version.Commit=$(COMMIT)
+
+# Shared data (real TOM-Skype keyword lists) lives beside the checkout when it
+# exists; a fresh clone without it falls back to the synthetic lists shipped in
+# corpus/testdata/synthetic-keyword-lists (clearly marked as such).
+SHARED    ?= $(abspath ../shared)
+KEYWORDS  ?= $(if $(wildcard $(SHARED)/data/tom-skype-keyword-lists/tom-skype-raw-data),$(SHARED)/data/tom-skype-keyword-lists,$(CURDIR)/corpus/testdata/synthetic-keyword-lists)
+export TOMSCAN_KEYWORD_LISTS := $(KEYWORDS)
+
+CORPUS    ?= $(CURDIR)/corpus/out
+REAL      ?= $(CURDIR)/corpus/real
+DEMO_OUT  ?= $(CURDIR)/demo-out
+FUZZTIME  ?= 30s
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+.PHONY: setup build test demo lint fuzz bench corpus corpus-real clean
+
+setup:
+	@bash scripts/setup.sh
+
+build: setup
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/tomscan
+
+test: setup
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 25m ./...
+
+lint: setup
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+corpus: setup
+	$(GO) run ./corpus/cmd/gencorpus -specs corpus/specs -keywords '$(KEYWORDS)' -out '$(CORPUS)'
+
+corpus-real: setup
+	$(GO) run ./corpus/cmd/genreal -out '$(REAL)'
+
+demo: build corpus
+	rm -rf '$(DEMO_OUT)'
+	./$(BIN) scan '$(CORPUS)/builds' --out '$(DEMO_OUT)' --keyword-lists '$(KEYWORDS)' --format json,md || [ $$? -eq 1 ]
+	@echo
+	@echo "demo: reports are in $(DEMO_OUT)/builds/<sha256>/report.{json,md}"
+
+fuzz: setup
+	@for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+bench: setup
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf bin '$(DEMO_OUT)' '$(CORPUS)'

@@ -1,0 +1,70 @@
+// Command tomscan scans Windows installers for TOM-Skype: it unpacks them,
+// analyses every PE, applies YARA rules and the TOM-Skype analysers, and
+// writes one report per build into an archive. This file only turns flags
+// into configuration; the work happens in internal/pipeline.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Exit codes (README "Exit codes").
+const (
+	exitOK          = 0 // every build succeeded or was partial
+	exitBuildFailed = 1 // at least one build failed (its report says why)
+	exitUsage       = 2 // bad flags, bad limits, a rule file that does not compile
+	exitRuntime     = 3 // the run itself could not go on: output not writable, interrupted
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+const usage = `usage: tomscan <command> [flags]
+
+commands:
+  scan PATH... --out DIR   scan installers and write one report per build
+  version                  print tomscan's and its dependencies' versions
+
+Run 'tomscan <command> -h' for a command's flags.
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	var err error
+	code := exitOK
+	switch args[0] {
+	case "scan":
+		code, err = cmdScan(ctx, args[1:], stdout, stderr)
+	case "version":
+		err = cmdVersion(args[1:], stdout)
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	default:
+		err = usagef("unknown command %q\n%s", args[0], usage)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "tomscan: %v\n", err)
+		var ue usageError
+		if errors.As(err, &ue) {
+			return exitUsage
+		}
+		if code == exitOK {
+			code = exitRuntime
+		}
+	}
+	return code
+}

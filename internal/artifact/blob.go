@@ -1,0 +1,78 @@
+package artifact
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+)
+
+// Blob holds the bytes of one node: in memory when small, or in a file under
+// the build's scratch root when large, so memory is bounded by the limits and
+// not by the size of an installer.
+type Blob struct {
+	size int64
+	data []byte   // in memory
+	file *os.File // spilled; owned by the scratch root, which removes it
+}
+
+// MemoryBlob wraps bytes already in memory.
+func MemoryBlob(b []byte) *Blob { return &Blob{size: int64(len(b)), data: b} }
+
+// FileBlob wraps an open file of known size; the caller keeps ownership.
+func FileBlob(f *os.File, size int64) *Blob { return &Blob{size: size, file: f} }
+
+// Size is the blob's length in bytes.
+func (b *Blob) Size() int64 { return b.size }
+
+// InMemory tells whether Bytes is free.
+func (b *Blob) InMemory() bool { return b.file == nil }
+
+// ReaderAt gives random access without loading a spilled blob.
+func (b *Blob) ReaderAt() io.ReaderAt {
+	if b.file != nil {
+		return b.file
+	}
+	return bytes.NewReader(b.data)
+}
+
+// Reader returns a fresh reader over the whole blob.
+func (b *Blob) Reader() io.Reader { return io.NewSectionReader(b.ReaderAt(), 0, b.size) }
+
+// Head returns up to n leading bytes, for sniffing.
+func (b *Blob) Head(n int) []byte {
+	if int64(n) > b.size {
+		n = int(b.size)
+	}
+	if b.file == nil {
+		return b.data[:n]
+	}
+	buf := make([]byte, n)
+	k, _ := b.file.ReadAt(buf, 0)
+	return buf[:k]
+}
+
+// Bytes returns the whole blob. A spilled blob is read into memory only when
+// it is no larger than max: callers that need every byte (PE parsing, YARA)
+// state how much they may hold.
+func (b *Blob) Bytes(max int64) ([]byte, error) {
+	if b.file == nil {
+		return b.data, nil
+	}
+	if b.size > max {
+		return nil, fmt.Errorf("blob: %d bytes is more than the %d that may be loaded", b.size, max)
+	}
+	buf := make([]byte, b.size)
+	if _, err := b.file.ReadAt(buf, 0); err != nil && err != io.EOF {
+		return nil, fmt.Errorf("blob: read spilled file: %w", err)
+	}
+	return buf, nil
+}
+
+// Path returns the file behind a spilled blob, or "" for one in memory.
+func (b *Blob) Path() string {
+	if b.file == nil {
+		return ""
+	}
+	return b.file.Name()
+}

@@ -1,0 +1,90 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+
+	"github.com/tomscan/tomscan/internal/artifact"
+	"github.com/tomscan/tomscan/internal/filetype"
+	"github.com/tomscan/tomscan/internal/limits"
+	"github.com/tomscan/tomscan/pe"
+	"github.com/tomscan/tomscan/rules"
+)
+
+// analyzer runs the per-node stages of one worker: PE, strings, YARA.
+type analyzer struct {
+	limits  limits.Limits
+	scanner *rules.Scanner
+}
+
+// visit is the engine's Visitor. Each stage runs under its own recover so a
+// panic costs that stage on that node only.
+func (a *analyzer) visit(ctx context.Context, n, parent *artifact.Node) {
+	blob := n.Blob()
+	if blob == nil {
+		return
+	}
+	max := a.limits.MaxPEBytes
+	if a.limits.MaxYARAMatchesBytes > max {
+		max = a.limits.MaxYARAMatchesBytes
+	}
+	data, err := blob.Bytes(max)
+	if err != nil {
+		n.AddIssue(artifact.KindLimit, "read", fmt.Sprintf("not analysed: %v", err))
+		return
+	}
+	stage(n, "pe", func() {
+		if n.Type != filetype.PE {
+			return
+		}
+		sum, err := pe.Analyze(ctx, data, pe.Options{MaxBytes: a.limits.MaxPEBytes})
+		if err != nil {
+			kind := artifact.KindParse
+			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+				kind = artifact.KindTimeout
+			}
+			n.AddIssue(kind, "pe", err.Error())
+		}
+		n.PE = sum
+	})
+	stage(n, "strings", func() {
+		set := pe.ExtractStrings(ctx, data, pe.StringOptions{MinLength: a.limits.MinStringLength, Max: a.limits.MaxStringsPerNode})
+		if set.Truncated {
+			n.AddIssue(artifact.KindLimit, "strings", fmt.Sprintf("max strings per node %d reached: %d distinct strings found, the rest are not listed", a.limits.MaxStringsPerNode, set.Count))
+		}
+		n.Strings = set
+	})
+	stage(n, "yara", func() {
+		if a.scanner == nil {
+			return
+		}
+		if int64(len(data)) > a.limits.MaxYARAMatchesBytes {
+			n.AddIssue(artifact.KindLimit, "yara", fmt.Sprintf("%d bytes exceeds max YARA scan bytes %d: not scanned", len(data), a.limits.MaxYARAMatchesBytes))
+			return
+		}
+		vars := rules.Variables{FileName: n.Name, FilePath: n.ID, FileType: n.Type, Extractor: n.Extractor, Depth: n.Depth}
+		if parent != nil {
+			vars.ParentFileType = parent.Type
+		}
+		m, err := a.scanner.Scan(ctx, data, vars)
+		if err != nil {
+			n.AddIssue(artifact.KindScan, "yara", err.Error())
+		}
+		n.Matches = m
+	})
+}
+
+func stage(n *artifact.Node, name string, fn func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			st := debug.Stack()
+			if len(st) > 800 {
+				st = st[:800]
+			}
+			n.AddIssue(artifact.KindPanic, name, fmt.Sprintf("panic: %v: %s", r, st))
+		}
+	}()
+	fn()
+}

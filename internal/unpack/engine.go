@@ -1,0 +1,313 @@
+package unpack
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"strconv"
+
+	"github.com/tomscan/tomscan/internal/artifact"
+	"github.com/tomscan/tomscan/internal/filetype"
+	"github.com/tomscan/tomscan/internal/limits"
+	"github.com/tomscan/tomscan/internal/scratch"
+	"github.com/tomscan/tomscan/pe"
+)
+
+// Visitor analyses one node (PE, strings, YARA) once the engine has hashed
+// and typed it and before its children are listed. It records its own
+// failures as issues on the node.
+type Visitor func(ctx context.Context, n, parent *artifact.Node)
+
+// Engine drives the extractors over one build's tree.
+type Engine struct {
+	extractors []Extractor
+	tools      Tools
+}
+
+// New returns an engine that tries extractors in the given order.
+func New(extractors []Extractor, tools Tools) *Engine {
+	return &Engine{extractors: extractors, tools: tools}
+}
+
+// Extractors lists the engine's extractors' names, in order, for reports.
+func (e *Engine) Extractors() []string {
+	var names []string
+	for _, x := range e.extractors {
+		names = append(names, x.Name())
+	}
+	return names
+}
+
+// build is the state of one Run.
+type build struct {
+	engine  *Engine
+	limits  limits.Limits
+	budget  *limits.Budget
+	scratch *scratch.Root
+	visit   Visitor
+	seen    map[string]*artifact.Node // sha256 -> first node analysed
+}
+
+// Run identifies root (whose blob must be set), visits it, and unpacks it
+// recursively. It never fails: everything that goes wrong is an issue on the
+// node concerned.
+func (e *Engine) Run(ctx context.Context, root *artifact.Node, budget *limits.Budget, sc *scratch.Root, visit Visitor) {
+	b := &build{engine: e, limits: budget.Limits(), budget: budget, scratch: sc, visit: visit, seen: map[string]*artifact.Node{}}
+	if err := budget.ChargeNode(); err != nil {
+		root.AddIssue(artifact.KindLimit, "unpack", err.Error())
+	}
+	b.process(ctx, root, nil)
+	root.SortChildren()
+}
+
+// process identifies, visits and unpacks n, then releases its bytes.
+func (b *build) process(ctx context.Context, n *artifact.Node, parent *artifact.Node) {
+	blob := n.Blob()
+	if blob == nil {
+		return
+	}
+	defer n.SetBlob(nil)
+	if err := identify(n, blob); err != nil {
+		n.AddIssue(artifact.KindRead, "read", err.Error())
+		return
+	}
+	if first, ok := b.seen[n.SHA256]; ok {
+		// Same bytes seen earlier in this build: list the place, analyse once.
+		n.DuplicateOf = first.ID
+		return
+	}
+	b.seen[n.SHA256] = n
+	if b.visit != nil {
+		b.visit(ctx, n, parent)
+	}
+	if err := ctx.Err(); err != nil {
+		n.AddIssue(artifact.KindTimeout, "unpack", fmt.Sprintf("build deadline reached before unpacking: %v", err))
+		return
+	}
+	b.unpack(ctx, n, blob)
+}
+
+// identify hashes and types n from its blob.
+func identify(n *artifact.Node, blob *artifact.Blob) error {
+	hm, h1, h256 := md5.New(), sha1.New(), sha256.New()
+	size, err := io.Copy(io.MultiWriter(hm, h1, h256), blob.Reader())
+	if err != nil {
+		return fmt.Errorf("hash: %w", err)
+	}
+	n.Size = size
+	n.MD5 = hex.EncodeToString(hm.Sum(nil))
+	n.SHA1 = hex.EncodeToString(h1.Sum(nil))
+	n.SHA256 = hex.EncodeToString(h256.Sum(nil))
+	n.Type = filetype.Sniff(blob.Head(filetype.HeadSize))
+	return nil
+}
+
+// unpack tries the matching extractors in order; the first that lists any
+// child wins. One that fails without children leaves an issue and the next is
+// tried, so a damaged container still gets every chance.
+func (b *build) unpack(ctx context.Context, n *artifact.Node, blob *artifact.Blob) {
+	head := blob.Head(filetype.HeadSize)
+	for _, x := range b.engine.extractors {
+		if !x.Match(head, blob.Size()) {
+			continue
+		}
+		if n.Depth >= b.limits.MaxDepth {
+			n.AddIssue(artifact.KindLimit, "unpack", fmt.Sprintf("max depth %d reached: %s container not unpacked", b.limits.MaxDepth, x.Name()))
+			return
+		}
+		s := &sink{build: b, node: n, extractor: x.Name(), parentSize: blob.Size(), names: map[string]int{}}
+		err := safeExtract(ctx, x, Input{Node: n, Blob: blob, Scratch: b.scratch, Limits: b.limits, Tools: b.engine.tools}, s)
+		if err != nil && !errors.Is(err, ErrStop) {
+			kind := artifact.KindExtract
+			var tm *ToolMissingError
+			switch {
+			case errors.As(err, &tm):
+				kind = artifact.KindToolMissing
+			case errors.Is(err, ErrUnsupported):
+				kind = artifact.KindUnsupported
+			case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+				kind = artifact.KindTimeout
+			case errors.Is(err, errPanic):
+				kind = artifact.KindPanic
+			}
+			n.AddIssue(kind, "unpack:"+x.Name(), err.Error())
+		}
+		if s.emitted > 0 || s.claimed {
+			n.Container = x.Name()
+			return
+		}
+	}
+}
+
+// ErrUnsupported marks a format variant an extractor recognises but cannot read.
+var ErrUnsupported = errors.New("unsupported variant")
+
+// ToolMissingError says an external program an extractor needs is not installed.
+type ToolMissingError struct{ Tool string }
+
+func (e *ToolMissingError) Error() string { return e.Tool + " not found (run make setup)" }
+
+var errPanic = errors.New("extractor panic")
+
+func safeExtract(ctx context.Context, x Extractor, in Input, s Sink) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			stack := debug.Stack()
+			if len(stack) > 800 {
+				stack = stack[:800]
+			}
+			err = fmt.Errorf("%w: %v: %s", errPanic, r, stack)
+		}
+	}()
+	return x.Extract(ctx, in, s)
+}
+
+// sink is the engine's side of one extraction.
+type sink struct {
+	build      *build
+	node       *artifact.Node
+	extractor  string
+	parentSize int64
+	emitted    int
+	bytes      int64
+	claimed    bool
+	stopped    bool
+	names      map[string]int
+}
+
+func (s *sink) Installer(info *artifact.Installer) {
+	s.claimed = true
+	s.node.Installer = info
+}
+
+func (s *sink) Signature(sig *pe.Signature) { s.node.Signature = sig }
+
+func (s *sink) Issue(kind, message string) { s.node.AddIssue(kind, "unpack:"+s.extractor, message) }
+
+func (s *sink) Emit(ctx context.Context, e Entry) error {
+	b := s.build
+	if s.stopped {
+		return ErrStop
+	}
+	if err := ctx.Err(); err != nil {
+		s.stop(artifact.KindTimeout, fmt.Sprintf("build deadline reached after %d entries: %v", s.emitted, err))
+		return ErrStop
+	}
+	if s.emitted >= b.limits.MaxEntries {
+		s.stop(artifact.KindLimit, fmt.Sprintf("max entries per container %d reached: the rest is not listed", b.limits.MaxEntries))
+		return ErrStop
+	}
+	if err := b.budget.ChargeNode(); err != nil {
+		s.stop(artifact.KindLimit, err.Error()+": the rest is not listed")
+		return ErrStop
+	}
+	s.emitted++
+
+	name, why := VetName(e.Name)
+	name = s.uniqueName(name)
+	child := s.node.NewChild(name, s.extractor)
+	if len(e.Meta) > 0 {
+		child.Meta = map[string]string{}
+		for k, v := range e.Meta {
+			child.Meta[k] = v
+		}
+	}
+	if why != "" || name != e.Name {
+		if child.Meta == nil {
+			child.Meta = map[string]string{}
+		}
+		child.Meta["original_name"] = strconv.Quote(e.Name)
+	}
+	if why != "" {
+		child.AddIssue(artifact.KindUnsafeName, "unpack:"+s.extractor, fmt.Sprintf("entry name %s: %s", strconv.Quote(e.Name), why))
+	}
+	s.node.Children = append(s.node.Children, child)
+
+	if e.Size > b.limits.MaxEntryBytes {
+		child.Size = e.Size
+		child.AddIssue(artifact.KindLimit, "unpack:"+s.extractor, fmt.Sprintf("declared size %d exceeds max entry bytes %d: not extracted", e.Size, b.limits.MaxEntryBytes))
+		return nil
+	}
+	blob, err := s.read(e.Body)
+	if err != nil {
+		child.AddIssue(kindOf(err), "unpack:"+s.extractor, err.Error())
+		if blob == nil {
+			return nil
+		}
+	}
+	s.bytes += blob.Size()
+	if s.parentSize > 0 && float64(s.bytes) > b.limits.MaxRatio*float64(s.parentSize) && s.bytes > 1<<20 {
+		s.stop(artifact.KindLimit, fmt.Sprintf("compression ratio over %g (%d bytes out of %d): the rest is not listed", b.limits.MaxRatio, s.bytes, s.parentSize))
+		child.AddIssue(artifact.KindLimit, "unpack:"+s.extractor, "ratio limit hit while this entry was read: not analysed")
+		return ErrStop
+	}
+	if err := b.budget.ChargeBytes(blob.Size()); err != nil {
+		s.stop(artifact.KindLimit, err.Error()+": the rest is not listed")
+		child.AddIssue(artifact.KindLimit, "unpack:"+s.extractor, "build byte budget hit while this entry was read: not analysed")
+		return ErrStop
+	}
+	child.SetBlob(blob)
+	b.process(ctx, child, s.node)
+	return nil
+}
+
+func (s *sink) stop(kind, msg string) {
+	if !s.stopped {
+		s.node.AddIssue(kind, "unpack:"+s.extractor, msg)
+	}
+	s.stopped = true
+}
+
+// uniqueName keeps sibling IDs distinct when a container repeats a name.
+func (s *sink) uniqueName(name string) string {
+	s.names[name]++
+	if k := s.names[name]; k > 1 {
+		return fmt.Sprintf("%s#%d", name, k)
+	}
+	return name
+}
+
+var errEntryTooBig = errors.New("entry larger than max entry bytes")
+
+func kindOf(err error) string {
+	switch {
+	case errors.Is(err, errEntryTooBig):
+		return artifact.KindLimit
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return artifact.KindTimeout
+	}
+	return artifact.KindExtract
+}
+
+// read takes a child's bytes through the per-entry limit: in memory up to
+// InMemoryBytes, spilled to the scratch root beyond. A read error after some
+// bytes keeps what was read (the blob is returned with the error).
+func (s *sink) read(r io.Reader) (*artifact.Blob, error) {
+	l := s.build.limits
+	if r == nil {
+		return nil, errors.New("entry has no body")
+	}
+	var buf bytes.Buffer
+	n, err := io.Copy(&buf, io.LimitReader(r, l.InMemoryBytes+1))
+	if err != nil {
+		return artifact.MemoryBlob(buf.Bytes()), fmt.Errorf("read entry after %d bytes: %w", n, err)
+	}
+	if n <= l.InMemoryBytes {
+		return artifact.MemoryBlob(buf.Bytes()), nil
+	}
+	f, total, err := s.build.scratch.Spill(io.MultiReader(&buf, r), l.MaxEntryBytes)
+	if err != nil {
+		if total > l.MaxEntryBytes {
+			return nil, fmt.Errorf("%w (%d): not extracted", errEntryTooBig, l.MaxEntryBytes)
+		}
+		return nil, fmt.Errorf("spill entry: %w", err)
+	}
+	return artifact.FileBlob(f, total), nil
+}

@@ -1,0 +1,59 @@
+package reports
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// BuildDir is where a build's reports live inside the archive.
+func BuildDir(out, key string) string { return filepath.Join(out, "builds", key) }
+
+// EncodeJSON renders r as indented JSON with a final newline. HTML escaping
+// is off so that strings from binaries read as they are; the HTML encoder
+// escapes them itself.
+func EncodeJSON(r *Report) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(r); err != nil {
+		return nil, fmt.Errorf("reports: encode json: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// WriteAtomic writes b to path through a temp file in the same folder and a
+// rename, so a reader never sees half a report and a crash leaves none.
+func WriteAtomic(path string, b []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("reports: mkdir %s: %w", dir, err)
+	}
+	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-")
+	if err != nil {
+		return fmt.Errorf("reports: temp file in %s: %w", dir, err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // no-op after a successful rename
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return fmt.Errorf("reports: write %s: %w", tmp, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("reports: sync %s: %w", tmp, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("reports: close %s: %w", tmp, err)
+	}
+	if err := os.Chmod(tmp, 0o644); err != nil {
+		return fmt.Errorf("reports: chmod %s: %w", tmp, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("reports: rename to %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,317 @@
+// Package rules compiles YARA rule files (the shipped TOM-Skype pack embedded
+// in this package, plus any user folders) and scans node bytes with them. It
+// is the only package that uses cgo: go-yara over libyara.
+//
+// Compile once, share the compiled Set across workers, one Scanner per worker
+// (a libyara scanner holds per-scan state and is not safe for concurrent use).
+package rules
+
+/*
+#include <yara.h>
+*/
+import "C"
+
+import (
+	"context"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	yara "github.com/hillu/go-yara/v4"
+
+	"github.com/tomscan/tomscan/internal/artifact"
+)
+
+//go:embed *.yar
+var builtin embed.FS
+
+// LibyaraVersion is the libyara this binary was compiled against.
+const LibyaraVersion = C.YR_VERSION
+
+// GoYaraVersion is the go-yara module version pinned in go.mod.
+const GoYaraVersion = "v4.2.4"
+
+// Variables are the external variables every rule can use; Compile defines
+// them with these defaults and Scan sets them per node.
+type Variables struct {
+	FileName       string // the node's own name
+	FilePath       string // the node's path chain, "!"-joined
+	FileType       string // sniffed type of the node
+	ParentFileType string // sniffed type of the container ("" for a build root)
+	Extractor      string // extractor that found the node ("" for a build root)
+	Depth          int    // 0 for a build root
+}
+
+func (v Variables) pairs() []struct {
+	name  string
+	value interface{}
+} {
+	return []struct {
+		name  string
+		value interface{}
+	}{
+		{"filename", v.FileName},
+		{"filepath", v.FilePath},
+		{"filetype", v.FileType},
+		{"parent_filetype", v.ParentFileType},
+		{"extractor", v.Extractor},
+		{"depth", v.Depth},
+	}
+}
+
+// Source is one rule file, with its namespace.
+type Source struct {
+	Namespace string `json:"namespace"`
+	Path      string `json:"path"` // "builtin:<name>" for the shipped pack
+	Text      []byte `json:"-"`
+}
+
+// CompileError lists every error the compiler reported, each as file:line: message.
+type CompileError struct{ Messages []string }
+
+func (e *CompileError) Error() string {
+	return "rules: compile failed:\n  " + strings.Join(e.Messages, "\n  ")
+}
+
+// Set is a compiled rule set, safe to share across goroutines.
+type Set struct {
+	rules    *yara.Rules
+	Sources  []Source
+	Digest   string   // sha256 over namespaces and texts, in order
+	Warnings []string // file:line: message
+	Names    []string // namespace:rule, sorted
+}
+
+// Builtin returns the shipped pack's sources, sorted by file name.
+func Builtin() ([]Source, error) {
+	entries, err := fs.ReadDir(builtin, ".")
+	if err != nil {
+		return nil, fmt.Errorf("rules: read builtin pack: %w", err)
+	}
+	var out []Source
+	for _, e := range entries {
+		b, err := builtin.ReadFile(e.Name())
+		if err != nil {
+			return nil, fmt.Errorf("rules: read builtin %s: %w", e.Name(), err)
+		}
+		out = append(out, Source{Namespace: strings.TrimSuffix(e.Name(), ".yar"), Path: "builtin:rules/" + e.Name(), Text: b})
+	}
+	return out, nil
+}
+
+// LoadDir reads every *.yar and *.yara file below dir, sorted; the namespace
+// is the file's path relative to dir without its extension.
+func LoadDir(dir string) ([]Source, error) {
+	var out []Source
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		ext := strings.ToLower(filepath.Ext(path))
+		if ext != ".yar" && ext != ".yara" {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		ns := strings.TrimSuffix(filepath.ToSlash(rel), filepath.Ext(rel))
+		out = append(out, Source{Namespace: ns, Path: path, Text: b})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("rules: load %s: %w", dir, err)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("rules: no .yar or .yara files in %s", dir)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out, nil
+}
+
+// Compile compiles sources into one Set. Every file is first compiled alone,
+// so that all errors of all files are reported at once, each with its file and
+// line; then the whole set is compiled together (a duplicate namespace:rule
+// across files fails there).
+func Compile(ctx context.Context, sources []Source) (*Set, error) {
+	if len(sources) == 0 {
+		return nil, errors.New("rules: no rule sources")
+	}
+	var msgs, warns []string
+	for _, src := range sources {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		_, w, m := compile([]Source{src})
+		msgs = append(msgs, m...)
+		warns = append(warns, w...)
+	}
+	if len(msgs) > 0 {
+		return nil, &CompileError{Messages: msgs}
+	}
+	r, _, m := compile(sources)
+	if len(m) > 0 {
+		return nil, &CompileError{Messages: m}
+	}
+	h := sha256.New()
+	for _, s := range sources {
+		fmt.Fprintf(h, "%s\x00%d\x00", s.Namespace, len(s.Text))
+		h.Write(s.Text)
+	}
+	set := &Set{rules: r, Sources: sources, Digest: hex.EncodeToString(h.Sum(nil)), Warnings: warns}
+	for _, rule := range r.GetRules() {
+		set.Names = append(set.Names, rule.Namespace()+":"+rule.Identifier())
+	}
+	sort.Strings(set.Names)
+	return set, nil
+}
+
+// compile runs one libyara compiler over sources; it returns the rules, the
+// warnings and the errors, each formatted file:line: text.
+func compile(sources []Source) (*yara.Rules, []string, []string) {
+	c, err := yara.NewCompiler()
+	if err != nil {
+		return nil, nil, []string{fmt.Sprintf("libyara: new compiler: %v", err)}
+	}
+	defer c.Destroy()
+	// Rule files must be self-contained: includes would let a rule folder read
+	// arbitrary files.
+	c.DisableIncludes()
+	for _, kv := range (Variables{}).pairs() {
+		if err := c.DefineVariable(kv.name, kv.value); err != nil {
+			return nil, nil, []string{fmt.Sprintf("libyara: define %s: %v", kv.name, err)}
+		}
+	}
+	var msgs []string
+	for _, src := range sources {
+		if err := c.AddString(string(src.Text), src.Namespace); err != nil {
+			msgs = append(msgs, format(src.Path, c.Errors)...)
+			return nil, format(src.Path, c.Warnings), msgs
+		}
+	}
+	warns := format("", c.Warnings)
+	r, err := c.GetRules()
+	if err != nil {
+		return nil, warns, []string{fmt.Sprintf("libyara: get rules: %v", err)}
+	}
+	return r, warns, nil
+}
+
+func format(path string, ms []yara.CompilerMessage) []string {
+	var out []string
+	for _, m := range ms {
+		file := path
+		if file == "" {
+			file = m.Filename
+		}
+		out = append(out, fmt.Sprintf("%s:%d: %s", file, m.Line, m.Text))
+	}
+	return out
+}
+
+// Scanner scans with a Set; one per worker.
+type Scanner struct {
+	s       *yara.Scanner
+	timeout time.Duration
+}
+
+// NewScanner returns a scanner over set. Close it when the worker ends.
+func (set *Set) NewScanner(timeout time.Duration) (*Scanner, error) {
+	s, err := yara.NewScanner(set.rules)
+	if err != nil {
+		return nil, fmt.Errorf("rules: new scanner: %w", err)
+	}
+	return &Scanner{s: s, timeout: timeout}, nil
+}
+
+// Close frees the libyara scanner.
+func (sc *Scanner) Close() { sc.s.Destroy() }
+
+// Scan matches data, with vars describing the node, and returns the matches
+// sorted by namespace and rule.
+func (sc *Scanner) Scan(ctx context.Context, data []byte, vars Variables) ([]artifact.Match, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for _, kv := range vars.pairs() {
+		if err := sc.s.DefineVariable(kv.name, kv.value); err != nil {
+			return nil, fmt.Errorf("rules: set %s: %w", kv.name, err)
+		}
+	}
+	timeout := sc.timeout
+	if dl, ok := ctx.Deadline(); ok {
+		if left := time.Until(dl); left < timeout || timeout == 0 {
+			timeout = left
+		}
+	}
+	if timeout < time.Second {
+		timeout = time.Second // libyara counts whole seconds
+	}
+	var mr yara.MatchRules
+	sc.s.SetTimeout(timeout).SetCallback(&mr)
+	if err := sc.s.ScanMem(data); err != nil {
+		return convert(mr), fmt.Errorf("rules: scan: %w", err)
+	}
+	return convert(mr), nil
+}
+
+func convert(mr yara.MatchRules) []artifact.Match {
+	var out []artifact.Match
+	for _, m := range mr {
+		am := artifact.Match{Rule: m.Rule, Namespace: m.Namespace, Tags: m.Tags}
+		if len(m.Metas) > 0 {
+			am.Meta = map[string]string{}
+			for _, meta := range m.Metas {
+				am.Meta[meta.Identifier] = fmt.Sprint(meta.Value)
+			}
+		}
+		for _, s := range m.Strings {
+			am.Strings = append(am.Strings, artifact.MatchString{Name: s.Name, Offset: s.Base + s.Offset, Data: printable(s.Data)})
+		}
+		sort.SliceStable(am.Strings, func(i, j int) bool {
+			if am.Strings[i].Offset != am.Strings[j].Offset {
+				return am.Strings[i].Offset < am.Strings[j].Offset
+			}
+			return am.Strings[i].Name < am.Strings[j].Name
+		})
+		out = append(out, am)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Namespace != out[j].Namespace {
+			return out[i].Namespace < out[j].Namespace
+		}
+		return out[i].Rule < out[j].Rule
+	})
+	return out
+}
+
+// printable renders matched bytes: as is when valid printable UTF-8, else Go-quoted.
+func printable(b []byte) string {
+	if utf8.Valid(b) {
+		ok := true
+		for _, r := range string(b) {
+			if r < 0x20 || r == 0x7f {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return string(b)
+		}
+	}
+	return strconv.Quote(string(b))
+}
