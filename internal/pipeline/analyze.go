@@ -9,6 +9,7 @@ import (
 	"github.com/tomscan/tomscan/internal/artifact"
 	"github.com/tomscan/tomscan/internal/filetype"
 	"github.com/tomscan/tomscan/internal/limits"
+	"github.com/tomscan/tomscan/internal/tom"
 	"github.com/tomscan/tomscan/pe"
 	"github.com/tomscan/tomscan/rules"
 )
@@ -17,6 +18,7 @@ import (
 type analyzer struct {
 	limits  limits.Limits
 	scanner *rules.Scanner
+	tom     *tom.Build // the current build's TOM analysis; set by scanBuild
 }
 
 // visit is the engine's Visitor. Each stage runs under its own recover so a
@@ -73,6 +75,11 @@ func (a *analyzer) visit(ctx context.Context, n, parent *artifact.Node) {
 			n.AddIssue(artifact.KindScan, "yara", err.Error())
 		}
 		n.Matches = m
+	})
+	stage(n, "tom", func() {
+		if a.tom != nil {
+			a.tom.Visit(ctx, n, data)
+		}
 	})
 }
 

@@ -215,11 +215,13 @@ func scanBuild(ctx context.Context, cfg Config, a *analyzer, b *Build) (rep *rep
 		return rep
 	}
 	root.SetBlob(blob)
+	a.tom = tom.NewBuild(cfg.TOM)
+	defer func() { a.tom = nil }()
 	cfg.Engine.Run(bctx, root, limits.NewBudget(cfg.Limits), sc, a.visit)
 	if bctx.Err() != nil {
 		root.AddIssue(artifact.KindTimeout, "pipeline", fmt.Sprintf("build timeout %s reached: the tree is incomplete", cfg.Limits.BuildTimeout))
 	}
-	rep.TOM = tom.Analyze(bctx, root, cfg.TOM)
+	rep.TOM = a.tom.Finish(bctx, root)
 	return rep
 }
 

@@ -45,8 +45,23 @@ type Options struct {
 	KeywordListsDir string // Citizen Lab snapshots to compare recovered lists with; "" to skip
 }
 
-// Analyze runs the analysers over a build's analysed tree.
-func Analyze(ctx context.Context, root *artifact.Node, opts Options) *Result {
+// Build is the analysers' state for one build. The pipeline calls Visit for
+// every analysed node while its bytes are still loaded (they are released
+// right after), then Finish once the tree is complete.
+type Build struct {
+	opts Options
+}
+
+// NewBuild starts the analysis of one build.
+func NewBuild(opts Options) *Build { return &Build{opts: opts} }
+
+// Visit looks at one node's bytes, after PE, strings and YARA have run on it.
+// It may add Findings to n and keep small candidates (keys, encrypted blobs)
+// for Finish; what it keeps is bounded.
+func (b *Build) Visit(ctx context.Context, n *artifact.Node, data []byte) {}
+
+// Finish runs the build-level analysers over the analysed tree.
+func (b *Build) Finish(ctx context.Context, root *artifact.Node) *Result {
 	v := Verdict{Kind: KindUndetermined}
 	_ = root.Walk(func(n *artifact.Node) error {
 		for _, m := range n.Matches {
