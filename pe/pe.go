@@ -3,10 +3,16 @@
 // Summary and friends only. The third-party parser is treated as hostile
 // input's first victim: it runs under recover(), with our logger, within a
 // size cap, and its failures become errors, never panics or stdout noise.
+//
+// Where saferwall/pe is known to be wrong or noisy we parse the bytes
+// ourselves: version info (CJK strings cut, languages merged), exports (it
+// prints to stdout on a bad name table), Authenticode (it consults the
+// host's trust store), string tables, dialogs and the resource leaf list.
 package pe
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"runtime/debug"
@@ -18,9 +24,16 @@ import (
 // ErrNotPE is returned for input that has no MZ/PE header.
 var ErrNotPE = errors.New("pe: not a PE file")
 
+// ErrTooLarge is returned for input over Options.MaxBytes.
+var ErrTooLarge = errors.New("pe: input exceeds the PE size limit")
+
 // Options tune Analyze.
 type Options struct {
-	MaxBytes int64 // larger inputs are refused (limits.MaxPEBytes)
+	MaxBytes int64 // larger inputs are refused (limits.MaxPEBytes); 0: no cap
+	// TrustRoots, when set, is the only store Authenticode chains are
+	// checked against. Nil leaves Signature.ChainTrusted nil: the host's
+	// store is never consulted, so reports do not depend on the machine.
+	TrustRoots *x509.CertPool
 }
 
 // Section is one section header plus its measured entropy.
@@ -31,6 +44,7 @@ type Section struct {
 	RawOffset       uint32   `json:"raw_offset"`
 	RawSize         uint32   `json:"raw_size"`
 	Entropy         float64  `json:"entropy"`
+	Flags           uint32   `json:"flags"` // IMAGE_SCN_* bits, named in Characteristics
 	Characteristics []string `json:"characteristics,omitempty"`
 }
 
@@ -40,27 +54,74 @@ type Import struct {
 	Functions []string `json:"functions"`
 }
 
+// Export is one exported function.
+type Export struct {
+	Ordinal   uint32 `json:"ordinal"`
+	Name      string `json:"name,omitempty"`
+	RVA       uint32 `json:"rva"`
+	Forwarder string `json:"forwarder,omitempty"`
+}
+
+// Exports is the export directory.
+type Exports struct {
+	DLLName       string   `json:"dll_name,omitempty"`
+	TimeDateStamp uint32   `json:"time_date_stamp,omitempty"`
+	Functions     []Export `json:"functions,omitempty"`
+	Truncated     bool     `json:"truncated,omitempty"` // more entries than maxExports
+}
+
+// RichEntry is one @comp.id of the Rich header: which tool built how many objects.
+type RichEntry struct {
+	ProductID uint16 `json:"product_id"`
+	Build     uint16 `json:"build"`
+	Count     uint32 `json:"count"`
+	Product   string `json:"product,omitempty"` // saferwall's name for the product id
+}
+
+// RichHeader is the linker's bill of materials between the DOS stub and the PE header.
+type RichHeader struct {
+	XORKey  uint32      `json:"xor_key"`
+	Entries []RichEntry `json:"entries"`
+}
+
 // Overlay is data appended after the last section.
 type Overlay struct {
 	Offset int64  `json:"offset"`
 	Size   int64  `json:"size"`
-	Type   string `json:"type,omitempty"`
+	Type   string `json:"type,omitempty"` // sniffed: "7z", "zip", "cab", "nsis", ...
 }
 
 // Summary is everything tomscan reports about one PE.
 type Summary struct {
-	Machine       string    `json:"machine"`
-	Bits          int       `json:"bits"`
-	TimeDateStamp uint32    `json:"time_date_stamp"`
-	Subsystem     string    `json:"subsystem,omitempty"`
-	EntryPoint    uint32    `json:"entry_point"`
-	IsDLL         bool      `json:"is_dll"`
-	IsDotNet      bool      `json:"is_dotnet"`
-	Sections      []Section `json:"sections,omitempty"`
-	Imports       []Import  `json:"imports,omitempty"`
-	Imphash       string    `json:"imphash,omitempty"`
-	Overlay       *Overlay  `json:"overlay,omitempty"`
-	Anomalies     []string  `json:"anomalies,omitempty"`
+	Machine       string      `json:"machine"`
+	Bits          int         `json:"bits"`
+	TimeDateStamp uint32      `json:"time_date_stamp"`
+	Timestamp     string      `json:"timestamp,omitempty"` // TimeDateStamp as RFC 3339 UTC; empty for 0
+	Subsystem     string      `json:"subsystem,omitempty"`
+	EntryPoint    uint32      `json:"entry_point"`
+	ImageBase     uint64      `json:"image_base"`
+	Checksum      uint32      `json:"checksum"`
+	LinkerVersion string      `json:"linker_version,omitempty"`
+	IsDLL         bool        `json:"is_dll"`
+	IsDotNet      bool        `json:"is_dotnet"`
+	Sections      []Section   `json:"sections,omitempty"`
+	Imports       []Import    `json:"imports,omitempty"`
+	Exports       *Exports    `json:"exports,omitempty"`
+	Imphash       string      `json:"imphash,omitempty"`
+	Rich          *RichHeader `json:"rich_header,omitempty"`
+	// Resources lists every resource leaf in directory order (type, name,
+	// language); Offset and Size slice the leaf out of the PE's bytes.
+	Resources []Resource `json:"resources,omitempty"`
+	// ResourceTimeDateStamp is the resource directory's own timestamp
+	// (often set by the resource compiler, sometimes the only date left).
+	ResourceTimeDateStamp uint32        `json:"resource_time_date_stamp,omitempty"`
+	Version               *VersionInfo  `json:"version_info,omitempty"`
+	StringTable           []TableString `json:"string_table,omitempty"`
+	Dialogs               []Dialog      `json:"dialogs,omitempty"`
+	Manifest              string        `json:"manifest,omitempty"`
+	Overlay               *Overlay      `json:"overlay,omitempty"`
+	Signature             *Signature    `json:"signature,omitempty"`
+	Anomalies             []string      `json:"anomalies,omitempty"`
 }
 
 // IsPE is the cheap sniff: an MZ header whose e_lfanew points at "PE\0\0".
@@ -68,21 +129,22 @@ func IsPE(b []byte) bool {
 	if len(b) < 0x40 || b[0] != 'M' || b[1] != 'Z' {
 		return false
 	}
-	off := int(uint32(b[0x3c]) | uint32(b[0x3d])<<8 | uint32(b[0x3e])<<16 | uint32(b[0x3f])<<24)
-	if off < 0 || off+4 > len(b) {
+	off := int64(uint32(b[0x3c]) | uint32(b[0x3d])<<8 | uint32(b[0x3e])<<16 | uint32(b[0x3f])<<24)
+	if off+4 > int64(len(b)) {
 		return false
 	}
 	return b[off] == 'P' && b[off+1] == 'E' && b[off+2] == 0 && b[off+3] == 0
 }
 
-// Analyze parses blob and returns its Summary. A panic inside saferwall/pe is
-// turned into an error naming the stack's top, so one bad PE costs one node.
+// Analyze parses blob and returns its Summary. A panic inside saferwall/pe
+// (or our own decoders) is turned into an error naming the stack's top, so
+// one bad PE costs one node.
 func Analyze(ctx context.Context, blob []byte, opts Options) (sum *Summary, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if opts.MaxBytes > 0 && int64(len(blob)) > opts.MaxBytes {
-		return nil, fmt.Errorf("pe: %d bytes exceeds the PE size limit %d", len(blob), opts.MaxBytes)
+		return nil, fmt.Errorf("pe: %d bytes, limit %d: %w", len(blob), opts.MaxBytes, ErrTooLarge)
 	}
 	if !IsPE(blob) {
 		return nil, ErrNotPE
@@ -93,12 +155,7 @@ func Analyze(ctx context.Context, blob []byte, opts Options) (sum *Summary, err 
 			err = fmt.Errorf("pe: parser panic: %v (%s)", r, firstFrames(debug.Stack()))
 		}
 	}()
-	f, err := peparser.NewBytes(blob, &peparser.Options{
-		SectionEntropy:             true,
-		DisableCertValidation:      true,
-		DisableSignatureValidation: true,
-		Logger:                     pelog.NewFilter(pelog.NewStdLogger(discard{}), pelog.FilterLevel(pelog.LevelFatal)),
-	})
+	f, err := peparser.NewBytes(blob, parserOptions())
 	if err != nil {
 		return nil, fmt.Errorf("pe: open: %w", err)
 	}
@@ -106,7 +163,36 @@ func Analyze(ctx context.Context, blob []byte, opts Options) (sum *Summary, err 
 	if err := f.Parse(); err != nil {
 		return nil, fmt.Errorf("pe: parse: %w", err)
 	}
-	return summarize(f, int64(len(blob))), nil
+	return summarize(ctx, f, blob, opts)
+}
+
+// parserOptions switches off every saferwall feature we either do not report
+// or parse ourselves. Two of them matter for safety, not speed: its export
+// parser and its load-config parser print to stdout (fmt.Printf), and its
+// security-directory parser validates against the host's trust store.
+// Its logger is ours and discards everything; saferwall never calls Fatal
+// on the File's helper (checked for v1.6.5), and the filter drops even
+// fatal-level records, so nothing reaches os.Exit or stdout.
+func parserOptions() *peparser.Options {
+	return &peparser.Options{
+		SectionEntropy:             true,
+		DisableCertValidation:      true,
+		DisableSignatureValidation: true,
+		Logger:                     pelog.NewFilter(pelog.NewStdLogger(discard{}), pelog.FilterFunc(func(pelog.Level, ...interface{}) bool { return true })),
+		OmitExportDirectory:        true,
+		OmitLoadConfigDirectory:    true,
+		OmitSecurityDirectory:      true,
+		OmitRelocDirectory:         true,
+		OmitExceptionDirectory:     true,
+		OmitDebugDirectory:         true,
+		OmitTLSDirectory:           true,
+		OmitGlobalPtrDirectory:     true,
+		OmitArchitectureDirectory:  true,
+		OmitBoundImportDirectory:   true,
+		OmitIATDirectory:           true,
+		OmitDelayImportDirectory:   true,
+		OmitCLRMetadata:            true,
+	}
 }
 
 type discard struct{}

@@ -52,7 +52,7 @@ func (a *analyzer) visit(ctx context.Context, n, parent *artifact.Node) {
 		n.PE = sum
 	})
 	stage(n, "strings", func() {
-		set := pe.ExtractStrings(ctx, data, pe.StringOptions{MinLength: a.limits.MinStringLength, Max: a.limits.MaxStringsPerNode})
+		set := pe.ExtractStrings(ctx, data, pe.StringOptions{MinLength: a.limits.MinStringLength, Max: a.limits.MaxStringsPerNode, Layout: n.PE})
 		if set.Truncated {
 			n.AddIssue(artifact.KindLimit, "strings", fmt.Sprintf("max strings per node %d reached: %d distinct strings found, the rest are not listed", a.limits.MaxStringsPerNode, set.Count))
 		}
@@ -66,11 +66,7 @@ func (a *analyzer) visit(ctx context.Context, n, parent *artifact.Node) {
 			n.AddIssue(artifact.KindLimit, "yara", fmt.Sprintf("%d bytes exceeds max YARA scan bytes %d: not scanned", len(data), a.limits.MaxYARAMatchesBytes))
 			return
 		}
-		vars := rules.Variables{FileName: n.Name, FilePath: n.ID, FileType: n.Type, Extractor: n.Extractor, Depth: n.Depth}
-		if parent != nil {
-			vars.ParentFileType = parent.Type
-		}
-		m, err := a.scanner.Scan(ctx, data, vars)
+		m, err := a.scanner.Scan(ctx, data, rules.NodeVariables(n, parent))
 		if err != nil {
 			n.AddIssue(artifact.KindScan, "yara", err.Error())
 		}
