@@ -235,7 +235,16 @@ func (s *sink) Emit(ctx context.Context, e Entry) error {
 		child.AddIssue(artifact.KindLimit, "unpack:"+s.extractor, fmt.Sprintf("declared size %d exceeds max entry bytes %d: not extracted", e.Size, b.limits.MaxEntryBytes))
 		return nil
 	}
-	blob, err := s.read(e.Body)
+	// The ratio and build-budget rooms cap the read itself, so a bomb is
+	// stopped after the bytes the limits allow, not after it has been
+	// inflated to memory or disk.
+	max, why := s.room()
+	blob, err := s.read(e.Body, max)
+	if errors.Is(err, errEntryTooBig) && why != "" {
+		child.AddIssue(artifact.KindLimit, "unpack:"+s.extractor, why+" hit while this entry was read: not analysed")
+		s.stop(artifact.KindLimit, why+": the rest is not listed")
+		return ErrStop
+	}
 	if err != nil {
 		child.AddIssue(kindOf(err), "unpack:"+s.extractor, err.Error())
 		if blob == nil {
@@ -243,11 +252,6 @@ func (s *sink) Emit(ctx context.Context, e Entry) error {
 		}
 	}
 	s.bytes += blob.Size()
-	if s.parentSize > 0 && float64(s.bytes) > b.limits.MaxRatio*float64(s.parentSize) && s.bytes > 1<<20 {
-		s.stop(artifact.KindLimit, fmt.Sprintf("compression ratio over %g (%d bytes out of %d): the rest is not listed", b.limits.MaxRatio, s.bytes, s.parentSize))
-		child.AddIssue(artifact.KindLimit, "unpack:"+s.extractor, "ratio limit hit while this entry was read: not analysed")
-		return ErrStop
-	}
 	if err := b.budget.ChargeBytes(blob.Size()); err != nil {
 		s.stop(artifact.KindLimit, err.Error()+": the rest is not listed")
 		child.AddIssue(artifact.KindLimit, "unpack:"+s.extractor, "build byte budget hit while this entry was read: not analysed")
@@ -286,26 +290,59 @@ func kindOf(err error) string {
 	return artifact.KindExtract
 }
 
-// read takes a child's bytes through the per-entry limit: in memory up to
-// InMemoryBytes, spilled to the scratch root beyond. A read error after some
-// bytes keeps what was read (the blob is returned with the error).
-func (s *sink) read(r io.Reader) (*artifact.Blob, error) {
+// ratioFloor is the output a container may always produce whatever its
+// size: tiny archives of small files legitimately exceed any ratio.
+const ratioFloor = 1 << 20
+
+// room is how many bytes the next entry may have: the least of the entry
+// limit, what the compression ratio still allows this container, and what
+// is left of the build's byte budget. why names the binding limit when it is
+// not the entry limit.
+func (s *sink) room() (int64, string) {
+	l := s.build.limits
+	max, why := l.MaxEntryBytes, ""
+	if s.parentSize > 0 {
+		allowed := int64(l.MaxRatio * float64(s.parentSize))
+		if allowed < ratioFloor {
+			allowed = ratioFloor
+		}
+		if r := allowed - s.bytes; r < max {
+			max, why = r, fmt.Sprintf("compression ratio over %g (%d bytes may come out of %d)", l.MaxRatio, allowed, s.parentSize)
+		}
+	}
+	used, _ := s.build.budget.Used()
+	if r := l.MaxTotalBytes - used; r < max {
+		max, why = r, fmt.Sprintf("%v (%d)", limits.ErrTotalBytes, l.MaxTotalBytes)
+	}
+	if max < 0 {
+		max = 0
+	}
+	return max, why
+}
+
+// read takes a child's bytes through max: in memory up to InMemoryBytes,
+// spilled to the scratch root beyond. A read error after some bytes keeps
+// what was read (the blob is returned with the error).
+func (s *sink) read(r io.Reader, max int64) (*artifact.Blob, error) {
 	l := s.build.limits
 	if r == nil {
 		return nil, errors.New("entry has no body")
 	}
 	var buf bytes.Buffer
-	n, err := io.Copy(&buf, io.LimitReader(r, l.InMemoryBytes+1))
+	n, err := io.Copy(&buf, io.LimitReader(r, min(l.InMemoryBytes, max)+1))
 	if err != nil {
 		return artifact.MemoryBlob(buf.Bytes()), fmt.Errorf("read entry after %d bytes: %w", n, err)
+	}
+	if n > max {
+		return nil, fmt.Errorf("%w (%d): not extracted", errEntryTooBig, max)
 	}
 	if n <= l.InMemoryBytes {
 		return artifact.MemoryBlob(buf.Bytes()), nil
 	}
-	f, total, err := s.build.scratch.Spill(io.MultiReader(&buf, r), l.MaxEntryBytes)
+	f, total, err := s.build.scratch.Spill(io.MultiReader(&buf, r), max)
 	if err != nil {
-		if total > l.MaxEntryBytes {
-			return nil, fmt.Errorf("%w (%d): not extracted", errEntryTooBig, l.MaxEntryBytes)
+		if total > max {
+			return nil, fmt.Errorf("%w (%d): not extracted", errEntryTooBig, max)
 		}
 		return nil, fmt.Errorf("spill entry: %w", err)
 	}

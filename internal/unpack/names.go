@@ -32,11 +32,24 @@ func VetName(raw string) (clean, reason string) {
 		name = strings.ReplaceAll(name, "\x00", "")
 		why = append(why, "NUL in name")
 	}
+	// Win32 device and NT object prefixes (\\?\, \\.\, \??\) come off first, so
+	// the drive letter they usually carry is seen and dropped too.
+	for _, prefix := range []string{"//?/", "//./", "/??/"} {
+		if strings.HasPrefix(name, prefix) {
+			name = name[len(prefix)-1:]
+			why = append(why, "UNC or device path")
+			name = strings.TrimPrefix(name, "/")
+			if strings.HasPrefix(strings.ToUpper(name), "UNC/") {
+				name = name[4:]
+			}
+			break
+		}
+	}
 	if len(name) >= 2 && name[1] == ':' && isLetter(name[0]) {
 		name = name[2:]
 		why = append(why, "drive-letter path")
 	}
-	if strings.HasPrefix(name, "//") || strings.HasPrefix(name, "/?/") || strings.HasPrefix(name, "/./") {
+	if strings.HasPrefix(name, "//") {
 		why = append(why, "UNC or device path")
 	}
 	if strings.HasPrefix(name, "/") {

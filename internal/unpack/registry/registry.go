@@ -5,13 +5,34 @@ package registry
 
 import (
 	"github.com/tomscan/tomscan/internal/unpack"
+	"github.com/tomscan/tomscan/internal/unpack/cab"
+	"github.com/tomscan/tomscan/internal/unpack/compress"
+	"github.com/tomscan/tomscan/internal/unpack/inno"
+	"github.com/tomscan/tomscan/internal/unpack/installshield"
+	"github.com/tomscan/tomscan/internal/unpack/isstream"
+	"github.com/tomscan/tomscan/internal/unpack/msi"
+	"github.com/tomscan/tomscan/internal/unpack/nsis"
+	"github.com/tomscan/tomscan/internal/unpack/peimage"
+	"github.com/tomscan/tomscan/internal/unpack/sevenzip"
 	"github.com/tomscan/tomscan/internal/unpack/zip"
 )
 
 // All returns every extractor, most specific first.
 func All() []unpack.Extractor {
 	return []unpack.Extractor{
+		msi.Extractor{},
+		cab.Extractor{},
 		zip.Extractor{},
+		sevenzip.Extractor{},
+		compress.Extractor{},
+		installshield.Extractor{},
+		isstream.Extractor{},
+		// PE-based installers own their PE: their adapters look for their
+		// own headers and decline silently, so a plain PE falls through to
+		// the generic overlay/resource carver, which must stay last.
+		nsis.Extractor{},
+		inno.Extractor{},
+		peimage.Extractor{},
 	}
 }
 

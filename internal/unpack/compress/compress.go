@@ -1,0 +1,123 @@
+// Package compress unwraps single-stream compressors: gzip, bzip2 and xz.
+// Each has one child; its name is the gzip header's file name, else the
+// container's name without its compression extension, else "[decompressed]".
+package compress
+
+import (
+	"bytes"
+	"compress/bzip2"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"io"
+	"path"
+	"strings"
+
+	"github.com/ulikunitz/xz"
+
+	"github.com/tomscan/tomscan/internal/unpack"
+)
+
+// Unnamed is the child's name when nothing better is known.
+const Unnamed = "[decompressed]"
+
+var (
+	gzipMagic  = []byte{0x1f, 0x8b, 0x08}
+	bzip2Magic = []byte("BZh")
+	xzMagic    = []byte("\xfd7zXZ\x00")
+)
+
+// Extractor handles gzip, bzip2 and xz.
+type Extractor struct{}
+
+// Name implements unpack.Extractor.
+func (Extractor) Name() string { return "compress" }
+
+// Match implements unpack.Extractor.
+func (Extractor) Match(head []byte, size int64) bool { return format(head) != "" }
+
+func format(head []byte) string {
+	switch {
+	case bytes.HasPrefix(head, gzipMagic):
+		return "gzip"
+	case bytes.HasPrefix(head, xzMagic):
+		return "xz"
+	case len(head) >= 4 && bytes.HasPrefix(head, bzip2Magic) && head[3] >= '1' && head[3] <= '9':
+		return "bzip2"
+	}
+	return ""
+}
+
+// Extract implements unpack.Extractor. The engine reads the body through
+// the entry and ratio limits, so a bomb costs at most those bytes.
+func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink) error {
+	kind := format(in.Blob.Head(8))
+	var (
+		body io.Reader
+		name string
+		err  error
+	)
+	src := in.Blob.Reader()
+	switch kind {
+	case "gzip":
+		zr, gerr := gzip.NewReader(src)
+		if gerr != nil {
+			return fmt.Errorf("gzip: header: %w", gerr)
+		}
+		defer zr.Close()
+		body, name = zr, zr.Name
+	case "bzip2":
+		body = bzip2.NewReader(src)
+	case "xz":
+		body, err = xz.NewReader(src)
+		if err != nil {
+			return fmt.Errorf("xz: header: %w", err)
+		}
+	default:
+		return nil
+	}
+	if name == "" && in.Node != nil {
+		name = StripExt(in.Node.Name)
+	}
+	if name == "" {
+		name = Unnamed
+	}
+	return sink.Emit(ctx, unpack.Entry{Name: name, Size: -1, Meta: map[string]string{"compression": kind}, Body: &ctxReader{ctx: ctx, r: body, what: kind}})
+}
+
+// StripExt returns the base of name without a compression extension
+// ("data.tar.gz" -> "data.tar", "x.tgz" -> "x.tar"), or "" when name has none.
+func StripExt(name string) string {
+	base := path.Base(strings.ReplaceAll(name, "\\", "/"))
+	lower := strings.ToLower(base)
+	for _, ext := range []string{".gz", ".gzip", ".bz2", ".bzip2", ".xz", ".z"} {
+		if strings.HasSuffix(lower, ext) && len(base) > len(ext) {
+			return base[:len(base)-len(ext)]
+		}
+	}
+	for _, ext := range []string{".tgz", ".tbz2", ".tbz", ".txz"} {
+		if strings.HasSuffix(lower, ext) && len(base) > len(ext) {
+			return base[:len(base)-len(ext)] + ".tar"
+		}
+	}
+	return ""
+}
+
+// ctxReader stops a long decompression when the build's deadline passes and
+// names the format in read errors.
+type ctxReader struct {
+	ctx  context.Context
+	r    io.Reader
+	what string
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	n, err := c.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = fmt.Errorf("%s: %w", c.what, err)
+	}
+	return n, err
+}

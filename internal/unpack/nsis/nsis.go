@@ -1,0 +1,220 @@
+// Package nsis unpacks Nullsoft installers through the 7z CLI, the one
+// maintained reader of NSIS data (zlib, bzip2 and LZMA, solid or not): no Go
+// reader exists. 7z lists (`l -slt`), then extracts into a fresh folder of
+// the scratch root, read back through the root so nothing leads outside.
+package nsis
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/tomscan/tomscan/internal/artifact"
+	"github.com/tomscan/tomscan/internal/unpack"
+	"github.com/tomscan/tomscan/pe"
+)
+
+// ScriptName is the decompiled script some 7z builds expose as an entry.
+const ScriptName = "[NSIS].nsi"
+
+// maxScript caps the script kept in the report.
+const maxScript = 8 << 20
+
+// signature follows the 4-byte flags of NSIS's first header, which starts
+// on a 512-byte boundary of the installer.
+var signature = []byte("\xef\xbe\xad\xdeNullsoftInst")
+
+// Extractor is the NSIS extractor.
+type Extractor struct{}
+
+// Name implements unpack.Extractor.
+func (Extractor) Name() string { return "nsis" }
+
+// Match implements unpack.Extractor: any PE; Extract looks for the header.
+func (Extractor) Match(head []byte, size int64) bool { return pe.IsPE(head) }
+
+// Find returns the offset of NSIS's first header, or -1. It reads the blob
+// front to back once, in chunks, so a spilled installer is not loaded.
+func Find(ctx context.Context, r io.Reader) (int64, error) {
+	const chunk = 1 << 20 // a multiple of 512
+	buf := make([]byte, chunk+32)
+	var base int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return -1, err
+		}
+		n, err := io.ReadFull(r, buf[:chunk])
+		for off := 0; off+4+len(signature) <= n; off += 512 {
+			if bytes.Equal(buf[off+4:off+4+len(signature)], signature) {
+				return base + int64(off), nil
+			}
+		}
+		if err != nil {
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				return -1, nil
+			}
+			return -1, err
+		}
+		base += int64(n)
+	}
+}
+
+// Extract implements unpack.Extractor.
+func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink) error {
+	off, err := Find(ctx, in.Blob.Reader())
+	if err != nil {
+		return fmt.Errorf("nsis: scan: %w", err)
+	}
+	if off < 0 {
+		return nil // not an NSIS installer: the next extractor gets it
+	}
+	if in.Tools.SevenZip == "" {
+		return fmt.Errorf("nsis: installer header at %d: %w", off, &unpack.ToolMissingError{Tool: "7z"})
+	}
+	path, cleanup, err := unpack.InputPath(in, "nsis-in")
+	if err != nil {
+		return fmt.Errorf("nsis: %w", err)
+	}
+	defer cleanup()
+
+	res, err := unpack.RunTool(ctx, in.Limits.ToolTimeout, "", "7z", in.Tools.SevenZip, "l", "-slt", "-tNsis", "-sccUTF-8", "--", path)
+	if err != nil {
+		return fmt.Errorf("nsis: list: %w", err)
+	}
+	archive, items := unpack.ParseSLT(res.Stdout)
+	if archive["Type"] != "Nsis" {
+		// 7-Zip 26.02 guesses an installer's compression from its first
+		// bytes and fails on some solid zlib installers: the node keeps a
+		// clear issue, and the PE extractor still carves what it can.
+		msg := toolComplaint(res, path)
+		if n, rerr := readSolidZlib(ctx, in, sink, off); !errors.Is(rerr, errNotSolidZlib) {
+			sink.Installer(&artifact.Installer{Format: "nsis"})
+			sink.Issue(artifact.KindUnsupported, fmt.Sprintf("nsis: 7z cannot read this solid zlib installer (%s): %d blocks read raw, named by data offset; file names and script unknown", msg, n))
+			return rerr
+		}
+		return fmt.Errorf("nsis: header at %d but 7z cannot read this installer (%s; 7-Zip misreads some solid zlib installers): %w", off, msg, unpack.ErrUnsupported)
+	}
+	info := &artifact.Installer{Format: "nsis", Tables: map[string]artifact.Table{"files": filesTable(items)}}
+
+	dir, err := unpack.NewOutDir(in, "nsis-out")
+	if err != nil {
+		sink.Installer(info)
+		return fmt.Errorf("nsis: %w", err)
+	}
+	defer dir.Remove()
+	tool, args := unpack.CappedCommand(in.Limits.MaxEntryBytes, in.Tools.SevenZip,
+		[]string{"x", "-tNsis", "-y", "-bd", "-aou", "-sccUTF-8", "-o" + dir.Abs, "--", path})
+	res, err = unpack.RunTool(ctx, in.Limits.ToolTimeout, "", "7z", tool, args...)
+	if err != nil {
+		sink.Installer(info)
+		return fmt.Errorf("nsis: extract: %w", err)
+	}
+	if res.ExitCode != 0 {
+		sink.Issue(artifact.KindExtract, fmt.Sprintf("nsis: 7z exit %d: %s", res.ExitCode, unpack.FirstLine(res.Stderr)))
+	}
+
+	if f, _, err := dir.Open(ScriptName); err == nil {
+		script, rerr := io.ReadAll(io.LimitReader(f, maxScript+1))
+		f.Close()
+		if rerr == nil {
+			if len(script) > maxScript {
+				script = script[:maxScript]
+				sink.Issue(artifact.KindLimit, fmt.Sprintf("nsis: script longer than %d bytes: truncated", maxScript))
+			}
+			info.Script = strings.ToValidUTF8(string(script), "\uFFFD")
+		}
+		dir.Remove1(ScriptName)
+	} else {
+		sink.Issue(artifact.KindUnsupported, "nsis: this 7z build does not decompile the installer script ([NSIS].nsi); only the file list is recorded")
+	}
+	sink.Installer(info)
+
+	meta := map[string]map[string]string{}
+	listed := map[string]bool{}
+	for _, it := range items {
+		if it.IsDir() || it["Path"] == ScriptName {
+			continue
+		}
+		name := strings.ReplaceAll(it["Path"], "\\", "/")
+		listed[name] = true
+		m := map[string]string{}
+		for _, k := range []string{"Method", "Solid", "Modified"} {
+			if v := it[k]; v != "" {
+				m[strings.ToLower(k)] = v
+			}
+		}
+		meta[name] = m
+	}
+	emitted := map[string]bool{}
+	_, err = unpack.EmitDirNamed(ctx, dir, sink, in.Limits.MaxEntries, func(name string) (string, map[string]string) {
+		// 7z -aou writes a repeated name as "name_1.ext": the child keeps
+		// the listed name, and the engine numbers repeats ("name#2").
+		if !listed[name] {
+			if orig := dedupedName(name); listed[orig] {
+				name = orig
+			}
+		}
+		emitted[name] = true
+		return name, meta[name]
+	})
+	var missing []string
+	for name := range listed {
+		if !emitted[name] {
+			missing = append(missing, name)
+		}
+	}
+	sort.Strings(missing)
+	if len(missing) > 0 && err == nil {
+		sink.Issue(artifact.KindExtract, fmt.Sprintf("nsis: %d listed entries not extracted: %s", len(missing), strings.Join(first(missing, 20), ", ")))
+	}
+	return err
+}
+
+func filesTable(items []unpack.SLTItem) artifact.Table {
+	t := artifact.Table{Columns: []string{"path", "size", "method", "modified"}}
+	for _, it := range items {
+		if it.IsDir() {
+			continue
+		}
+		t.Rows = append(t.Rows, []string{it["Path"], it["Size"], it["Method"], it["Modified"]})
+	}
+	return t
+}
+
+func first(s []string, n int) []string {
+	if len(s) > n {
+		return append(s[:n:n], "...")
+	}
+	return s
+}
+
+// toolComplaint picks 7z's error line out of its output, with our scratch
+// path replaced so that messages are the same on every machine.
+func toolComplaint(res *unpack.ToolResult, path string) string {
+	for _, out := range [][]byte{res.Stdout, res.Stderr} {
+		for _, l := range strings.Split(string(out), "\n") {
+			l = strings.TrimSpace(strings.ReplaceAll(l, path, "input"))
+			if strings.Contains(l, "Cannot open") || strings.Contains(l, "ERROR") && !strings.HasSuffix(l, "input : input") {
+				return l
+			}
+		}
+	}
+	return "7z does not open it as NSIS"
+}
+
+// renamed matches 7z's -aou renaming: "$5_1", "dir/a_2.txt".
+var renamed = regexp.MustCompile(`^(.*?)_[0-9]+((?:\.[^./]*)?)$`)
+
+// dedupedName undoes 7z's -aou renaming of a repeated name, or returns "".
+func dedupedName(name string) string {
+	m := renamed.FindStringSubmatch(name)
+	if m == nil {
+		return ""
+	}
+	return m[1] + m[2]
+}
