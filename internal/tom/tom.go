@@ -1,13 +1,84 @@
 // Package tom holds the TOM-Skype analysers: the identity verdict with its
-// evidence, the upload and keyword-list endpoints, and the decoding of the
-// keyword filter lists. They see only the bytes and the tree of a build,
-// never file names of the corpus or which spec produced a build.
+// evidence, the endpoints a build carries, and the keyword filter lists,
+// decrypted. They see only the bytes and the tree of a build, never file
+// names of the corpus or which spec produced a build.
+//
+// The pipeline calls NewBuild per build, Visit for every analysed node while
+// its bytes are loaded (after PE, strings and YARA filled n.PE, n.Strings and
+// n.Matches), and Finish once the tree is complete. Visit keeps only small,
+// bounded candidates: byte windows around keyword-list URLs (for keys) and
+// candidate list blobs (RCDATA leaves, plain files).
+//
+// # Report (JSON field "tom" of a build's report)
+//
+//	verdict            the answer for the build
+//	  kind             regular-skype | tom-skype-english | tom-skype-chinese |
+//	                   post-tom-joint-venture | unrelated | undetermined
+//	  confidence       0..1
+//	  language         "zh" or "en" for Skype builds, from resources and strings
+//	  evidence[]       {source: rule|version-info|string|endpoint|signer|resource-language,
+//	                    node, offset, detail}: why
+//	endpoints[]        every URL, host name and IPv4 literal in any node's strings,
+//	                   deduplicated per build (case-insensitive value), sorted
+//	  value            as found ("http://skypetools.tom.com/agent/keyfile")
+//	  kind             url | host | ipv4
+//	  host             lower-case host or IPv4 literal
+//	  class            surveillance-upload | keyword-list | version-check | update | other
+//	  country          ISO 3166 code of an IPv4 host (offline GeoIP), "" when unknown
+//	  locations[]      {node, offset, encoding}: where, at most maxLocations
+//	keyword_lists[]    lists recovered, in node order
+//	  cipher           xor | aes-256-ecb | des-ecb | none
+//	  key_hex          the key ("" for none)
+//	  key_node, key_offset, key_encoding (raw | hex)   where the key is
+//	  location         rcdata | installer-file | cache-file
+//	  node, resource, offset    where the list is (resource: the RCDATA leaf)
+//	  encoding         gbk | utf-8
+//	  count, sha256    canonical list: keywords.Digest
+//	  keywords[]       the canonical (sorted, deduplicated) keywords
+//	  snapshot         best Citizen Lab snapshot: family, name, date, jaccard,
+//	                   unknown[] (keywords in no snapshot)
+//	des_upload_key     {key_hex, node, offset, method}: the 8-byte DES key of the
+//	                   3.6/4.0 message upload, TOM-Skype builds only. method:
+//	                   "rule:<name>" (a YARA rule matched the key's 8 bytes),
+//	                   "field-after-upload-url" (the configuration field right
+//	                   after the client's upload URL), "field-after-list-keys"
+//	                   (the first unknown key-like field after the list keys);
+//	                   see deskey.go
+//	  locations_omitted  occurrences beyond maxLocations
+//	issues[]           limits hit and failures of the analysers ({kind, stage, message});
+//	                   also added to the root node, so the build's status shows them
+//
+// # Verdict
+//
+// TOM-Skype marks win over joint-venture marks, which win over regular Skype
+// marks (verdict.go). TOM: a TOMSkype_* rule match; "TOM-Skype", "TOM
+// Online", "TOM在线" or "Tom Word Review" in version info, a signer or a
+// string; a Skype service URL on tom.com or a name under it (not
+// "harmless-tom.com", not a plain link to www.tom.com). Joint venture:
+// skype.gmw.cn hosts or Skype_JointVenture_GMW. Regular: Skype_Regular_Identity
+// or "Skype Technologies" in version info, signer or strings. No mark at all:
+// unrelated, or undetermined when some node was not wholly analysed (a limit,
+// timeout, missing tool, extraction or read error). English or Chinese comes
+// from the TOM-marked PEs' UI resource languages (VERSION, STRING, DIALOG,
+// MENU), version translations and Han text in string tables, dialogs and
+// strings, never from names. Confidence is 0.6 + 0.1 per independent kind of
+// evidence (at most 0.99), 0.2 less when the language is a tie.
+//
+// ServerTable joins per-build results into GreatFire's server table:
+// endpoint, class, country, builds carrying it.
 package tom
 
 import (
 	"context"
+	"encoding/hex"
+	"fmt"
+	"sync"
 
 	"github.com/tomscan/tomscan/internal/artifact"
+	"github.com/tomscan/tomscan/internal/keywords"
+	"github.com/tomscan/tomscan/internal/tom/geoip"
+	"github.com/tomscan/tomscan/internal/tom/keysearch"
+	"github.com/tomscan/tomscan/internal/tom/lists"
 )
 
 // Verdict kinds.
@@ -22,27 +93,78 @@ const (
 
 // Result is the TOM section of a build's report.
 type Result struct {
-	Verdict Verdict `json:"verdict"`
+	Verdict      Verdict          `json:"verdict"`
+	Endpoints    []Endpoint       `json:"endpoints,omitempty"`
+	KeywordLists []KeywordList    `json:"keyword_lists,omitempty"`
+	DESUploadKey *DESKey          `json:"des_upload_key,omitempty"`
+	Issues       []artifact.Issue `json:"issues,omitempty"`
 }
 
 // Verdict is the answer for one build with the evidence behind it.
 type Verdict struct {
 	Kind       string     `json:"kind"`
 	Confidence float64    `json:"confidence"`
+	Language   string     `json:"language,omitempty"`
 	Evidence   []Evidence `json:"evidence"`
 }
 
 // Evidence is one observation behind a verdict.
 type Evidence struct {
 	Node   string `json:"node"`
-	Source string `json:"source"` // "rule", "version-info", "string", "signer"
+	Source string `json:"source"` // "rule", "version-info", "string", "endpoint", "signer", "resource-language"
 	Detail string `json:"detail"`
 	Offset int64  `json:"offset,omitempty"`
+}
+
+// Endpoint is one URL, host or IPv4 literal of a build.
+type Endpoint struct {
+	Value     string     `json:"value"`
+	Kind      string     `json:"kind"`
+	Host      string     `json:"host"`
+	Class     string     `json:"class"`
+	Country   string     `json:"country,omitempty"`
+	Locations []Location `json:"locations"`
+	// LocationsOmitted counts occurrences beyond maxLocations.
+	LocationsOmitted int `json:"locations_omitted,omitempty"`
+}
+
+// Location is where something was seen.
+type Location struct {
+	Node     string `json:"node"`
+	Offset   int64  `json:"offset"`
+	Encoding string `json:"encoding,omitempty"`
+}
+
+// KeywordList is one recovered list.
+type KeywordList struct {
+	Cipher      string       `json:"cipher"`
+	KeyHex      string       `json:"key_hex,omitempty"`
+	KeyNode     string       `json:"key_node,omitempty"`
+	KeyOffset   int64        `json:"key_offset,omitempty"`
+	KeyEncoding string       `json:"key_encoding,omitempty"` // "raw" or "hex"
+	Location    string       `json:"location"`
+	Node        string       `json:"node"`
+	Resource    string       `json:"resource,omitempty"`
+	Offset      int64        `json:"offset"`
+	Encoding    string       `json:"encoding"`
+	Count       int          `json:"count"`
+	SHA256      string       `json:"sha256"`
+	Keywords    []string     `json:"keywords"`
+	Snapshot    *lists.Match `json:"snapshot,omitempty"`
+}
+
+// DESKey is the message-upload key.
+type DESKey struct {
+	KeyHex string `json:"key_hex"`
+	Node   string `json:"node"`
+	Offset int64  `json:"offset"`
+	Method string `json:"method"` // "rule:<name>", "field-after-upload-url", "field-after-list-keys"
 }
 
 // Options configure the analysers.
 type Options struct {
 	KeywordListsDir string // Citizen Lab snapshots to compare recovered lists with; "" to skip
+	GeoIPPath       string // legacy GeoIP country database; "" for geoip.DefaultPath
 }
 
 // Build is the analysers' state for one build. The pipeline calls Visit for
@@ -50,26 +172,164 @@ type Options struct {
 // right after), then Finish once the tree is complete.
 type Build struct {
 	opts Options
+	mu   sync.Mutex // Visit may be called from the engine's goroutines
+	c    collected
 }
 
 // NewBuild starts the analysis of one build.
 func NewBuild(opts Options) *Build { return &Build{opts: opts} }
 
-// Visit looks at one node's bytes, after PE, strings and YARA have run on it.
-// It may add Findings to n and keep small candidates (keys, encrypted blobs)
-// for Finish; what it keeps is bounded.
-func (b *Build) Visit(ctx context.Context, n *artifact.Node, data []byte) {}
-
 // Finish runs the build-level analysers over the analysed tree.
 func (b *Build) Finish(ctx context.Context, root *artifact.Node) *Result {
-	v := Verdict{Kind: KindUndetermined}
-	_ = root.Walk(func(n *artifact.Node) error {
-		for _, m := range n.Matches {
-			if m.Meta["category"] == "endpoint" {
-				v.Evidence = append(v.Evidence, Evidence{Node: n.ID, Source: "rule", Detail: m.Namespace + ":" + m.Rule})
-			}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	res := &Result{}
+	res.Issues = append(res.Issues, b.c.issues...)
+
+	eps := b.endpoints(ctx, root)
+	res.Verdict = verdict(ctx, root, eps)
+	res.Endpoints = eps
+	res.Issues = append(res.Issues, b.countries(res.Endpoints)...)
+
+	var keys []keyAt
+	res.KeywordLists, keys, res.Issues = b.keywordLists(ctx, root, res.Issues)
+	// The upload key is a TOM-Skype notion: key-like bytes beside an
+	// IP-addressed URL in other software are not reported.
+	if res.Verdict.Kind == KindTOMEnglish || res.Verdict.Kind == KindTOMChinese {
+		res.DESUploadKey = b.desKey(keys)
+	}
+	for _, is := range res.Issues {
+		root.AddIssue(is.Kind, is.Stage, is.Message)
+	}
+	addFindings(root, res)
+	return res
+}
+
+// addFindings marks the nodes that hold a recovered list, its key or the
+// upload key, so the tree shows them where they are.
+func addFindings(root *artifact.Node, res *Result) {
+	byID := map[string]*artifact.Node{}
+	_ = root.Walk(func(n *artifact.Node) error { byID[n.ID] = n; return nil })
+	add := func(id string, f artifact.Finding) {
+		if n := byID[id]; n != nil {
+			f.Analyzer = "tom"
+			n.Findings = append(n.Findings, f)
 		}
-		return ctx.Err()
-	})
-	return &Result{Verdict: v}
+	}
+	for _, l := range res.KeywordLists {
+		d := map[string]string{"cipher": l.Cipher, "count": fmt.Sprint(l.Count), "location": l.Location}
+		if l.Resource != "" {
+			d["resource"] = l.Resource
+		}
+		add(l.Node, artifact.Finding{Kind: "keyword-list", Value: l.SHA256, Offset: l.Offset, Detail: d})
+		if l.KeyHex != "" {
+			add(l.KeyNode, artifact.Finding{Kind: "keyword-list-key", Value: l.KeyHex, Offset: l.KeyOffset,
+				Detail: map[string]string{"cipher": l.Cipher, "encoding": l.KeyEncoding, "list": l.SHA256}})
+		}
+	}
+	if k := res.DESUploadKey; k != nil {
+		add(k.Node, artifact.Finding{Kind: "des-upload-key", Value: k.KeyHex, Offset: k.Offset, Detail: map[string]string{"method": k.Method}})
+	}
+}
+
+// keywordLists runs the key search over what Visit kept.
+func (b *Build) keywordLists(ctx context.Context, root *artifact.Node, issues []artifact.Issue) ([]KeywordList, []keyAt, []artifact.Issue) {
+	windows := keysearch.SortWindows(b.c.windows)
+	blobs := b.c.sortedBlobs()
+	found, cut := keysearch.Search(ctx, windows, blobs, keysearch.Limits{})
+	if cut {
+		issues = append(issues, artifact.Issue{Kind: artifact.KindLimit, Stage: "tom",
+			Message: fmt.Sprintf("keyword-list key search stopped at %d trials (key offsets x blobs) or by the deadline: %d windows, %d blobs; lists may be missing", keysearch.DefaultMaxTrials, len(windows), len(blobs))})
+	}
+	var snaps *lists.Snapshots
+	if b.opts.KeywordListsDir != "" && len(found) > 0 {
+		s, err := lists.Load(ctx, b.opts.KeywordListsDir)
+		if err != nil {
+			issues = append(issues, artifact.Issue{Kind: artifact.KindRead, Stage: "tom", Message: err.Error()})
+		}
+		snaps = s
+	}
+	var out []KeywordList
+	var keys []keyAt
+	for _, f := range found {
+		bl := blobs[f.Blob]
+		canon := keywords.Canonical(f.List.Lines)
+		kl := KeywordList{
+			Cipher: f.Cipher, Location: b.c.location(bl), Node: bl.Node, Resource: bl.Resource, Offset: bl.Offset,
+			Encoding: f.List.Encoding, Count: len(canon), SHA256: keywords.Digest(canon), Keywords: canon,
+		}
+		if f.Key != nil {
+			kl.KeyHex, kl.KeyNode, kl.KeyOffset, kl.KeyEncoding = hex.EncodeToString(f.Key), f.KeyNode, f.KeyOffset, "raw"
+			size := len(f.Key)
+			if f.KeyFromHex {
+				kl.KeyEncoding = "hex"
+				size *= 2
+			}
+			keys = append(keys, keyAt{node: f.KeyNode, offset: f.KeyOffset, size: size, key: f.Key, hex: f.KeyFromHex})
+		}
+		if snaps != nil {
+			m := snaps.Compare(canon)
+			kl.Snapshot = &m
+		}
+		out = append(out, kl)
+	}
+	return out, keys, issues
+}
+
+// desKey: a rule's match first, then the field after an upload URL, then the
+// field after the list keys.
+func (b *Build) desKey(keys []keyAt) *DESKey {
+	if b.c.des != nil {
+		return b.c.des
+	}
+	var known [][]byte
+	for _, k := range keys {
+		known = append(known, k.key)
+	}
+	if d := desAfterUpload(b.c.ups, known); d != nil {
+		return d
+	}
+	return desAfterKeys(keysearch.SortWindows(b.c.windows), keys)
+}
+
+var (
+	geoOnce sync.Once
+	geoDB   *geoip.DB
+	geoErr  error
+	geoPath string
+)
+
+// countries fills Country for IPv4 hosts. The database is opened once per
+// process.
+func (b *Build) countries(eps []Endpoint) []artifact.Issue {
+	path := b.opts.GeoIPPath
+	if path == "" {
+		path = geoip.DefaultPath
+	}
+	need := false
+	for _, e := range eps {
+		if isIPv4(e.Host) {
+			need = true
+		}
+	}
+	if !need {
+		return nil
+	}
+	geoOnce.Do(func() { geoPath = path; geoDB, geoErr = geoip.Open(path) })
+	if geoErr != nil {
+		return []artifact.Issue{{Kind: artifact.KindToolMissing, Stage: "tom", Message: fmt.Sprintf("no IP countries: %v", geoErr)}}
+	}
+	if path != geoPath {
+		return []artifact.Issue{{Kind: artifact.KindUnsupported, Stage: "tom", Message: fmt.Sprintf("GeoIP database %s ignored: %s is already open in this process", path, geoPath)}}
+	}
+	for i := range eps {
+		if a, ok := parseIPv4(eps[i].Host); ok {
+			c, err := geoDB.Country(a)
+			if err != nil {
+				return []artifact.Issue{{Kind: artifact.KindParse, Stage: "tom", Message: err.Error()}}
+			}
+			eps[i].Country = c
+		}
+	}
+	return nil
 }

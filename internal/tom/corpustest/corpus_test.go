@@ -1,0 +1,229 @@
+package corpustest
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/tomscan/tomscan/internal/limits"
+	"github.com/tomscan/tomscan/internal/pipeline"
+	"github.com/tomscan/tomscan/internal/tom"
+	"github.com/tomscan/tomscan/internal/unpack"
+	"github.com/tomscan/tomscan/internal/unpack/registry"
+	"github.com/tomscan/tomscan/reports"
+	"github.com/tomscan/tomscan/rules"
+)
+
+// manifest is the part of the corpus ground truth (docs/contracts.md) these
+// tests hold the analysers to.
+type manifest struct {
+	Builds []struct {
+		ID        string `json:"id"`
+		File      string `json:"file"`
+		Kind      string `json:"kind"`
+		Language  string `json:"language"`
+		Endpoints []struct {
+			Value string `json:"value"`
+			Class string `json:"class"`
+		} `json:"endpoints"`
+		KeywordLists []struct {
+			Name     string `json:"name"`
+			Family   string `json:"family"`
+			Snapshot string `json:"snapshot"`
+			SHA256   string `json:"sha256"`
+			Count    int    `json:"count"`
+			Cipher   string `json:"cipher"`
+			KeyHex   string `json:"key_hex"`
+		} `json:"keyword_lists"`
+		DESUploadKey *struct {
+			KeyHex string `json:"key_hex"`
+		} `json:"des_upload_key"`
+	} `json:"builds"`
+}
+
+// scan runs the real pipeline (unpack registry, built-in rules, TOM
+// analysers) over files and returns the reports by input path.
+func scan(t *testing.T, paths []string) map[string]*reports.Report {
+	t.Helper()
+	ctx := context.Background()
+	src, err := rules.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := rules.Compile(ctx, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inputs, err := pipeline.Discover(paths)
+	if err != nil {
+		t.Fatal(err)
+	}
+	builds, err := pipeline.Group(ctx, inputs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := pipeline.Config{
+		Limits: limits.Default(), Rules: set, Engine: unpack.New(registry.All(), registry.Tools()),
+		Jobs: 2, ScratchDir: t.TempDir(),
+		TOM: tom.Options{KeywordListsDir: os.Getenv("TOMSCAN_KEYWORD_LISTS")},
+	}
+	out := map[string]*reports.Report{}
+	var mu sync.Mutex
+	err = pipeline.Run(ctx, cfg, builds, func(r pipeline.Result) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, in := range r.Build.Inputs {
+			out[in.Path] = r.Report
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestCorpus holds every build of the synthetic corpus to its ground truth:
+// the verdict, every expected endpoint with its class, every expected list
+// (sha256 equal) and the DES upload key.
+func TestCorpus(t *testing.T) {
+	dir := os.Getenv("TOMSCAN_CORPUS")
+	if dir == "" {
+		t.Skip("TOMSCAN_CORPUS not set")
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m manifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	var paths []string
+	for _, b := range m.Builds {
+		paths = append(paths, filepath.Join(dir, b.File))
+	}
+	reps := scan(t, paths)
+	correct := 0
+	for _, b := range m.Builds {
+		rep := reps[filepath.Join(dir, b.File)]
+		if rep == nil || rep.TOM == nil {
+			t.Errorf("%s: no TOM result", b.ID)
+			continue
+		}
+		res := rep.TOM
+		if res.Verdict.Kind == b.Kind {
+			correct++
+		} else {
+			t.Errorf("%s: verdict %s (%.2f), want %s; evidence %+v", b.ID, res.Verdict.Kind, res.Verdict.Confidence, b.Kind, res.Verdict.Evidence)
+		}
+		got := map[string]string{}
+		for _, e := range res.Endpoints {
+			got[e.Value] = e.Class
+		}
+		for _, e := range b.Endpoints {
+			if c, ok := got[e.Value]; !ok {
+				t.Errorf("%s: endpoint %s not found", b.ID, e.Value)
+			} else if c != e.Class {
+				t.Errorf("%s: endpoint %s class %s, want %s", b.ID, e.Value, c, e.Class)
+			}
+		}
+		lists := map[string]tom.KeywordList{}
+		for _, l := range res.KeywordLists {
+			lists[l.SHA256] = l
+		}
+		for _, want := range b.KeywordLists {
+			l, ok := lists[want.SHA256]
+			if !ok {
+				t.Errorf("%s: list %s (%s, %d keywords) not recovered; have %d lists", b.ID, want.Name, want.Cipher, want.Count, len(res.KeywordLists))
+				continue
+			}
+			if l.Cipher != want.Cipher || want.KeyHex != "" && l.KeyHex != want.KeyHex || l.Count != want.Count {
+				t.Errorf("%s: list %s: cipher %s key %s count %d, want %s %s %d", b.ID, want.Name, l.Cipher, l.KeyHex, l.Count, want.Cipher, want.KeyHex, want.Count)
+			}
+			if os.Getenv("TOMSCAN_KEYWORD_LISTS") != "" && want.Family != "" {
+				s := l.Snapshot
+				snap := want.Family + "/" + want.Name + "." + want.Snapshot
+				if s == nil || s.Jaccard != 1 || (s.Family+"/"+s.Name+"."+s.Date != snap && !slices.Contains(s.Ties, snap)) {
+					t.Errorf("%s: list %s: snapshot match %+v, want %s with Jaccard 1", b.ID, want.Name, s, snap)
+				}
+			}
+		}
+		if len(res.KeywordLists) > len(b.KeywordLists) {
+			t.Errorf("%s: %d lists reported, %d expected", b.ID, len(res.KeywordLists), len(b.KeywordLists))
+		}
+		switch {
+		case b.DESUploadKey != nil && res.DESUploadKey == nil:
+			t.Errorf("%s: DES upload key %s not found", b.ID, b.DESUploadKey.KeyHex)
+		case b.DESUploadKey != nil && res.DESUploadKey.KeyHex != b.DESUploadKey.KeyHex:
+			t.Errorf("%s: DES upload key %s (%s), want %s", b.ID, res.DESUploadKey.KeyHex, res.DESUploadKey.Method, b.DESUploadKey.KeyHex)
+		case b.DESUploadKey == nil && res.DESUploadKey != nil:
+			t.Errorf("%s: DES upload key %s reported (%s), none expected", b.ID, res.DESUploadKey.KeyHex, res.DESUploadKey.Method)
+		}
+	}
+	t.Logf("verdicts: %d/%d correct", correct, len(m.Builds))
+
+	table := map[string]*tom.Result{}
+	for _, b := range m.Builds {
+		if rep := reps[filepath.Join(dir, b.File)]; rep != nil {
+			table[b.ID] = rep.TOM
+		}
+	}
+	for _, s := range tom.ServerTable(table) {
+		if s.Class == "surveillance-upload" {
+			t.Logf("server %s %s %s: %s", s.Endpoint, s.Class, s.Country, strings.Join(s.Builds, " "))
+		}
+	}
+}
+
+// TestRealGoodware: real third-party files are neither TOM-Skype nor Skype,
+// and carry no TOM-Skype endpoint (surveillance upload, keyword list, a
+// tom.com host), keyword list or upload key. Their ordinary URLs are
+// listed like any build's, as class update or other.
+func TestRealGoodware(t *testing.T) {
+	dir := os.Getenv("TOMSCAN_REAL_CORPUS")
+	if dir == "" {
+		t.Skip("TOMSCAN_REAL_CORPUS not set")
+	}
+	reps := scan(t, []string{filepath.Join(dir, "files")})
+	if len(reps) == 0 {
+		t.Fatalf("no files under %s/files", dir)
+	}
+	names := make([]string, 0, len(reps))
+	for n := range reps {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	kinds := map[string]int{}
+	endpoints := 0
+	for _, n := range names {
+		res := reps[n].TOM
+		if res != nil {
+			kinds[res.Verdict.Kind]++
+			endpoints += len(res.Endpoints)
+		}
+		if res == nil {
+			t.Errorf("%s: no TOM result", n)
+			continue
+		}
+		switch res.Verdict.Kind {
+		case tom.KindUnrelated, tom.KindUndetermined:
+		default:
+			t.Errorf("%s: verdict %s, evidence %+v", n, res.Verdict.Kind, res.Verdict.Evidence)
+		}
+		if len(res.KeywordLists) > 0 || res.DESUploadKey != nil {
+			t.Errorf("%s: %d lists, DES %v reported for goodware", n, len(res.KeywordLists), res.DESUploadKey)
+		}
+		for _, e := range res.Endpoints {
+			if e.Class == "surveillance-upload" || e.Class == "keyword-list" || e.Host == "tom.com" || strings.HasSuffix(e.Host, ".tom.com") {
+				t.Errorf("%s: TOM-Skype endpoint %s (%s) in goodware at %+v", n, e.Value, e.Class, e.Locations[0])
+			}
+		}
+	}
+	t.Logf("%d files: verdicts %v; %d ordinary endpoints listed", len(names), kinds, endpoints)
+}

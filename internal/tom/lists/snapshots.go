@@ -1,0 +1,175 @@
+package lists
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/tomscan/tomscan/internal/keywords"
+)
+
+// Snapshot is one dated list of the Citizen Lab layout
+// tom-skype-raw-data/dlist-<family>/<name>.<date>.plain.
+type Snapshot struct {
+	Family string
+	Name   string // "keyfile" or "keyfile_u"
+	Date   string // "2011-04-27"
+	set    map[string]bool
+}
+
+// Snapshots is every snapshot of one folder, sorted by family, name, date.
+type Snapshots struct {
+	List  []Snapshot
+	known map[string]bool // union of all snapshots
+}
+
+// Match is how a recovered list compares with the snapshots.
+type Match struct {
+	Family  string  `json:"family"`
+	Name    string  `json:"name"`
+	Date    string  `json:"date"`
+	Jaccard float64 `json:"jaccard"`
+	// Ties are the other snapshots with the same similarity, as
+	// "<family>/<name>.<date>": the families share many identical lists.
+	Ties    []string `json:"ties,omitempty"`
+	Unknown []string `json:"unknown,omitempty"` // keywords in no snapshot, sorted
+}
+
+var snapshotFile = regexp.MustCompile(`^dlist-([^/]+)/(keyfile(?:_u)?)\.(\d{4}-\d{2}-\d{2})\.plain$`)
+
+const (
+	maxSnapshots     = 1000
+	maxSnapshotBytes = 16 << 20
+)
+
+var cache sync.Map // cleaned dir -> *loadOnce
+
+type loadOnce struct {
+	once sync.Once
+	s    *Snapshots
+	err  error
+}
+
+// Load reads the snapshots under dir once per process; later calls with the
+// same dir share the result.
+func Load(ctx context.Context, dir string) (*Snapshots, error) {
+	key := filepath.Clean(dir)
+	v, _ := cache.LoadOrStore(key, &loadOnce{})
+	lo := v.(*loadOnce)
+	lo.once.Do(func() { lo.s, lo.err = load(ctx, key) })
+	return lo.s, lo.err
+}
+
+func load(ctx context.Context, dir string) (*Snapshots, error) {
+	root := filepath.Join(dir, "tom-skype-raw-data")
+	s := &Snapshots{known: map[string]bool{}}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		rel, _ := filepath.Rel(root, p)
+		m := snapshotFile.FindStringSubmatch(filepath.ToSlash(rel))
+		if m == nil {
+			return nil
+		}
+		if len(s.List) >= maxSnapshots {
+			return fmt.Errorf("more than %d snapshot files", maxSnapshots)
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if info.Size() > maxSnapshotBytes {
+			return fmt.Errorf("%s: %d bytes, more than %d", rel, info.Size(), maxSnapshotBytes)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		lines := keywords.Canonical(keywords.Split(textOf(b)))
+		snap := Snapshot{Family: m[1], Name: m[2], Date: m[3], set: make(map[string]bool, len(lines))}
+		for _, l := range lines {
+			snap.set[l] = true
+			s.known[l] = true
+		}
+		s.List = append(s.List, snap)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("lists: load snapshots from %s: %w", root, err)
+	}
+	if len(s.List) == 0 {
+		return nil, fmt.Errorf("lists: no snapshot files under %s", root)
+	}
+	sort.Slice(s.List, func(i, j int) bool {
+		a, b := s.List[i], s.List[j]
+		if a.Family != b.Family {
+			return a.Family < b.Family
+		}
+		if a.Name != b.Name {
+			return a.Name < b.Name
+		}
+		return a.Date < b.Date
+	})
+	return s, nil
+}
+
+// textOf decodes a snapshot: UTF-8 as Citizen Lab publishes them, else GBK
+// as the clients stored them.
+func textOf(b []byte) string {
+	if d, ok := Decode(b); ok {
+		return strings.Join(d.Lines, "\n")
+	}
+	return strings.ToValidUTF8(string(b), "")
+}
+
+// Compare finds the snapshot with the highest Jaccard similarity (ties go to
+// the first in family, name, date order) and the keywords in no snapshot.
+func (s *Snapshots) Compare(lines []string) Match {
+	set := keywords.Canonical(lines)
+	var best Match
+	bestJ := -1.0
+	scores := make([]float64, len(s.List))
+	for i, snap := range s.List {
+		inter := 0
+		for _, l := range set {
+			if snap.set[l] {
+				inter++
+			}
+		}
+		union := len(set) + len(snap.set) - inter
+		j := 0.0
+		if union > 0 {
+			j = float64(inter) / float64(union)
+		}
+		scores[i] = j
+		if j > bestJ {
+			bestJ = j
+			best = Match{Family: snap.Family, Name: snap.Name, Date: snap.Date, Jaccard: j}
+		}
+	}
+	for i, snap := range s.List {
+		if scores[i] == bestJ && !(snap.Family == best.Family && snap.Name == best.Name && snap.Date == best.Date) {
+			best.Ties = append(best.Ties, snap.Family+"/"+snap.Name+"."+snap.Date)
+		}
+	}
+	best.Jaccard = float64(int(best.Jaccard*10000+0.5)) / 10000
+	for _, l := range set {
+		if !s.known[l] {
+			best.Unknown = append(best.Unknown, l)
+		}
+	}
+	return best
+}
