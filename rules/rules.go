@@ -143,6 +143,24 @@ func LoadDir(dir string) ([]Source, error) {
 	return out, nil
 }
 
+// LoadPath reads one rule file (namespace: its base name without extension)
+// or, for a folder, every rule file below it as LoadDir does.
+func LoadPath(path string) ([]Source, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("rules: load %s: %w", path, err)
+	}
+	if info.IsDir() {
+		return LoadDir(path)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("rules: load %s: %w", path, err)
+	}
+	base := filepath.Base(path)
+	return []Source{{Namespace: strings.TrimSuffix(base, filepath.Ext(base)), Path: path, Text: b}}, nil
+}
+
 // Compile compiles sources into one Set. Every file is first compiled alone,
 // so that all errors of all files are reported at once, each with its file and
 // line; then the whole set is compiled together (a duplicate namespace:rule
@@ -219,6 +237,77 @@ func format(path string, ms []yara.CompilerMessage) []string {
 			file = m.Filename
 		}
 		out = append(out, fmt.Sprintf("%s:%d: %s", file, m.Line, m.Text))
+	}
+	return out
+}
+
+// RuleInfo is one compiled rule with its meta; a meta key may repeat
+// (several "example" entries), so values are lists in declaration order.
+type RuleInfo struct {
+	Namespace string              `json:"namespace"`
+	Name      string              `json:"name"`
+	Tags      []string            `json:"tags,omitempty"`
+	Meta      map[string][]string `json:"meta,omitempty"`
+	Private   bool                `json:"private,omitempty"`
+}
+
+// Rules lists the compiled rules sorted by namespace and name. Private rules
+// are included: they never appear in matches, so callers skip them by name.
+func (set *Set) Rules() []RuleInfo {
+	var out []RuleInfo
+	for _, r := range set.rules.GetRules() {
+		ri := RuleInfo{Namespace: r.Namespace(), Name: r.Identifier(), Tags: r.Tags(), Private: r.IsPrivate()}
+		for _, m := range r.Metas() {
+			if ri.Meta == nil {
+				ri.Meta = map[string][]string{}
+			}
+			ri.Meta[m.Identifier] = append(ri.Meta[m.Identifier], fmt.Sprint(m.Value))
+		}
+		out = append(out, ri)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Namespace != out[j].Namespace {
+			return out[i].Namespace < out[j].Namespace
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+// SetEnabled enables or disables rule namespace:name and reports whether it
+// exists. A disabled rule never matches (and rules that depend on it see it
+// false). It changes the set for every scanner: use it only on a set of your
+// own that no other goroutine scans with (rules bench does).
+func (set *Set) SetEnabled(namespace, name string, enabled bool) bool {
+	for _, r := range set.rules.GetRules() {
+		if r.Namespace() == namespace && r.Identifier() == name {
+			if enabled {
+				r.Enable()
+			} else {
+				r.Disable()
+			}
+			return true
+		}
+	}
+	return false
+}
+
+// NodeVariables are the external variables for node n found in parent (nil
+// for a build root), exactly as the pipeline sets them before a scan.
+func NodeVariables(n, parent *artifact.Node) Variables {
+	v := Variables{FileName: n.Name, FilePath: n.ID, FileType: n.Type, Extractor: n.Extractor, Depth: n.Depth}
+	if parent != nil {
+		v.ParentFileType = parent.Type
+	}
+	return v
+}
+
+// Pairs lists the variables as name and value, in a fixed order, for tools
+// that pass them on (the yara CLI's -d).
+func (v Variables) Pairs() [][2]string {
+	var out [][2]string
+	for _, kv := range v.pairs() {
+		out = append(out, [2]string{kv.name, fmt.Sprint(kv.value)})
 	}
 	return out
 }
