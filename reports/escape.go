@@ -30,6 +30,8 @@ func unsafeRune(r rune) bool {
 		return true
 	case r >= 0x202A && r <= 0x202E, r >= 0x2066 && r <= 0x2069, r == 0x200E, r == 0x200F, r == 0x061C:
 		return true // bidi controls can reorder what a reader sees
+	case unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp):
+		return true // invisible format characters and line separators hide or split text
 	}
 	return false
 }

@@ -4,67 +4,161 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
-
-	"github.com/tomscan/tomscan/internal/artifact"
 )
 
-// EncodeMarkdown renders r for people: verdict first, then the tree with each
-// node's matches and issues. Every string that came from a binary is escaped.
+// EncodeMarkdown renders r for people: verdict and evidence first, then
+// endpoints, keyword lists, signers, version info and the tree with each
+// node's matches, findings and issues. Every string that came from a binary
+// goes through Markdown, so it reads as text and never as markup.
 func EncodeMarkdown(r *Report) []byte {
+	v := NewView(r)
 	var b bytes.Buffer
 	e := Markdown
-	fmt.Fprintf(&b, "# tomscan report: %s\n\n", e(r.Build.Path))
-	fmt.Fprintf(&b, "| field | value |\n|---|---|\n")
-	fmt.Fprintf(&b, "| status | %s |\n", e(r.Status))
-	if r.StatusReason != "" {
-		fmt.Fprintf(&b, "| status reason | %s |\n", e(r.StatusReason))
+	fmt.Fprintf(&b, "# tomscan report: %s\n\n", e(v.Path))
+	if v.Verdict != "" {
+		fmt.Fprintf(&b, "**Verdict: %s** (confidence %.2f), status %s", e(v.Verdict), v.Confidence, e(v.Status))
+	} else {
+		fmt.Fprintf(&b, "**Verdict: no TOM analysis**, status %s", e(v.Status))
 	}
-	if r.TOM != nil {
-		fmt.Fprintf(&b, "| verdict | %s (confidence %.2f) |\n", e(r.TOM.Verdict.Kind), r.TOM.Verdict.Confidence)
+	if v.StatusReason != "" {
+		fmt.Fprintf(&b, " (%s)", e(v.StatusReason))
 	}
-	fmt.Fprintf(&b, "| sha256 | `%s` |\n| size | %d |\n| type | %s |\n", r.Build.SHA256, r.Build.Size, e(r.Build.Type))
-	fmt.Fprintf(&b, "| nodes | %d (%d PE, %d duplicates) |\n| matches | %d |\n| issues | %d |\n", r.Summary.Nodes, r.Summary.PEs, r.Summary.Duplicates, r.Summary.Matches, r.Summary.Issues)
-	fmt.Fprintf(&b, "| tool | %s %s |\n| rules digest | `%s` |\n\n", e(r.Tool.Name), e(r.Tool.Version), r.Rules.Digest)
+	b.WriteString("\n\n| field | value |\n|---|---|\n")
+	fmt.Fprintf(&b, "| sha256 | `%s` |\n| version | %s |\n| size | %d |\n| type | %s |\n", e(v.SHA256), e(orDash(v.Version)), v.Size, e(v.Type))
+	fmt.Fprintf(&b, "| nodes | %d (%d PE, %d duplicates, depth %d) |\n| matches | %d |\n| issues | %d |\n",
+		v.Summary.Nodes, v.Summary.PEs, v.Summary.Duplicates, v.Summary.MaxDepth, v.Summary.Matches, v.Summary.Issues)
+	fmt.Fprintf(&b, "| tool | %s %s |\n| rules digest | `%s` |\n\n", e(v.Tool.Name), e(v.Tool.Version), e(v.RulesDigest))
 
-	if r.TOM != nil && len(r.TOM.Verdict.Evidence) > 0 {
-		b.WriteString("## Evidence\n\n| node | source | detail |\n|---|---|---|\n")
-		for _, ev := range r.TOM.Verdict.Evidence {
-			fmt.Fprintf(&b, "| %s | %s | %s |\n", e(ev.Node), e(ev.Source), e(ev.Detail))
-		}
-		b.WriteString("\n")
+	b.WriteString("## Evidence\n\n")
+	if len(v.Evidence) == 0 {
+		b.WriteString("No evidence recorded.\n\n")
+	} else {
+		mdTable(&b, []string{"node", "source", "detail"}, v.Evidence)
 	}
-	if len(r.Summary.Rules) > 0 {
-		b.WriteString("## Rules that matched\n\n")
-		for _, rule := range r.Summary.Rules {
+	if len(v.Rules) > 0 {
+		b.WriteString("Rules that matched:\n\n")
+		for _, rule := range v.Rules {
 			fmt.Fprintf(&b, "- %s\n", e(rule))
 		}
 		b.WriteString("\n")
 	}
-	b.WriteString("## Tree\n\n")
-	if r.Tree != nil {
-		writeNode(&b, r.Tree)
+
+	b.WriteString("## Endpoints\n\n")
+	if len(v.Endpoints) == 0 {
+		b.WriteString("No endpoints found.\n\n")
+	} else {
+		var rows []Row
+		for _, ep := range v.Endpoints {
+			rows = append(rows, Row{ep.Host, orDash(ep.Country), ep.Value, ep.Class, ep.Kind, ep.Encoding, ep.Node, fmt.Sprint(ep.Places), ep.Source})
+		}
+		mdTable(&b, []string{"host", "country", "value", "class", "kind", "encoding", "first seen in", "places", "source"}, rows)
 	}
+
+	b.WriteString("## Keyword lists\n\n")
+	if len(v.KeywordLists) == 0 {
+		b.WriteString("No keyword lists recovered.\n\n")
+	} else {
+		var rows []Row
+		for _, kl := range v.KeywordLists {
+			rows = append(rows, Row{kl.Name, fmt.Sprint(kl.Count), kl.Family, kl.Snapshot, kl.Jaccard, kl.Cipher, kl.Key, kl.Location, kl.Node, kl.SHA256})
+		}
+		mdTable(&b, []string{"list", "keywords", "family", "snapshot", "jaccard", "cipher", "key", "location", "node", "sha256"}, rows)
+		for _, kl := range v.KeywordLists {
+			if len(kl.Keywords) == 0 {
+				continue
+			}
+			// <details> is inline HTML that GitHub and most viewers fold; the
+			// keywords inside are Markdown-escaped like everything else.
+			fmt.Fprintf(&b, "<details><summary>%s: %d keywords</summary>\n\n", e(kl.Name), kl.Count)
+			for _, k := range kl.Keywords {
+				fmt.Fprintf(&b, "- %s\n", e(k))
+			}
+			b.WriteString("\n</details>\n\n")
+		}
+	}
+	for _, s := range v.TOMExtra {
+		fmt.Fprintf(&b, "## TOM: %s\n\n", e(s.Name))
+		mdTable(&b, s.Columns, s.Rows)
+	}
+
+	b.WriteString("## Signers\n\n")
+	if len(v.Signers) == 0 {
+		b.WriteString("No Authenticode signatures.\n\n")
+	} else {
+		var rows []Row
+		for _, s := range v.Signers {
+			rows = append(rows, Row{s.Node, s.Signer, s.Issuer, s.SigningTime, fmt.Sprint(s.DigestMatches), s.ChainTrusted})
+		}
+		mdTable(&b, []string{"node", "signer", "issuer", "signing time", "digest matches", "chain trusted"}, rows)
+	}
+
+	b.WriteString("## Version info\n\n")
+	if len(v.Versions) == 0 {
+		b.WriteString("No version info.\n\n")
+	}
+	for _, vb := range v.Versions {
+		fmt.Fprintf(&b, "### %s", e(vb.Node))
+		if vb.Table != "" {
+			fmt.Fprintf(&b, " [%s]", e(vb.Table))
+		}
+		b.WriteString("\n\n")
+		rows := []Row{{"FileVersion (fixed)", vb.FileVersion}, {"ProductVersion (fixed)", vb.ProductVersion}}
+		for _, s := range vb.Strings {
+			rows = append(rows, Row{s[0], s[1]})
+		}
+		mdTable(&b, []string{"key", "value"}, rows)
+	}
+
+	b.WriteString("## File tree\n\n")
+	for _, n := range v.Nodes {
+		indent := strings.Repeat("  ", n.Depth)
+		fmt.Fprintf(&b, "%s- **%s** (%s, %d bytes, sha256 `%s`", indent, e(n.Name), e(n.Type), n.Size, e(n.SHA256))
+		if n.Extractor != "" {
+			fmt.Fprintf(&b, ", via %s", e(n.Extractor))
+		}
+		if n.DuplicateOf != "" {
+			fmt.Fprintf(&b, ", same bytes as %s", e(n.DuplicateOf))
+		}
+		b.WriteString(")\n")
+		for _, m := range n.Matches {
+			fmt.Fprintf(&b, "%s  - match: %s\n", indent, e(m))
+		}
+		for _, f := range n.Findings {
+			fmt.Fprintf(&b, "%s  - finding: %s\n", indent, e(f))
+		}
+		for _, is := range n.Issues {
+			fmt.Fprintf(&b, "%s  - issue %s\n", indent, e(is))
+		}
+	}
+	b.WriteString("\n")
 	return b.Bytes()
 }
 
-func writeNode(b *bytes.Buffer, n *artifact.Node) {
-	e := Markdown
-	indent := strings.Repeat("  ", n.Depth)
-	fmt.Fprintf(b, "%s- **%s** (%s, %d bytes, sha256 `%s`", indent, e(n.Name), e(n.Type), n.Size, n.SHA256)
-	if n.Extractor != "" {
-		fmt.Fprintf(b, ", via %s", e(n.Extractor))
+// mdTable writes a Markdown table with every cell escaped.
+func mdTable(b *bytes.Buffer, cols []string, rows []Row) {
+	for i, c := range cols {
+		if i > 0 {
+			b.WriteString(" ")
+		}
+		fmt.Fprintf(b, "| %s", Markdown(c))
 	}
-	if n.DuplicateOf != "" {
-		fmt.Fprintf(b, ", same bytes as %s", e(n.DuplicateOf))
+	b.WriteString(" |\n")
+	b.WriteString(strings.Repeat("|---", len(cols)) + "|\n")
+	for _, r := range rows {
+		for i, c := range r {
+			if i > 0 {
+				b.WriteString(" ")
+			}
+			fmt.Fprintf(b, "| %s", Markdown(c))
+		}
+		b.WriteString(" |\n")
 	}
-	b.WriteString(")\n")
-	for _, m := range n.Matches {
-		fmt.Fprintf(b, "%s  - match: %s:%s\n", indent, e(m.Namespace), e(m.Rule))
+	b.WriteString("\n")
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
 	}
-	for _, is := range n.Issues {
-		fmt.Fprintf(b, "%s  - issue [%s] %s: %s\n", indent, e(is.Kind), e(is.Stage), e(is.Message))
-	}
-	for _, c := range n.Children {
-		writeNode(b, c)
-	}
+	return s
 }

@@ -5,6 +5,8 @@
 package reports
 
 import (
+	"encoding/json"
+
 	"github.com/tomscan/tomscan/internal/artifact"
 	"github.com/tomscan/tomscan/internal/limits"
 	"github.com/tomscan/tomscan/internal/tom"
@@ -35,6 +37,10 @@ type Report struct {
 	Summary       Summary        `json:"summary"`
 	TOM           *tom.Result    `json:"tom,omitempty"`
 	Tree          *artifact.Node `json:"tree"`
+
+	// TOMRaw is the "tom" section exactly as a loaded report.json holds it,
+	// so re-rendering an archive shows fields this build does not model.
+	TOMRaw json.RawMessage `json:"-"`
 }
 
 // Tool names this program and the libraries that shaped the report.

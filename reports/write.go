@@ -19,7 +19,16 @@ func EncodeJSON(r *Report) ([]byte, error) {
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(r); err != nil {
+	var v any = r
+	if r.TOMRaw != nil {
+		// A loaded report re-encoded keeps its TOM section as written,
+		// including fields this build does not model (it then comes last).
+		v = struct {
+			*Report
+			TOM json.RawMessage `json:"tom,omitempty"`
+		}{r, r.TOMRaw}
+	}
+	if err := enc.Encode(v); err != nil {
 		return nil, fmt.Errorf("reports: encode json: %w", err)
 	}
 	return buf.Bytes(), nil

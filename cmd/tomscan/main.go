@@ -33,6 +33,10 @@ const usage = `usage: tomscan <command> [flags]
 
 commands:
   scan PATH... --out DIR   scan installers and write one report per build
+  rules check|test|bench|suggest  lint, measure, time and draft YARA rules
+  report --out DIR         re-render every build's pages and the archive index from the JSON
+  query --out DIR ...      builds by --verdict, --endpoint, --keyword, --keyword-history, or --sql SELECT
+  diff A B [--out DIR]     compare two builds (sha256 prefix or report.json): text, json or html
   version                  print tomscan's and its dependencies' versions
 
 Run 'tomscan <command> -h' for a command's flags.
@@ -48,6 +52,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "scan":
 		code, err = cmdScan(ctx, args[1:], stdout, stderr)
+	case "rules":
+		code, err = cmdRules(ctx, args[1:], stdout, stderr)
+	case "report":
+		code, err = cmdReport(ctx, args[1:], stdout, stderr)
+	case "query":
+		code, err = cmdQuery(ctx, args[1:], stdout, stderr)
+	case "diff":
+		code, err = cmdDiff(ctx, args[1:], stdout, stderr)
 	case "version":
 		err = cmdVersion(args[1:], stdout)
 	case "-h", "--help", "help":

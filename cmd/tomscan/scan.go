@@ -20,6 +20,7 @@ import (
 	"github.com/tomscan/tomscan/internal/unpack"
 	"github.com/tomscan/tomscan/internal/unpack/registry"
 	"github.com/tomscan/tomscan/reports"
+	"github.com/tomscan/tomscan/reports/archive"
 	"github.com/tomscan/tomscan/rules"
 )
 
@@ -75,7 +76,7 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		out        = fs.String("out", "", "archive folder the reports go to (required)")
 		jobs       = fs.Int("jobs", runtime.NumCPU(), "builds scanned at once")
 		quiet      = fs.Bool("quiet", false, "no progress bar and no summary line")
-		formats    = fs.String("format", "json,md", "report formats, comma-separated: json, md")
+		formats    = fs.String("format", "json,md,html", "report formats, comma-separated: json, md, html")
 		noBuiltin  = fs.Bool("no-builtin-rules", false, "apply only the --rules folders, not the shipped pack")
 		timestamps = fs.Bool("timestamps", false, "record the wall-clock scan time in reports (breaks byte-identical reruns)")
 		scratchDir = fs.String("scratch", "", "parent folder of per-build scratch roots (default: the system temp folder)")
@@ -108,10 +109,10 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	for _, f := range strings.Split(*formats, ",") {
 		f = strings.TrimSpace(f)
 		switch f {
-		case "json", "md":
+		case "json", "md", "html":
 			want[f] = true
 		default:
-			return exitUsage, usagef("scan: unknown format %q (json, md)", f)
+			return exitUsage, usagef("scan: unknown format %q (json, md, html)", f)
 		}
 	}
 	want["json"] = true // the archive's record: other formats are rendered from it
@@ -179,6 +180,10 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	if writeErr != nil {
 		return exitRuntime, writeErr
 	}
+	// The index covers every build in the archive, this run's and earlier ones.
+	if err := archive.Reindex(ctx, *out); err != nil {
+		return exitRuntime, fmt.Errorf("scan: %w", err)
+	}
 	if err != nil {
 		return exitRuntime, fmt.Errorf("scan: %w", err)
 	}
@@ -209,18 +214,5 @@ func newBar(stderr io.Writer, quiet bool, total int64, builds int) *progressbar.
 }
 
 func writeReport(out string, r pipeline.Result, want map[string]bool) error {
-	dir := reports.BuildDir(out, r.Build.Key)
-	js, err := reports.EncodeJSON(r.Report)
-	if err != nil {
-		return err
-	}
-	if err := reports.WriteAtomic(dir+"/report.json", js); err != nil {
-		return err
-	}
-	if want["md"] {
-		if err := reports.WriteAtomic(dir+"/report.md", reports.EncodeMarkdown(r.Report)); err != nil {
-			return err
-		}
-	}
-	return nil
+	return archive.WriteBuild(out, r.Build.Key, r.Report, want)
 }

@@ -1,0 +1,189 @@
+// Package archive manages the folder scans write into:
+//
+//	OUT/builds/<sha256>/report.{json,md,html}
+//	OUT/index.sqlite   tables builds, nodes, matches, endpoints, keywords
+//	OUT/index.html     every build in one table, and the timeline plot
+//
+// The JSON reports are the record; everything else is rebuilt from them,
+// deterministically, by Render and Index (`tomscan report`).
+package archive
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/tomscan/tomscan/reports"
+)
+
+// File names inside the archive.
+const (
+	BuildsDir  = "builds"
+	ReportJSON = "report.json"
+	ReportMD   = "report.md"
+	ReportHTML = "report.html"
+	IndexDB    = "index.sqlite"
+	IndexHTML  = "index.html"
+)
+
+// Entry is one archived build.
+type Entry struct {
+	Key    string // folder name under builds/: the sha256 of the build
+	Dir    string
+	Report *reports.Report
+}
+
+// Keys lists the archived builds' folder names, sorted. A folder without a
+// report.json (a scan still writing, a stray folder) is not a build.
+func Keys(out string) ([]string, error) {
+	des, err := os.ReadDir(filepath.Join(out, BuildsDir))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("archive: list builds: %w", err)
+	}
+	var keys []string
+	for _, de := range des {
+		if !de.IsDir() || strings.HasPrefix(de.Name(), ".") {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(out, BuildsDir, de.Name(), ReportJSON)); err == nil {
+			keys = append(keys, de.Name())
+		}
+	}
+	sort.Strings(keys)
+	return keys, nil
+}
+
+// Load reads every archived report, sorted by key.
+func Load(ctx context.Context, out string) ([]Entry, error) {
+	keys, err := Keys(out)
+	if err != nil {
+		return nil, err
+	}
+	var entries []Entry
+	for _, k := range keys {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		dir := reports.BuildDir(out, k)
+		r, err := reports.ReadFile(filepath.Join(dir, ReportJSON))
+		if err != nil {
+			return nil, fmt.Errorf("archive: %w", err)
+		}
+		entries = append(entries, Entry{Key: k, Dir: dir, Report: r})
+	}
+	return entries, nil
+}
+
+// Resolve finds one build by a sha256 prefix of its key. It fails when the
+// prefix matches no build or more than one.
+func Resolve(out, prefix string) (string, error) {
+	keys, err := Keys(out)
+	if err != nil {
+		return "", err
+	}
+	prefix = strings.ToLower(prefix)
+	var hit []string
+	for _, k := range keys {
+		if strings.HasPrefix(k, prefix) {
+			hit = append(hit, k)
+		}
+	}
+	switch len(hit) {
+	case 0:
+		return "", fmt.Errorf("archive: no build %q in %s", prefix, out)
+	case 1:
+		return hit[0], nil
+	}
+	return "", fmt.Errorf("archive: %q is ambiguous: %d builds (%s, ...)", prefix, len(hit), hit[0])
+}
+
+// Formats a build's pages may be written in, besides the JSON record.
+var Formats = []string{"md", "html"}
+
+// WriteBuild writes r's JSON and the pages asked for into the build's folder.
+func WriteBuild(out, key string, r *reports.Report, formats map[string]bool) error {
+	dir := reports.BuildDir(out, key)
+	js, err := reports.EncodeJSON(r)
+	if err != nil {
+		return err
+	}
+	if err := reports.WriteAtomic(filepath.Join(dir, ReportJSON), js); err != nil {
+		return err
+	}
+	return writePages(dir, r, formats)
+}
+
+func writePages(dir string, r *reports.Report, formats map[string]bool) error {
+	if formats["md"] {
+		if err := reports.WriteAtomic(filepath.Join(dir, ReportMD), reports.EncodeMarkdown(r)); err != nil {
+			return err
+		}
+	}
+	if formats["html"] {
+		h, err := reports.EncodeHTML(r)
+		if err != nil {
+			return err
+		}
+		if err := reports.WriteAtomic(filepath.Join(dir, ReportHTML), h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Render re-renders the Markdown and HTML page of every archived build from
+// its report.json, without rescanning.
+func Render(ctx context.Context, out string) ([]Entry, error) {
+	entries, err := Load(ctx, out)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if err := writePages(e.Dir, e.Report, map[string]bool{"md": true, "html": true}); err != nil {
+			return nil, fmt.Errorf("archive: render %s: %w", e.Key, err)
+		}
+	}
+	return entries, nil
+}
+
+// Rebuild re-renders every build's pages and the index: `tomscan report`.
+func Rebuild(ctx context.Context, out string) error {
+	entries, err := Render(ctx, out)
+	if err != nil {
+		return err
+	}
+	return WriteIndex(ctx, out, entries)
+}
+
+// Reindex rebuilds index.sqlite and index.html from the archived JSON; scans
+// call it once at the end.
+func Reindex(ctx context.Context, out string) error {
+	entries, err := Load(ctx, out)
+	if err != nil {
+		return err
+	}
+	return WriteIndex(ctx, out, entries)
+}
+
+// WriteIndex writes index.sqlite and index.html for entries.
+func WriteIndex(ctx context.Context, out string, entries []Entry) error {
+	rows := Summaries(entries)
+	if err := writeDB(ctx, filepath.Join(out, IndexDB), entries, rows); err != nil {
+		return err
+	}
+	page, err := IndexPage(rows)
+	if err != nil {
+		return err
+	}
+	return reports.WriteAtomic(filepath.Join(out, IndexHTML), page)
+}

@@ -1,0 +1,134 @@
+package diff_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/tomscan/tomscan/reports"
+	"github.com/tomscan/tomscan/reports/diff"
+	"github.com/tomscan/tomscan/reports/reportstest"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		_ = os.MkdirAll("testdata", 0o755)
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./reports/... -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file:\n%s", name, got)
+	}
+}
+
+func TestRegularToTOM(t *testing.T) {
+	d := diff.Compare(reportstest.RegularKey, reportstest.Regular(), reportstest.TOMKey, reportstest.TOM())
+	for _, c := range []struct {
+		what string
+		got  []string
+		want []string
+	}{
+		{"endpoints added", d.EndpointsAdded, []string{"http://220.181.9.132/agent/upload", "http://skypetools.tom.com/agent/keyfile"}},
+		{"endpoints removed", d.EndpointsGone, nil},
+		{"keywords added", d.KeywordsAdded, []string{"falun", "六四", "法轮功", "达赖"}},
+		{"rules gained", d.RulesGained, []string{"tom:TOMSkype_ContentFilter", "tom:TOMSkype_Endpoint_Agent", "tom:TOMSkype_Identity"}},
+		{"rules lost", d.RulesLost, []string{"tom:Skype_Regular_Identity"}},
+	} {
+		if !slices.Equal(c.got, c.want) {
+			t.Errorf("%s = %q, want %q", c.what, c.got, c.want)
+		}
+	}
+	if len(d.FilesAdded) != 1 || d.FilesAdded[0].Path != "ContentFilter.exe" {
+		t.Errorf("files added = %+v", d.FilesAdded)
+	}
+	if len(d.FilesChanged) != 2 { // the build file itself and Skype.exe; readme.txt is the same
+		t.Errorf("files changed = %+v", d.FilesChanged)
+	}
+	var fd bool
+	for _, c := range d.VersionChanges {
+		if c.Node == "Skype.exe" && c.Field == "040904b0/FileDescription" && c.A == "Skype" && c.B == "TOM-Skype" {
+			fd = true
+		}
+	}
+	if !fd {
+		t.Errorf("version changes lack Skype.exe FileDescription: %+v", d.VersionChanges)
+	}
+	if d.Empty() {
+		t.Error("Empty() on different builds")
+	}
+	js, err := d.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := d.HTML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "regular-tom.txt", d.Text())
+	golden(t, "regular-tom.json", js)
+	golden(t, "regular-tom.html", h)
+	var back diff.Diff
+	if err := json.Unmarshal(js, &back); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSameBuild(t *testing.T) {
+	d := diff.Compare("a", reportstest.TOM(), "b", reportstest.TOM())
+	if !d.Empty() {
+		t.Errorf("a build compared with itself differs: %s", d.Text())
+	}
+	if !strings.Contains(string(d.Text()), "no differences") {
+		t.Error("text should say there are no differences")
+	}
+}
+
+func TestHostileDiffIsInert(t *testing.T) {
+	d := diff.Compare("a", reportstest.Regular(), "b", reportstest.HostileBuild())
+	txt := string(d.Text())
+	if strings.ContainsAny(txt, "\x1b\r\u202e") {
+		t.Errorf("text diff carries control characters: %q", txt)
+	}
+	h, err := d.HTML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(h, []byte("<script")) || bytes.Contains(h, []byte("<img")) || bytes.ContainsAny(h, "\x1b\u202e") {
+		t.Error("HTML diff carries a hostile string unescaped")
+	}
+}
+
+func TestDiffOfLoadedReports(t *testing.T) {
+	// a diff of reports read back from JSON equals the diff of the originals
+	load := func(r *reports.Report) *reports.Report {
+		js, err := reports.EncodeJSON(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := reports.DecodeJSON(js)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return back
+	}
+	a := diff.Compare("a", reportstest.Regular(), "b", reportstest.TOM())
+	b := diff.Compare("a", load(reportstest.Regular()), "b", load(reportstest.TOM()))
+	if !bytes.Equal(a.Text(), b.Text()) {
+		t.Error("diff changes when the reports are reloaded from JSON")
+	}
+}

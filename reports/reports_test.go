@@ -1,0 +1,256 @@
+package reports_test
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/tomscan/tomscan/reports"
+	"github.com/tomscan/tomscan/reports/reportstest"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+// golden compares got with testdata/golden/name, or rewrites it with -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./reports/... -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file; rerun with -update if the change is intended\n--- got (first 600 bytes)\n%s", name, got[:min(600, len(got))])
+	}
+}
+
+func TestGolden(t *testing.T) {
+	for name, mk := range map[string]func() *reports.Report{
+		"regular": reportstest.Regular, "tom": reportstest.TOM, "hostile": reportstest.HostileBuild,
+		"tom-chinese": reportstest.Chinese, "joint-venture": reportstest.GMW, "unrelated": reportstest.Unrelated,
+		"failed": reportstest.Failed,
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := mk()
+			js, err := reports.EncodeJSON(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, err := reports.EncodeHTML(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, name+".report.json", js)
+			golden(t, name+".report.md", reports.EncodeMarkdown(r))
+			golden(t, name+".report.html", h)
+
+			// Reproducible: a second rendering and a rendering of the
+			// reloaded JSON are byte-identical to the first.
+			h2, _ := reports.EncodeHTML(mk())
+			if !bytes.Equal(h, h2) {
+				t.Error("two renderings of the same report differ")
+			}
+			back, err := reports.DecodeJSON(js)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h3, _ := reports.EncodeHTML(back)
+			if !bytes.Equal(h, h3) {
+				t.Error("HTML rendered from the reloaded JSON differs")
+			}
+			if !bytes.Equal(reports.EncodeMarkdown(r), reports.EncodeMarkdown(back)) {
+				t.Error("Markdown rendered from the reloaded JSON differs")
+			}
+			js2, _ := reports.EncodeJSON(back)
+			back2, err := reports.DecodeJSON(js2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h4, _ := reports.EncodeHTML(back2); !bytes.Equal(h, h4) {
+				t.Error("HTML after a JSON round trip of a loaded report differs")
+			}
+		})
+	}
+}
+
+func TestPageContent(t *testing.T) {
+	r := reportstest.TOM()
+	h, err := reports.EncodeHTML(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := reports.EncodeMarkdown(r)
+	page := string(h)
+	for _, want := range []string{
+		`id="verdict"`, "tom-skype-english", `id="endpoints"`, "skypetools.tom.com", "220.181.9.132", ">CN<",
+		"<details><summary>keyfile: 4 keywords</summary>", "法轮功", "TOMSkype_Endpoint_Agent", "3.8.0.188",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("HTML lacks %q", want)
+		}
+	}
+	// verdict and evidence come before endpoints, keyword lists and the tree
+	order := []string{`id="verdict"`, `id="evidence"`, `id="endpoints"`, `id="keyword-lists"`, `id="tree"`}
+	last := -1
+	for _, id := range order {
+		i := strings.Index(page, id)
+		if i < last {
+			t.Errorf("%s comes before the section above it", id)
+		}
+		last = i
+	}
+	if regexp.MustCompile(`(?i)<(script|link|img|iframe)\b|src=|href="http`).MatchString(page) {
+		t.Error("a build page must be self-contained: no script, no external reference")
+	}
+	for _, want := range []string{"**Verdict: tom\\-skype\\-english**", "| skypetools\\.tom\\.com | \\- |", "keyfile: 4 keywords"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("Markdown lacks %q", want)
+		}
+	}
+	if strings.Index(string(md), "## Evidence") > strings.Index(string(md), "## Endpoints") {
+		t.Error("Markdown: evidence must come before endpoints")
+	}
+}
+
+// TestHostileStringsAreInert: everything from a binary renders as text.
+func TestHostileStringsAreInert(t *testing.T) {
+	r := reportstest.HostileBuild()
+	h, err := reports.EncodeHTML(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := string(h)
+	for _, bad := range []string{"<script", "<img", "\x1b", "\u202e", "</td></tr> ", "<b>"} {
+		if strings.Contains(page, bad) {
+			t.Errorf("HTML carries %q from a binary unescaped", bad)
+		}
+	}
+	if !strings.Contains(page, "&lt;script&gt;alert(1)&lt;/script&gt;") {
+		t.Error("HTML should show the script tag as text")
+	}
+	if !strings.Contains(page, `\x1b[31mRED`) || !strings.Contains(page, `\u202e`) {
+		t.Error("HTML should show control and bidi characters as visible escapes")
+	}
+
+	md := string(reports.EncodeMarkdown(r))
+	for _, bad := range []string{"<script", "<img", "\x1b", "\u202e", "](http", "**bold**", "`code`", "\r", "\nnext line"} {
+		if strings.Contains(md, bad) {
+			t.Errorf("Markdown carries %q from a binary unescaped", bad)
+		}
+	}
+	for _, line := range strings.Split(md, "\n") {
+		if strings.HasPrefix(line, "| ") && !strings.HasSuffix(line, " |") {
+			t.Errorf("a table row was broken by a value: %q", line)
+		}
+	}
+}
+
+func TestTerminal(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"plain text", "plain text"},
+		{"tab\tkept", "tab\tkept"},
+		{"\x1b[31mred", `\x1b[31mred`},
+		{"bell\a", `bell\a`},
+		{"new\nline", `new\nline`},
+		{"\u202eevil", `\u202eevil`},
+		{"zero\u200bwidth", `zero\u200bwidth`},
+		{"line\u2028sep", `line\u2028sep`},
+		{"bad\xffutf8", "bad\uFFFDutf8"},
+		{"中文", "中文"},
+		{"\u009b31m", `\u009b31m`}, // C1 CSI
+	} {
+		if got := reports.Terminal(tc.in); got != tc.want {
+			t.Errorf("Terminal(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestMarkdown(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"Skype.exe", `Skype\.exe`},
+		{"a|b", `a\|b`},
+		{"<script>", `&lt;script\>`},
+		{"[x](http://e)", `\[x\]\(http://e\)`},
+		{"*em* _em_ `c`", "\\*em\\* \\_em\\_ \\`c\\`"},
+		{"AT&T", "AT&amp;T"},
+		{"\x1b[0m", `\\x1b\[0m`},
+		{"# heading", `\# heading`},
+	} {
+		if got := reports.Markdown(tc.in); got != tc.want {
+			t.Errorf("Markdown(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestDecodeJSONRejects(t *testing.T) {
+	for _, in := range []string{``, `{}`, `[]`, `{"schema_version": 1}`, `not json`} {
+		if _, err := reports.DecodeJSON([]byte(in)); err == nil {
+			t.Errorf("DecodeJSON(%q) accepted", in)
+		}
+	}
+}
+
+func TestBuildVersion(t *testing.T) {
+	if got := reports.NewView(reportstest.TOM()).Version; got != "3.8.0.188" {
+		t.Errorf("TOM fixture version = %q", got)
+	}
+	if got := reports.NewView(reportstest.HostileBuild()).Version; !strings.HasPrefix(got, "1.0<script>") {
+		t.Errorf("hostile fixture version = %q", got)
+	}
+}
+
+func FuzzDecodeJSON(f *testing.F) {
+	for _, r := range reportstest.All() {
+		js, _ := reports.EncodeJSON(r)
+		f.Add(js)
+	}
+	f.Add([]byte(`{"schema_version":"1","tom":{"endpoints":[{"value":1}],"keyword_lists":{"a":1},"x":[[1]]}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) > 1<<16 {
+			return // the size cap is ReadFile's job; keep executions fast
+		}
+		r, err := reports.DecodeJSON(b)
+		if err != nil {
+			return
+		}
+		// whatever loads must render without panicking, and inertly
+		h, err := reports.EncodeHTML(r)
+		if err != nil {
+			return
+		}
+		if bytes.Contains(h, []byte("<script")) {
+			t.Fatalf("rendered a script tag from %q", b)
+		}
+		_ = reports.EncodeMarkdown(r)
+	})
+}
+
+func FuzzEscape(f *testing.F) {
+	f.Add(reportstest.Hostile)
+	f.Add("\x1b]8;;http://x\x07link\x1b]8;;\x07")
+	f.Fuzz(func(t *testing.T, s string) {
+		term := reports.Terminal(s)
+		for _, r := range term {
+			if r < 0x20 && r != '\t' || r == 0x7f || r >= 0x80 && r < 0xa0 || r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 {
+				t.Fatalf("Terminal(%q) kept control %U", s, r)
+			}
+		}
+		md := reports.Markdown(s)
+		if strings.ContainsAny(md, "\n\r<") || strings.Contains(md, "](") {
+			t.Fatalf("Markdown(%q) = %q acts as markup", s, md)
+		}
+	})
+}

@@ -1,0 +1,612 @@
+package reports
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/tomscan/tomscan/internal/artifact"
+)
+
+// View is what the human-readable encoders (Markdown, HTML) and the archive
+// index show of a report. It is derived from the report alone, so a page
+// re-rendered from archived JSON is the page the scan wrote.
+//
+// The TOM section (internal/tom.Result) and the PE summary grow while the
+// analysers do: View reads the TOM section through its JSON, takes the parts
+// it knows by name (verdict, endpoints, keyword lists) and keeps every other
+// field as a generic table, so a new field shows up in the pages without a
+// change here.
+type View struct {
+	Path         string
+	SHA256       string
+	Size         int64
+	Type         string
+	Status       string
+	StatusReason string
+	Version      string // the build's product version, see BuildVersion
+	Verdict      string // "" when the report has no TOM section
+	Confidence   float64
+	Evidence     []Row
+	Endpoints    []Endpoint
+	KeywordLists []KeywordList
+	Signers      []Signer
+	Versions     []VersionBlock
+	TOMExtra     []Section // TOM fields View has no special rendering for
+	Rules        []string
+	Nodes        []NodeView
+	Summary      Summary
+	Tool         Tool
+	RulesDigest  string
+}
+
+// Row is one line of a generic table: cells in the order of its Section's Columns.
+type Row []string
+
+// Section is a named generic table.
+type Section struct {
+	Name    string
+	Columns []string
+	Rows    []Row
+}
+
+// Endpoint is a network address a build talks to, as an analyser or a rule saw it.
+type Endpoint struct {
+	Value    string `json:"value"`
+	Kind     string `json:"kind,omitempty"` // url, host, ipv4
+	Host     string `json:"host"`
+	Class    string `json:"class,omitempty"`
+	Country  string `json:"country,omitempty"`
+	Encoding string `json:"encoding,omitempty"`
+	Node     string `json:"node"`      // the first place it was seen
+	Places   int    `json:"locations"` // how many places it was seen at
+	Source   string `json:"source"`    // "tom", "finding", "rule"
+}
+
+// KeywordList is a recovered keyword filter list.
+type KeywordList struct {
+	Name     string   `json:"name"`     // the closest known snapshot's list name (keyfile, keyfile_u), else where it was found
+	Family   string   `json:"family"`   // the closest snapshot's client family
+	Snapshot string   `json:"snapshot"` // the closest snapshot's date
+	Jaccard  string   `json:"jaccard"`  // similarity to that snapshot
+	Cipher   string   `json:"cipher"`
+	Key      string   `json:"key"`
+	Location string   `json:"location"` // rcdata, installer-file, cache-file
+	Node     string   `json:"node"`
+	SHA256   string   `json:"sha256"`
+	Count    int      `json:"count"`
+	Keywords []string `json:"keywords"`
+}
+
+// Signer is one Authenticode signature in the tree.
+type Signer struct {
+	Node          string
+	Signer        string
+	Issuer        string
+	SigningTime   string
+	DigestMatches bool
+	ChainTrusted  string // "yes", "no" or "not checked"
+}
+
+// VersionBlock is one VERSIONINFO string table of one PE.
+type VersionBlock struct {
+	Node           string
+	FileVersion    string
+	ProductVersion string
+	Table          string
+	Strings        [][2]string
+}
+
+// NodeView is one node of the tree, flattened in tree order.
+type NodeView struct {
+	ID          string
+	Name        string
+	Depth       int
+	Type        string
+	Size        int64
+	SHA256      string
+	Extractor   string
+	DuplicateOf string
+	Matches     []string
+	Findings    []string
+	Issues      []string
+}
+
+// NewView derives the view of r.
+func NewView(r *Report) *View {
+	v := &View{
+		Path: r.Build.Path, SHA256: r.Build.SHA256, Size: r.Build.Size, Type: r.Build.Type,
+		Status: r.Status, StatusReason: r.StatusReason, Rules: append([]string(nil), r.Summary.Rules...),
+		Summary: r.Summary, Tool: r.Tool, RulesDigest: r.Rules.Digest,
+	}
+	if r.Tree != nil {
+		v.Version = BuildVersion(r.Tree)
+		// Depth is counted here, not read from the nodes: a loaded report
+		// is input too, and its depth field must not size an indent.
+		var walk func(n *artifact.Node, depth int)
+		walk = func(n *artifact.Node, depth int) {
+			nv := nodeView(n)
+			nv.Depth = depth
+			v.Nodes = append(v.Nodes, nv)
+			v.Signers = appendSigners(v.Signers, n)
+			v.Versions = appendVersions(v.Versions, n)
+			for _, c := range n.Children {
+				if c != nil {
+					walk(c, depth+1)
+				}
+			}
+		}
+		walk(r.Tree, 0)
+	}
+	if !v.readTOM(r) {
+		// Without a TOM section (an older report, analysers off), the
+		// tree's own findings and endpoint rules are the best list there is.
+		v.Endpoints = treeEndpoints(r.Tree)
+	}
+	v.Endpoints = mergeEndpoints(v.Endpoints)
+	return v
+}
+
+func nodeView(n *artifact.Node) NodeView {
+	nv := NodeView{ID: n.ID, Name: n.Name, Depth: n.Depth, Type: n.Type, Size: n.Size, SHA256: n.SHA256,
+		Extractor: n.Extractor, DuplicateOf: n.DuplicateOf}
+	for _, m := range n.Matches {
+		nv.Matches = append(nv.Matches, m.Namespace+":"+m.Rule)
+	}
+	for _, f := range n.Findings {
+		s := fmt.Sprintf("%s/%s: %s @%d", f.Analyzer, f.Kind, f.Value, f.Offset)
+		for _, k := range sortedKeys(f.Detail) {
+			s += fmt.Sprintf(" %s=%s", k, f.Detail[k])
+		}
+		nv.Findings = append(nv.Findings, s)
+	}
+	for _, is := range n.Issues {
+		nv.Issues = append(nv.Issues, fmt.Sprintf("[%s] %s: %s", is.Kind, is.Stage, is.Message))
+	}
+	return nv
+}
+
+func appendSigners(out []Signer, n *artifact.Node) []Signer {
+	sig := n.Signature
+	if n.PE != nil && n.PE.Signature != nil {
+		sig = n.PE.Signature
+	}
+	if sig == nil {
+		return out
+	}
+	trust := "not checked"
+	if sig.ChainTrusted != nil {
+		trust = map[bool]string{true: "yes", false: "no"}[*sig.ChainTrusted]
+	}
+	return append(out, Signer{Node: n.ID, Signer: sig.Signer, Issuer: sig.Issuer, SigningTime: sig.SigningTime,
+		DigestMatches: sig.DigestMatches, ChainTrusted: trust})
+}
+
+func appendVersions(out []VersionBlock, n *artifact.Node) []VersionBlock {
+	if n.PE == nil || n.PE.Version == nil {
+		return out
+	}
+	vi := n.PE.Version
+	if len(vi.Tables) == 0 {
+		return append(out, VersionBlock{Node: n.ID, FileVersion: vi.FileVersion, ProductVersion: vi.ProductVersion})
+	}
+	for _, t := range vi.Tables {
+		b := VersionBlock{Node: n.ID, FileVersion: vi.FileVersion, ProductVersion: vi.ProductVersion, Table: t.Key}
+		for _, s := range t.Strings {
+			b.Strings = append(b.Strings, [2]string{s.Key, s.Value})
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+// BuildVersion is the product version a build presents: the version info of
+// the first PE (tree order) whose product or description names Skype, else of
+// the root, else of the first PE that has one. "" when no PE carries one.
+func BuildVersion(root *artifact.Node) string {
+	var skype, rootVer, first string
+	_ = root.Walk(func(n *artifact.Node) error {
+		if n.PE == nil || n.PE.Version == nil {
+			return nil
+		}
+		ver := n.PE.Version.ProductVersion
+		if ver == "" {
+			ver = n.PE.Version.FileVersion
+		}
+		if ver == "" {
+			return nil
+		}
+		if n == root {
+			rootVer = ver
+		}
+		if first == "" {
+			first = ver
+		}
+		for _, t := range n.PE.Version.Tables {
+			for _, s := range t.Strings {
+				if (s.Key == "ProductName" || s.Key == "FileDescription") && strings.Contains(strings.ToLower(s.Value), "skype") && skype == "" {
+					skype = ver
+				}
+			}
+		}
+		return nil
+	})
+	switch {
+	case skype != "":
+		return skype
+	case rootVer != "":
+		return rootVer
+	}
+	return first
+}
+
+// readTOM takes the TOM section apart through its JSON, see View. A report
+// loaded from the archive keeps the section as written (Report.TOMRaw), so
+// fields this build of tomscan does not know still show.
+func (v *View) readTOM(r *Report) bool {
+	raw := r.TOMRaw
+	if raw == nil && r.TOM != nil {
+		var err error
+		if raw, err = json.Marshal(r.TOM); err != nil {
+			return false
+		}
+	}
+	if raw == nil {
+		return false
+	}
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(raw, &fields) != nil || fields == nil {
+		return false
+	}
+	var verdict struct {
+		Kind       string  `json:"kind"`
+		Confidence float64 `json:"confidence"`
+		Evidence   []struct {
+			Node, Source, Detail string
+		} `json:"evidence"`
+	}
+	_ = json.Unmarshal(fields["verdict"], &verdict)
+	v.Verdict, v.Confidence = verdict.Kind, verdict.Confidence
+	for _, ev := range verdict.Evidence {
+		v.Evidence = append(v.Evidence, Row{ev.Node, ev.Source, ev.Detail})
+	}
+	for _, k := range sortedKeys(fields) {
+		switch k {
+		case "verdict":
+		case "endpoints":
+			v.Endpoints = append(v.Endpoints, decodeEndpoints(fields[k])...)
+		case "keyword_lists":
+			v.KeywordLists = decodeKeywordLists(fields[k])
+		default:
+			v.TOMExtra = append(v.TOMExtra, genericSection(k, fields[k]))
+		}
+	}
+	return true
+}
+
+// decodeEndpoints reads tom.Result.Endpoints: {value, kind, host, class,
+// country, locations[{node, offset, encoding}]}.
+func decodeEndpoints(raw json.RawMessage) []Endpoint {
+	var items []map[string]any
+	if json.Unmarshal(raw, &items) != nil {
+		return nil
+	}
+	var out []Endpoint
+	for _, it := range items {
+		e := Endpoint{Value: firstString(it, "value", "url", "address"), Kind: firstString(it, "kind"),
+			Host: firstString(it, "host"), Class: firstString(it, "class"), Country: firstString(it, "country"),
+			Encoding: firstString(it, "encoding"), Node: firstString(it, "node"), Source: "tom"}
+		locs, _ := it["locations"].([]any)
+		encs := map[string]bool{}
+		for _, l := range locs {
+			if m, ok := l.(map[string]any); ok {
+				if e.Node == "" {
+					e.Node = firstString(m, "node")
+				}
+				if enc := firstString(m, "encoding"); enc != "" {
+					encs[enc] = true
+				}
+			}
+		}
+		if e.Encoding == "" {
+			e.Encoding = strings.Join(sortedKeys(encs), ", ")
+		}
+		e.Places = len(locs)
+		if n, ok := it["locations_omitted"].(float64); ok {
+			e.Places += int(n)
+		}
+		if e.Places == 0 && e.Node != "" {
+			e.Places = 1
+		}
+		if e.Host == "" {
+			e.Host = HostOf(e.Value)
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// decodeKeywordLists reads tom.Result.KeywordLists: {cipher, key_hex,
+// location, node, resource, count, sha256, keywords[], snapshot{family,
+// name, date, jaccard}}.
+func decodeKeywordLists(raw json.RawMessage) []KeywordList {
+	var items []map[string]any
+	if json.Unmarshal(raw, &items) != nil {
+		return nil
+	}
+	var out []KeywordList
+	for _, it := range items {
+		kl := KeywordList{Name: firstString(it, "name"), Family: firstString(it, "family"),
+			Cipher: firstString(it, "cipher"), Key: firstString(it, "key_hex"), Location: firstString(it, "location"),
+			Node: firstString(it, "node"), SHA256: firstString(it, "sha256")}
+		if r := firstString(it, "resource"); r != "" {
+			kl.Node += " " + r
+		}
+		if snap, ok := it["snapshot"].(map[string]any); ok {
+			if kl.Name == "" {
+				kl.Name = firstString(snap, "name")
+			}
+			if kl.Family == "" {
+				kl.Family = firstString(snap, "family")
+			}
+			kl.Snapshot = firstString(snap, "date")
+			if j, ok := snap["jaccard"].(float64); ok {
+				kl.Jaccard = strconv.FormatFloat(j, 'f', 3, 64)
+			}
+		} else if s, ok := it["snapshot"].(string); ok {
+			kl.Snapshot = s
+		}
+		if kl.Name == "" {
+			kl.Name = "list"
+			if kl.Location != "" {
+				kl.Name = kl.Location + " list"
+			}
+		}
+		if ks, ok := it["keywords"].([]any); ok {
+			for _, k := range ks {
+				kl.Keywords = append(kl.Keywords, fmt.Sprint(k))
+			}
+		}
+		kl.Count = len(kl.Keywords)
+		if c, ok := it["count"].(float64); ok && kl.Count == 0 {
+			kl.Count = int(c)
+		}
+		out = append(out, kl)
+	}
+	return out // node order, as the analyser wrote them
+}
+
+func firstString(m map[string]any, keys ...string) string {
+	for _, k := range keys {
+		if s, ok := m[k].(string); ok && s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// genericSection renders any JSON value as a table: an object as key/value
+// rows, an array of objects with one column per key, anything else as one cell.
+func genericSection(name string, raw json.RawMessage) Section {
+	var v any
+	d := json.NewDecoder(bytes.NewReader(raw))
+	d.UseNumber()
+	if d.Decode(&v) != nil {
+		return Section{Name: name, Columns: []string{"value"}, Rows: []Row{{string(raw)}}}
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		s := Section{Name: name, Columns: []string{"field", "value"}}
+		for _, k := range sortedKeys(x) {
+			s.Rows = append(s.Rows, Row{k, cell(x[k])})
+		}
+		return s
+	case []any:
+		cols := map[string]bool{}
+		for _, it := range x {
+			if m, ok := it.(map[string]any); ok {
+				for k := range m {
+					cols[k] = true
+				}
+			}
+		}
+		if len(cols) == 0 {
+			s := Section{Name: name, Columns: []string{"value"}}
+			for _, it := range x {
+				s.Rows = append(s.Rows, Row{cell(it)})
+			}
+			return s
+		}
+		s := Section{Name: name, Columns: sortedKeys(cols)}
+		for _, it := range x {
+			m, _ := it.(map[string]any)
+			row := make(Row, len(s.Columns))
+			for i, c := range s.Columns {
+				row[i] = cell(m[c])
+			}
+			s.Rows = append(s.Rows, row)
+		}
+		return s
+	}
+	return Section{Name: name, Columns: []string{"value"}, Rows: []Row{{cell(v)}}}
+}
+
+func cell(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case json.Number:
+		return x.String()
+	case bool:
+		return strconv.FormatBool(x)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+	return strings.TrimSpace(buf.String())
+}
+
+// treeEndpoints lists what the tree itself says about endpoints: analyser
+// findings of kind "endpoint"/"url" and the strings behind YARA rules whose
+// meta category is "endpoint". The TOM section is the better source; these
+// keep a report useful when it is missing.
+func treeEndpoints(root *artifact.Node) []Endpoint {
+	if root == nil {
+		return nil
+	}
+	var out []Endpoint
+	_ = root.Walk(func(n *artifact.Node) error {
+		for _, f := range n.Findings {
+			if f.Kind == "endpoint" || f.Kind == "url" {
+				out = append(out, Endpoint{Value: f.Value, Host: HostOf(f.Value), Class: f.Detail["class"],
+					Country: f.Detail["country"], Encoding: f.Detail["encoding"], Node: n.ID, Places: 1, Source: "finding"})
+			}
+		}
+		for _, m := range n.Matches {
+			if m.Meta["category"] != "endpoint" {
+				continue
+			}
+			for _, s := range m.Strings {
+				if h := HostOf(s.Data); h != "" {
+					out = append(out, Endpoint{Value: s.Data, Host: h, Node: n.ID, Places: 1, Source: "rule"})
+				}
+			}
+		}
+		return nil
+	})
+	return out
+}
+
+// mergeEndpoints keeps one endpoint per value (the first seen), sorted by
+// host, then value.
+func mergeEndpoints(in []Endpoint) []Endpoint {
+	seen := map[string]bool{}
+	var out []Endpoint
+	for _, e := range in {
+		if e.Value == "" || seen[e.Value] {
+			continue
+		}
+		seen[e.Value] = true
+		out = append(out, e)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Host != out[j].Host {
+			return out[i].Host < out[j].Host
+		}
+		return out[i].Value < out[j].Value
+	})
+	return out
+}
+
+// HostOf returns the host of a URL or a bare host[:port], "" when s names none.
+func HostOf(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return ""
+	}
+	if !strings.Contains(s, "://") {
+		s = "http://" + s
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Hostname() == "" {
+		return ""
+	}
+	h := strings.ToLower(u.Hostname())
+	if net.ParseIP(h) == nil && !strings.Contains(h, ".") {
+		return ""
+	}
+	return h
+}
+
+// KeywordCount is the number of keywords over all lists.
+func (v *View) KeywordCount() int {
+	n := 0
+	for _, kl := range v.KeywordLists {
+		n += kl.Count
+	}
+	return n
+}
+
+func sortedKeys[M ~map[string]V, V any](m M) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// sanitize applies f to every string of v that may have come from a binary.
+func (v *View) sanitize(f func(string) string) {
+	for _, p := range []*string{&v.Path, &v.Type, &v.Status, &v.StatusReason, &v.Version, &v.Verdict} {
+		*p = f(*p)
+	}
+	rows := func(rs []Row) {
+		for _, r := range rs {
+			for i := range r {
+				r[i] = f(r[i])
+			}
+		}
+	}
+	rows(v.Evidence)
+	for i := range v.Endpoints {
+		e := &v.Endpoints[i]
+		for _, p := range []*string{&e.Value, &e.Kind, &e.Host, &e.Class, &e.Country, &e.Encoding, &e.Node, &e.Source} {
+			*p = f(*p)
+		}
+	}
+	for i := range v.KeywordLists {
+		k := &v.KeywordLists[i]
+		for _, p := range []*string{&k.Name, &k.Family, &k.Snapshot, &k.Jaccard, &k.Cipher, &k.Key, &k.Location, &k.Node, &k.SHA256} {
+			*p = f(*p)
+		}
+		for j := range k.Keywords {
+			k.Keywords[j] = f(k.Keywords[j])
+		}
+	}
+	for i := range v.TOMExtra {
+		s := &v.TOMExtra[i]
+		s.Name = f(s.Name)
+		for j := range s.Columns {
+			s.Columns[j] = f(s.Columns[j])
+		}
+		rows(s.Rows)
+	}
+	for i := range v.Signers {
+		s := &v.Signers[i]
+		for _, p := range []*string{&s.Node, &s.Signer, &s.Issuer, &s.SigningTime} {
+			*p = f(*p)
+		}
+	}
+	for i := range v.Versions {
+		b := &v.Versions[i]
+		for _, p := range []*string{&b.Node, &b.FileVersion, &b.ProductVersion, &b.Table} {
+			*p = f(*p)
+		}
+		for j := range b.Strings {
+			b.Strings[j] = [2]string{f(b.Strings[j][0]), f(b.Strings[j][1])}
+		}
+	}
+	for i := range v.Rules {
+		v.Rules[i] = f(v.Rules[i])
+	}
+	for i := range v.Nodes {
+		n := &v.Nodes[i]
+		for _, p := range []*string{&n.ID, &n.Name, &n.Type, &n.SHA256, &n.Extractor, &n.DuplicateOf} {
+			*p = f(*p)
+		}
+		for _, l := range [][]string{n.Matches, n.Findings, n.Issues} {
+			for j := range l {
+				l[j] = f(l[j])
+			}
+		}
+	}
+}
