@@ -264,3 +264,73 @@ func TestParseInterleaved(t *testing.T) {
 		t.Fatalf("pos %v out %q jobs %d", pos, *fs.out, *fs.jobs)
 	}
 }
+
+// chainTrust returns the chain_trusted values of every signed PE in a report.
+func chainTrust(t *testing.T, out string) []*bool {
+	t.Helper()
+	var got []*bool
+	for _, b := range readArchive(t, out) {
+		var r struct {
+			Tree json.RawMessage `json:"tree"`
+		}
+		if err := json.Unmarshal(b, &r); err != nil {
+			t.Fatal(err)
+		}
+		var walk func(raw json.RawMessage)
+		walk = func(raw json.RawMessage) {
+			var n struct {
+				PE *struct {
+					Signature *struct {
+						ChainTrusted *bool `json:"chain_trusted"`
+					} `json:"signature"`
+				} `json:"pe"`
+				Children []json.RawMessage `json:"children"`
+			}
+			if err := json.Unmarshal(raw, &n); err != nil {
+				t.Fatal(err)
+			}
+			if n.PE != nil && n.PE.Signature != nil {
+				got = append(got, n.PE.Signature.ChainTrusted)
+			}
+			for _, c := range n.Children {
+				walk(c)
+			}
+		}
+		walk(r.Tree)
+	}
+	return got
+}
+
+// The host's certificate store is never consulted: without --trust-store the
+// chain is not judged (null); with one, every signed PE is judged against it.
+func TestTrustStoreIsExplicit(t *testing.T) {
+	corpus := os.Getenv("TOMSCAN_CORPUS")
+	if corpus == "" {
+		t.Skip("TOMSCAN_CORPUS unset")
+	}
+	bin := buildBinary(t)
+	build := filepath.Join(corpus, "builds", "skype-en-5.1.0.112-zip.zip")
+	store := filepath.Join("..", "..", "corpus", "testdata", "certs", "skype.crt")
+	dir := t.TempDir()
+	if code, _, stderr := runTool(t, bin, "scan", build, "--out", filepath.Join(dir, "a"), "--quiet"); code != 0 {
+		t.Fatalf("scan: %d %s", code, stderr)
+	}
+	if code, _, stderr := runTool(t, bin, "scan", build, "--out", filepath.Join(dir, "b"), "--quiet", "--trust-store", store); code != 0 {
+		t.Fatalf("scan --trust-store: %d %s", code, stderr)
+	}
+	without, with := chainTrust(t, filepath.Join(dir, "a")), chainTrust(t, filepath.Join(dir, "b"))
+	if len(without) == 0 || len(with) != len(without) {
+		t.Fatalf("signed PEs: %d without, %d with a store", len(without), len(with))
+	}
+	for i := range without {
+		if without[i] != nil {
+			t.Errorf("chain judged without a store: %v", *without[i])
+		}
+		if with[i] == nil {
+			t.Errorf("chain not judged with --trust-store")
+		}
+	}
+	if code, _, _ := runTool(t, bin, "scan", build, "--out", filepath.Join(dir, "c"), "--trust-store", filepath.Join(dir, "none.pem")); code != exitUsage {
+		t.Errorf("missing trust store: exit %d, want %d", code, exitUsage)
+	}
+}

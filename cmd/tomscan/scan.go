@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -81,6 +82,7 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		timestamps = fs.Bool("timestamps", false, "record the wall-clock scan time in reports (breaks byte-identical reruns)")
 		scratchDir = fs.String("scratch", "", "parent folder of per-build scratch roots (default: the system temp folder)")
 		keywords   = fs.String("keyword-lists", "", "folder of known keyword-list snapshots to compare recovered lists with")
+		trustStore = fs.String("trust-store", "", "PEM file of root certificates Authenticode chains are checked against (default: chains are not judged)")
 		ruleDirs   multiFlag
 	)
 	fs.Var(&ruleDirs, "rules", "extra folder of .yar rules (repeatable)")
@@ -117,6 +119,10 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	}
 	want["json"] = true // the archive's record: other formats are rendered from it
 
+	trust, err := loadTrustStore(*trustStore)
+	if err != nil {
+		return exitUsage, err
+	}
 	set, err := loadRules(ctx, ruleDirs, *noBuiltin)
 	if err != nil {
 		return exitUsage, err
@@ -140,6 +146,7 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		Jobs:       *jobs,
 		ScratchDir: *scratchDir,
 		TOM:        tom.Options{KeywordListsDir: *keywords},
+		TrustRoots: trust,
 		Tool:       toolInfo(),
 	}
 	if *timestamps {
@@ -215,4 +222,21 @@ func newBar(stderr io.Writer, quiet bool, total int64, builds int) *progressbar.
 
 func writeReport(out string, r pipeline.Result, want map[string]bool) error {
 	return archive.WriteBuild(out, r.Build.Key, r.Report, want)
+}
+
+// loadTrustStore reads a PEM bundle of trusted roots; "" means no store, so
+// reports never depend on the host's certificates.
+func loadTrustStore(path string) (*x509.CertPool, error) {
+	if path == "" {
+		return nil, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, usagef("scan: --trust-store: %v", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, usagef("scan: --trust-store %s: no PEM certificate in it", path)
+	}
+	return pool, nil
 }

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"runtime/debug"
@@ -17,6 +18,7 @@ import (
 // analyzer runs the per-node stages of one worker: PE, strings, YARA.
 type analyzer struct {
 	limits  limits.Limits
+	trust   *x509.CertPool // explicit Authenticode trust store; nil: chains are not judged
 	scanner *rules.Scanner
 	tom     *tom.Build // the current build's TOM analysis; set by scanBuild
 }
@@ -41,7 +43,7 @@ func (a *analyzer) visit(ctx context.Context, n, parent *artifact.Node) {
 		if n.Type != filetype.PE {
 			return
 		}
-		sum, err := pe.Analyze(ctx, data, pe.Options{MaxBytes: a.limits.MaxPEBytes})
+		sum, err := pe.Analyze(ctx, data, pe.Options{MaxBytes: a.limits.MaxPEBytes, TrustRoots: a.trust})
 		if err != nil {
 			kind := artifact.KindParse
 			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {

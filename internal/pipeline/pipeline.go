@@ -6,6 +6,7 @@ package pipeline
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -32,6 +33,7 @@ type Config struct {
 	Jobs       int
 	ScratchDir string // parent of per-build scratch roots; "" for the system temp dir
 	TOM        tom.Options
+	TrustRoots *x509.CertPool // --trust-store: the only store Authenticode chains are checked against
 	Tool       reports.Tool
 	Now        func() time.Time // non-nil only with --timestamps
 }
@@ -117,7 +119,7 @@ func Run(ctx context.Context, cfg Config, builds []*Build, done func(Result)) er
 					defer s.Close()
 				}
 			}
-			a := &analyzer{limits: cfg.Limits, scanner: scanner}
+			a := &analyzer{limits: cfg.Limits, trust: cfg.TrustRoots, scanner: scanner}
 			for b := range work {
 				results <- Result{Build: b, Report: scanBuild(ctx, cfg, a, b)}
 			}
