@@ -17,6 +17,8 @@ import (
 	"fmt"
 	"runtime/debug"
 
+	"github.com/tomscan/tomscan/internal/filetype"
+
 	peparser "github.com/saferwall/pe"
 	pelog "github.com/saferwall/pe/log"
 )
@@ -125,16 +127,7 @@ type Summary struct {
 }
 
 // IsPE is the cheap sniff: an MZ header whose e_lfanew points at "PE\0\0".
-func IsPE(b []byte) bool {
-	if len(b) < 0x40 || b[0] != 'M' || b[1] != 'Z' {
-		return false
-	}
-	off := int64(uint32(b[0x3c]) | uint32(b[0x3d])<<8 | uint32(b[0x3e])<<16 | uint32(b[0x3f])<<24)
-	if off+4 > int64(len(b)) {
-		return false
-	}
-	return b[off] == 'P' && b[off+1] == 'E' && b[off+2] == 0 && b[off+3] == 0
-}
+func IsPE(b []byte) bool { return filetype.IsPE(b) }
 
 // Analyze parses blob and returns its Summary. A panic inside saferwall/pe
 // (or our own decoders) is turned into an error naming the stack's top, so

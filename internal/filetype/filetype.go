@@ -31,7 +31,7 @@ func Sniff(head []byte) string {
 	switch {
 	case len(head) == 0:
 		return Empty
-	case isPE(head):
+	case IsPE(head):
 		return PE
 	case bytes.HasPrefix(head, []byte("PK\x03\x04")), bytes.HasPrefix(head, []byte("PK\x05\x06")):
 		return ZIP
@@ -61,7 +61,9 @@ func Sniff(head []byte) string {
 	return Unknown
 }
 
-func isPE(b []byte) bool {
+// IsPE is the cheap PE sniff: an MZ header whose e_lfanew points, within b,
+// at "PE\0\0". The one definition every package uses.
+func IsPE(b []byte) bool {
 	if len(b) < 0x40 || b[0] != 'M' || b[1] != 'Z' {
 		return false
 	}
