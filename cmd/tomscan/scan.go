@@ -212,6 +212,7 @@ func newBar(stderr io.Writer, quiet bool, total int64, builds int) *progressbar.
 	return progressbar.NewOptions64(total,
 		progressbar.OptionSetWriter(stderr),
 		progressbar.OptionShowBytes(true),
+		progressbar.OptionShowCount(),
 		progressbar.OptionSetDescription(fmt.Sprintf("0/%d builds", builds)),
 		progressbar.OptionSetPredictTime(true),
 		progressbar.OptionShowElapsedTimeOnFinish(),
