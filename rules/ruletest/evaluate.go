@@ -277,9 +277,7 @@ func compare(res *Result, set *rules.Set, inputs []input, matched map[string]map
 func examples(values []string) []string {
 	var out []string
 	for _, v := range values {
-		for _, f := range strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
-			out = append(out, f)
-		}
+		out = append(out, strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })...)
 	}
 	return out
 }

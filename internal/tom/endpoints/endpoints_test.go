@@ -44,7 +44,7 @@ func TestFind(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []hit
 			for _, h := range Find(tc.value, tc.off, tc.enc) {
-				got = append(got, hit{h.Value, h.Kind, h.Host, h.Class, h.Offset})
+				got = append(got, hit(h))
 			}
 			if !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("Find(%q) =\n %+v\nwant\n %+v", tc.value, got, tc.want)
