@@ -96,7 +96,7 @@ type Finding struct {
 // script say: where files go, what registry keys it writes, what it starts.
 type Installer struct {
 	Format string           `json:"format"`           // "nsis", "msi", "inno"
-	Script string           `json:"script,omitempty"` // NSIS: the script 7z decompiles
+	Script string           `json:"script,omitempty"` // NSIS: the script our header decoder reconstructs
 	Tables map[string]Table `json:"tables,omitempty"` // MSI tables; Inno sections
 }
 

@@ -2,6 +2,8 @@
 // maintained reader of NSIS data (zlib, bzip2 and LZMA, solid or not): no Go
 // reader exists. 7z lists (`l -slt`), then extracts into a fresh folder of
 // the scratch root, read back through the root so nothing leads outside.
+// The installer's script (files, exec, registry, shortcuts tables) comes
+// from our own header decoder, package nsis/script.
 package nsis
 
 import (
@@ -16,6 +18,7 @@ import (
 
 	"github.com/tomscan/tomscan/internal/artifact"
 	"github.com/tomscan/tomscan/internal/unpack"
+	nsisscript "github.com/tomscan/tomscan/internal/unpack/nsis/script"
 	"github.com/tomscan/tomscan/pe"
 )
 
@@ -76,6 +79,12 @@ func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink)
 	if in.Tools.SevenZip == "" {
 		return fmt.Errorf("nsis: installer header at %d: %w", off, &unpack.ToolMissingError{Tool: "7z"})
 	}
+	// Our own decoder reads the compiled script from the header: what the
+	// installer would do, which Debian's 7z builds do not decompile.
+	decoded, decErr := nsisscript.Decode(ctx, in.Blob.ReaderAt(), in.Blob.Size())
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	path, cleanup, err := unpack.InputPath(in, "nsis-in")
 	if err != nil {
 		return fmt.Errorf("nsis: %w", err)
@@ -93,13 +102,23 @@ func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink)
 		// clear issue, and the PE extractor still carves what it can.
 		msg := toolComplaint(res, path)
 		if n, rerr := readSolidZlib(ctx, in, sink, off); !errors.Is(rerr, errNotSolidZlib) {
-			sink.Installer(&artifact.Installer{Format: "nsis"})
-			sink.Issue(artifact.KindUnsupported, fmt.Sprintf("nsis: 7z cannot read this solid zlib installer (%s): %d blocks read raw, named by data offset; file names and script unknown", msg, n))
+			if decErr == nil {
+				sink.Installer(decoded.Installer())
+				sink.Issue(artifact.KindUnsupported, fmt.Sprintf("nsis: 7z cannot read this solid zlib installer (%s): %d blocks read raw, named by data offset; the decoded script's files table gives each file's data offset", msg, n))
+			} else {
+				sink.Installer(&artifact.Installer{Format: "nsis"})
+				sink.Issue(artifact.KindUnsupported, fmt.Sprintf("nsis: 7z cannot read this solid zlib installer (%s): %d blocks read raw, named by data offset; file names and script unknown (script not decoded: %v)", msg, n, decErr))
+			}
 			return rerr
 		}
 		return fmt.Errorf("nsis: header at %d but 7z cannot read this installer (%s; 7-Zip misreads some solid zlib installers): %w", off, msg, unpack.ErrUnsupported)
 	}
 	info := &artifact.Installer{Format: "nsis", Tables: map[string]artifact.Table{"files": filesTable(items)}}
+	if decErr == nil {
+		// The decoded tables; 7z's listing stays as "listed".
+		info = decoded.Installer()
+		info.Tables["listed"] = filesTable(items)
+	}
 
 	dir, err := unpack.NewOutDir(in, "nsis-out")
 	if err != nil {
@@ -118,7 +137,9 @@ func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink)
 		sink.Issue(artifact.KindExtract, fmt.Sprintf("nsis: 7z exit %d: %s", res.ExitCode, unpack.FirstLine(res.Stderr)))
 	}
 
-	if f, _, err := dir.Open(ScriptName); err == nil {
+	if decErr == nil {
+		dir.Remove1(ScriptName) // our decoded script is kept; 7z's, if any, is not a child
+	} else if f, _, err := dir.Open(ScriptName); err == nil {
 		script, rerr := io.ReadAll(io.LimitReader(f, maxScript+1))
 		f.Close()
 		if rerr == nil {
@@ -130,7 +151,7 @@ func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink)
 		}
 		dir.Remove1(ScriptName)
 	} else {
-		sink.Issue(artifact.KindUnsupported, "nsis: this 7z build does not decompile the installer script ([NSIS].nsi); only the file list is recorded")
+		sink.Issue(artifact.KindUnsupported, fmt.Sprintf("nsis: script not decompiled: this 7z build does not expose [NSIS].nsi and tomscan's decoder failed (%v); only the file list is recorded", decErr))
 	}
 	sink.Installer(info)
 

@@ -1,0 +1,257 @@
+// Package script decodes the compiled script of an NSIS installer from its
+// bytes, never running it: the first header, the (possibly compressed)
+// header block, the entries and the string table, rendered as a readable
+// script and as tables of what the installer would write, run and link.
+//
+// Supported: NSIS 2/3 headers compressed with zlib (deflate) or LZMA, solid
+// or not, or stored; Unicode (NSIS 3 default) and ANSI string tables;
+// 32-bit (x86) and 64-bit (amd64) block headers. Not supported: bzip2
+// headers (NSIS's bzip2 has no stream header; the decoder says so).
+package script
+
+import (
+	"bytes"
+	"compress/flate"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/ulikunitz/xz/lzma"
+)
+
+// Limits on what the header may claim.
+const (
+	MaxHeader  = 64 << 20 // decompressed header bytes
+	MaxEntries = 1 << 20  // entries
+	maxString  = 64 << 10 // characters of one decoded string
+	maxScript  = 8 << 20  // bytes of rendered script
+	maxDecoded = 64 << 20 // bytes of decoded strings, all entries together
+	maxRows    = 1 << 16  // rows of each table
+	fhSize     = 28       // firstheader
+	scanChunk  = 1 << 20  // firstheader scan, a multiple of 512
+	maxScan    = 1 << 40  // bytes scanned for the firstheader
+	compressed = 1 << 31  // non-solid block length flag
+	lenMask    = compressed - 1
+)
+
+var signature = []byte("\xef\xbe\xad\xdeNullsoftInst")
+
+// ErrNotNSIS says no NSIS first header was found.
+var ErrNotNSIS = errors.New("nsis script: no NSIS first header")
+
+// FirstHeader is NSIS's firstheader.
+type FirstHeader struct {
+	Offset    int64 // in the installer
+	Flags     uint32
+	HeaderLen uint32 // decompressed header length
+	DataLen   uint32 // all data from the first header on
+}
+
+// Find locates the first header (512-byte aligned) in r.
+func Find(ctx context.Context, r io.ReaderAt, size int64) (FirstHeader, error) {
+	buf := make([]byte, scanChunk+fhSize)
+	for base := int64(0); base < size && base < maxScan; base += scanChunk {
+		if err := ctx.Err(); err != nil {
+			return FirstHeader{}, err
+		}
+		n, err := r.ReadAt(buf, base)
+		if err != nil && err != io.EOF {
+			return FirstHeader{}, err
+		}
+		for off := 0; off+fhSize <= n && off < scanChunk; off += 512 {
+			if bytes.Equal(buf[off+4:off+4+len(signature)], signature) {
+				b := buf[off:]
+				return FirstHeader{
+					Offset:    base + int64(off),
+					Flags:     binary.LittleEndian.Uint32(b),
+					HeaderLen: binary.LittleEndian.Uint32(b[20:]),
+					DataLen:   binary.LittleEndian.Uint32(b[24:]),
+				}, nil
+			}
+		}
+		if n < len(buf) {
+			break
+		}
+	}
+	return FirstHeader{}, ErrNotNSIS
+}
+
+// Method names the header's compression.
+type Method string
+
+// Compression methods.
+const (
+	Stored  Method = "stored"
+	Deflate Method = "zlib"
+	LZMA    Method = "lzma"
+	BZip2   Method = "bzip2"
+)
+
+// ReadHeader decompresses the header block that follows fh. It returns the
+// header bytes, the method and whether the data is solid.
+func ReadHeader(ctx context.Context, r io.ReaderAt, size int64, fh FirstHeader) ([]byte, Method, bool, error) {
+	if fh.HeaderLen < 4+8*8 || fh.HeaderLen > MaxHeader {
+		return nil, "", false, fmt.Errorf("nsis script: header length %d out of range", fh.HeaderLen)
+	}
+	start := fh.Offset + fhSize
+	if start >= size {
+		return nil, "", false, fmt.Errorf("nsis script: no data after the first header")
+	}
+	end := size
+	if d := fh.Offset + int64(fh.DataLen); fh.DataLen >= fhSize && d < end {
+		end = d
+	}
+	sec := io.NewSectionReader(r, start, end-start)
+	var sig [16]byte
+	n, _ := sec.ReadAt(sig[:], 0)
+	if n < 8 {
+		return nil, "", false, fmt.Errorf("nsis script: data too short")
+	}
+	want := int64(fh.HeaderLen)
+	// Solid: one stream from the start, headed by the header length.
+	if skip, ok := isLZMA(sig[:n]); ok {
+		hdr, err := readSolid(ctx, sec, skip, LZMA, want)
+		return hdr, LZMA, true, err
+	}
+	errBZip2 := fmt.Errorf("nsis script: solid bzip2 header: not supported")
+	first := binary.LittleEndian.Uint32(sig[:])
+	switch {
+	case first == fh.HeaderLen:
+		hdr := make([]byte, want)
+		if _, err := sec.ReadAt(hdr, 4); err != nil {
+			return nil, Stored, false, fmt.Errorf("nsis script: stored header: %w", err)
+		}
+		return hdr, Stored, false, nil
+	case first&compressed != 0:
+		hdr, m, err := readNonSolid(ctx, sec, sig[:n], first, end-start, want)
+		if err == nil || m == BZip2 {
+			return hdr, m, false, err
+		}
+		// A solid deflate stream can start with bytes that look like a
+		// compressed block length (7-Zip is misled the same way): try it.
+		if shdr, serr := readSolid(ctx, sec, 0, Deflate, want); serr == nil {
+			return shdr, Deflate, true, nil
+		}
+		if isBZip2(sig[:]) {
+			return nil, BZip2, true, errBZip2
+		}
+		return nil, m, false, err
+	case isBZip2(sig[:]):
+		return nil, BZip2, true, errBZip2
+	default:
+		hdr, err := readSolid(ctx, sec, 0, Deflate, want)
+		return hdr, Deflate, true, err
+	}
+}
+
+func readNonSolid(ctx context.Context, sec *io.SectionReader, sig []byte, first uint32, avail, want int64) ([]byte, Method, error) {
+	clen := int64(first & lenMask)
+	if clen > avail-4 {
+		return nil, "", fmt.Errorf("nsis script: compressed header length %d beyond the file", clen)
+	}
+	body := io.NewSectionReader(sec, 4, clen)
+	m := Deflate
+	var skip int
+	if s, ok := isLZMA(sig[4:]); ok {
+		m, skip = LZMA, s
+	} else if isBZip2(sig[4:]) {
+		return nil, BZip2, fmt.Errorf("nsis script: bzip2 header: not supported")
+	}
+	dr, err := decompressor(body, skip, m, want)
+	if err != nil {
+		return nil, m, err
+	}
+	hdr, err := readN(ctx, dr, want)
+	if err != nil {
+		return nil, m, fmt.Errorf("nsis script: %s header: %w", m, err)
+	}
+	return hdr, m, nil
+}
+
+func readSolid(ctx context.Context, sec *io.SectionReader, skip int, m Method, want int64) ([]byte, error) {
+	dr, err := decompressor(sec, skip, m, want+4)
+	if err != nil {
+		return nil, err
+	}
+	lenb, err := readN(ctx, dr, 4)
+	if err != nil {
+		return nil, fmt.Errorf("nsis script: solid %s: %w", m, err)
+	}
+	if got := int64(binary.LittleEndian.Uint32(lenb)); got != want {
+		return nil, fmt.Errorf("nsis script: solid %s stream starts with length %d, first header says %d", m, got, want)
+	}
+	hdr, err := readN(ctx, dr, want)
+	if err != nil {
+		return nil, fmt.Errorf("nsis script: solid %s: %w", m, err)
+	}
+	return hdr, nil
+}
+
+// decompressor reads method m from r. want bounds the bytes the caller
+// will read, so the LZMA dictionary need not be larger (a forged
+// dictionary size must not allocate a gigabyte).
+func decompressor(r io.Reader, skip int, m Method, want int64) (io.Reader, error) {
+	if m == Deflate {
+		return flate.NewReader(r), nil
+	}
+	if skip > 0 {
+		if _, err := io.CopyN(io.Discard, r, int64(skip)); err != nil {
+			return nil, err
+		}
+	}
+	var props [5]byte
+	if _, err := io.ReadFull(r, props[:]); err != nil {
+		return nil, fmt.Errorf("nsis script: lzma properties: %w", err)
+	}
+	if dict := int64(binary.LittleEndian.Uint32(props[1:])); dict > want+4096 {
+		binary.LittleEndian.PutUint32(props[1:], uint32(want+4096))
+	}
+	// A classic .lzma header: the 5 property bytes, then an unknown size.
+	h := append(props[:], 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
+	lr, err := lzma.NewReader(io.MultiReader(bytes.NewReader(h), r))
+	if err != nil {
+		return nil, fmt.Errorf("nsis script: lzma: %w", err)
+	}
+	return lr, nil
+}
+
+// readN reads exactly n bytes, in chunks, checking ctx.
+func readN(ctx context.Context, r io.Reader, n int64) ([]byte, error) {
+	out := make([]byte, 0, min(n, 1<<20))
+	buf := make([]byte, 64<<10)
+	for int64(len(out)) < n {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		k := min(int64(len(buf)), n-int64(len(out)))
+		m, err := io.ReadFull(r, buf[:k])
+		out = append(out, buf[:m]...)
+		if err != nil {
+			return nil, fmt.Errorf("decompress: %d of %d bytes: %w", len(out), n, err)
+		}
+	}
+	return out, nil
+}
+
+// isLZMA recognises NSIS's LZMA start: property byte 0x5D and a plausible
+// dictionary size, optionally after a one-byte filter flag.
+func isLZMA(p []byte) (int, bool) {
+	ok := func(p []byte) bool {
+		if len(p) < 5 || p[0] != 0x5D {
+			return false
+		}
+		d := binary.LittleEndian.Uint32(p[1:])
+		return d >= 1<<12 && d <= 1<<30 && (d&(d-1) == 0 || (d/3)&(d/3-1) == 0 && d%3 == 0)
+	}
+	if ok(p) {
+		return 0, true
+	}
+	if len(p) > 0 && p[0] <= 1 && ok(p[1:]) {
+		return 1, true
+	}
+	return 0, false
+}
+
+func isBZip2(p []byte) bool { return len(p) >= 2 && p[0] == 0x31 && p[1] < 14 }

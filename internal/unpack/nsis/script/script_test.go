@@ -1,0 +1,277 @@
+package script
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/tomscan/tomscan/internal/unpack"
+	"github.com/tomscan/tomscan/internal/unpack/unpacktest"
+)
+
+const nsi = `Unicode %UNICODE%
+SetCompressor %COMP%
+OutFile "setup.exe"
+InstallDir "$PROGRAMFILES\Skype\Phone"
+RequestExecutionLevel user
+Section "Main"
+SetOutPath "$INSTDIR"
+File Skype.exe
+SetOutPath "$INSTDIR\Tom"
+File ContentFilter.exe
+Exec '"$INSTDIR\Tom\ContentFilter.exe" /silent'
+ExecWait '"$INSTDIR\Skype.exe" /install'
+ExecShell "open" "http://skypetools.tom.com/agent/keyfile"
+WriteRegStr HKLM "Software\Skype\Phone" "SkypePath" "$INSTDIR\Skype.exe"
+WriteRegDWORD HKCU "Software\Skype\Phone" "Tom" 1
+WriteRegExpandStr HKLM "Software\Skype" "Data" "%APPDATA%\Skype"
+DeleteRegValue HKCU "Software\Skype" "Old"
+DeleteRegKey HKCU "Software\OldSkype"
+CreateDirectory "$SMPROGRAMS\Skype"
+CreateShortCut "$SMPROGRAMS\Skype\Skype.lnk" "$INSTDIR\Skype.exe" "/nosplash" "$INSTDIR\Skype.exe" 0
+CreateShortCut "$DESKTOP\Skype.lnk" "$INSTDIR\Skype.exe"
+Delete "$TEMP\skype.tmp"
+Rename "$INSTDIR\a.txt" "$INSTDIR\b.txt"
+WriteINIStr "$INSTDIR\tom.ini" "agent" "url" "http://skypetools.tom.com/agent/"
+Call helper
+SectionEnd
+Function helper
+  DetailPrint "$0 $R1 $PLUGINSDIR $APPDATA"
+FunctionEnd
+`
+
+func build(t testing.TB, comp string, unicode bool) []byte {
+	t.Helper()
+	big := make([]byte, 50000)
+	rand.NewChaCha8([32]byte{1}).Read(big)
+	u := "false"
+	if unicode {
+		u = "true"
+	}
+	s := strings.NewReplacer("%COMP%", comp, "%UNICODE%", u).Replace(nsi)
+	return unpacktest.Build(t, map[string][]byte{
+		"s.nsi": []byte(s), "Skype.exe": []byte(strings.Repeat("client ", 1000)), "ContentFilter.exe": big,
+	}, "setup.exe", "makensis", "-V1", "s.nsi")
+}
+
+func decodeBytes(t testing.TB, b []byte) (*Result, error) {
+	t.Helper()
+	return Decode(context.Background(), bytes.NewReader(b), int64(len(b)))
+}
+
+func rows(r [][]string) []string {
+	var out []string
+	for _, x := range r {
+		out = append(out, strings.Join(x, " | "))
+	}
+	return out
+}
+
+func TestDecodeCompressors(t *testing.T) {
+	cases := []struct {
+		comp    string
+		method  Method
+		solid   bool
+		unicode bool
+	}{
+		{"zlib", Deflate, false, true},
+		{"/SOLID zlib", Deflate, true, true},
+		{"lzma", LZMA, false, true},
+		{"/SOLID lzma", LZMA, true, true},
+		{"lzma", LZMA, false, false},
+		{"/SOLID zlib", Deflate, true, false},
+		{"/SOLID lzma\nTarget amd64-unicode", LZMA, true, true},
+		{"zlib\nTarget amd64-unicode", Deflate, false, true},
+	}
+	for _, c := range cases {
+		name := strings.ReplaceAll(c.comp, "\n", " ")
+		if !c.unicode {
+			name += " ansi"
+		}
+		t.Run(name, func(t *testing.T) {
+			r, err := decodeBytes(t, build(t, c.comp, c.unicode))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Method != c.method || r.Solid != c.solid || r.Unicode != c.unicode {
+				t.Errorf("method %s solid %v unicode %v", r.Method, r.Solid, r.Unicode)
+			}
+			var files []string
+			for _, f := range r.Files {
+				files = append(files, strings.Join(f[:3], " | "))
+			}
+			check(t, "files", files, []string{
+				`Skype.exe | $INSTDIR | $INSTDIR\Skype.exe`,
+				`ContentFilter.exe | $INSTDIR\Tom | $INSTDIR\Tom\ContentFilter.exe`,
+			})
+			if len(r.Files) == 2 && (r.Files[0][3] != "0" || r.Files[1][3] == "0") {
+				t.Errorf("data offsets %q", r.Files)
+			}
+			check(t, "exec", rows(r.Exec), []string{
+				`"$INSTDIR\Tom\ContentFilter.exe" /silent | Exec`,
+				`"$INSTDIR\Skype.exe" /install | ExecWait`,
+				`http://skypetools.tom.com/agent/keyfile | ExecShell open`,
+			})
+			check(t, "registry", rows(r.Registry), []string{
+				`WriteRegStr | HKLM | Software\Skype\Phone | SkypePath | $INSTDIR\Skype.exe`,
+				`WriteRegDWORD | HKCU | Software\Skype\Phone | Tom | 1`,
+				`WriteRegExpandStr | HKLM | Software\Skype | Data | %APPDATA%\Skype`,
+				`DeleteRegValue | HKCU | Software\Skype | Old | `,
+				`DeleteRegKey | HKCU | Software\OldSkype |  | `,
+			})
+			check(t, "shortcuts", rows(r.Shortcuts), []string{
+				`$SMPROGRAMS\Skype\Skype.lnk | $INSTDIR\Skype.exe | /nosplash | $INSTDIR\Skype.exe`,
+				`$DESKTOP\Skype.lnk | $INSTDIR\Skype.exe |  | `,
+			})
+			for _, want := range []string{
+				`SetOutPath "$INSTDIR\\Tom"`, `CreateDirectory "$SMPROGRAMS\\Skype"`, `Delete "$TEMP\\skype.tmp"`,
+				`Rename "$INSTDIR\\a.txt" "$INSTDIR\\b.txt"`,
+				`WriteINIStr "$INSTDIR\\tom.ini" "agent" "url" "http://skypetools.tom.com/agent/"`,
+				`DetailPrint "$0 $R1 $PLUGINSDIR $APPDATA"`, "Call /*", "Return", `Section "Main"`,
+			} {
+				if !strings.Contains(r.Script, want) {
+					t.Errorf("script lacks %s:\n%s", want, r.Script)
+				}
+			}
+			inst := r.Installer()
+			if inst.Format != "nsis" || len(inst.Tables["files"].Rows) != 2 {
+				t.Errorf("installer %+v", inst)
+			}
+		})
+	}
+}
+
+func check(t *testing.T, what string, got, want []string) {
+	t.Helper()
+	if !slices.Equal(got, want) {
+		t.Errorf("%s:\ngot  %q\nwant %q", what, got, want)
+	}
+}
+
+func TestBZip2IsAClearError(t *testing.T) {
+	for _, c := range []string{"bzip2", "/SOLID bzip2"} {
+		_, err := decodeBytes(t, build(t, c, true))
+		if err == nil || !strings.Contains(err.Error(), "bzip2") {
+			t.Errorf("%s: %v", c, err)
+		}
+	}
+}
+
+func TestNotNSIS(t *testing.T) {
+	if _, err := decodeBytes(t, make([]byte, 4096)); err != ErrNotNSIS {
+		t.Fatal(err)
+	}
+}
+
+func TestTruncatedAndCorrupt(t *testing.T) {
+	data := build(t, "/SOLID lzma", true)
+	fh, err := Find(context.Background(), bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int64{fh.Offset + 10, fh.Offset + 40, fh.Offset + 200} {
+		if _, err := decodeBytes(t, data[:n]); err == nil {
+			t.Errorf("truncated at %d: no error", n)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Decode(ctx, bytes.NewReader(data), int64(len(data))); err == nil {
+		t.Error("cancelled: no error")
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	if _, err := exec.LookPath("makensis"); err == nil {
+		for _, c := range []string{"zlib", "/SOLID lzma"} {
+			data := build(f, c, true)
+			fh, _ := Find(context.Background(), bytes.NewReader(data), int64(len(data)))
+			f.Add(data[fh.Offset:]) // the NSIS part: fast to mutate
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := decodeBytes(t, b)
+		if err == nil && r == nil {
+			t.Fatal("nil result without error")
+		}
+		// The header parser alone, on raw bytes.
+		_, _ = Parse(context.Background(), b)
+	})
+}
+
+// TestCorpus decodes every outermost NSIS build of the synthetic corpus:
+// the decoded files include every file 7z lists.
+func TestCorpus(t *testing.T) {
+	dir := os.Getenv("TOMSCAN_CORPUS")
+	if dir == "" {
+		t.Skip("TOMSCAN_CORPUS not set")
+	}
+	sevenZip := unpacktest.Tool(t, "7z")
+	raw, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Builds []struct {
+			ID       string   `json:"id"`
+			File     string   `json:"file"`
+			Wrappers []string `json:"wrappers"`
+		} `json:"builds"`
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, b := range m.Builds {
+		if len(b.Wrappers) == 0 || b.Wrappers[0] != "nsis" {
+			continue // an NSIS installer inside another wrapper: the engine reaches it
+		}
+		n++
+		t.Run(b.ID, func(t *testing.T) {
+			p := filepath.Join(dir, filepath.FromSlash(b.File))
+			data, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := decodeBytes(t, data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Method != LZMA || !r.Solid {
+				t.Errorf("method %s solid %v, want solid lzma", r.Method, r.Solid)
+			}
+			decoded := map[string]bool{}
+			for _, f := range r.Files {
+				decoded[ListedName(f[2])] = true
+			}
+			out, err := exec.Command(sevenZip, "l", "-slt", "-tNsis", "-sccUTF-8", "--", p).Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, items := unpack.ParseSLT(out)
+			listed := 0
+			for _, it := range items {
+				if it.IsDir() || it["Path"] == "[NSIS].nsi" {
+					continue
+				}
+				listed++
+				if name := strings.ReplaceAll(it["Path"], `\`, "/"); !decoded[name] {
+					t.Errorf("7z lists %s, not decoded (decoded %v)", name, decoded)
+				}
+			}
+			if listed == 0 {
+				t.Error("7z lists nothing")
+			}
+		})
+	}
+	if n == 0 {
+		t.Error("no NSIS builds in the corpus")
+	}
+}
