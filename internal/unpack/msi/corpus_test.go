@@ -1,50 +1,22 @@
 package msi
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/tomscan/tomscan/internal/unpack/unpacktest"
 )
 
 // TestCorpusMatchesMsiextract runs the extractor on every MSI build of the
 // synthetic corpus and compares (name, size, sha256) with msiextract's
 // output, printing the comparison table.
 func TestCorpusMatchesMsiextract(t *testing.T) {
-	var roots []string
-	for _, v := range []string{"TOMSCAN_CORPUS", "TOMSCAN_REAL_CORPUS"} {
-		if d := os.Getenv(v); d != "" {
-			roots = append(roots, d)
-		}
-	}
-	if len(roots) == 0 {
-		t.Skip("TOMSCAN_CORPUS and TOMSCAN_REAL_CORPUS not set")
-	}
+	files := unpacktest.CorpusFiles(t, oleMagic)
 	needTools(t, "msiextract")
-	var files []string
-	for _, root := range roots {
-		filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
-				return err
-			}
-			f, err := os.Open(p)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			head := make([]byte, len(oleMagic))
-			if _, err := io.ReadFull(f, head); err == nil && bytes.Equal(head, oleMagic) {
-				files = append(files, p)
-			}
-			return nil
-		})
-	}
 	var table strings.Builder
 	n := 0
 	for _, p := range files {
@@ -110,54 +82,15 @@ func isStreamName(name string) bool {
 // MSI signature names the manifest's signer and its digest over the streams
 // matches.
 func TestCorpusSignatures(t *testing.T) {
-	dir := os.Getenv("TOMSCAN_CORPUS")
-	if dir == "" {
-		t.Skip("TOMSCAN_CORPUS not set")
-	}
-	raw, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m struct {
-		Builds []struct {
-			ID, File, Signer string
-		} `json:"builds"`
-	}
-	if err := json.Unmarshal(raw, &m); err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, b := range m.Builds {
-		data, err := os.ReadFile(filepath.Join(dir, b.File))
-		if err != nil {
-			t.Errorf("%s: %v", b.ID, err)
-			continue
-		}
-		if !bytes.HasPrefix(data, oleMagic) {
-			continue
-		}
-		n++
-		s, err := runExtract(t, data)
+	builds := unpacktest.CorpusBuilds(t, oleMagic)
+	for _, b := range builds {
+		s, err := runExtract(t, b.Data)
 		if err != nil {
 			t.Errorf("%s: %v", b.ID, err)
 		}
-		sig := s.sig
-		switch {
-		case b.Signer == "" && sig != nil:
-			t.Errorf("%s: unsigned in the manifest, signature %+v", b.ID, *sig)
-		case b.Signer != "" && sig == nil:
-			// The manifest's signer is the build's; the corpus may sign only
-			// the PEs inside (its CAB builds are not signed as cabinets).
-			t.Logf("%s: manifest signer %q, the container itself is not signed", b.ID, b.Signer)
-		case b.Signer != "" && (!strings.Contains(sig.Signer, b.Signer) || !sig.DigestMatches || !sig.SignatureVerified):
-			t.Errorf("%s: want signer %q with matching digest, got %+v", b.ID, b.Signer, *sig)
-		default:
-			if sig != nil {
-				t.Logf("%s: %s, digest %s %s matches", b.ID, sig.Signer, sig.DigestAlgorithm, sig.ComputedDigest)
-			}
-		}
+		unpacktest.CheckContainerSignature(t, b, s.sig)
 	}
-	t.Logf("%d MSI builds checked", n)
+	t.Logf("%d MSI builds checked", len(builds))
 }
 
 // compareTables checks every recorded table but those with stream columns
