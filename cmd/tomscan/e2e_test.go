@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -265,10 +266,15 @@ func TestParseInterleaved(t *testing.T) {
 	}
 }
 
-// chainTrust returns the chain_trusted values of every signed PE in a report.
-func chainTrust(t *testing.T, out string) []*bool {
+// chainTrust returns the chain_trusted value of every signature in an
+// archive, PE signatures and container (MSI, CAB) signatures alike, keyed by
+// "pe:" or "container:" and the node's id.
+func chainTrust(t *testing.T, out string) map[string]*bool {
 	t.Helper()
-	var got []*bool
+	type signature struct {
+		ChainTrusted *bool `json:"chain_trusted"`
+	}
+	got := map[string]*bool{}
 	for _, b := range readArchive(t, out) {
 		var r struct {
 			Tree json.RawMessage `json:"tree"`
@@ -279,18 +285,21 @@ func chainTrust(t *testing.T, out string) []*bool {
 		var walk func(raw json.RawMessage)
 		walk = func(raw json.RawMessage) {
 			var n struct {
+				ID string `json:"id"`
 				PE *struct {
-					Signature *struct {
-						ChainTrusted *bool `json:"chain_trusted"`
-					} `json:"signature"`
+					Signature *signature `json:"signature"`
 				} `json:"pe"`
-				Children []json.RawMessage `json:"children"`
+				Signature *signature        `json:"signature"`
+				Children  []json.RawMessage `json:"children"`
 			}
 			if err := json.Unmarshal(raw, &n); err != nil {
 				t.Fatal(err)
 			}
 			if n.PE != nil && n.PE.Signature != nil {
-				got = append(got, n.PE.Signature.ChainTrusted)
+				got["pe:"+n.ID] = n.PE.Signature.ChainTrusted
+			}
+			if n.Signature != nil {
+				got["container:"+n.ID] = n.Signature.ChainTrusted
 			}
 			for _, c := range n.Children {
 				walk(c)
@@ -301,36 +310,66 @@ func chainTrust(t *testing.T, out string) []*bool {
 	return got
 }
 
-// The host's certificate store is never consulted: without --trust-store the
-// chain is not judged (null); with one, every signed PE is judged against it.
+// show prints a JSON boolean that may be null.
+func show(v *bool) string {
+	if v == nil {
+		return "null"
+	}
+	return fmt.Sprint(*v)
+}
+
+// The host's certificate store is never consulted: without --trust-store no
+// chain is judged (null); with one, every signature — of PEs and of MSI and
+// CAB containers — is judged against it at its signing time: trusted with
+// the signer's own (synthetic, valid from 2010) root, untrusted with another.
 func TestTrustStoreIsExplicit(t *testing.T) {
 	corpus := os.Getenv("TOMSCAN_CORPUS")
 	if corpus == "" {
 		t.Skip("TOMSCAN_CORPUS unset")
 	}
 	bin := buildBinary(t)
-	build := filepath.Join(corpus, "builds", "skype-en-5.1.0.112-zip.zip")
-	store := filepath.Join("..", "..", "corpus", "testdata", "certs", "skype.crt")
+	certs := filepath.Join("..", "..", "corpus", "testdata", "certs")
 	dir := t.TempDir()
-	if code, _, stderr := runTool(t, bin, "scan", build, "--out", filepath.Join(dir, "a"), "--quiet"); code != 0 {
-		t.Fatalf("scan: %d %s", code, stderr)
+	// The corpus signs PEs and MSIs; a signed cabinet is made here the way
+	// the corpus signs, with osslsigncode at the corpus's fixed signing time.
+	cab := filepath.Join(dir, "signed.cab")
+	sign := exec.Command("osslsigncode", "sign", "-certs", filepath.Join(certs, "skype.crt"), "-key", filepath.Join(certs, "skype.key"),
+		"-h", "sha256", "-time", "1303862400", "-in", filepath.Join(corpus, "builds", "skype-en-5.0.0.156-cab.cab"), "-out", cab)
+	if out, err := sign.CombinedOutput(); err != nil {
+		t.Fatalf("osslsigncode: %v: %s", err, out)
 	}
-	if code, _, stderr := runTool(t, bin, "scan", build, "--out", filepath.Join(dir, "b"), "--quiet", "--trust-store", store); code != 0 {
-		t.Fatalf("scan --trust-store: %d %s", code, stderr)
+	builds := []string{cab}
+	for _, f := range []string{"skype-en-5.1.0.112-zip.zip", "skype-en-4.0.0.224-msi.msi", "skype-en-5.5.0.124-zip-msi.zip"} {
+		builds = append(builds, filepath.Join(corpus, "builds", f))
 	}
-	without, with := chainTrust(t, filepath.Join(dir, "a")), chainTrust(t, filepath.Join(dir, "b"))
-	if len(without) == 0 || len(with) != len(without) {
-		t.Fatalf("signed PEs: %d without, %d with a store", len(without), len(with))
-	}
-	for i := range without {
-		if without[i] != nil {
-			t.Errorf("chain judged without a store: %v", *without[i])
+	scan := func(out string, extra ...string) map[string]*bool {
+		t.Helper()
+		args := append(append([]string{"scan"}, builds...), append([]string{"--out", filepath.Join(dir, out), "--quiet"}, extra...)...)
+		if code, _, stderr := runTool(t, bin, args...); code != 0 {
+			t.Fatalf("scan %v: exit %d %s", extra, code, stderr)
 		}
-		if with[i] == nil {
-			t.Errorf("chain not judged with --trust-store")
+		return chainTrust(t, filepath.Join(dir, out))
+	}
+	without := scan("a")
+	own := scan("b", "--trust-store", filepath.Join(certs, "skype.crt"))
+	other := scan("c", "--trust-store", filepath.Join(certs, "tom.crt"))
+	kinds := map[string]int{}
+	for id, v := range without {
+		kinds[strings.SplitN(id, ":", 2)[0]]++
+		if v != nil {
+			t.Errorf("%s: chain judged without a store: %v", id, *v)
+		}
+		if w := own[id]; w == nil || !*w {
+			t.Errorf("%s: chain_trusted %s with the signer's root, want true", id, show(w))
+		}
+		if w := other[id]; w == nil || *w {
+			t.Errorf("%s: chain_trusted %s with another root, want false", id, show(w))
 		}
 	}
-	if code, _, _ := runTool(t, bin, "scan", build, "--out", filepath.Join(dir, "c"), "--trust-store", filepath.Join(dir, "none.pem")); code != exitUsage {
+	if kinds["pe"] == 0 || kinds["container"] < 3 || len(own) != len(without) || len(other) != len(without) {
+		t.Fatalf("signatures: %v; %d without, %d and %d with a store", kinds, len(without), len(own), len(other))
+	}
+	if code, _, _ := runTool(t, bin, "scan", builds[0], "--out", filepath.Join(dir, "d"), "--trust-store", filepath.Join(dir, "none.pem")); code != exitUsage {
 		t.Errorf("missing trust store: exit %d, want %d", code, exitUsage)
 	}
 }

@@ -220,11 +220,27 @@ func scanBuild(ctx context.Context, cfg Config, a *analyzer, b *Build) (rep *rep
 	a.tom = tom.NewBuild(cfg.TOM)
 	defer func() { a.tom = nil }()
 	cfg.Engine.Run(bctx, root, limits.NewBudget(cfg.Limits), sc, a.visit)
+	judgeContainerChains(root, cfg.TrustRoots)
 	if bctx.Err() != nil {
 		root.AddIssue(artifact.KindTimeout, "pipeline", fmt.Sprintf("build timeout %s reached: the tree is incomplete", cfg.Limits.BuildTimeout))
 	}
 	rep.TOM = a.tom.Finish(bctx, root)
 	return rep
+}
+
+// judgeContainerChains checks the chains of the signatures extractors found
+// on containers (MSI, CAB) against the one explicit trust store, as
+// pe.Analyze does for PE signatures; without a store they stay unjudged.
+func judgeContainerChains(root *artifact.Node, roots *x509.CertPool) {
+	if roots == nil {
+		return
+	}
+	_ = root.Walk(func(n *artifact.Node) error {
+		if n.Signature != nil && n.Signature.ChainTrusted == nil {
+			n.Signature.CheckChain(roots)
+		}
+		return nil
+	})
 }
 
 // rootBlob keeps small inputs in memory and reads large ones in place.
