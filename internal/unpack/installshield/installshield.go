@@ -52,8 +52,7 @@ func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink)
 		return fmt.Errorf("installshield: %w", err)
 	}
 	defer out.Remove()
-	tool, args := unpack.CappedCommand(in.Limits.MaxEntryBytes, in.Tools.Unshield, []string{"-D", "1", "-d", out.Abs, "x", cab})
-	res, err := unpack.RunTool(ctx, in.Limits.ToolTimeout, work.Abs, "unshield", tool, args...)
+	res, err := unpack.RunExtractTool(ctx, in, out, sink, work.Abs, "unshield", in.Tools.Unshield, "-D", "1", "-d", out.Abs, "x", cab)
 	if err != nil {
 		return fmt.Errorf("installshield: extract: %w", err)
 	}

@@ -162,8 +162,7 @@ func unpackCabinetSet(ctx context.Context, in unpack.Input, sink unpack.Sink, ra
 		return fmt.Errorf("isstream: %w", err)
 	}
 	defer out.Remove()
-	tool, args := unpack.CappedCommand(in.Limits.MaxEntryBytes, in.Tools.Unshield, []string{"-D", "1", "-d", out.Abs, "x", cab})
-	res, err := unpack.RunTool(ctx, in.Limits.ToolTimeout, work.Abs, "unshield", tool, args...)
+	res, err := unpack.RunExtractTool(ctx, in, out, sink, work.Abs, "unshield", in.Tools.Unshield, "-D", "1", "-d", out.Abs, "x", cab)
 	if err != nil {
 		return fmt.Errorf("isstream: cabinet set: %w", err)
 	}
