@@ -373,3 +373,42 @@ func TestTrustStoreIsExplicit(t *testing.T) {
 		t.Errorf("missing trust store: exit %d, want %d", code, exitUsage)
 	}
 }
+
+// --max-strings trims the listing only: the set says truncated and keeps the
+// full count, no issue is raised, and the build stays succeeded.
+func TestStringsListingCap(t *testing.T) {
+	bin := buildBinary(t)
+	work := t.TempDir()
+	pe := buildPE(t, work)
+	out := filepath.Join(work, "out")
+	if code, _, stderr := runTool(t, bin, "scan", pe, "--out", out, "--quiet", "--max-strings", "3"); code != 0 {
+		t.Fatalf("scan: exit %d %s", code, stderr)
+	}
+	reports := readArchive(t, out)
+	if len(reports) != 1 {
+		t.Fatalf("%d reports, want 1", len(reports))
+	}
+	for _, b := range reports {
+		var r struct {
+			Status string `json:"status"`
+			Tree   struct {
+				Issues  []json.RawMessage `json:"issues"`
+				Strings struct {
+					Count     int               `json:"count"`
+					Truncated bool              `json:"truncated"`
+					Strings   []json.RawMessage `json:"strings"`
+				} `json:"strings"`
+			} `json:"tree"`
+		}
+		if err := json.Unmarshal(b, &r); err != nil {
+			t.Fatal(err)
+		}
+		s := r.Tree.Strings
+		if !s.Truncated || len(s.Strings) != 3 || s.Count <= 3 {
+			t.Errorf("strings: truncated %v, %d listed of %d, want 3 listed of more", s.Truncated, len(s.Strings), s.Count)
+		}
+		if r.Status != "succeeded" || len(r.Tree.Issues) != 0 {
+			t.Errorf("status %s, issues %s", r.Status, r.Tree.Issues)
+		}
+	}
+}

@@ -54,11 +54,13 @@ func (a *analyzer) visit(ctx context.Context, n, parent *artifact.Node) {
 		n.PE = sum
 	})
 	stage(n, "strings", func() {
-		set := pe.ExtractStrings(ctx, data, pe.StringOptions{MinLength: a.limits.MinStringLength, Max: a.limits.MaxStringsPerNode, Layout: n.PE})
-		if set.Truncated {
-			n.AddIssue(artifact.KindLimit, "strings", fmt.Sprintf("max strings per node %d reached: %d distinct strings found, the rest are not listed", a.limits.MaxStringsPerNode, set.Count))
-		}
-		n.Strings = set
+		// --max-strings trims only the listing kept in the report: the set
+		// says so itself (truncated, and count of all distinct strings), and
+		// YARA and the TOM analysers read the node's bytes, not this list.
+		// So a trimmed listing is not an issue and does not make the build
+		// partial; large real PEs (tens of thousands of strings) would
+		// otherwise all be reported as incompletely analysed.
+		n.Strings = pe.ExtractStrings(ctx, data, pe.StringOptions{MinLength: a.limits.MinStringLength, Max: a.limits.MaxStringsPerNode, Layout: n.PE})
 	})
 	stage(n, "yara", func() {
 		if a.scanner == nil {
