@@ -64,7 +64,23 @@ func (e *Engine) Run(ctx context.Context, root *artifact.Node, budget *limits.Bu
 		root.AddIssue(artifact.KindLimit, "unpack", err.Error())
 	}
 	b.process(ctx, root, nil)
+	for _, x := range e.extractors {
+		if l, ok := x.(TreeLinker); ok {
+			safeLink(root, x.Name(), l)
+		}
+	}
 	root.SortChildren()
+}
+
+// safeLink runs one linker; a panic becomes an issue on the root, as for
+// extractors.
+func safeLink(root *artifact.Node, name string, l TreeLinker) {
+	defer func() {
+		if r := recover(); r != nil {
+			root.AddIssue(artifact.KindPanic, "unpack:"+name, fmt.Sprintf("%v: linking the tree: %v", errPanic, r))
+		}
+	}()
+	l.LinkTree(root)
 }
 
 // process identifies, visits and unpacks n, then releases its bytes.

@@ -27,6 +27,14 @@ type Extractor interface {
 	Extract(ctx context.Context, in Input, sink Sink) error
 }
 
+// TreeLinker is an extractor that relates nodes once the whole build is
+// unpacked: facts that span siblings, such as an MSI's external cabinet
+// unpacked beside it. It may annotate nodes (meta, installer tables,
+// issues) but never adds or reads bytes.
+type TreeLinker interface {
+	LinkTree(root *artifact.Node)
+}
+
 // Input is the container handed to an extractor.
 type Input struct {
 	Node    *artifact.Node // read-only to extractors: use Sink to add to it

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/richardlehane/mscfb"
@@ -85,7 +86,11 @@ func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink)
 		sink.Issue(artifact.KindParse, err.Error())
 	}
 	consumed := map[string]bool{}
-	if err := emitCabinets(ctx, db, in, paths, consumed, sink); err != nil {
+	external, err := emitCabinets(ctx, db, in, paths, consumed, sink)
+	if len(external.Rows) > 0 {
+		info.Tables[ExternalFilesTable] = external
+	}
+	if err != nil {
 		return err
 	}
 	for _, name := range db.order {
@@ -104,27 +109,30 @@ func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink)
 }
 
 // emitCabinets lists the files of every embedded cabinet the Media table
-// names, under their install paths; external cabinets are issues.
-func emitCabinets(ctx context.Context, db *database, in unpack.Input, paths map[string]string, consumed map[string]bool, sink unpack.Sink) error {
+// names, under their install paths. Files of external cabinets (beside the
+// MSI, not inside it) are returned as the external-files table, for
+// LinkTree to find once the whole build is unpacked.
+func emitCabinets(ctx context.Context, db *database, in unpack.Input, paths map[string]string, consumed map[string]bool, sink unpack.Sink) (artifact.Table, error) {
+	external := artifact.Table{Columns: []string{"cabinet", "file_key", "path"}}
 	media, err := db.table("Media")
 	if err != nil {
 		sink.Issue(artifact.KindParse, fmt.Sprintf("msi: table Media: %v", err))
 	}
 	if media == nil {
-		return nil
+		return external, nil
 	}
 	ci := media.col("Cabinet")
 	if ci < 0 {
-		return nil
+		return external, nil
 	}
+	external.Rows = externalFiles(db, media, paths)
 	emitted := map[string]bool{}
+	for _, r := range external.Rows {
+		emitted[r[1]] = true // listed for LinkTree: not missing from the embedded cabinets
+	}
 	for _, row := range media.rows {
 		cab := row[ci]
-		if cab == "" {
-			continue
-		}
-		if !strings.HasPrefix(cab, "#") {
-			sink.Issue(artifact.KindExtract, fmt.Sprintf("msi: external cabinet %q is not present: its files are not extracted", cab))
+		if cab == "" || !strings.HasPrefix(cab, "#") {
 			continue
 		}
 		stream := cab[1:]
@@ -168,10 +176,10 @@ func emitCabinets(ctx context.Context, db *database, in unpack.Input, paths map[
 		})
 		if errors.Is(err, cabfile.ErrWorkLimit) {
 			sink.Issue(artifact.KindLimit, fmt.Sprintf("msi: cabinet %q: %v: the rest is not listed", stream, err))
-			return nil
+			return external, nil
 		}
 		if err != nil {
-			return fmt.Errorf("msi: cabinet %q: %w", stream, err)
+			return external, fmt.Errorf("msi: cabinet %q: %w", stream, err)
 		}
 	}
 	var missing []string
@@ -187,7 +195,62 @@ func emitCabinets(ctx context.Context, db *database, in unpack.Input, paths map[
 		}
 		sink.Issue(artifact.KindExtract, fmt.Sprintf("msi: %d File table rows not found in the embedded cabinets: %s", len(missing), strings.Join(missing, ", ")))
 	}
-	return nil
+	return external, nil
+}
+
+// externalFiles maps each file of an external cabinet to its install path.
+// A file belongs to the first media row (in LastSequence order) whose
+// LastSequence is at least the file's Sequence, as Windows Installer reads
+// the Media table.
+func externalFiles(db *database, media *table, paths map[string]string) [][]string {
+	ci, li := media.col("Cabinet"), media.col("LastSequence")
+	fileT, _ := db.table("File")
+	if li < 0 || fileT == nil {
+		return nil
+	}
+	k, sq := fileT.col("File"), fileT.col("Sequence")
+	if k < 0 || sq < 0 {
+		return nil
+	}
+	type disk struct {
+		last int
+		cab  string
+	}
+	var disks []disk
+	anyExternal := false
+	for _, r := range media.rows {
+		last, err := strconv.Atoi(r[li])
+		if err != nil {
+			continue
+		}
+		disks = append(disks, disk{last, r[ci]})
+		anyExternal = anyExternal || (r[ci] != "" && !strings.HasPrefix(r[ci], "#"))
+	}
+	if !anyExternal {
+		return nil
+	}
+	sort.SliceStable(disks, func(i, j int) bool { return disks[i].last < disks[j].last })
+	var rows [][]string
+	for _, r := range fileT.rows {
+		seq, err := strconv.Atoi(r[sq])
+		if err != nil {
+			continue
+		}
+		for _, d := range disks {
+			if seq <= d.last {
+				if d.cab != "" && !strings.HasPrefix(d.cab, "#") {
+					path, ok := paths[r[k]]
+					if !ok {
+						path = r[k]
+					}
+					rows = append(rows, []string{d.cab, r[k], path})
+				}
+				break
+			}
+		}
+	}
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i][0] < rows[j][0] })
+	return rows
 }
 
 // longName picks the long form of "short|long" names.

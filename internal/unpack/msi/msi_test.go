@@ -348,24 +348,6 @@ func testSignedMSI(t *testing.T, dse bool) {
 	}
 }
 
-func TestExternalCabinetIsAnIssue(t *testing.T) {
-	msi := buildMSI(t, `<Media Id="2" Cabinet="disk2.cab" />`)
-	data, err := os.ReadFile(msi)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := runExtract(t, data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(strings.Join(s.issues, "\n"), `external cabinet "disk2.cab" is not present`) {
-		t.Errorf("no issue for the external cabinet: %q", s.issues)
-	}
-	if _, ok := s.entries["Program Files/Skype/Phone/Skype.exe"]; !ok {
-		t.Errorf("embedded cabinet's files not listed: %v", keys(s.entries))
-	}
-}
-
 func TestHostileMSI(t *testing.T) {
 	msi := buildMSI(t, "")
 	good, err := os.ReadFile(msi)
