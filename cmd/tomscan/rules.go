@@ -184,41 +184,69 @@ func envDefault(v, env string) string {
 	return os.Getenv(env)
 }
 
-func cmdRulesTest(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
-	fs := flag.NewFlagSet("rules test", flag.ContinueOnError)
+// walkFlags are the flags rules test, bench and suggest share — they all
+// unpack files through the scan pipeline's engine: the limits, a scratch
+// folder, and the same parsing (flags anywhere, no positional arguments).
+type walkFlags struct {
+	*flag.FlagSet
+	lim        limits.Limits
+	scratchDir *string
+}
+
+func newWalkFlags(name string, stderr io.Writer) *walkFlags {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	w := &walkFlags{FlagSet: fs, lim: limits.Default()}
+	w.scratchDir = fs.String("scratch", "", "parent folder of per-build scratch roots")
+	limitFlags(fs, &w.lim)
+	return w
+}
+
+// parse reads args; help is true when -h was asked (exit 0, nothing to do).
+func (w *walkFlags) parse(args []string) (help bool, err error) {
+	rest, err := parseInterleaved(w.FlagSet, args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return true, nil
+	case err != nil:
+		return false, usagef("%s: %v", w.Name(), err)
+	case len(rest) > 0:
+		return false, usagef("%s: unexpected arguments %q", w.Name(), rest)
+	}
+	if err := w.lim.Validate(); err != nil {
+		return false, usagef("%s: %v", w.Name(), err)
+	}
+	return false, nil
+}
+
+// walker unpacks and analyses files the way scan does.
+func (w *walkFlags) walker() ruletest.Walker {
+	return ruletest.Walker{Engine: unpack.New(registry.All(), registry.Tools()), Limits: w.lim, ScratchDir: *w.scratchDir}
+}
+
+func cmdRulesTest(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
+	fs := newWalkFlags("rules test", stderr)
 	var (
-		corpus     = fs.String("corpus", "", "synthetic corpus folder with manifest.json (default $TOMSCAN_CORPUS)")
-		real       = fs.String("real", "", "real third-party files, all goodware (default $TOMSCAN_REAL_CORPUS)")
-		asJSON     = fs.Bool("json", false, "print the result as JSON instead of a table")
-		jobs       = fs.Int("jobs", runtime.NumCPU(), "builds scanned at once")
-		noBuiltin  = fs.Bool("no-builtin-rules", false, "test only the --rules folders, not the shipped pack")
-		scratchDir = fs.String("scratch", "", "parent folder of per-build scratch roots")
-		ruleDirs   multiFlag
+		corpus    = fs.String("corpus", "", "synthetic corpus folder with manifest.json (default $TOMSCAN_CORPUS)")
+		real      = fs.String("real", "", "real third-party files, all goodware (default $TOMSCAN_REAL_CORPUS)")
+		asJSON    = fs.Bool("json", false, "print the result as JSON instead of a table")
+		jobs      = fs.Int("jobs", runtime.NumCPU(), "builds scanned at once")
+		noBuiltin = fs.Bool("no-builtin-rules", false, "test only the --rules folders, not the shipped pack")
+		ruleDirs  multiFlag
 	)
 	fs.Var(&ruleDirs, "rules", "extra folder of .yar rules (repeatable)")
-	lim := limits.Default()
-	limitFlags(fs, &lim)
-	rest, err := parseInterleaved(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK, nil
-		}
-		return exitUsage, usagef("rules test: %v", err)
+	if help, err := fs.parse(args); help || err != nil {
+		return parseExit(err)
 	}
-	if len(rest) > 0 {
-		return exitUsage, usagef("rules test: unexpected arguments %q", rest)
-	}
-	if err := lim.Validate(); err != nil {
-		return exitUsage, usagef("rules test: %v", err)
-	}
+	w := fs.walker()
 	cfg := ruletest.Config{
 		CorpusDir: envDefault(*corpus, "TOMSCAN_CORPUS"), RealDir: envDefault(*real, "TOMSCAN_REAL_CORPUS"),
-		Engine: unpack.New(registry.All(), registry.Tools()), Limits: lim, Jobs: *jobs, ScratchDir: *scratchDir,
+		Engine: w.Engine, Limits: w.Limits, Jobs: *jobs, ScratchDir: w.ScratchDir,
 	}
 	if cfg.CorpusDir == "" && cfg.RealDir == "" {
 		return exitUsage, usagef("rules test: give --corpus DIR and/or --real DIR (or set TOMSCAN_CORPUS, TOMSCAN_REAL_CORPUS)")
 	}
+	var err error
 	if cfg.Rules, err = loadRules(ctx, ruleDirs, *noBuiltin); err != nil {
 		return exitUsage, err
 	}
@@ -243,36 +271,22 @@ func cmdRulesTest(ctx context.Context, args []string, stdout, stderr io.Writer) 
 }
 
 func cmdRulesBench(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
-	fs := flag.NewFlagSet("rules bench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newWalkFlags("rules bench", stderr)
 	var (
-		corpus     = fs.String("corpus", "", "synthetic corpus folder with manifest.json (default $TOMSCAN_CORPUS)")
-		rounds     = fs.Int("rounds", 10, "passes per set, interleaved; the fastest counts")
-		maxBytes   = fs.Int64("max-bytes", 1<<30, "node bytes held in memory for the passes")
-		asJSON     = fs.Bool("json", false, "print the result as JSON")
-		noBuiltin  = fs.Bool("no-builtin-rules", false, "time only the --rules folders")
-		scratchDir = fs.String("scratch", "", "parent folder of per-build scratch roots")
-		ruleDirs   multiFlag
+		corpus    = fs.String("corpus", "", "synthetic corpus folder with manifest.json (default $TOMSCAN_CORPUS)")
+		rounds    = fs.Int("rounds", 10, "passes per set, interleaved; the fastest counts")
+		maxBytes  = fs.Int64("max-bytes", 1<<30, "node bytes held in memory for the passes")
+		asJSON    = fs.Bool("json", false, "print the result as JSON")
+		noBuiltin = fs.Bool("no-builtin-rules", false, "time only the --rules folders")
+		ruleDirs  multiFlag
 	)
 	fs.Var(&ruleDirs, "rules", "extra folder of .yar rules (repeatable)")
-	lim := limits.Default()
-	limitFlags(fs, &lim)
-	rest, err := parseInterleaved(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK, nil
-		}
-		return exitUsage, usagef("rules bench: %v", err)
-	}
-	if len(rest) > 0 {
-		return exitUsage, usagef("rules bench: unexpected arguments %q", rest)
+	if help, err := fs.parse(args); help || err != nil {
+		return parseExit(err)
 	}
 	dir := envDefault(*corpus, "TOMSCAN_CORPUS")
 	if dir == "" {
 		return exitUsage, usagef("rules bench: give --corpus DIR (or set TOMSCAN_CORPUS)")
-	}
-	if err := lim.Validate(); err != nil {
-		return exitUsage, usagef("rules bench: %v", err)
 	}
 	m, err := ruletest.LoadManifest(dir)
 	if err != nil {
@@ -293,7 +307,7 @@ func cmdRulesBench(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	cfg := ruletest.BenchConfig{
 		Sources: srcs, Rounds: *rounds, MaxBytes: *maxBytes,
-		Walker: ruletest.Walker{Engine: unpack.New(registry.All(), registry.Tools()), Limits: lim, ScratchDir: *scratchDir},
+		Walker: fs.walker(),
 	}
 	for _, b := range m.Builds {
 		cfg.Inputs = append(cfg.Inputs, filepath.Join(dir, filepath.FromSlash(b.File)))
@@ -325,41 +339,28 @@ func cmdRulesBench(ctx context.Context, args []string, stdout, stderr io.Writer)
 }
 
 func cmdRulesSuggest(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
-	fs := flag.NewFlagSet("rules suggest", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newWalkFlags("rules suggest", stderr)
 	var (
-		minLen     = fs.Int("min-len", 8, "shortest candidate string, in characters (at least 4)")
-		max        = fs.Int("max", 12, "strings in the draft rule")
-		name       = fs.String("name", "Draft_Suggested", "name of the draft rule")
-		asJSON     = fs.Bool("json", false, "print the ranked candidates as JSON instead of a draft rule")
-		scratchDir = fs.String("scratch", "", "parent folder of per-build scratch roots")
-		positives  multiFlag
-		negatives  multiFlag
+		minLen    = fs.Int("min-len", 8, "shortest candidate string, in characters (at least 4)")
+		max       = fs.Int("max", 12, "strings in the draft rule")
+		name      = fs.String("name", "Draft_Suggested", "name of the draft rule")
+		asJSON    = fs.Bool("json", false, "print the ranked candidates as JSON instead of a draft rule")
+		positives multiFlag
+		negatives multiFlag
 	)
 	fs.Var(&positives, "positive", "file or folder of files the rule must match (repeatable)")
 	fs.Var(&negatives, "negative", "file or folder of files the rule must not match (repeatable)")
-	lim := limits.Default()
-	limitFlags(fs, &lim)
-	rest, err := parseInterleaved(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK, nil
-		}
-		return exitUsage, usagef("rules suggest: %v", err)
+	if help, err := fs.parse(args); help || err != nil {
+		return parseExit(err)
 	}
-	if len(rest) > 0 || len(positives) == 0 || len(negatives) == 0 {
+	if len(positives) == 0 || len(negatives) == 0 {
 		return exitUsage, usagef("rules suggest: give --positive DIR and --negative DIR")
 	}
 	if *minLen < 4 || *max < 1 {
 		return exitUsage, usagef("rules suggest: --min-len must be >= 4 and --max >= 1")
 	}
-	if err := lim.Validate(); err != nil {
-		return exitUsage, usagef("rules suggest: %v", err)
-	}
-	cfg := suggest.Config{
-		Walker: ruletest.Walker{Engine: unpack.New(registry.All(), registry.Tools()), Limits: lim, ScratchDir: *scratchDir},
-		MinLen: *minLen,
-	}
+	cfg := suggest.Config{Walker: fs.walker(), MinLen: *minLen}
+	var err error
 	if cfg.Positive, err = filesUnder(positives); err != nil {
 		return exitUsage, usagef("rules suggest: %v", err)
 	}
@@ -404,4 +405,13 @@ func filesUnder(paths []string) ([]string, error) {
 		return nil, fmt.Errorf("no files in %s", strings.Join(paths, ", "))
 	}
 	return out, nil
+}
+
+// parseExit is the exit of a subcommand whose flags ended it: usage on a
+// parse error, success after -h.
+func parseExit(err error) (int, error) {
+	if err != nil {
+		return exitUsage, err
+	}
+	return exitOK, nil
 }
