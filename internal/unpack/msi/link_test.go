@@ -1,14 +1,13 @@
-package msi_test
+package msi
 
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -17,7 +16,6 @@ import (
 	"github.com/tomscan/tomscan/internal/limits"
 	"github.com/tomscan/tomscan/internal/unpack"
 	"github.com/tomscan/tomscan/internal/unpack/cab"
-	"github.com/tomscan/tomscan/internal/unpack/msi"
 	"github.com/tomscan/tomscan/internal/unpack/unpacktest"
 	uzip "github.com/tomscan/tomscan/internal/unpack/zip"
 )
@@ -57,9 +55,7 @@ const externalWXS = `<?xml version="1.0" encoding="utf-8"?>
 // with the full cabinet beside it: install path -> "size sha256".
 func externalFixture(t *testing.T, drop ...string) (msiBytes, cabBytes []byte, ref map[string]string) {
 	t.Helper()
-	for _, tool := range []string{"wixl", "gcab", "msiextract"} {
-		unpacktest.Tool(t, tool)
-	}
+	needTools(t, "wixl", "gcab", "msiextract")
 	dir := t.TempDir()
 	files := map[string][]byte{ // file key -> content
 		"SkypeExe":  bytes.Repeat([]byte("MZ skype client body "), 3000),
@@ -92,25 +88,14 @@ func externalFixture(t *testing.T, drop ...string) (msiBytes, cabBytes []byte, r
 	run(dir, "wixl", "-o", "t.msi", "t.wxs")
 	// Sequence order, as the File table numbers them.
 	run(filepath.Join(dir, "cab"), "gcab", "-c", "-z", "../Data1.cab", "SkypeExe", "FilterExe", "Keyfile")
-	ref = map[string]string{}
-	out := filepath.Join(dir, "ref")
-	run(dir, "msiextract", "-C", out, "t.msi")
-	filepath.WalkDir(out, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, _ := os.ReadFile(p)
-		rel, _ := filepath.Rel(out, p)
-		ref[filepath.ToSlash(rel)] = fmt.Sprintf("%d %x", len(b), sha256.Sum256(b))
-		return nil
-	})
+	ref = msiextractListing(t, filepath.Join(dir, "t.msi"))
 	if len(ref) != 3 {
 		t.Fatalf("msiextract found %d files beside the external cabinet, want 3: %v", len(ref), ref)
 	}
 	if len(drop) > 0 {
 		var keep []string
 		for _, k := range []string{"SkypeExe", "FilterExe", "Keyfile"} {
-			if !contains(drop, k) {
+			if !slices.Contains(drop, k) {
 				keep = append(keep, k)
 			}
 		}
@@ -127,16 +112,7 @@ func externalFixture(t *testing.T, drop ...string) (msiBytes, cabBytes []byte, r
 	return msiBytes, cabBytes, ref
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-var extractors = []unpack.Extractor{msi.Extractor{}, cab.Extractor{}, uzip.Extractor{}}
+var extractors = []unpack.Extractor{Extractor{}, cab.Extractor{}, uzip.Extractor{}}
 
 // An MSI and its external cabinet side by side in one container: the
 // cabinet's files get the install paths msiextract gives them, with equal
@@ -162,7 +138,7 @@ func TestExternalCabinetLinkedLikeMsiextract(t *testing.T) {
 	if fmt.Sprint(sorted(got)) != fmt.Sprint(sorted(ref)) {
 		t.Errorf("linked files differ from msiextract:\n got  %v\n want %v", sorted(got), sorted(ref))
 	}
-	found := msiNode.Installer.Tables[msi.ExternalCabinetsTable]
+	found := msiNode.Installer.Tables[ExternalCabinetsTable]
 	if len(found.Rows) != 1 || found.Rows[0][1] != cabNode.ID || found.Rows[0][2] != "3" {
 		t.Errorf("external_cabinets table %v", found.Rows)
 	}
