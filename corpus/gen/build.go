@@ -23,6 +23,8 @@ type builder struct {
 	certDir  string
 	keywords string
 	gen      *Generator
+	// pendingInstallers are installer tables waiting for their node's path.
+	pendingInstallers []pendingInstaller
 }
 
 // payloadFile is a file the installer ships, before wrapping.
@@ -342,6 +344,22 @@ func (b *builder) build(ctx context.Context) (*buildResult, error) {
 		bd.DESUploadKey = &DESKeyGT{KeyHex: hex.EncodeToString(k), Path: client}
 	}
 	bd.ExpectedRules = ExpectedRules(s)
+	for _, p := range b.pendingInstallers {
+		gt := *p.gt
+		if p.sha256 == bd.SHA256 {
+			gt.Path = []string{fileName}
+		} else {
+			for _, f := range bd.Files {
+				if f.SHA256 == p.sha256 {
+					gt.Path = f.Path
+				}
+			}
+		}
+		if gt.Path == nil {
+			return nil, fmt.Errorf("build %s: installer tables: no node holds the installer", s.ID)
+		}
+		bd.Installers = append(bd.Installers, gt)
+	}
 	return &buildResult{data: data, build: bd}, nil
 }
 

@@ -239,6 +239,7 @@ var determinismSubset = []string{
 	"tom-zh-4.0.0.227-7z",           // 7z, UTF-16 text, xor
 	"tom-zh-5.0.0.156-zip-msi",      // ZIP > MSI > CAB, signed MSI
 	"tom-zh-5.1.0.104-cab",          // CAB (gcab), GBK text
+	"tom-zh-3.8.0.139-inno",         // Inno Setup 5.1.2 ANSI (our writer), signed
 }
 
 // TestDeterminism builds a representative subset into a fresh folder and

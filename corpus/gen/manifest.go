@@ -25,6 +25,9 @@ type Build struct {
 	KeywordLists  []KeywordGT  `json:"keyword_lists"`
 	DESUploadKey  *DESKeyGT    `json:"des_upload_key,omitempty"`
 	ExpectedRules []string     `json:"expected_rules"`
+	// Installers lists the installers whose actions the generator records
+	// (Inno Setup); absent for builds without one.
+	Installers []InstallerGT `json:"installers,omitempty"`
 }
 
 // File is one file anywhere in a build's tree; Path starts with the build's
@@ -66,4 +69,21 @@ type KeywordGT struct {
 type DESKeyGT struct {
 	KeyHex string   `json:"key_hex"`
 	Path   []string `json:"path"`
+}
+
+// InstallerGT is what an installer would do, as its generator wrote it: the
+// tables a reader of the installer's own data must find (docs/contracts.md,
+// "Installer ground truth"). Optional: only wrappers whose tables tomscan
+// decodes itself (Inno Setup) record it.
+type InstallerGT struct {
+	Format  string             `json:"format"`  // "inno"
+	Version string             `json:"version"` // data version as innoextract prints it: "5.5.0 (unicode)"
+	Path    []string           `json:"path"`    // the installer's node
+	Tables  map[string]TableGT `json:"tables"`  // setup, files, dirs, registry, run, icons
+}
+
+// TableGT is one installer table, rows in the installer's order.
+type TableGT struct {
+	Columns []string   `json:"columns"`
+	Rows    [][]string `json:"rows"`
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"unicode/utf16"
 
@@ -34,7 +35,10 @@ type peDesc struct {
 	aboutCaption, aboutText                                string
 	strings                                                []string // STRINGTABLE, ids 1000..
 	rcdata                                                 [][]byte // RCDATA, ids 300..
-	config                                                 []cField // static const struct in .rdata
+	// rcdataNeutral are RCDATA resources by id in the neutral language, as
+	// installer loaders keep their tables (Inno Setup: 11111).
+	rcdataNeutral map[int][]byte
+	config        []cField // static const struct in .rdata
 }
 
 func (p *peDesc) compilerPrefix() string {
@@ -127,6 +131,21 @@ func (p *peDesc) rcSource(dir string) (string, error) {
 			return "", fmt.Errorf("pe: write %s: %w", name, werr)
 		}
 		fmt.Fprintf(&b, "%d RCDATA %q\n", 300+i, name)
+	}
+	if len(p.rcdataNeutral) > 0 {
+		b.WriteString("\nLANGUAGE 0, 0\n")
+		ids := make([]int, 0, len(p.rcdataNeutral))
+		for id := range p.rcdataNeutral {
+			ids = append(ids, id)
+		}
+		sort.Ints(ids)
+		for _, id := range ids {
+			name := fmt.Sprintf("rcdata-id%d.bin", id)
+			if werr := os.WriteFile(filepath.Join(dir, name), p.rcdataNeutral[id], 0o644); werr != nil {
+				return "", fmt.Errorf("pe: write %s: %w", name, werr)
+			}
+			fmt.Fprintf(&b, "%d RCDATA %q\n", id, name)
+		}
 	}
 	return b.String(), err
 }

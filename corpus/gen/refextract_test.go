@@ -15,8 +15,9 @@ import (
 )
 
 // refTree extracts a build recursively with the reference tools (7z,
-// msiextract, cabextract) and returns every file by its path chain joined
-// with "!", the way docs/contracts.md names nodes. It is independent of the
+// msiextract, cabextract, innoextract) and returns every file by its path chain joined
+// with "!", the way docs/contracts.md names nodes. Inno Setup installers go
+// through innoextract. It is independent of the
 // generator: it looks only at bytes.
 func refTree(t *testing.T, ctx context.Context, name string, data []byte) map[string][]byte {
 	t.Helper()
@@ -52,6 +53,11 @@ func refChildren(t *testing.T, ctx context.Context, data []byte) []refChild {
 	case bytes.HasPrefix(data, []byte("\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")):
 		return toolExtract(t, ctx, data, ".msi", func(in, dir string) []string { return []string{"msiextract", "-C", dir, in} })
 	case isPE(data):
+		if bytes.Contains(data, []byte("rDlPtS")) { // an Inno Setup loader's offset table
+			return toolExtract(t, ctx, data, ".exe", func(in, dir string) []string {
+				return []string{"innoextract", "--extract", "--silent", "--color=0", "--progress=0", "--output-dir", dir, in}
+			})
+		}
 		if bytes.Contains(data, []byte("NullsoftInst")) {
 			return toolExtract(t, ctx, data, ".exe", func(in, dir string) []string { return []string{"7z", "x", "-y", "-bd", "-o" + dir, in} })
 		}

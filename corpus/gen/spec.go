@@ -51,6 +51,9 @@ type Spec struct {
 	DESUploadKey  bool       `json:"des_upload_key,omitempty"`
 	// KeyForm is how keys sit in the client's data: "raw" bytes or "ascii" hex.
 	KeyForm string `json:"key_form,omitempty"`
+	// InnoVersion is the Inno Setup data version an "inno" wrapper writes
+	// (a key of innoVersions; default "5.5.0u").
+	InnoVersion string `json:"inno_version,omitempty"`
 }
 
 // Endpoint is one URL the build carries, and where it lives.
@@ -79,7 +82,7 @@ var (
 	idPattern      = regexp.MustCompile(`^[a-z0-9][a-z0-9.\-]{2,80}$`)
 	versionPattern = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$`)
 	knownWrappers  = map[string]bool{"nsis": true, "msi": true, "cab": true, "zip": true, "7z": true,
-		"append-zip": true, "append-7z": true, "7z-sfx": true}
+		"append-zip": true, "append-7z": true, "7z-sfx": true, "inno": true}
 )
 
 // Validate checks a spec for what the generator relies on.
@@ -121,6 +124,11 @@ func (s *Spec) Validate() error {
 	case "", "gbk", "utf16":
 	default:
 		return fmt.Errorf("spec %s: chinese_text %q", s.ID, s.ChineseText)
+	}
+	if s.InnoVersion != "" {
+		if _, ok := innoVersions[s.InnoVersion]; !ok {
+			return fmt.Errorf("spec %s: inno_version %q", s.ID, s.InnoVersion)
+		}
 	}
 	switch s.KeyForm {
 	case "", "raw", "ascii":

@@ -30,7 +30,7 @@ type Entry struct {
 // holds it.
 func innerName(w string) string {
 	switch w {
-	case "nsis", "7z-sfx", "append-zip", "append-7z":
+	case "nsis", "inno", "7z-sfx", "append-zip", "append-7z":
 		return "SkypeSetup.exe"
 	case "msi":
 		return "SkypeSetup.msi"
@@ -155,6 +155,11 @@ func (b *builder) wrapOne(ctx context.Context, w string, level int, outermost bo
 		if err != nil {
 			return nil, nil, err
 		}
+	case "inno":
+		children, err = b.makeInno(ctx, dir, out, entries)
+		if err != nil {
+			return nil, nil, err
+		}
 	case "append-zip", "append-7z", "7z-sfx":
 		return b.makeSelfExtractor(ctx, w, dir, names, entries)
 	default:
@@ -165,11 +170,15 @@ func (b *builder) wrapOne(ctx context.Context, w string, level int, outermost bo
 		return nil, nil, fmt.Errorf("wrap %s: read: %w", w, err)
 	}
 	// Installers that are PEs or MSIs get the build's signature; CAB/ZIP/7z do not.
-	if b.spec.Signer != "" && (w == "nsis" || w == "msi") {
+	if b.spec.Signer != "" && (w == "nsis" || w == "msi" || w == "inno") {
 		data, err = sign(ctx, b.certDir, filepath.Join(dir, "sign"), b.spec.Signer, b.productName()+" Setup", data, Extension(w))
 		if err != nil {
 			return nil, nil, err
 		}
+	}
+	if w == "inno" {
+		// Known only now, after signing: the bytes that carry these tables.
+		b.pendingInstallers[len(b.pendingInstallers)-1].sha256 = sha256Hex(data)
 	}
 	return data, children, nil
 }

@@ -1,12 +1,17 @@
 // Package inno unpacks Inno Setup installers through innoextract 1.9, which
-// reads Inno Setup up to 6.0.5 (no Go reader exists). A newer installer is a
-// clear "unsupported" issue on the node, never a silent empty result.
+// reads Inno Setup up to 6.0.5 (no Go reader of file data exists). What the
+// installer would do (files and where they go, directories, registry
+// values, run entries, shortcuts) comes from our own reader of the setup
+// data, package inno/setupdata, since innoextract does not print it. A
+// version either cannot read is a clear "unsupported" issue on the node,
+// never a silent empty result.
 package inno
 
 import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -14,6 +19,7 @@ import (
 
 	"github.com/tomscan/tomscan/internal/artifact"
 	"github.com/tomscan/tomscan/internal/unpack"
+	"github.com/tomscan/tomscan/internal/unpack/inno/setupdata"
 	"github.com/tomscan/tomscan/pe"
 )
 
@@ -59,6 +65,28 @@ func Find(ctx context.Context, r io.Reader) (bool, error) {
 	}
 }
 
+// isInstaller tells an Inno Setup installer from other PEs that merely
+// carry Inno's marker strings. An installer is a loader PE whose offset
+// table we can read, or — for a table revision we do not know, such as a
+// newer Inno Setup's, which must still reach innoextract and become an
+// issue — a PE with a marker past its image, where the setup data is
+// appended. Inno's compiler, its DLLs and bare loader stubs hold the markers
+// inside their sections and have no appended data: they are not installers.
+func isInstaller(ctx context.Context, in unpack.Input) (bool, error) {
+	ra, size := in.Blob.ReaderAt(), in.Blob.Size()
+	if _, err := setupdata.Locate(ra, size); err == nil {
+		return true, nil
+	}
+	start := int64(0) // without a PE summary (too large to parse), the whole file
+	if sum := in.Node.PE; sum != nil {
+		if sum.Overlay == nil || sum.Overlay.Offset <= 0 || sum.Overlay.Offset >= size {
+			return false, nil
+		}
+		start = sum.Overlay.Offset
+	}
+	return Find(ctx, io.NewSectionReader(ra, start, size-start))
+}
+
 // listLine is one file of `innoextract --list`: ` - "app/Skype.exe" [lang] (1.2 MiB)`.
 var listLine = regexp.MustCompile(`^ - "(.*)"(?: \[[^\]]*\])?(?: \(([^)]*)\))?$`)
 
@@ -67,14 +95,18 @@ var unsupportedHints = []string{"not a supported inno setup installer", "unexpec
 
 // Extract implements unpack.Extractor.
 func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink) error {
-	found, err := Find(ctx, in.Blob.Reader())
+	found, err := isInstaller(ctx, in)
 	if err != nil {
 		return fmt.Errorf("inno: scan: %w", err)
 	}
 	if !found {
 		return nil
 	}
+	// Our own reader first: its tables stand even when innoextract is
+	// missing or fails.
+	info := decodeSetup(ctx, in, sink)
 	if in.Tools.Innoextract == "" {
+		sink.Installer(info)
 		return fmt.Errorf("inno: %w", &unpack.ToolMissingError{Tool: "innoextract"})
 	}
 	path, cleanup, err := unpack.InputPath(in, "inno-in")
@@ -94,6 +126,7 @@ func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink)
 		if msg == "" {
 			msg = unpack.FirstLine(res.Stdout)
 		}
+		sink.Installer(info)
 		for _, h := range unsupportedHints {
 			if strings.Contains(all, h) {
 				return fmt.Errorf("inno: innoextract 1.9 reads Inno Setup up to 6.0.5: %s: %w", msg, unpack.ErrUnsupported)
@@ -101,7 +134,12 @@ func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink)
 		}
 		return fmt.Errorf("inno: list: innoextract exit %d: %s", res.ExitCode, msg)
 	}
-	info := &artifact.Installer{Format: "inno", Tables: map[string]artifact.Table{"files": ParseList(res.Stdout)}}
+	listed := ParseList(res.Stdout)
+	info.Tables["listed"] = listed
+	if _, ok := info.Tables["files"]; !ok {
+		// Our reader failed: innoextract's listing is the files table, as before.
+		info.Tables["files"] = listed
+	}
 	sink.Installer(info)
 
 	dir, err := unpack.NewOutDir(in, "inno-out")
@@ -109,9 +147,8 @@ func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink)
 		return fmt.Errorf("inno: %w", err)
 	}
 	defer dir.Remove()
-	tool, args := unpack.CappedCommand(in.Limits.MaxEntryBytes, in.Tools.Innoextract,
-		[]string{"--extract", "--no-extract-unknown", "--collisions=rename", "--color=0", "--progress=0", "--silent", "--output-dir", dir.Abs, "--", path})
-	res, err = unpack.RunTool(ctx, in.Limits.ToolTimeout, "", "innoextract", tool, args...)
+	res, err = unpack.RunExtractTool(ctx, in, dir, sink, "", "innoextract", in.Tools.Innoextract,
+		"--extract", "--no-extract-unknown", "--collisions=rename", "--color=0", "--progress=0", "--silent", "--output-dir", dir.Abs, "--", path)
 	if err != nil {
 		return fmt.Errorf("inno: extract: %w", err)
 	}
@@ -123,8 +160,9 @@ func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink)
 }
 
 // ParseList turns `innoextract --list --list-sizes` output into the
-// installer's files table: destination path (as innoextract maps it:
-// "app/..." for {app}, "tmp/..." for {tmp}) and size as printed.
+// installer's listing: destination path (as innoextract maps it: "app/..."
+// for {app}, "tmp/..." for {tmp}) and size as printed. Directories from
+// [Dirs] end in "/" and have no size.
 func ParseList(out []byte) artifact.Table {
 	t := artifact.Table{Columns: []string{"path", "size"}}
 	sc := bufio.NewScanner(bytes.NewReader(out))
@@ -135,4 +173,23 @@ func ParseList(out []byte) artifact.Table {
 		}
 	}
 	return t
+}
+
+// decodeSetup reads the setup data with our own reader. It always returns
+// an Installer (Format "inno"); failures become issues on the node: an
+// unsupported data version is KindUnsupported, anything else KindParse.
+func decodeSetup(ctx context.Context, in unpack.Input, sink unpack.Sink) *artifact.Installer {
+	s, err := setupdata.Parse(ctx, in.Blob.ReaderAt(), in.Blob.Size(), setupdata.DefaultLimits)
+	switch {
+	case err == nil:
+		return s.Installer()
+	case errors.Is(err, setupdata.ErrUnsupported):
+		sink.Issue(artifact.KindUnsupported, fmt.Sprintf("inno: setup data not decoded: %v", err))
+	case errors.Is(err, setupdata.ErrNotInno):
+		sink.Issue(artifact.KindParse, "inno: setup data not decoded: no valid loader offset table")
+	case ctx.Err() != nil:
+	default:
+		sink.Issue(artifact.KindParse, fmt.Sprintf("inno: setup data not decoded: %v", err))
+	}
+	return &artifact.Installer{Format: "inno", Tables: map[string]artifact.Table{}}
 }
