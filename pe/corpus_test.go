@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
@@ -14,24 +13,9 @@ import (
 	"sort"
 	"testing"
 	"time"
-)
 
-// corpusManifest is the part of $TOMSCAN_CORPUS/manifest.json this test reads
-// (docs/contracts.md, "Corpus manifest").
-type corpusManifest struct {
-	Builds []struct {
-		ID     string `json:"id"`
-		File   string `json:"file"`
-		Kind   string `json:"kind"`
-		Signer string `json:"signer"`
-		Files  []struct {
-			Path   []string `json:"path"`
-			SHA256 string   `json:"sha256"`
-			PE     bool     `json:"pe"`
-			Role   string   `json:"role"`
-		} `json:"files"`
-	} `json:"builds"`
-}
+	"github.com/tomscan/tomscan/corpus/manifest"
+)
 
 // corpusGolden is what the golden file of a corpus PE pins: what an analyst
 // reads to tell TOM-Skype from Skype.
@@ -93,13 +77,9 @@ func TestCorpusGolden(t *testing.T) {
 	if _, err := exec.LookPath("7z"); err != nil {
 		t.Skip("7z not installed")
 	}
-	raw, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	m, err := manifest.Load(dir)
 	if err != nil {
 		t.Fatal(err)
-	}
-	var m corpusManifest
-	if err := json.Unmarshal(raw, &m); err != nil {
-		t.Fatalf("manifest: %v", err)
 	}
 	sort.Slice(m.Builds, func(i, j int) bool { return m.Builds[i].ID < m.Builds[j].ID })
 	seenKind := map[string]bool{}

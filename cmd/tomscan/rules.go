@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/tomscan/tomscan/corpus/manifest"
 	"github.com/tomscan/tomscan/internal/limits"
 	"github.com/tomscan/tomscan/internal/unpack"
 	"github.com/tomscan/tomscan/internal/unpack/registry"
@@ -288,7 +289,7 @@ func cmdRulesBench(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if dir == "" {
 		return exitUsage, usagef("rules bench: give --corpus DIR (or set TOMSCAN_CORPUS)")
 	}
-	m, err := ruletest.LoadManifest(dir)
+	m, err := manifest.Load(dir)
 	if err != nil {
 		return exitUsage, usagef("rules bench: %v", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tomscan/tomscan/corpus/manifest"
 	"github.com/tomscan/tomscan/internal/artifact"
 	"github.com/tomscan/tomscan/internal/pipeline"
 	"github.com/tomscan/tomscan/reports"
@@ -61,7 +62,7 @@ func TestYaraCLIAgrees(t *testing.T) {
 	set := builtinSet(t)
 	for name, dir := range corpora {
 		t.Run(name, func(t *testing.T) {
-			m, err := LoadManifest(dir)
+			m, err := manifest.Load(dir)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/tomscan/tomscan/corpus/manifest"
 	"github.com/tomscan/tomscan/internal/artifact"
 	"github.com/tomscan/tomscan/internal/limits"
 	"github.com/tomscan/tomscan/internal/pipeline"
@@ -87,7 +88,7 @@ type input struct {
 	name     string // manifest id or "real:<rel>"
 	path     string
 	expected map[string]bool // nil for goodware: nothing may match
-	build    *Build
+	build    *manifest.Build
 }
 
 // Run scans every build and real file with the pipeline and compares.
@@ -95,7 +96,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res := &Result{Corpus: cfg.CorpusDir, Real: cfg.RealDir}
 	var inputs []input
 	if cfg.CorpusDir != "" {
-		m, err := LoadManifest(cfg.CorpusDir)
+		m, err := manifest.Load(cfg.CorpusDir)
 		if err != nil {
 			return nil, err
 		}
@@ -183,8 +184,8 @@ func scanAll(ctx context.Context, cfg Config, inputs []input) (map[string]map[st
 func compare(res *Result, set *rules.Set, inputs []input, matched map[string]map[string][]string) {
 	infos := set.Rules()
 	have := map[string]bool{}
-	byID := map[string]*Build{}
-	bySHA := map[string]*Build{}
+	byID := map[string]*manifest.Build{}
+	bySHA := map[string]*manifest.Build{}
 	for _, in := range inputs {
 		if in.build != nil {
 			byID[in.build.ID] = in.build

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tomscan/tomscan/corpus/manifest"
 	"github.com/tomscan/tomscan/internal/limits"
 	"github.com/tomscan/tomscan/internal/unpack"
 	"github.com/tomscan/tomscan/internal/unpack/registry"
@@ -71,7 +72,7 @@ func writeCorpus(t *testing.T, builds []fixtureBuild) string {
 	if err := os.MkdirAll(filepath.Join(dir, "builds"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	var m Manifest
+	var m manifest.Manifest
 	m.SchemaVersion = "1"
 	for _, b := range builds {
 		data := zipOf(t, b.entries)
@@ -86,7 +87,7 @@ func writeCorpus(t *testing.T, builds []fixtureBuild) string {
 		if exp == nil {
 			exp = []string{}
 		}
-		m.Builds = append(m.Builds, Build{ID: b.id, File: file, ExpectedRules: exp})
+		m.Builds = append(m.Builds, manifest.Build{ID: b.id, File: file, ExpectedRules: exp})
 	}
 	js, _ := json.Marshal(m)
 	if err := os.WriteFile(filepath.Join(dir, "manifest.json"), js, 0o644); err != nil {

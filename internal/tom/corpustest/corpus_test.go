@@ -2,7 +2,6 @@ package corpustest
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/tomscan/tomscan/corpus/manifest"
 
 	"github.com/tomscan/tomscan/internal/limits"
 	"github.com/tomscan/tomscan/internal/pipeline"
@@ -19,33 +20,6 @@ import (
 	"github.com/tomscan/tomscan/reports"
 	"github.com/tomscan/tomscan/rules"
 )
-
-// manifest is the part of the corpus ground truth (docs/contracts.md) these
-// tests hold the analysers to.
-type manifest struct {
-	Builds []struct {
-		ID        string `json:"id"`
-		File      string `json:"file"`
-		Kind      string `json:"kind"`
-		Language  string `json:"language"`
-		Endpoints []struct {
-			Value string `json:"value"`
-			Class string `json:"class"`
-		} `json:"endpoints"`
-		KeywordLists []struct {
-			Name     string `json:"name"`
-			Family   string `json:"family"`
-			Snapshot string `json:"snapshot"`
-			SHA256   string `json:"sha256"`
-			Count    int    `json:"count"`
-			Cipher   string `json:"cipher"`
-			KeyHex   string `json:"key_hex"`
-		} `json:"keyword_lists"`
-		DESUploadKey *struct {
-			KeyHex string `json:"key_hex"`
-		} `json:"des_upload_key"`
-	} `json:"builds"`
-}
 
 // scan runs the real pipeline (unpack registry, built-in rules, TOM
 // analysers) over files and returns the reports by input path.
@@ -96,12 +70,8 @@ func TestCorpus(t *testing.T) {
 	if dir == "" {
 		t.Skip("TOMSCAN_CORPUS not set")
 	}
-	raw, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	m, err := manifest.Load(dir)
 	if err != nil {
-		t.Fatal(err)
-	}
-	var m manifest
-	if err := json.Unmarshal(raw, &m); err != nil {
 		t.Fatal(err)
 	}
 	var paths []string

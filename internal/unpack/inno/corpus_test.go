@@ -11,30 +11,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tomscan/tomscan/corpus/manifest"
+
 	"github.com/tomscan/tomscan/internal/artifact"
 	"github.com/tomscan/tomscan/internal/unpack/unpacktest"
 	"github.com/tomscan/tomscan/pe"
 )
-
-// corpusManifest is the part of the corpus manifest this test reads.
-type corpusManifest struct {
-	Builds []struct {
-		ID    string `json:"id"`
-		File  string `json:"file"`
-		Files []struct {
-			Path   []string `json:"path"`
-			SHA256 string   `json:"sha256"`
-			Size   int64    `json:"size"`
-		} `json:"files"`
-		Installers []struct {
-			Path   []string `json:"path"`
-			Tables map[string]struct {
-				Columns []string   `json:"columns"`
-				Rows    [][]string `json:"rows"`
-			} `json:"tables"`
-		} `json:"installers"`
-	} `json:"builds"`
-}
 
 // TestCorpusInnoBuilds runs the extractor with the real innoextract on the
 // corpus's Inno Setup builds: the children are the manifest's files, the
@@ -46,12 +28,8 @@ func TestCorpusInnoBuilds(t *testing.T) {
 		t.Skip("TOMSCAN_CORPUS not set")
 	}
 	unpacktest.Tool(t, "innoextract")
-	raw, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	m, err := manifest.Load(dir)
 	if err != nil {
-		t.Fatal(err)
-	}
-	var m corpusManifest
-	if err := json.Unmarshal(raw, &m); err != nil {
 		t.Fatal(err)
 	}
 	seen := 0

@@ -20,24 +20,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tomscan/tomscan/corpus/manifest"
+
 	"github.com/tomscan/tomscan/internal/artifact"
 	"github.com/tomscan/tomscan/internal/limits"
 	"github.com/tomscan/tomscan/internal/scratch"
 	"github.com/tomscan/tomscan/internal/unpack"
 )
-
-// manifest is the part of corpus/out/manifest.json this test reads.
-type manifest struct {
-	Builds []struct {
-		ID    string `json:"id"`
-		File  string `json:"file"`
-		Files []struct {
-			Path   []string `json:"path"`
-			SHA256 string   `json:"sha256"`
-			Size   int64    `json:"size"`
-		} `json:"files"`
-	} `json:"builds"`
-}
 
 // reference extracts a container with the established tool into dir.
 // Containers with no reference tool (PE carving) are not compared.
@@ -62,13 +51,9 @@ func TestReferenceComparison(t *testing.T) {
 	if dir == "" {
 		t.Skip("TOMSCAN_CORPUS not set")
 	}
-	raw, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	m, err := manifest.Load(dir)
 	if err != nil {
 		t.Fatal(err)
-	}
-	var m manifest
-	if err := json.Unmarshal(raw, &m); err != nil {
-		t.Fatalf("manifest: %v", err)
 	}
 	var table []string
 	for _, b := range m.Builds {

@@ -2,13 +2,14 @@ package unpacktest
 
 import (
 	"bytes"
-	"encoding/json"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tomscan/tomscan/corpus/manifest"
 
 	"github.com/tomscan/tomscan/pe"
 )
@@ -65,26 +66,19 @@ func CorpusBuilds(t testing.TB, magic []byte) []CorpusBuild {
 	if dir == "" {
 		t.Skip("TOMSCAN_CORPUS not set")
 	}
-	raw, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	m, err := manifest.Load(dir)
 	if err != nil {
-		t.Fatal(err)
-	}
-	var m struct {
-		Builds []CorpusBuild `json:"builds"`
-	}
-	if err := json.Unmarshal(raw, &m); err != nil {
 		t.Fatal(err)
 	}
 	var out []CorpusBuild
 	for _, b := range m.Builds {
-		data, err := os.ReadFile(filepath.Join(dir, b.File))
+		data, err := os.ReadFile(b.FilePath(dir))
 		if err != nil {
 			t.Errorf("%s: %v", b.ID, err)
 			continue
 		}
 		if bytes.HasPrefix(data, magic) {
-			b.Data = data
-			out = append(out, b)
+			out = append(out, CorpusBuild{ID: b.ID, File: b.File, Signer: b.Signer, Data: data})
 		}
 	}
 	return out

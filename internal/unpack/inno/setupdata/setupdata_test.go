@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"hash/crc32"
 	"os"
@@ -17,26 +16,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tomscan/tomscan/corpus/manifest"
+
 	"github.com/tomscan/tomscan/internal/artifact"
 )
-
-// manifestInstallers is the part of the corpus manifest these tests read:
-// the generator's record of each Inno installer's tables.
-type manifestInstallers struct {
-	Builds []struct {
-		ID         string `json:"id"`
-		File       string `json:"file"`
-		Installers []struct {
-			Format  string   `json:"format"`
-			Version string   `json:"version"`
-			Path    []string `json:"path"`
-			Tables  map[string]struct {
-				Columns []string   `json:"columns"`
-				Rows    [][]string `json:"rows"`
-			} `json:"tables"`
-		} `json:"installers"`
-	} `json:"builds"`
-}
 
 type innoBuild struct {
 	id, path string
@@ -51,12 +34,8 @@ func corpusInnoBuilds(t testing.TB) []innoBuild {
 	if dir == "" {
 		t.Skip("TOMSCAN_CORPUS not set")
 	}
-	raw, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	m, err := manifest.Load(dir)
 	if err != nil {
-		t.Fatal(err)
-	}
-	var m manifestInstallers
-	if err := json.Unmarshal(raw, &m); err != nil {
 		t.Fatal(err)
 	}
 	var out []innoBuild
