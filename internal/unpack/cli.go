@@ -77,10 +77,11 @@ func (it SLTItem) IsDir() bool {
 	return it["Folder"] == "+" || strings.Contains(it["Attributes"], "D")
 }
 
-// CappedCommand prefixes a tool run with prlimit, when installed, so that no
+// cappedCommand prefixes a tool run with prlimit, when installed, so that no
 // single file the tool writes can exceed maxFile bytes: an external extractor
 // is otherwise outside our byte limits until we read its output back.
-func CappedCommand(maxFile int64, path string, args []string) (string, []string) {
+// Extractors reach it through RunExtractTool, which also caps the total.
+func cappedCommand(maxFile int64, path string, args []string) (string, []string) {
 	pl, err := exec.LookPath("prlimit")
 	if err != nil || maxFile <= 0 {
 		return path, args

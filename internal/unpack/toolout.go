@@ -77,7 +77,7 @@ func RunExtractTool(ctx context.Context, in Input, out *OutDir, sink Sink, dir, 
 			}
 		}
 	}()
-	capped, cappedArgs := CappedCommand(in.Limits.MaxEntryBytes, path, args)
+	capped, cappedArgs := cappedCommand(in.Limits.MaxEntryBytes, path, args)
 	res, err := RunTool(runCtx, in.Limits.ToolTimeout, dir, tool, capped, cappedArgs...)
 	close(done)
 	wg.Wait()

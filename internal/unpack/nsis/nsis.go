@@ -1,9 +1,11 @@
-// Package nsis unpacks Nullsoft installers through the 7z CLI, the one
-// maintained reader of NSIS data (zlib, bzip2 and LZMA, solid or not): no Go
-// reader exists. 7z lists (`l -slt`), then extracts into a fresh folder of
-// the scratch root, read back through the root so nothing leads outside.
-// The installer's script (files, exec, registry, shortcuts tables) comes
-// from our own header decoder, package nsis/script.
+// Package nsis unpacks Nullsoft installers. 7z lists (`l -slt`) and
+// extracts into a fresh folder of the scratch root, read back through the
+// root so nothing leads outside. The installer's script (files, exec,
+// registry, shortcuts tables) comes from our own header decoder, package
+// nsis/script, and with it our own reader of the files (items.go, zlib,
+// NSIS bzip2 via package nsis/bzip2, LZMA; solid or not): it extracts
+// when 7z cannot, supplies what 7z did not extract, and cross-checks 7z's
+// listing.
 package nsis
 
 import (
@@ -98,20 +100,19 @@ func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink)
 	archive, items := unpack.ParseSLT(res.Stdout)
 	if archive["Type"] != "Nsis" {
 		// 7-Zip 26.02 guesses an installer's compression from its first
-		// bytes and fails on some solid zlib installers: the node keeps a
-		// clear issue, and the PE extractor still carves what it can.
+		// bytes and fails on some solid zlib installers.
 		msg := toolComplaint(res, path)
+		if decErr == nil {
+			return readOwn(ctx, in, sink, decoded, "7z cannot open it ("+msg+")")
+		}
+		// Without the script, the files have no names: the raw reader
+		// still gets a solid zlib installer's bytes, named by offset.
 		if n, rerr := readSolidZlib(ctx, in, sink, off); !errors.Is(rerr, errNotSolidZlib) {
-			if decErr == nil {
-				sink.Installer(decoded.Installer())
-				sink.Issue(artifact.KindUnsupported, fmt.Sprintf("nsis: 7z cannot read this solid zlib installer (%s): %d blocks read raw, named by data offset; the decoded script's files table gives each file's data offset", msg, n))
-			} else {
-				sink.Installer(&artifact.Installer{Format: "nsis"})
-				sink.Issue(artifact.KindUnsupported, fmt.Sprintf("nsis: 7z cannot read this solid zlib installer (%s): %d blocks read raw, named by data offset; file names and script unknown (script not decoded: %v)", msg, n, decErr))
-			}
+			sink.Installer(&artifact.Installer{Format: "nsis"})
+			sink.Issue(artifact.KindUnsupported, fmt.Sprintf("nsis: 7z cannot read this solid zlib installer (%s): %d blocks read raw, named by data offset; file names and script unknown (script not decoded: %v)", msg, n, decErr))
 			return rerr
 		}
-		return fmt.Errorf("nsis: header at %d but 7z cannot read this installer (%s; 7-Zip misreads some solid zlib installers): %w", off, msg, unpack.ErrUnsupported)
+		return fmt.Errorf("nsis: header at %d but 7z cannot read this installer (%s; 7-Zip misreads some solid zlib installers) and the script was not decoded (%v): %w", off, msg, decErr, unpack.ErrUnsupported)
 	}
 	info := &artifact.Installer{Format: "nsis", Tables: map[string]artifact.Table{"files": filesTable(items)}}
 	if decErr == nil {
@@ -126,10 +127,13 @@ func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink)
 		return fmt.Errorf("nsis: %w", err)
 	}
 	defer dir.Remove()
-	tool, args := unpack.CappedCommand(in.Limits.MaxEntryBytes, in.Tools.SevenZip,
-		[]string{"x", "-tNsis", "-y", "-bd", "-aou", "-sccUTF-8", "-o" + dir.Abs, "--", path})
-	res, err = unpack.RunTool(ctx, in.Limits.ToolTimeout, "", "7z", tool, args...)
+	res, err = unpack.RunExtractTool(ctx, in, dir, sink, "", "7z", in.Tools.SevenZip,
+		"x", "-tNsis", "-y", "-bd", "-aou", "-sccUTF-8", "-o"+dir.Abs, "--", path)
 	if err != nil {
+		if decErr == nil && ctx.Err() == nil {
+			dir.Remove()
+			return readOwn(ctx, in, sink, decoded, fmt.Sprintf("7z cannot extract it (%v)", err))
+		}
 		sink.Installer(info)
 		return fmt.Errorf("nsis: extract: %w", err)
 	}
@@ -171,7 +175,7 @@ func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink)
 		}
 		meta[name] = m
 	}
-	emitted := map[string]bool{}
+	emitted := map[string]int{}
 	_, err = unpack.EmitDirNamed(ctx, dir, sink, in.Limits.MaxEntries, func(name string) (string, map[string]string) {
 		// 7z -aou writes a repeated name as "name_1.ext": the child keeps
 		// the listed name, and the engine numbers repeats ("name#2").
@@ -180,12 +184,16 @@ func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink)
 				name = orig
 			}
 		}
-		emitted[name] = true
+		emitted[name]++
 		return name, meta[name]
 	})
+	if err == nil && decErr == nil {
+		// Our reader checks 7z's work and supplies what 7z did not extract.
+		err = crossCheck(ctx, in, sink, decoded, items, emitted)
+	}
 	var missing []string
 	for name := range listed {
-		if !emitted[name] {
+		if emitted[name] == 0 {
 			missing = append(missing, name)
 		}
 	}

@@ -3,10 +3,10 @@
 // header block, the entries and the string table, rendered as a readable
 // script and as tables of what the installer would write, run and link.
 //
-// Supported: NSIS 2/3 headers compressed with zlib (deflate) or LZMA, solid
-// or not, or stored; Unicode (NSIS 3 default) and ANSI string tables;
-// 32-bit (x86) and 64-bit (amd64) block headers. Not supported: bzip2
-// headers (NSIS's bzip2 has no stream header; the decoder says so).
+// Supported: NSIS 2/3 headers compressed with zlib (deflate), NSIS's bzip2
+// (package nsis/bzip2) or LZMA, solid or not, or stored; Unicode (NSIS 3
+// default) and ANSI string tables; 32-bit (x86) and 64-bit (amd64) block
+// headers. Result.Layout tells a reader of the files where the data is.
 package script
 
 import (
@@ -19,6 +19,8 @@ import (
 	"io"
 
 	"github.com/ulikunitz/xz/lzma"
+
+	"github.com/tomscan/tomscan/internal/unpack/nsis/bzip2"
 )
 
 // Limits on what the header may claim.
@@ -89,67 +91,109 @@ const (
 	BZip2   Method = "bzip2"
 )
 
+// Layout says where an installer's data is: what a reader of its files
+// needs besides the files table.
+type Layout struct {
+	FirstHeader FirstHeader
+	Method      Method
+	Solid       bool
+	// LZMAFilter is the filter flag byte that can precede the LZMA
+	// properties (-1: none; 1: the x86 branch filter).
+	LZMAFilter int
+	// Start is the offset in the installer of the first data block
+	// (non-solid: after the header block) or of the one compressed stream
+	// (solid: it holds a 4-byte length and the header, then the data).
+	Start int64
+	// End is where the data ends: the first header's data length, capped
+	// to the file (it includes the installer's CRC32, when there is one).
+	End int64
+}
+
 // ReadHeader decompresses the header block that follows fh. It returns the
 // header bytes, the method and whether the data is solid.
 func ReadHeader(ctx context.Context, r io.ReaderAt, size int64, fh FirstHeader) ([]byte, Method, bool, error) {
+	hdr, l, err := readHeader(ctx, r, size, fh)
+	return hdr, l.Method, l.Solid, err
+}
+
+// readHeader is ReadHeader with the data's layout. Which compressor and
+// whether solid is not written anywhere: it is told from the first bytes,
+// and a guess that fails to decode gives way to the next one.
+func readHeader(ctx context.Context, r io.ReaderAt, size int64, fh FirstHeader) ([]byte, Layout, error) {
+	l := Layout{FirstHeader: fh, LZMAFilter: -1}
 	if fh.HeaderLen < 4+8*8 || fh.HeaderLen > MaxHeader {
-		return nil, "", false, fmt.Errorf("nsis script: header length %d out of range", fh.HeaderLen)
+		return nil, l, fmt.Errorf("nsis script: header length %d out of range", fh.HeaderLen)
 	}
 	start := fh.Offset + fhSize
 	if start >= size {
-		return nil, "", false, fmt.Errorf("nsis script: no data after the first header")
+		return nil, l, fmt.Errorf("nsis script: no data after the first header")
 	}
 	end := size
 	if d := fh.Offset + int64(fh.DataLen); fh.DataLen >= fhSize && d < end {
 		end = d
 	}
+	l.End = end
 	sec := io.NewSectionReader(r, start, end-start)
 	var sig [16]byte
 	n, _ := sec.ReadAt(sig[:], 0)
 	if n < 8 {
-		return nil, "", false, fmt.Errorf("nsis script: data too short")
+		return nil, l, fmt.Errorf("nsis script: data too short")
 	}
 	want := int64(fh.HeaderLen)
+	solid := func(m Method, skip int) ([]byte, Layout, error) {
+		sl := l
+		sl.Method, sl.Solid, sl.Start = m, true, start
+		if m == LZMA && skip > 0 {
+			sl.LZMAFilter = int(sig[0])
+		}
+		hdr, err := readSolid(ctx, sec, skip, m, want)
+		return hdr, sl, err
+	}
 	// Solid: one stream from the start, headed by the header length.
 	if skip, ok := isLZMA(sig[:n]); ok {
-		hdr, err := readSolid(ctx, sec, skip, LZMA, want)
-		return hdr, LZMA, true, err
+		return solid(LZMA, skip)
 	}
-	errBZip2 := fmt.Errorf("nsis script: solid bzip2 header: not supported")
 	first := binary.LittleEndian.Uint32(sig[:])
 	switch {
 	case first == fh.HeaderLen:
 		hdr := make([]byte, want)
 		if _, err := sec.ReadAt(hdr, 4); err != nil {
-			return nil, Stored, false, fmt.Errorf("nsis script: stored header: %w", err)
+			return nil, l, fmt.Errorf("nsis script: stored header: %w", err)
 		}
-		return hdr, Stored, false, nil
+		l.Method, l.Start = Stored, start+4+want
+		return hdr, l, nil
 	case first&compressed != 0:
-		hdr, m, err := readNonSolid(ctx, sec, sig[:n], first, end-start, want)
-		if err == nil || m == BZip2 {
-			return hdr, m, false, err
+		hdr, m, skip, err := readNonSolid(ctx, sec, sig[:n], first, end-start, want)
+		if err == nil {
+			l.Method, l.Start = m, start+4+int64(first&lenMask)
+			if m == LZMA && skip > 0 {
+				l.LZMAFilter = int(sig[4])
+			}
+			return hdr, l, nil
 		}
-		// A solid deflate stream can start with bytes that look like a
-		// compressed block length (7-Zip is misled the same way): try it.
-		if shdr, serr := readSolid(ctx, sec, 0, Deflate, want); serr == nil {
-			return shdr, Deflate, true, nil
+		// A solid stream can start with bytes that look like a compressed
+		// block length (7-Zip is misled the same way by deflate): try it.
+		if shdr, sl, serr := solid(Deflate, 0); serr == nil {
+			return shdr, sl, nil
 		}
 		if isBZip2(sig[:]) {
-			return nil, BZip2, true, errBZip2
+			if shdr, sl, serr := solid(BZip2, 0); serr == nil {
+				return shdr, sl, nil
+			}
 		}
-		return nil, m, false, err
+		l.Method = m
+		return nil, l, err
 	case isBZip2(sig[:]):
-		return nil, BZip2, true, errBZip2
+		return solid(BZip2, 0)
 	default:
-		hdr, err := readSolid(ctx, sec, 0, Deflate, want)
-		return hdr, Deflate, true, err
+		return solid(Deflate, 0)
 	}
 }
 
-func readNonSolid(ctx context.Context, sec *io.SectionReader, sig []byte, first uint32, avail, want int64) ([]byte, Method, error) {
+func readNonSolid(ctx context.Context, sec *io.SectionReader, sig []byte, first uint32, avail, want int64) ([]byte, Method, int, error) {
 	clen := int64(first & lenMask)
 	if clen > avail-4 {
-		return nil, "", fmt.Errorf("nsis script: compressed header length %d beyond the file", clen)
+		return nil, "", 0, fmt.Errorf("nsis script: compressed header length %d beyond the file", clen)
 	}
 	body := io.NewSectionReader(sec, 4, clen)
 	m := Deflate
@@ -157,21 +201,21 @@ func readNonSolid(ctx context.Context, sec *io.SectionReader, sig []byte, first 
 	if s, ok := isLZMA(sig[4:]); ok {
 		m, skip = LZMA, s
 	} else if isBZip2(sig[4:]) {
-		return nil, BZip2, fmt.Errorf("nsis script: bzip2 header: not supported")
+		m = BZip2
 	}
-	dr, err := decompressor(body, skip, m, want)
+	dr, err := Decompressor(body, m, skip, want)
 	if err != nil {
-		return nil, m, err
+		return nil, m, skip, err
 	}
 	hdr, err := readN(ctx, dr, want)
 	if err != nil {
-		return nil, m, fmt.Errorf("nsis script: %s header: %w", m, err)
+		return nil, m, skip, fmt.Errorf("nsis script: %s header: %w", m, err)
 	}
-	return hdr, m, nil
+	return hdr, m, skip, nil
 }
 
 func readSolid(ctx context.Context, sec *io.SectionReader, skip int, m Method, want int64) ([]byte, error) {
-	dr, err := decompressor(sec, skip, m, want+4)
+	dr, err := Decompressor(io.NewSectionReader(sec, 0, sec.Size()), m, skip, want+4)
 	if err != nil {
 		return nil, err
 	}
@@ -189,12 +233,20 @@ func readSolid(ctx context.Context, sec *io.SectionReader, skip int, m Method, w
 	return hdr, nil
 }
 
-// decompressor reads method m from r. want bounds the bytes the caller
-// will read, so the LZMA dictionary need not be larger (a forged
-// dictionary size must not allocate a gigabyte).
-func decompressor(r io.Reader, skip int, m Method, want int64) (io.Reader, error) {
-	if m == Deflate {
+// Decompressor reads method m (not Stored) from r, after skip bytes (an
+// LZMA filter flag). window bounds the bytes the caller will read, so an
+// LZMA dictionary need not be larger: a forged dictionary size must not
+// allocate a gigabyte. NSIS's zlib is raw deflate and its bzip2 is NSIS's
+// own variant (package nsis/bzip2).
+func Decompressor(r io.Reader, m Method, skip int, window int64) (io.Reader, error) {
+	switch m {
+	case Deflate:
 		return flate.NewReader(r), nil
+	case BZip2:
+		return bzip2.NewReader(r, bzip2.NSIS), nil
+	case LZMA:
+	default:
+		return nil, fmt.Errorf("nsis script: no decompressor for %q", m)
 	}
 	if skip > 0 {
 		if _, err := io.CopyN(io.Discard, r, int64(skip)); err != nil {
@@ -205,8 +257,8 @@ func decompressor(r io.Reader, skip int, m Method, want int64) (io.Reader, error
 	if _, err := io.ReadFull(r, props[:]); err != nil {
 		return nil, fmt.Errorf("nsis script: lzma properties: %w", err)
 	}
-	if dict := int64(binary.LittleEndian.Uint32(props[1:])); dict > want+4096 {
-		binary.LittleEndian.PutUint32(props[1:], uint32(want+4096))
+	if dict := int64(binary.LittleEndian.Uint32(props[1:])); dict > window+4096 {
+		binary.LittleEndian.PutUint32(props[1:], uint32(min(window+4096, 1<<32-1)))
 	}
 	// A classic .lzma header: the 5 property bytes, then an unknown size.
 	h := append(props[:], 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
@@ -235,6 +287,20 @@ func readN(ctx context.Context, r io.Reader, n int64) ([]byte, error) {
 	return out, nil
 }
 
+// BlockMethod tells the compressor of a non-solid data block from its
+// first bytes, and how many bytes (an LZMA filter flag) precede the LZMA
+// properties. A non-solid installer's header block can be stored while its
+// file blocks are compressed, so each block is sniffed on its own.
+func BlockMethod(head []byte) (Method, int) {
+	if skip, ok := isLZMA(head); ok {
+		return LZMA, skip
+	}
+	if isBZip2(head) {
+		return BZip2, 0
+	}
+	return Deflate, 0
+}
+
 // isLZMA recognises NSIS's LZMA start: property byte 0x5D and a plausible
 // dictionary size, optionally after a one-byte filter flag.
 func isLZMA(p []byte) (int, bool) {
@@ -254,4 +320,6 @@ func isLZMA(p []byte) (int, bool) {
 	return 0, false
 }
 
+// isBZip2 recognises NSIS's bzip2 start: the block marker 0x31, then the
+// high byte of a 24-bit origin pointer below 900,000.
 func isBZip2(p []byte) bool { return len(p) >= 2 && p[0] == 0x31 && p[1] < 14 }

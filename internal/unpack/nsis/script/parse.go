@@ -18,12 +18,17 @@ import (
 type Result struct {
 	Method    Method
 	Solid     bool
+	Layout    Layout
 	Unicode   bool
 	Script    string
 	Files     [][]string // name, output dir, path, data offset
 	Exec      [][]string // command, kind
 	Registry  [][]string // op, root, key, value name, value
 	Shortcuts [][]string // link, target, parameters, icon
+	// Uninstallers are the paths WriteUninstaller writes: 7z lists each as
+	// a file it rebuilds from the installer's stub and the uninstaller's
+	// data; they are not in Files.
+	Uninstallers [][]string
 }
 
 // Installer renders r as an artifact.Installer.
@@ -47,7 +52,7 @@ func Decode(ctx context.Context, r io.ReaderAt, size int64) (res *Result, err er
 	if err != nil {
 		return nil, err
 	}
-	hdr, m, solid, err := ReadHeader(ctx, r, size, fh)
+	hdr, layout, err := readHeader(ctx, r, size, fh)
 	if err != nil {
 		return nil, err
 	}
@@ -55,7 +60,7 @@ func Decode(ctx context.Context, r io.ReaderAt, size int64) (res *Result, err er
 	if err != nil {
 		return nil, err
 	}
-	res.Method, res.Solid = m, solid
+	res.Method, res.Solid, res.Layout = layout.Method, layout.Solid, layout
 	return res, nil
 }
 

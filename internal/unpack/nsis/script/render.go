@@ -203,7 +203,13 @@ func (d *decoder) render() (*Result, error) {
 			res.Registry = addRow(res.Registry, []string{cmd, root, key, name, val})
 			line = fmt.Sprintf("%s %s %s %s %s", cmd, root, q(key), q(name), q(val))
 		case opWriteUninst:
-			line = "WriteUninstaller " + q(s(p[0]))
+			name := s(p[0])
+			path := name
+			if !strings.Contains(name, `\`) {
+				path = `$INSTDIR\` + name // as NSIS does for a bare name
+			}
+			res.Uninstallers = addRow(res.Uninstallers, []string{path})
+			line = "WriteUninstaller " + q(name)
 		default:
 			line = fmt.Sprintf("; opcode %d (%d, %d, %d, %d, %d, %d)", op, p[0], p[1], p[2], p[3], p[4], p[5])
 		}
