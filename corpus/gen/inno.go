@@ -150,9 +150,6 @@ func since(a, b, c int) func(innoVer) bool {
 func before(a, b, c int) func(innoVer) bool {
 	return func(v innoVer) bool { return v.below(a, b, c) }
 }
-func between(a, b, c, x, y, z int) func(innoVer) bool {
-	return func(v innoVer) bool { return v.atLeast(a, b, c) && v.below(x, y, z) }
-}
 
 var innoHeaderFlags = []innoFlag{
 	{"disablestartupprompt", always}, {"uninstallable", before(5, 3, 10)}, {"createappdir", always},

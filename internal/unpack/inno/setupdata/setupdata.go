@@ -229,9 +229,6 @@ func (d *decoder) bin() []byte {
 // builds, else the code page chosen from the languages.
 func (d *decoder) str() string { return decodeText(d.bin(), d.v.Unicode, d.cp) }
 
-// ansi is a string Inno keeps in ANSI even in Unicode builds.
-func (d *decoder) ansi() string { return decodeText(d.bin(), false, 1252) }
-
 // take charges one entry against the limit.
 func (d *decoder) take() bool {
 	if d.budget <= 0 {

@@ -21,11 +21,9 @@ func (s *Setup) Installer() *artifact.Installer {
 	}}
 	files := artifact.Table{Columns: []string{"path", "destination", "dir", "name", "source", "flags", "size", "checksum"}}
 	for _, f := range s.Files {
-		dir, name := f.Destination, ""
+		dir, name := "", f.Destination
 		if i := strings.LastIndex(f.Destination, `\`); i >= 0 {
 			dir, name = f.Destination[:i], f.Destination[i+1:]
-		} else {
-			dir, name = "", f.Destination
 		}
 		size, sum := "", ""
 		if int(f.Location) < len(s.Data) {
