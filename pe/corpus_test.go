@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tomscan/tomscan/corpus/manifest"
+	"github.com/tomscan/tomscan/corpus/manifest/manifesttest"
 )
 
 // corpusGolden is what the golden file of a corpus PE pins: what an analyst
@@ -70,16 +70,9 @@ func unpackTree(t *testing.T, file, dir string, depth int, found map[string][]by
 // client's Authenticode signer (digest matching, signature verified)
 // against the manifest.
 func TestCorpusGolden(t *testing.T) {
-	dir := os.Getenv("TOMSCAN_CORPUS")
-	if dir == "" {
-		t.Skip("TOMSCAN_CORPUS not set")
-	}
+	dir, m := manifesttest.Load(t)
 	if _, err := exec.LookPath("7z"); err != nil {
 		t.Skip("7z not installed")
-	}
-	m, err := manifest.Load(dir)
-	if err != nil {
-		t.Fatal(err)
 	}
 	sort.Slice(m.Builds, func(i, j int) bool { return m.Builds[i].ID < m.Builds[j].ID })
 	seenKind := map[string]bool{}

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/tomscan/tomscan/corpus/manifest"
+	"github.com/tomscan/tomscan/corpus/manifest/manifesttest"
 
 	"github.com/tomscan/tomscan/internal/limits"
 	"github.com/tomscan/tomscan/internal/pipeline"
@@ -66,14 +66,7 @@ func scan(t *testing.T, paths []string) map[string]*reports.Report {
 // the verdict, every expected endpoint with its class, every expected list
 // (sha256 equal) and the DES upload key.
 func TestCorpus(t *testing.T) {
-	dir := os.Getenv("TOMSCAN_CORPUS")
-	if dir == "" {
-		t.Skip("TOMSCAN_CORPUS not set")
-	}
-	m, err := manifest.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, m := manifesttest.Load(t)
 	var paths []string
 	for _, b := range m.Builds {
 		paths = append(paths, filepath.Join(dir, b.File))

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tomscan/tomscan/corpus/manifest"
+	"github.com/tomscan/tomscan/corpus/manifest/manifesttest"
 
 	"github.com/tomscan/tomscan/internal/artifact"
 	"github.com/tomscan/tomscan/internal/unpack/unpacktest"
@@ -23,15 +23,8 @@ import (
 // installer tables are the generator's, and innoextract's own listing is
 // kept as "listed" with the same paths as our files table.
 func TestCorpusInnoBuilds(t *testing.T) {
-	dir := os.Getenv("TOMSCAN_CORPUS")
-	if dir == "" {
-		t.Skip("TOMSCAN_CORPUS not set")
-	}
+	dir, m := manifesttest.Load(t)
 	unpacktest.Tool(t, "innoextract")
-	m, err := manifest.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
 	seen := 0
 	for _, b := range m.Builds {
 		for _, inst := range b.Installers {

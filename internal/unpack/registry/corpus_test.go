@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tomscan/tomscan/corpus/manifest"
+	"github.com/tomscan/tomscan/corpus/manifest/manifesttest"
 
 	"github.com/tomscan/tomscan/internal/artifact"
 	"github.com/tomscan/tomscan/internal/limits"
@@ -47,14 +47,7 @@ var reference = map[string]func(file, dir string) *exec.Cmd{
 var onlyMissing = map[string]bool{"msi": true}
 
 func TestReferenceComparison(t *testing.T) {
-	dir := os.Getenv("TOMSCAN_CORPUS")
-	if dir == "" {
-		t.Skip("TOMSCAN_CORPUS not set")
-	}
-	m, err := manifest.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, m := manifesttest.Load(t)
 	var table []string
 	for _, b := range m.Builds {
 		t.Run(b.ID, func(t *testing.T) {

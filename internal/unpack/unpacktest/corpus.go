@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tomscan/tomscan/corpus/manifest"
+	"github.com/tomscan/tomscan/corpus/manifest/manifesttest"
 
 	"github.com/tomscan/tomscan/pe"
 )
@@ -62,14 +62,7 @@ type CorpusBuild struct {
 // start with magic. It skips the test when the corpus is not set.
 func CorpusBuilds(t testing.TB, magic []byte) []CorpusBuild {
 	t.Helper()
-	dir := os.Getenv("TOMSCAN_CORPUS")
-	if dir == "" {
-		t.Skip("TOMSCAN_CORPUS not set")
-	}
-	m, err := manifest.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, m := manifesttest.Load(t)
 	var out []CorpusBuild
 	for _, b := range m.Builds {
 		data, err := os.ReadFile(b.FilePath(dir))

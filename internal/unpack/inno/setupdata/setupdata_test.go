@@ -16,7 +16,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tomscan/tomscan/corpus/manifest"
+	"github.com/tomscan/tomscan/corpus/manifest/manifesttest"
 
 	"github.com/tomscan/tomscan/internal/artifact"
 )
@@ -30,14 +30,7 @@ type innoBuild struct {
 
 func corpusInnoBuilds(t testing.TB) []innoBuild {
 	t.Helper()
-	dir := os.Getenv("TOMSCAN_CORPUS")
-	if dir == "" {
-		t.Skip("TOMSCAN_CORPUS not set")
-	}
-	m, err := manifest.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, m := manifesttest.Load(t)
 	var out []innoBuild
 	for _, b := range m.Builds {
 		for _, in := range b.Installers {

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tomscan/tomscan/corpus/manifest"
+	"github.com/tomscan/tomscan/corpus/manifest/manifesttest"
 
 	"github.com/tomscan/tomscan/internal/unpack"
 	"github.com/tomscan/tomscan/internal/unpack/unpacktest"
@@ -257,15 +257,8 @@ func FuzzDecode(f *testing.F) {
 // TestCorpus decodes every outermost NSIS build of the synthetic corpus:
 // the decoded files include every file 7z lists.
 func TestCorpus(t *testing.T) {
-	dir := os.Getenv("TOMSCAN_CORPUS")
-	if dir == "" {
-		t.Skip("TOMSCAN_CORPUS not set")
-	}
+	dir, m := manifesttest.Load(t)
 	sevenZip := unpacktest.Tool(t, "7z")
-	m, err := manifest.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
 	n := 0
 	for _, b := range m.Builds {
 		if len(b.Wrappers) == 0 || b.Wrappers[0] != "nsis" {
