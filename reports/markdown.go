@@ -81,6 +81,32 @@ func EncodeMarkdown(r *Report) []byte {
 		mdTable(&b, s.Columns, s.Rows)
 	}
 
+	b.WriteString("## Installer actions\n\n")
+	if len(v.Installers) == 0 {
+		b.WriteString("No installer tables (no NSIS, MSI or Inno Setup installer was decoded).\n\n")
+	}
+	for _, in := range v.Installers {
+		fmt.Fprintf(&b, "### %s (%s)\n\n", e(in.Node), e(in.Format))
+		for _, t := range in.Tables {
+			fmt.Fprintf(&b, "**%s**\n\n", e(t.Name))
+			mdTable(&b, t.Columns, t.Rows)
+		}
+		if len(in.Other) > 0 {
+			fmt.Fprintf(&b, "Other tables, in report.json: %s\n\n", e(strings.Join(in.Other, ", ")))
+		}
+		if len(in.Script) > 0 {
+			// Escaped text like every other string from a binary (a code
+			// block would leave its markup raw in the file); hard line
+			// breaks keep the lines, &nbsp; keeps their indentation.
+			b.WriteString("Script:\n\n")
+			for _, l := range in.Script {
+				body := strings.TrimLeft(l, " ")
+				fmt.Fprintf(&b, "%s%s  \n", strings.Repeat("&nbsp;", len(l)-len(body)), e(body))
+			}
+			b.WriteString("\n")
+		}
+	}
+
 	b.WriteString("## Signers\n\n")
 	if len(v.Signers) == 0 {
 		b.WriteString("No Authenticode signatures.\n\n")

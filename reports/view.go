@@ -37,6 +37,7 @@ type View struct {
 	KeywordLists []KeywordList
 	Signers      []Signer
 	Versions     []VersionBlock
+	Installers   []InstallerView
 	TOMExtra     []Section // TOM fields View has no special rendering for
 	Rules        []string
 	Nodes        []NodeView
@@ -135,6 +136,9 @@ func NewView(r *Report) *View {
 			v.Nodes = append(v.Nodes, nv)
 			v.Signers = appendSigners(v.Signers, n)
 			v.Versions = appendVersions(v.Versions, n)
+			if n.Installer != nil {
+				v.Installers = append(v.Installers, installerView(n))
+			}
 			for _, c := range n.Children {
 				if c != nil {
 					walk(c, depth+1)
@@ -593,6 +597,24 @@ func (v *View) sanitize(f func(string) string) {
 		}
 		for j := range b.Strings {
 			b.Strings[j] = [2]string{f(b.Strings[j][0]), f(b.Strings[j][1])}
+		}
+	}
+	for i := range v.Installers {
+		in := &v.Installers[i]
+		in.Node, in.Format = f(in.Node), f(in.Format)
+		for j := range in.Script {
+			in.Script[j] = f(in.Script[j])
+		}
+		for j := range in.Tables {
+			s := &in.Tables[j]
+			s.Name = f(s.Name)
+			for k := range s.Columns {
+				s.Columns[k] = f(s.Columns[k])
+			}
+			rows(s.Rows)
+		}
+		for j := range in.Other {
+			in.Other[j] = f(in.Other[j])
 		}
 	}
 	for i := range v.Rules {

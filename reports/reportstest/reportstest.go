@@ -107,6 +107,15 @@ func TOM() *reports.Report {
 	cf.Matches = []artifact.Match{{Rule: "TOMSkype_ContentFilter", Namespace: "tom", Meta: map[string]string{"category": "identity"}}}
 	cf.Findings = []artifact.Finding{{Analyzer: "tom", Kind: "keyword-list", Value: "keyfile", Offset: 128, Detail: map[string]string{"cipher": "xor"}}}
 	node(root, "readme.txt", "text", 100, strings.Repeat("a2", 32))
+	root.Installer = &artifact.Installer{Format: "nsis",
+		Script: "Section\n  SetOutPath $INSTDIR\n  File Skype.exe\n  SetOutPath $INSTDIR\\Tom\n  File ContentFilter.exe\n  Exec '\"$INSTDIR\\Tom\\ContentFilter.exe\" /install'\nSectionEnd\n",
+		Tables: map[string]artifact.Table{
+			"files":     {Columns: []string{"name", "output_dir", "path", "data_offset"}, Rows: [][]string{{"Skype.exe", "$INSTDIR", "$INSTDIR\\Skype.exe", "0"}, {"ContentFilter.exe", "$INSTDIR\\Tom", "$INSTDIR\\Tom\\ContentFilter.exe", "1604"}}},
+			"exec":      {Columns: []string{"command", "wait"}, Rows: [][]string{{"\"$INSTDIR\\Tom\\ContentFilter.exe\" /install", "no"}}},
+			"registry":  {Columns: []string{"root", "key", "name", "value"}, Rows: [][]string{{"HKLM", "Software\\Microsoft\\Windows\\CurrentVersion\\Run", "TOMContentFilter", "$INSTDIR\\Tom\\ContentFilter.exe"}}},
+			"shortcuts": {Columns: []string{"link", "target"}, Rows: [][]string{}},
+			"listed":    {Columns: []string{"path", "size"}, Rows: [][]string{{"Skype.exe", "1600"}, {"Tom/ContentFilter.exe", "500"}}},
+		}}
 	r.Tree = root
 	return finish(r, map[string]any{
 		"verdict": map[string]any{"kind": "tom-skype-english", "confidence": 0.97, "evidence": []map[string]any{
@@ -140,6 +149,16 @@ func HostileBuild() *reports.Report {
 		Strings: []artifact.MatchString{{Name: "$u", Data: "http://evil.example/" + Hostile}}}}
 	child.Findings = []artifact.Finding{{Analyzer: "tom", Kind: "endpoint", Value: "http://x.example/" + Hostile, Detail: map[string]string{"class": Hostile}}}
 	child.AddIssue(artifact.KindParse, "pe"+Hostile, "bad header: "+Hostile)
+	hostileLine := strings.ReplaceAll(Hostile, "\n", " ")
+	root.Installer = &artifact.Installer{Format: "nsis" + Hostile,
+		// A script's newlines are its own line breaks: Hostile goes in
+		// without its LF, each line keeping the rest of it.
+		Script: "Name " + hostileLine + "\n```\n</pre><script>alert(1)</script>\n    # " + hostileLine + "\r\n",
+		Tables: map[string]artifact.Table{
+			"files":         {Columns: []string{"name" + Hostile}, Rows: [][]string{{Hostile}, {"|" + Hostile + "|"}}},
+			"registry":      {Columns: []string{"key"}, Rows: [][]string{{"HKLM\\" + Hostile}}},
+			"odd" + Hostile: {Columns: []string{"x"}, Rows: [][]string{{Hostile}}},
+		}}
 	r.Tree = root
 	return finish(r, map[string]any{
 		"verdict": map[string]any{"kind": "undetermined", "confidence": 0.1, "evidence": []map[string]any{{"node": child.ID, "source": Hostile, "detail": Hostile}}},
