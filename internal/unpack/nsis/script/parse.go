@@ -87,6 +87,7 @@ type decoder struct {
 	spent    int64  // bytes of decoded strings so far
 	ansi3    bool   // ANSI strings with NSIS 3's codes (1..4), not NSIS 2's (252..255)
 	lang     []byte // first language table
+	codepage int    // of ANSI strings, from the first language table's LANGID
 	entries  []byte
 	nEntries int
 }
@@ -141,6 +142,10 @@ func (d *decoder) readBlocks() error {
 				if per > 10 {
 					d.lang = d.h[lt.off : lt.off+per]
 				}
+			}
+			d.codepage = 1252
+			if len(d.lang) >= 2 {
+				d.codepage = codepageOf(binary.LittleEndian.Uint16(d.lang))
 			}
 			return nil
 		}
@@ -247,7 +252,14 @@ func (d *decoder) strAt(p int64, depth int) string {
 		}
 		return sb.String()
 	}
-	for i := p; i < int64(len(d.strs)) && sb.Len() < maxString; i++ {
+	// Literal bytes are gathered and decoded in the installer's code page
+	// as one run, so a double-byte character is never split.
+	var lit []byte
+	flush := func() {
+		sb.WriteString(ansiText(lit, d.codepage))
+		lit = lit[:0]
+	}
+	for i := p; i < int64(len(d.strs)) && sb.Len()+len(lit) < maxString; i++ {
 		c := d.strs[i]
 		if c == 0 {
 			break
@@ -255,14 +267,14 @@ func (d *decoder) strAt(p int64, depth int) string {
 		if d.ansi3 && c >= nLang && c <= nSkip {
 			c = map[byte]byte{nLang: aLang, nShell: aShell, nVar: aVar, nSkip: aSkip}[c]
 		} else if d.ansi3 && c >= aSkip {
-			sb.WriteRune(rune(c))
+			lit = append(lit, c)
 			continue
 		}
 		if c >= aSkip {
 			if c == aSkip {
 				if i+1 < int64(len(d.strs)) {
 					i++
-					sb.WriteByte(d.strs[i])
+					lit = append(lit, d.strs[i])
 				}
 				continue
 			}
@@ -272,6 +284,7 @@ func (d *decoder) strAt(p int64, depth int) string {
 			b0, b1 := d.strs[i+1], d.strs[i+2]
 			i += 2
 			n := int(b0&0x7F) | int(b1&0x7F)<<7
+			flush()
 			switch c {
 			case aVar:
 				sb.WriteString(varName(n))
@@ -282,8 +295,9 @@ func (d *decoder) strAt(p int64, depth int) string {
 			}
 			continue
 		}
-		sb.WriteRune(rune(c)) // Latin-1 approximation of the ANSI code page
+		lit = append(lit, c)
 	}
+	flush()
 	return sb.String()
 }
 

@@ -64,7 +64,11 @@ func (d *decoder) render() (*Result, error) {
 		}
 	}
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "; decoded by tomscan from the installer's header (%d entries, %s strings)\n", d.nEntries, map[bool]string{true: "Unicode", false: "ANSI"}[d.unicode])
+	strs := "Unicode strings"
+	if !d.unicode {
+		strs = fmt.Sprintf("ANSI strings read in code page %d, from the first language's LANGID", d.codepage)
+	}
+	fmt.Fprintf(&sb, "; decoded by tomscan from the installer's header (%d entries, %s)\n", d.nEntries, strs)
 	outDir := "$INSTDIR"
 	truncated := false
 	for i := 0; i < d.nEntries; i++ {

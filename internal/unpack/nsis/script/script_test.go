@@ -306,3 +306,47 @@ func TestCorpus(t *testing.T) {
 		t.Error("no NSIS builds in the corpus")
 	}
 }
+
+// An ANSI installer in Simplified Chinese (the TOM-Skype era: NSIS 2 was
+// ANSI only) stores its language strings in code page 936; the decoder
+// reads them through the first language table's LANGID, so they come out
+// as the Chinese text makensis was given, not as Latin-1 mojibake.
+func TestANSICodepageFromLanguage(t *testing.T) {
+	const src = "\ufeffUnicode false\n" +
+		"LoadLanguageFile \"${NSISDIR}\\Contrib\\Language files\\SimpChinese.nlf\"\n" +
+		"LangString FILTER ${LANG_SIMPCHINESE} \"内容过滤组件\"\n" +
+		"LangString PHONE ${LANG_SIMPCHINESE} \"网络电话\"\n" +
+		"OutFile \"setup.exe\"\nInstallDir \"$PROGRAMFILES\\TOM\\Skype\"\nRequestExecutionLevel user\n" +
+		"Section \"Main\"\nDetailPrint \"$(FILTER)\"\nCreateShortCut \"$SMPROGRAMS\\$(PHONE).lnk\" \"$INSTDIR\\Skype.exe\"\nSectionEnd\n"
+	data := unpacktest.Build(t, map[string][]byte{"s.nsi": []byte(src)}, "setup.exe", "makensis", "-V1", "-INPUTCHARSET", "UTF8", "s.nsi")
+	r, err := decodeBytes(t, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Unicode {
+		t.Fatal("fixture decoded as Unicode")
+	}
+	for _, want := range []string{"内容过滤组件", "code page 936"} {
+		if !strings.Contains(r.Script, want) {
+			t.Errorf("script lacks %q:\n%s", want, r.Script)
+		}
+	}
+	if got := rows(r.Shortcuts); len(got) != 1 || !strings.Contains(got[0], `$SMPROGRAMS\网络电话.lnk`) {
+		t.Errorf("shortcuts %q", got)
+	}
+}
+
+func TestCodepageOf(t *testing.T) {
+	for id, cp := range map[uint16]int{0x0804: 936, 0x1004: 936, 0x0404: 950, 0x0c04: 950, 0x0411: 932, 0x0412: 949,
+		0x0419: 1251, 0x0415: 1250, 0x0c1a: 1251, 0x041a: 1250, 0x0408: 1253, 0x041f: 1254, 0x0409: 1252, 0x0407: 1252, 0: 1252} {
+		if got := codepageOf(id); got != cp {
+			t.Errorf("LANGID %#04x: code page %d, want %d", id, got, cp)
+		}
+	}
+	if got := ansiText([]byte{0xc4, 0xda, 0xc8, 0xdd}, 936); got != "内容" {
+		t.Errorf("GBK: %q", got)
+	}
+	if got := ansiText([]byte("caf\xe9"), 1252); got != "café" {
+		t.Errorf("1252: %q", got)
+	}
+}
