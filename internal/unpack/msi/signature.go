@@ -3,7 +3,6 @@ package msi
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/hex"
 	"fmt"
 	"hash"
 	"io"
@@ -37,25 +36,17 @@ func signature(db *database, r io.ReaderAt, size int64, sink unpack.Sink) *pe.Si
 	if err != nil {
 		return p.Sig
 	}
-	note := func(msg string) {
-		if p.Sig.Error != "" {
-			msg = p.Sig.Error + "; " + msg
-		}
-		p.Sig.Error = msg
-	}
 	switch {
 	case db.substorages:
-		note("digest not computed: the MSI has sub-storages")
-	case p.Hash == 0 || !p.Hash.Available():
-		note("digest not computed: unknown digest algorithm " + p.Sig.DigestAlgorithm)
+		p.Note("digest not computed: the MSI has sub-storages")
+	case !p.KnownHash():
 	default:
-		sum, err := digest(db, r, size, p.Hash.New, note)
+		sum, err := digest(db, r, size, p.Hash.New, p.Note)
 		if err != nil {
-			note("digest not computed: " + err.Error())
+			p.Note("digest not computed: " + err.Error())
 			break
 		}
-		p.Sig.ComputedDigest = hex.EncodeToString(sum)
-		p.Sig.DigestMatches = bytes.Equal(sum, p.SignedDigest)
+		p.SetComputed(sum)
 	}
 	return p.Sig
 }

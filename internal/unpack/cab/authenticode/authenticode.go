@@ -46,6 +46,32 @@ func Parse(der []byte) (p *Parsed, err error) {
 	return p, nil
 }
 
+// Note adds msg to the signature's error, after what is already there:
+// why the digest could not be checked, for instance.
+func (p *Parsed) Note(msg string) {
+	if p.Sig.Error != "" {
+		msg = p.Sig.Error + "; " + msg
+	}
+	p.Sig.Error = msg
+}
+
+// KnownHash tells whether the signed digest's algorithm can be computed
+// here; when not, it notes so on the signature.
+func (p *Parsed) KnownHash() bool {
+	if p.Hash == 0 || !p.Hash.Available() {
+		p.Note("digest not computed: unknown digest algorithm " + p.Sig.DigestAlgorithm)
+		return false
+	}
+	return true
+}
+
+// SetComputed records the digest computed over the container and whether
+// it equals the signed one.
+func (p *Parsed) SetComputed(sum []byte) {
+	p.Sig.ComputedDigest = hex.EncodeToString(sum)
+	p.Sig.DigestMatches = bytes.Equal(sum, p.SignedDigest)
+}
+
 // ReadBlob reads size bytes at off, refusing sizes over MaxBlob.
 func ReadBlob(r io.ReaderAt, off, size int64) ([]byte, error) {
 	if size <= 0 || size > MaxBlob {
@@ -72,34 +98,25 @@ func CabSignature(r io.ReaderAt, off, size int64) *pe.Signature {
 	if err != nil {
 		return p.Sig
 	}
-	note := func(msg string) {
-		if p.Sig.Error != "" {
-			msg = p.Sig.Error + "; " + msg
-		}
-		p.Sig.Error = msg
-	}
-	if p.Hash == 0 || !p.Hash.Available() {
-		note("digest not computed: unknown digest algorithm " + p.Sig.DigestAlgorithm)
+	if !p.KnownHash() {
 		return p.Sig
 	}
 	var hdr [60]byte
 	if _, err := r.ReadAt(hdr[:], 0); err != nil || off < int64(len(hdr)) {
-		note("digest not computed: cabinet header unreadable")
+		p.Note("digest not computed: cabinet header unreadable")
 		return p.Sig
 	}
 	if hdr[38] != 0 || hdr[39] != 0 {
-		note("digest not computed: signed cabinet with per-folder or per-block reserves")
+		p.Note("digest not computed: signed cabinet with per-folder or per-block reserves")
 		return p.Sig
 	}
 	h := p.Hash.New()
 	h.Write(hdr[0:4])
 	h.Write(hdr[8:34])
 	if _, err := io.Copy(h, io.NewSectionReader(r, 56, off-56)); err != nil {
-		note("digest not computed: " + err.Error())
+		p.Note("digest not computed: " + err.Error())
 		return p.Sig
 	}
-	sum := h.Sum(nil)
-	p.Sig.ComputedDigest = hex.EncodeToString(sum)
-	p.Sig.DigestMatches = bytes.Equal(sum, p.SignedDigest)
+	p.SetComputed(h.Sum(nil))
 	return p.Sig
 }
