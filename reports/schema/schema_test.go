@@ -11,16 +11,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tomscan/tomscan/internal/limits"
+	"github.com/tomscan/tomscan/internal/pipeline/pipelinetest"
+
 	"github.com/tomscan/tomscan/internal/pipeline"
-	"github.com/tomscan/tomscan/internal/tom"
-	"github.com/tomscan/tomscan/internal/unpack"
-	"github.com/tomscan/tomscan/internal/unpack/registry"
 	"github.com/tomscan/tomscan/reports"
 	"github.com/tomscan/tomscan/reports/archive"
 	"github.com/tomscan/tomscan/reports/reportstest"
 	"github.com/tomscan/tomscan/reports/schema"
-	"github.com/tomscan/tomscan/rules"
 )
 
 var update = flag.Bool("update", false, "regenerate report.schema.json from the Go types")
@@ -126,30 +123,12 @@ func TestCorpusReportsValidate(t *testing.T) {
 		t.Skip("TOMSCAN_CORPUS is not set (make test sets it)")
 	}
 	ctx := context.Background()
-	src, err := rules.Builtin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, err := rules.Compile(ctx, src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	inputs, err := pipeline.Discover([]string{filepath.Join(dir, "builds")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	builds, err := pipeline.Group(ctx, inputs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := pipeline.Config{
-		Limits: limits.Default(), Rules: set, Engine: unpack.New(registry.All(), registry.Tools()),
-		Jobs: runtime.NumCPU(), ScratchDir: t.TempDir(), TOM: tom.Options{KeywordListsDir: os.Getenv("TOMSCAN_KEYWORD_LISTS")},
-		Tool: reports.Tool{Name: "tomscan", Version: "test", Dependencies: map[string]string{}},
-	}
+	cfg := pipelinetest.Config(t)
+	cfg.Jobs = runtime.NumCPU()
+	cfg.Tool = reports.Tool{Name: "tomscan", Version: "test", Dependencies: map[string]string{}}
 	out := t.TempDir()
 	n := 0
-	err = pipeline.Run(ctx, cfg, builds, func(r pipeline.Result) {
+	pipelinetest.Scan(t, cfg, []string{filepath.Join(dir, "builds")}, func(r pipeline.Result) {
 		n++
 		js, err := reports.EncodeJSON(r.Report)
 		if err != nil {
@@ -163,9 +142,6 @@ func TestCorpusReportsValidate(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	if n == 0 {
 		t.Fatalf("no builds in %s", dir)
 	}

@@ -1,64 +1,32 @@
 package corpustest
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/tomscan/tomscan/internal/pipeline/pipelinetest"
 
 	"github.com/tomscan/tomscan/corpus/manifest/manifesttest"
 
-	"github.com/tomscan/tomscan/internal/limits"
 	"github.com/tomscan/tomscan/internal/pipeline"
 	"github.com/tomscan/tomscan/internal/tom"
-	"github.com/tomscan/tomscan/internal/unpack"
-	"github.com/tomscan/tomscan/internal/unpack/registry"
 	"github.com/tomscan/tomscan/reports"
-	"github.com/tomscan/tomscan/rules"
 )
 
 // scan runs the real pipeline (unpack registry, built-in rules, TOM
 // analysers) over files and returns the reports by input path.
 func scan(t *testing.T, paths []string) map[string]*reports.Report {
 	t.Helper()
-	ctx := context.Background()
-	src, err := rules.Builtin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	set, err := rules.Compile(ctx, src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	inputs, err := pipeline.Discover(paths)
-	if err != nil {
-		t.Fatal(err)
-	}
-	builds, err := pipeline.Group(ctx, inputs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := pipeline.Config{
-		Limits: limits.Default(), Rules: set, Engine: unpack.New(registry.All(), registry.Tools()),
-		Jobs: 2, ScratchDir: t.TempDir(),
-		TOM: tom.Options{KeywordListsDir: os.Getenv("TOMSCAN_KEYWORD_LISTS")},
-	}
 	out := map[string]*reports.Report{}
-	var mu sync.Mutex
-	err = pipeline.Run(ctx, cfg, builds, func(r pipeline.Result) {
-		mu.Lock()
-		defer mu.Unlock()
+	pipelinetest.Scan(t, pipelinetest.Config(t), paths, func(r pipeline.Result) {
 		for _, in := range r.Build.Inputs {
 			out[in.Path] = r.Report
 		}
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	return out
 }
 
