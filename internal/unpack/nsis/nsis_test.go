@@ -50,11 +50,7 @@ func TestExtractEveryCompressor(t *testing.T) {
 			if res.Err != nil {
 				t.Fatal(res.Err)
 			}
-			var want []string
-			for name, b := range files {
-				want = append(want, unpacktest.File{Name: name, Size: int64(len(b)), SHA256: unpacktest.Digest(b)}.String())
-			}
-			slices.Sort(want)
+			want := unpacktest.SetOf(files)
 			got := res.Set()
 			if !slices.Equal(got, want) {
 				t.Errorf("got %v\nwant %v\nissues %v", got, want, res.Issues)
@@ -124,11 +120,7 @@ func TestSolidZlibMisread(t *testing.T) {
 	if res.Err != nil {
 		t.Fatal(res.Err)
 	}
-	var want []string
-	for name, b := range files {
-		want = append(want, unpacktest.File{Name: name, Size: int64(len(b)), SHA256: unpacktest.Digest(b)}.String())
-	}
-	slices.Sort(want)
+	want := unpacktest.SetOf(files)
 	if got := res.Set(); !slices.Equal(got, want) || len(res.Issues) > 0 {
 		t.Errorf("files %v, want %v; issues %v", got, want, res.Issues)
 	}

@@ -26,11 +26,7 @@ func TestExtractMatchesFixture(t *testing.T) {
 			if res.Err != nil {
 				t.Fatal(res.Err)
 			}
-			var want []string
-			for name, b := range files {
-				want = append(want, unpacktest.File{Name: name, Size: int64(len(b)), SHA256: unpacktest.Digest(b)}.String())
-			}
-			slices.Sort(want)
+			want := unpacktest.SetOf(files)
 			if got := res.Set(); !slices.Equal(got, want) {
 				t.Errorf("got %v\nwant %v", got, want)
 			}

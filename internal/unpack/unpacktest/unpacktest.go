@@ -51,6 +51,17 @@ func (r *Result) Names() []string {
 	return out
 }
 
+// SetOf is what Set must equal for an extraction that yields exactly files
+// (name -> content).
+func SetOf(files map[string][]byte) []string {
+	var out []string
+	for name, b := range files {
+		out = append(out, File{Name: name, Size: int64(len(b)), SHA256: Digest(b)}.String())
+	}
+	sort.Strings(out)
+	return out
+}
+
 // Set returns the files as "name size sha256" lines, sorted, for comparing.
 func (r *Result) Set() []string {
 	var out []string
