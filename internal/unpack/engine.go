@@ -310,6 +310,12 @@ func kindOf(err error) string {
 // size: tiny archives of small files legitimately exceed any ratio.
 const ratioFloor = 1 << 20
 
+// ratioAllowance is how many bytes a container of size bytes may expand to
+// under the compression-ratio limit.
+func ratioAllowance(l limits.Limits, size int64) int64 {
+	return max(int64(l.MaxRatio*float64(size)), ratioFloor)
+}
+
 // room is how many bytes the next entry may have: the least of the entry
 // limit, what the compression ratio still allows this container, and what
 // is left of the build's byte budget. why names the binding limit when it is
@@ -318,10 +324,7 @@ func (s *sink) room() (int64, string) {
 	l := s.build.limits
 	max, why := l.MaxEntryBytes, ""
 	if s.parentSize > 0 {
-		allowed := int64(l.MaxRatio * float64(s.parentSize))
-		if allowed < ratioFloor {
-			allowed = ratioFloor
-		}
+		allowed := ratioAllowance(l, s.parentSize)
 		if r := allowed - s.bytes; r < max {
 			max, why = r, fmt.Sprintf("compression ratio over %g (%d bytes may come out of %d)", l.MaxRatio, allowed, s.parentSize)
 		}

@@ -21,19 +21,13 @@ const diskPoll = 20 * time.Millisecond
 var ErrToolDiskCap = errors.New("tool output on disk over the cap")
 
 // DiskCap is what one extracting tool run may write under its output folder:
-// no more bytes than the container may expand to (its size times MaxRatio,
-// and never more than the build's MaxTotalBytes), no more files than
-// MaxEntries. Without it a hostile archive could fill the disk with many
-// files each under the per-file prlimit before anything is read back.
+// no more bytes than the container may expand to (its ratio allowance, as
+// the engine charges children, and never more than the build's
+// MaxTotalBytes), no more files than MaxEntries. Without it a hostile
+// archive could fill the disk with many files each under the per-file
+// prlimit before anything is read back.
 func DiskCap(in Input) (bytes int64, files int) {
-	bytes = in.Limits.MaxTotalBytes
-	if r := in.Limits.MaxRatio * float64(in.Blob.Size()); r >= 0 && r < float64(bytes) {
-		bytes = int64(r)
-	}
-	if bytes < in.Limits.MaxEntryBytes && bytes < 1<<20 {
-		bytes = min(in.Limits.MaxEntryBytes, 1<<20) // a tiny container may still hold a small file
-	}
-	return bytes, in.Limits.MaxEntries + 1
+	return min(ratioAllowance(in.Limits, in.Blob.Size()), in.Limits.MaxTotalBytes), in.Limits.MaxEntries + 1
 }
 
 // RunExtractTool runs a tool that extracts into out: each file capped by
