@@ -65,18 +65,14 @@ func Find(ctx context.Context, r io.Reader) (bool, error) {
 	}
 }
 
-// isInstaller tells an Inno Setup installer from other PEs that merely
-// carry Inno's marker strings. An installer is a loader PE whose offset
-// table we can read, or — for a table revision we do not know, such as a
-// newer Inno Setup's, which must still reach innoextract and become an
-// issue — a PE with a marker past its image, where the setup data is
-// appended. Inno's compiler, its DLLs and bare loader stubs hold the markers
+// markerPastImage tells, for a PE whose offset table we cannot read,
+// whether it still is an Inno Setup installer: one of a table revision we
+// do not know (a newer Inno Setup's, which must reach innoextract and become
+// an issue) still has its setup data appended, so a marker lies past the PE
+// image. Inno's compiler, its DLLs and bare loader stubs hold the markers
 // inside their sections and have no appended data: they are not installers.
-func isInstaller(ctx context.Context, in unpack.Input) (bool, error) {
+func markerPastImage(ctx context.Context, in unpack.Input) (bool, error) {
 	ra, size := in.Blob.ReaderAt(), in.Blob.Size()
-	if _, err := setupdata.Locate(ra, size); err == nil {
-		return true, nil
-	}
 	start := int64(0) // without a PE summary (too large to parse), the whole file
 	if sum := in.Node.PE; sum != nil {
 		if sum.Overlay == nil || sum.Overlay.Offset <= 0 || sum.Overlay.Offset >= size {
@@ -95,16 +91,20 @@ var unsupportedHints = []string{"not a supported inno setup installer", "unexpec
 
 // Extract implements unpack.Extractor.
 func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink) error {
-	found, err := isInstaller(ctx, in)
-	if err != nil {
-		return fmt.Errorf("inno: scan: %w", err)
+	// Our own reader first: a readable offset table is what makes a PE an
+	// installer, and its tables stand even when innoextract is missing or
+	// fails.
+	s, decErr := setupdata.Parse(ctx, in.Blob.ReaderAt(), in.Blob.Size(), setupdata.DefaultLimits)
+	if errors.Is(decErr, setupdata.ErrNotInno) {
+		found, err := markerPastImage(ctx, in)
+		if err != nil {
+			return fmt.Errorf("inno: scan: %w", err)
+		}
+		if !found {
+			return nil
+		}
 	}
-	if !found {
-		return nil
-	}
-	// Our own reader first: its tables stand even when innoextract is
-	// missing or fails.
-	info := decodeSetup(ctx, in, sink)
+	info := setupInstaller(ctx, s, decErr, sink)
 	if in.Tools.Innoextract == "" {
 		sink.Installer(info)
 		return fmt.Errorf("inno: %w", &unpack.ToolMissingError{Tool: "innoextract"})
@@ -175,11 +175,10 @@ func ParseList(out []byte) artifact.Table {
 	return t
 }
 
-// decodeSetup reads the setup data with our own reader. It always returns
-// an Installer (Format "inno"); failures become issues on the node: an
+// setupInstaller turns our reader's result into the node's Installer
+// (Format "inno"), always one; its failures become issues on the node: an
 // unsupported data version is KindUnsupported, anything else KindParse.
-func decodeSetup(ctx context.Context, in unpack.Input, sink unpack.Sink) *artifact.Installer {
-	s, err := setupdata.Parse(ctx, in.Blob.ReaderAt(), in.Blob.Size(), setupdata.DefaultLimits)
+func setupInstaller(ctx context.Context, s *setupdata.Setup, err error, sink unpack.Sink) *artifact.Installer {
 	switch {
 	case err == nil:
 		return s.Installer()
