@@ -110,7 +110,11 @@ func Builtin() ([]Source, error) {
 }
 
 // LoadDir reads every *.yar and *.yara file below dir, sorted; the namespace
-// is the file's path relative to dir without its extension.
+// is the file's path relative to dir without its extension. Folders named
+// testdata below dir are skipped, as the go tool does: they hold deliberately
+// broken fixtures (rules/testdata), not rules, so `rules check rules/` and
+// `scan --rules rules/` read the pack only. Name a testdata folder itself to
+// load it.
 func LoadDir(dir string) ([]Source, error) {
 	var out []Source
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
@@ -118,6 +122,9 @@ func LoadDir(dir string) ([]Source, error) {
 			return err
 		}
 		if d.IsDir() {
+			if path != dir && d.Name() == "testdata" {
+				return filepath.SkipDir
+			}
 			return nil
 		}
 		ext := strings.ToLower(filepath.Ext(path))

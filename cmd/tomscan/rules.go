@@ -165,8 +165,36 @@ func checkSources(ctx context.Context, srcs []rules.Source, opts lint.Options) c
 	default:
 		rep.CompilerWarnings = append(rep.CompilerWarnings, set.Warnings...)
 	}
-	rep.Warnings = append(rep.Warnings, lint.Check(files, opts)...)
+	for _, f := range lint.Check(files, opts) {
+		if !reportedByCompiler(f, rep.Errors) {
+			rep.Warnings = append(rep.Warnings, f)
+		}
+	}
 	return rep
+}
+
+// reportedByCompiler says whether libyara already gave f as an error: an
+// undefined string is a compile error, and saying it again as a lint finding
+// counted it twice. libyara's line can differ from ours (it names the line
+// where it noticed), so the match is on file and string name.
+func reportedByCompiler(f lint.Finding, errs []string) bool {
+	if f.Code != lint.CodeUndefinedRef {
+		return false
+	}
+	i := strings.Index(f.Message, "$")
+	if i < 0 {
+		return false
+	}
+	id := f.Message[i:]
+	if j := strings.IndexByte(id, ','); j >= 0 {
+		id = id[:j]
+	}
+	for _, e := range errs {
+		if strings.HasPrefix(e, f.File+":") && strings.Contains(e, fmt.Sprintf("undefined string %q", id)) {
+			return true
+		}
+	}
+	return false
 }
 
 func lineOf(err error) int {

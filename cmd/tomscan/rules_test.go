@@ -32,6 +32,8 @@ func TestRulesCheck(t *testing.T) {
 		{"duplicates across files", []string{"check", "../../rules/testdata/lint/dup"}, exitOK,
 			[]string{"duplicate-rule: rule Fixture_Twice: also defined at ../../rules/testdata/lint/dup/one.yar:1"}},
 		{"missing path is a usage error", []string{"check", "/nonexistent/rules"}, exitUsage, nil},
+		// the README's example: the pack folder, its testdata fixtures skipped
+		{"rules/ skips testdata", []string{"check", "--strict", "../../rules/"}, exitOK, []string{"4 files, 8 rules: 0 errors, 0 lint findings"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -74,5 +76,29 @@ func TestRulesUsage(t *testing.T) {
 	t.Setenv("TOMSCAN_REAL_CORPUS", "")
 	if code, _, _ := runRules(t, "test"); code != exitUsage {
 		t.Errorf("test without corpus: exit %d", code)
+	}
+}
+
+// An undefined string is a compile error; the linter's own finding for it
+// must not count it a second time.
+func TestRulesCheckUndefinedOnce(t *testing.T) {
+	code, out, _ := runRules(t, "check", "--json", "../../rules/testdata/broken")
+	var rep checkReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	n := 0
+	for _, e := range rep.Errors {
+		if strings.Contains(e, `undefined string "$b"`) {
+			n++
+		}
+	}
+	for _, w := range rep.Warnings {
+		if w.Code == "undefined-string" {
+			n++
+		}
+	}
+	if code != exitRulesFailed || n != 1 {
+		t.Errorf("exit %d, undefined $b reported %d times: %+v", code, n, rep)
 	}
 }
