@@ -354,7 +354,8 @@ func cmdRulesBench(ctx context.Context, args []string, stdout, stderr io.Writer)
 		enc.SetIndent("", "  ")
 		return exitOK, enc.Encode(res)
 	}
-	fmt.Fprintf(stdout, "%d nodes, %d bytes, fastest of %d passes; whole set %s per pass", res.Nodes, res.Bytes, res.Rounds, res.Full.Round(time.Microsecond))
+	fmt.Fprintf(stdout, "%d nodes, %d bytes, fastest of %d passes; whole set %s per pass, baseline (no rule) %s, noise floor %s",
+		res.Nodes, res.Bytes, res.Rounds, res.Full.Round(time.Microsecond), res.Baseline.Round(time.Microsecond), res.Noise.Round(time.Microsecond))
 	if res.Truncated {
 		fmt.Fprintf(stdout, " (--max-bytes reached: not every node is included)")
 	}
@@ -362,7 +363,11 @@ func cmdRulesBench(ctx context.Context, args []string, stdout, stderr io.Writer)
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "RULE\tNAMESPACE\tCOST\tSHARE\tWITHOUT\tMETHOD")
 	for _, r := range res.Rules {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f%%\t%s\t%s\n", r.Rule, r.Namespace, r.Cost.Round(time.Microsecond), 100*r.Share, r.Without.Round(time.Microsecond), r.Method)
+		cost := r.Cost.Round(time.Microsecond).String()
+		if r.BelowNoise {
+			cost = "<noise"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f%%\t%s\t%s\n", r.Rule, r.Namespace, cost, 100*r.Share, r.Without.Round(time.Microsecond), r.Method)
 	}
 	return exitOK, tw.Flush()
 }

@@ -24,25 +24,43 @@ type BenchConfig struct {
 }
 
 // BenchResult is the cost of each rule, slowest first.
+//
+// How costs are measured (rules/README.md says the same): every set is timed
+// in CPU time of the scanning thread, round by round, and keeps its fastest
+// pass. Baseline is the fastest pass of a set with one rule that matches
+// nothing and has no strings: what scanning every file costs before any rule
+// does work (the scanner call, the external variables, the walk over the
+// bytes). Noise is the gap between the two fastest passes of the whole set:
+// the same work timed twice, so no difference smaller than it means anything.
+// A rule's cost is Full minus the set without it, clamped: a difference below
+// Noise is reported as 0 with BelowNoise set, never as a negative time.
 type BenchResult struct {
 	Nodes     int           `json:"nodes"`
 	Bytes     int64         `json:"bytes"`
 	Truncated bool          `json:"truncated"` // MaxBytes reached: not every node was kept
 	Rounds    int           `json:"rounds"`
-	Full      time.Duration `json:"full_ns"` // one pass of the whole set over every node, thread CPU time
+	Full      time.Duration `json:"full_ns"`     // one pass of the whole set over every node, thread CPU time
+	Baseline  time.Duration `json:"baseline_ns"` // one pass of a set that does nothing, over the same nodes
+	Noise     time.Duration `json:"noise_ns"`    // second-fastest minus fastest pass of the whole set
 	Rules     []RuleCost    `json:"rules"`
 }
 
 // RuleCost is one rule's share: the whole set's time minus the time of the
-// set without it. Timer noise can make a cheap rule's cost negative.
+// set without it, never below zero.
 type RuleCost struct {
 	Rule      string        `json:"rule"`
 	Namespace string        `json:"namespace"`
 	Without   time.Duration `json:"without_ns"`
 	Cost      time.Duration `json:"cost_ns"`
-	Share     float64       `json:"share"`  // Cost / Full
-	Method    string        `json:"method"` // "removed" (recompiled without it) or "disabled" (others depend on it)
+	// BelowNoise: Full - Without was under the noise floor (possibly
+	// negative), so Cost is 0: the rule is too cheap to tell apart.
+	BelowNoise bool    `json:"below_noise"`
+	Share      float64 `json:"share"`  // Cost / (Full - Baseline): of the time rules add over scanning at all
+	Method     string  `json:"method"` // "removed" (recompiled without it) or "disabled" (others depend on it)
 }
+
+// baselineRule is the do-nothing set Baseline is timed with.
+var baselineRule = []byte("rule tomscan_bench_baseline { condition: false }\n")
 
 type benchNode struct {
 	data []byte
@@ -99,15 +117,24 @@ func Bench(ctx context.Context, cfg BenchConfig) (*BenchResult, error) {
 		}
 		vs = append(vs, v)
 	}
-	res.Full = -1
+	base, err := rules.Compile(ctx, []rules.Source{{Namespace: "baseline", Path: "baseline.yar", Text: baselineRule}})
+	if err != nil {
+		return nil, fmt.Errorf("ruletest: baseline set: %w", err)
+	}
+	var fullPasses []time.Duration
+	res.Baseline = -1
 	for r := 0; r < cfg.Rounds; r++ {
-		d, err := timeSet(ctx, full, nodes)
+		d, err := timeSet(ctx, base, nodes)
 		if err != nil {
 			return nil, err
 		}
-		if res.Full < 0 || d < res.Full {
-			res.Full = d
+		if res.Baseline < 0 || d < res.Baseline {
+			res.Baseline = d
 		}
+		if d, err = timeSet(ctx, full, nodes); err != nil {
+			return nil, err
+		}
+		fullPasses = append(fullPasses, d)
 		for _, v := range vs {
 			if v.disable {
 				full.SetEnabled(v.cost.Namespace, v.cost.Rule, false)
@@ -124,15 +151,13 @@ func Bench(ctx context.Context, cfg BenchConfig) (*BenchResult, error) {
 			}
 		}
 	}
+	res.Full, res.Noise = fastestTwo(fullPasses)
 	for _, v := range vs {
 		rc := v.cost
 		rc.Without = v.best
-		rc.Cost = res.Full - rc.Without
-		if res.Full > 0 {
-			rc.Share = float64(rc.Cost) / float64(res.Full)
-		}
 		res.Rules = append(res.Rules, rc)
 	}
+	settle(res)
 	sort.SliceStable(res.Rules, func(i, j int) bool {
 		if res.Rules[i].Cost != res.Rules[j].Cost {
 			return res.Rules[i].Cost > res.Rules[j].Cost
@@ -140,6 +165,39 @@ func Bench(ctx context.Context, cfg BenchConfig) (*BenchResult, error) {
 		return res.Rules[i].Rule < res.Rules[j].Rule
 	})
 	return res, nil
+}
+
+// fastestTwo returns the fastest pass and the gap to the second fastest (0
+// with a single pass: nothing to compare it with).
+func fastestTwo(passes []time.Duration) (best, noise time.Duration) {
+	s := append([]time.Duration(nil), passes...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	if len(s) == 0 {
+		return 0, 0
+	}
+	if len(s) > 1 {
+		noise = s[1] - s[0]
+	}
+	return s[0], noise
+}
+
+// settle turns each rule's Without into its cost: Full - Without, clamped at
+// the noise floor (a difference below res.Noise, negative ones included, is 0
+// and flagged), and its share of the time rules add over the baseline.
+func settle(res *BenchResult) {
+	work := res.Full - res.Baseline
+	for i := range res.Rules {
+		rc := &res.Rules[i]
+		d := res.Full - rc.Without
+		rc.Cost, rc.BelowNoise = d, false
+		if d <= res.Noise || d <= 0 {
+			rc.Cost, rc.BelowNoise = 0, true
+		}
+		rc.Share = 0
+		if work > 0 {
+			rc.Share = min(float64(rc.Cost)/float64(work), 1)
+		}
+	}
 }
 
 // compileWithout recompiles the sources with one rule's text blanked out

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tomscan/tomscan/corpus/manifest"
 	"github.com/tomscan/tomscan/internal/artifact"
@@ -201,8 +202,38 @@ func TestBenchRanksEveryRule(t *testing.T) {
 		}
 	}
 	for _, r := range res.Rules {
-		if r.Method != "removed" || r.Without <= 0 {
+		if r.Method != "removed" || r.Without <= 0 || r.Cost < 0 || (r.BelowNoise && r.Cost != 0) || r.Share < 0 {
 			t.Errorf("rule %s: %+v", r.Rule, r)
+		}
+	}
+	if res.Baseline <= 0 || res.Noise < 0 {
+		t.Errorf("baseline %s noise %s", res.Baseline, res.Noise)
+	}
+}
+
+// settle never gives a negative cost: a set without a rule timed slower than
+// the whole set (timer noise) and a difference under the noise floor are 0.
+func TestBenchSettleClampsAtNoise(t *testing.T) {
+	ms := time.Millisecond
+	full, noise := fastestTwo([]time.Duration{14 * ms, 10 * ms, 11 * ms})
+	if full != 10*ms || noise != ms {
+		t.Fatalf("fastestTwo: %s %s", full, noise)
+	}
+	res := &BenchResult{Full: full, Noise: noise, Baseline: 2 * ms, Rules: []RuleCost{
+		{Rule: "slow", Without: 6 * ms},                  // 4ms: real
+		{Rule: "faster-without", Without: 11 * ms},       // -1ms: noise
+		{Rule: "tiny", Without: 9500 * time.Microsecond}, // 0.5ms < 1ms noise
+	}}
+	settle(res)
+	want := []struct {
+		cost  time.Duration
+		below bool
+		share float64
+	}{{4 * ms, false, 0.5}, {0, true, 0}, {0, true, 0}}
+	for i, w := range want {
+		r := res.Rules[i]
+		if r.Cost != w.cost || r.BelowNoise != w.below || r.Share != w.share {
+			t.Errorf("%s: cost %s below %v share %v, want %s %v %v", r.Rule, r.Cost, r.BelowNoise, r.Share, w.cost, w.below, w.share)
 		}
 	}
 }
