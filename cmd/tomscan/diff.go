@@ -19,17 +19,14 @@ import (
 // (--out) or by the path of a report.json.
 func cmdDiff(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
 	fs := flag.NewFlagSet("diff", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	installHelp(fs, "diff", stdout)
 	var (
 		out    = fs.String("out", "", "archive folder that sha256 prefixes are looked up in")
 		format = fs.String("format", "text", "text, json or html")
 	)
 	names, err := parseInterleaved(fs, args)
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK, nil
-		}
-		return exitUsage, usagef("diff: %v", err)
+		return parseExit(flagErr("diff", err))
 	}
 	if len(names) != 2 {
 		return exitUsage, usagef("diff: usage: tomscan diff A B [--out DIR] [--format text|json|html]")
@@ -70,9 +67,12 @@ func cmdDiff(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 }
 
 // loadBuild reads a build's report: a path to a report.json (or to a build
-// folder), else a sha256 prefix in the archive.
+// folder), else a sha256 prefix in the archive. A name that looks like a
+// path (it ends in .json or holds a path separator) and does not exist is
+// "file not found", not a missing build.
 func loadBuild(out, name string) (string, *reports.Report, error) {
-	if st, err := os.Stat(name); err == nil && (strings.HasSuffix(name, ".json") || st.IsDir()) {
+	st, err := os.Stat(name)
+	if err == nil && (strings.HasSuffix(name, ".json") || st.IsDir()) {
 		path := name
 		if st.IsDir() {
 			path = filepath.Join(name, archive.ReportJSON)
@@ -87,10 +87,19 @@ func loadBuild(out, name string) (string, *reports.Report, error) {
 		}
 		return key, r, nil
 	}
+	if strings.HasSuffix(strings.ToLower(name), ".json") || strings.ContainsAny(name, `/\`) {
+		return "", nil, fmt.Errorf("%s: file not found", name)
+	}
+	if !isHex(name) {
+		return "", nil, fmt.Errorf("%q is neither a report.json nor a sha256 prefix", name)
+	}
 	if out == "" {
 		return "", nil, fmt.Errorf("%q is not a report.json; give --out DIR to look up sha256 prefixes", name)
 	}
-	key, err := archive.Resolve(out, name)
+	if err := checkArchive("diff", out, false); err != nil {
+		return "", nil, err
+	}
+	key, err := resolvePrefix(out, name)
 	if err != nil {
 		return "", nil, err
 	}
@@ -99,4 +108,48 @@ func loadBuild(out, name string) (string, *reports.Report, error) {
 		return "", nil, err
 	}
 	return key, r, nil
+}
+
+func isHex(s string) bool {
+	for _, c := range strings.ToLower(s) {
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// resolvePrefix finds the one build whose sha256 starts with prefix; when
+// several do, the error lists every candidate (with its path and version)
+// so the user can pick a longer prefix.
+func resolvePrefix(out, prefix string) (string, error) {
+	keys, err := archive.Keys(out)
+	if err != nil {
+		return "", err
+	}
+	prefix = strings.ToLower(prefix)
+	var hit []string
+	for _, k := range keys {
+		if strings.HasPrefix(k, prefix) {
+			hit = append(hit, k)
+		}
+	}
+	switch len(hit) {
+	case 0:
+		return "", fmt.Errorf("no build %q in %s", prefix, out)
+	case 1:
+		return hit[0], nil
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%q is ambiguous: %d builds:", prefix, len(hit))
+	for _, k := range hit {
+		fmt.Fprintf(&b, " %s", k)
+		if r, err := reports.ReadFile(filepath.Join(reports.BuildDir(out, k), archive.ReportJSON)); err == nil {
+			v := reports.NewView(r)
+			fmt.Fprintf(&b, " (%s %s)", reports.Terminal(v.Path), reports.Terminal(v.Version))
+		}
+		b.WriteString(";")
+	}
+	b.WriteString(" give a longer prefix")
+	return "", errors.New(b.String())
 }

@@ -45,3 +45,19 @@ type usageError struct{ msg string }
 func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
+
+// oneLine is a usage error as the one line it is printed as: its first line,
+// and where to read the command's help when the message does not say.
+func oneLine(msg string, args []string) string {
+	if i := strings.IndexByte(msg, '\n'); i >= 0 {
+		msg = msg[:i]
+	}
+	if strings.Contains(msg, "tomscan ") {
+		return msg
+	}
+	cmd := args[0]
+	if cmd == "rules" && len(args) > 1 && !strings.HasPrefix(args[1], "-") {
+		cmd += " " + args[1]
+	}
+	return msg + " (run 'tomscan " + cmd + " -h')"
+}

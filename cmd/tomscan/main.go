@@ -37,9 +37,12 @@ commands:
   report --out DIR         re-render every build's pages and the archive index from the JSON
   query --out DIR ...      builds by --verdict, --endpoint, --keyword, --keyword-history, or --sql SELECT
   diff A B [--out DIR]     compare two builds (sha256 prefix or report.json): text, json or html
-  version                  print tomscan's and its dependencies' versions
+  export --out DIR --format csv|ndjson|stix   the archive as a spreadsheet, JSON lines or a STIX 2.1 bundle
+  version, --version       print tomscan's and its dependencies' versions
+  completion bash|zsh      print a shell completion script
+  help [COMMAND]           this list, or a command's help
 
-Run 'tomscan <command> -h' for a command's flags.
+Run 'tomscan <command> -h' for a command's synopsis, flags and examples.
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -60,20 +63,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		code, err = cmdQuery(ctx, args[1:], stdout, stderr)
 	case "diff":
 		code, err = cmdDiff(ctx, args[1:], stdout, stderr)
-	case "version":
+	case "export":
+		code, err = cmdExport(ctx, args[1:], stdout, stderr)
+	case "version", "--version", "-version":
 		err = cmdVersion(args[1:], stdout)
-	case "-h", "--help", "help":
+	case "completion":
+		code, err = cmdCompletion(ctx, args[1:], stdout, stderr)
+	case "help":
+		code, err = cmdHelp(ctx, args[1:], stdout, stderr)
+	case "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
 	default:
-		err = usagef("unknown command %q\n%s", args[0], usage)
+		err = usagef("unknown command %q: run 'tomscan help' for the list", args[0])
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "tomscan: %v\n", err)
 		var ue usageError
 		if errors.As(err, &ue) {
+			fmt.Fprintf(stderr, "tomscan: %s\n", oneLine(ue.msg, args))
 			return exitUsage
 		}
+		fmt.Fprintf(stderr, "tomscan: %v\n", err)
 		if code == exitOK {
 			code = exitRuntime
 		}

@@ -15,7 +15,7 @@ import (
 // index (index.sqlite, index.html) from the archived JSON, without rescanning.
 func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	installHelp(fs, "report", stdout)
 	out := fs.String("out", "", "archive folder (required)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -25,6 +25,9 @@ func cmdReport(ctx context.Context, args []string, stdout, stderr io.Writer) (in
 	}
 	if *out == "" || fs.NArg() > 0 {
 		return exitUsage, usagef("report: usage: tomscan report --out DIR")
+	}
+	if err := checkReportOut(*out); err != nil {
+		return exitUsage, err
 	}
 	entries, err := archive.Render(ctx, *out)
 	if err != nil {

@@ -58,7 +58,7 @@ func cmdRules(ctx context.Context, args []string, stdout, stderr io.Writer) (int
 		fmt.Fprint(stdout, rulesUsage)
 		return exitOK, nil
 	}
-	return exitUsage, usagef("rules: unknown command %q\n%s", args[0], rulesUsage)
+	return exitUsage, usagef("rules: unknown command %q: check, test, bench or suggest (run 'tomscan rules -h')", args[0])
 }
 
 // checkReport is what rules check --json prints.
@@ -74,7 +74,7 @@ type checkReport struct {
 
 func cmdRulesCheck(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
 	fs := flag.NewFlagSet("rules check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	installHelp(fs, "rules check", stdout)
 	var (
 		strict   = fs.Bool("strict", false, "treat lint findings as errors")
 		asJSON   = fs.Bool("json", false, "print the result as JSON")
@@ -83,10 +83,7 @@ func cmdRulesCheck(ctx context.Context, args []string, stdout, stderr io.Writer)
 	)
 	paths, err := parseInterleaved(fs, args)
 	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK, nil
-		}
-		return exitUsage, usagef("rules check: %v", err)
+		return parseExit(flagErr("rules check", err))
 	}
 	var srcs []rules.Source
 	if len(paths) == 0 {
@@ -222,9 +219,9 @@ type walkFlags struct {
 	scratchDir *string
 }
 
-func newWalkFlags(name string, stderr io.Writer) *walkFlags {
+func newWalkFlags(name string, stdout io.Writer) *walkFlags {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	installHelp(fs, name, stdout)
 	w := &walkFlags{FlagSet: fs, lim: limits.Default()}
 	w.scratchDir = fs.String("scratch", "", "parent folder of per-build scratch roots")
 	limitFlags(fs, &w.lim)
@@ -238,7 +235,7 @@ func (w *walkFlags) parse(args []string) (help bool, err error) {
 	case errors.Is(err, flag.ErrHelp):
 		return true, nil
 	case err != nil:
-		return false, usagef("%s: %v", w.Name(), err)
+		return false, flagErr(w.Name(), err)
 	case len(rest) > 0:
 		return false, usagef("%s: unexpected arguments %q", w.Name(), rest)
 	}
@@ -254,7 +251,7 @@ func (w *walkFlags) walker() ruletest.Walker {
 }
 
 func cmdRulesTest(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
-	fs := newWalkFlags("rules test", stderr)
+	fs := newWalkFlags("rules test", stdout)
 	var (
 		corpus    = fs.String("corpus", "", "synthetic corpus folder with manifest.json (default $TOMSCAN_CORPUS)")
 		real      = fs.String("real", "", "real third-party files, all goodware (default $TOMSCAN_REAL_CORPUS)")
@@ -300,7 +297,7 @@ func cmdRulesTest(ctx context.Context, args []string, stdout, stderr io.Writer) 
 }
 
 func cmdRulesBench(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
-	fs := newWalkFlags("rules bench", stderr)
+	fs := newWalkFlags("rules bench", stdout)
 	var (
 		corpus    = fs.String("corpus", "", "synthetic corpus folder with manifest.json (default $TOMSCAN_CORPUS)")
 		rounds    = fs.Int("rounds", 10, "passes per set, interleaved; the fastest counts")
@@ -373,7 +370,7 @@ func cmdRulesBench(ctx context.Context, args []string, stdout, stderr io.Writer)
 }
 
 func cmdRulesSuggest(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
-	fs := newWalkFlags("rules suggest", stderr)
+	fs := newWalkFlags("rules suggest", stdout)
 	var (
 		minLen    = fs.Int("min-len", 8, "shortest candidate string, in characters (at least 4)")
 		max       = fs.Int("max", 12, "strings in the draft rule")

@@ -72,7 +72,7 @@ func loadRules(ctx context.Context, dirs []string, noBuiltin bool) (*rules.Set, 
 
 func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
 	fs := flag.NewFlagSet("scan", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	installHelp(fs, "scan", stdout)
 	var (
 		out        = fs.String("out", "", "archive folder the reports go to (required)")
 		jobs       = fs.Int("jobs", runtime.NumCPU(), "builds scanned at once")
@@ -83,6 +83,7 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		scratchDir = fs.String("scratch", "", "parent folder of per-build scratch roots (default: the system temp folder)")
 		keywords   = fs.String("keyword-lists", "", "folder of known keyword-list snapshots to compare recovered lists with")
 		trustStore = fs.String("trust-store", "", "PEM file of root certificates Authenticode chains are checked against (default: chains are not judged)")
+		ndjson     = fs.Bool("ndjson", false, "print one JSON line per finished build on stdout (fields as tomscan export --format ndjson)")
 		ruleDirs   multiFlag
 	)
 	fs.Var(&ruleDirs, "rules", "extra folder of .yar rules (repeatable)")
@@ -158,6 +159,7 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		total += b.Size
 	}
 	bar := newBar(stderr, *quiet, total, len(builds))
+	stream := newNDJSONStream(*ndjson, stdout)
 	start := time.Now()
 	var (
 		counts   = map[string]int{}
@@ -170,6 +172,7 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		if err := writeReport(*out, r, want); err != nil && writeErr == nil {
 			writeErr = err
 		}
+		stream.Write(r.Build.Key, r.Report)
 		if bar != nil {
 			bar.Describe(fmt.Sprintf("%d/%d builds", counts[reports.StatusSucceeded]+counts[reports.StatusPartial]+counts[reports.StatusFailed], len(builds)))
 			_ = bar.Add64(r.Build.Size)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 
@@ -20,10 +19,12 @@ func toolInfo() reports.Tool {
 }
 
 func cmdVersion(args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("version", flag.ContinueOnError)
-	fs.SetOutput(stdout)
+	fs := helpFlagSet("version", stdout)
 	if err := fs.Parse(args); err != nil {
-		return usagef("%v", err)
+		return flagErr("version", err)
+	}
+	if fs.NArg() > 0 {
+		return usagef("version: unexpected argument %q", fs.Arg(0))
 	}
 	t := toolInfo()
 	fmt.Fprintf(stdout, "tomscan %s", t.Version)
