@@ -81,6 +81,11 @@ func installHelp(fs *flag.FlagSet, name string, stdout io.Writer) {
 func printHelp(w io.Writer, name string, fs *flag.FlagSet) {
 	d := docs[name]
 	fmt.Fprintf(w, "usage: %s\n\n%s\n\nflags:\n", d.synopsis, d.about)
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	if n == 0 {
+		fmt.Fprintln(w, "  (none)")
+	}
 	fs.VisitAll(func(f *flag.Flag) {
 		arg, usage := flag.UnquoteUsage(f)
 		if arg != "" {
