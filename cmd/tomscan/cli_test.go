@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tomscan/tomscan/reports/archive"
 	"github.com/tomscan/tomscan/reports/reportstest"
 )
 
@@ -98,27 +99,17 @@ func TestDiffMessages(t *testing.T) {
 	if code != exitUsage || !strings.Contains(errOut, "nope.json: file not found") {
 		t.Errorf("missing file: %d %s", code, errOut)
 	}
-	// fixture keys are repeated digits: find a prefix shared by two or more
-	byFirst := map[byte][]string{}
-	for k := range reportstest.All() {
-		byFirst[k[0]] = append(byFirst[k[0]], k)
+	// two builds whose keys share the prefix "abc": both are named
+	k1, k2 := "abc1"+strings.Repeat("0", 60), "abc2"+strings.Repeat("0", 60)
+	for _, k := range []string{k1, k2} {
+		if err := archive.WriteBuild(out, k, reportstest.Regular(), nil); err != nil {
+			t.Fatal(err)
+		}
 	}
-	for c, ks := range byFirst {
-		if len(ks) < 2 {
-			continue
-		}
-		code, _, errOut = runCmd(t, "diff", string(c), reportstest.TOMKey, "--out", out)
-		for _, k := range ks {
-			if !strings.Contains(errOut, k) {
-				t.Errorf("ambiguous %q: %s not listed: %s", c, k, errOut)
-			}
-		}
-		if code != exitUsage {
-			t.Errorf("ambiguous: exit %d", code)
-		}
-		return
+	code, _, errOut = runCmd(t, "diff", "abc", reportstest.TOMKey, "--out", out)
+	if code != exitUsage || !strings.Contains(errOut, k1) || !strings.Contains(errOut, k2) || !strings.Contains(errOut, "ambiguous: 2 builds") {
+		t.Errorf("ambiguous prefix: %d %s", code, errOut)
 	}
-	t.Log("no fixture keys share a first digit: ambiguity not exercised")
 }
 
 func TestHelpAndVersion(t *testing.T) {
