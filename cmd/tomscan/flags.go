@@ -46,13 +46,11 @@ func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
 
-// oneLine is a usage error as the one line it is printed as: its first line,
-// and where to read the command's help when the message does not say.
+// oneLine is a usage error as it is printed: with where to read the
+// command's help when the message does not say. A message of several lines
+// (every file:line of a rule file that does not compile) is printed whole.
 func oneLine(msg string, args []string) string {
-	if i := strings.IndexByte(msg, '\n'); i >= 0 {
-		msg = msg[:i]
-	}
-	if strings.Contains(msg, "tomscan ") {
+	if strings.Contains(msg, "\n") || strings.Contains(msg, "tomscan ") {
 		return msg
 	}
 	cmd := args[0]
