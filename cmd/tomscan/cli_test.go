@@ -132,3 +132,42 @@ func TestHelpAndVersion(t *testing.T) {
 		t.Errorf("completion bash: %d\n%s", code, out)
 	}
 }
+
+// scan --ndjson prints one JSON line per finished build on stdout, the
+// record export gives, and nothing else.
+func TestScanNDJSON(t *testing.T) {
+	in := t.TempDir()
+	for name, text := range map[string]string{"a.txt": "first plain text file\n", "b.txt": "second plain text file\n", "empty.bin": ""} {
+		if err := os.WriteFile(filepath.Join(in, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := filepath.Join(t.TempDir(), "archive")
+	code, stdout, errOut := runCmd(t, "scan", in, "--out", out, "--quiet", "--ndjson", "--jobs", "2")
+	if code != exitBuildFailed { // the empty file is a failed build
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("%d lines:\n%s", len(lines), stdout)
+	}
+	keys, _ := archive.Keys(out)
+	seen := map[string]string{}
+	for _, l := range lines {
+		var rec struct {
+			SHA256, Status, Path string
+		}
+		if err := json.Unmarshal([]byte(l), &rec); err != nil {
+			t.Fatalf("%v: %s", err, l)
+		}
+		seen[rec.SHA256] = rec.Status
+	}
+	for _, k := range keys {
+		if seen[k] == "" {
+			t.Errorf("build %s has no line", k)
+		}
+	}
+	if len(keys) != 3 {
+		t.Errorf("keys %v lines %v", keys, seen)
+	}
+}

@@ -190,6 +190,9 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	if writeErr != nil {
 		return exitRuntime, writeErr
 	}
+	if err := stream.Err(); err != nil {
+		return exitRuntime, fmt.Errorf("scan: --ndjson: %w", err)
+	}
 	// The index covers every build in the archive, this run's and earlier ones.
 	if err := archive.Reindex(ctx, *out); err != nil {
 		return exitRuntime, fmt.Errorf("scan: %w", err)
