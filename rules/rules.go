@@ -228,7 +228,13 @@ func compile(sources []Source) (*yara.Rules, []string, []string) {
 			return nil, format(src.Path, c.Warnings), msgs
 		}
 	}
-	warns := format("", c.Warnings)
+	// AddString gives libyara no file name: name the file when there is one
+	// (Compile keeps the warnings of the one-file compiles only).
+	path := ""
+	if len(sources) == 1 {
+		path = sources[0].Path
+	}
+	warns := format(path, c.Warnings)
 	r, err := c.GetRules()
 	if err != nil {
 		return nil, warns, []string{fmt.Sprintf("libyara: get rules: %v", err)}
