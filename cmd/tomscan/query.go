@@ -124,7 +124,7 @@ func cmdQuery(ctx context.Context, args []string, stdout, stderr io.Writer) (int
 	if preset == "sql" && isSQLError(err) {
 		// a SELECT SQLite cannot run (a typo, a missing column) is the
 		// user's to fix: a usage error, not a failed run
-		return exitUsage, usagef("query: --sql: %v; tables: builds, nodes, matches, endpoints, keywords (docs/contracts.md)", err)
+		return exitUsage, usagef("query: --sql: %v; the tables and columns: tomscan query --out %s --sql \"SELECT sql FROM sqlite_master\"", err, *out)
 	}
 	if err != nil {
 		return exitRuntime, fmt.Errorf("query: %w", err)

@@ -272,6 +272,14 @@ func cmdRulesTest(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if cfg.CorpusDir == "" && cfg.RealDir == "" {
 		return exitUsage, usagef("rules test: give --corpus DIR and/or --real DIR (or set TOMSCAN_CORPUS, TOMSCAN_REAL_CORPUS)")
 	}
+	for _, c := range []struct{ flag, dir, make string }{{"--corpus", cfg.CorpusDir, "make corpus"}, {"--real", cfg.RealDir, "make corpus-real"}} {
+		if c.dir == "" {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(c.dir, "manifest.json")); err != nil {
+			return exitUsage, usagef("rules test: %s %s: no manifest.json there; build it with '%s' or give the folder that has it", c.flag, c.dir, c.make)
+		}
+	}
 	var err error
 	if cfg.Rules, err = loadRules(ctx, ruleDirs, *noBuiltin); err != nil {
 		return exitUsage, err

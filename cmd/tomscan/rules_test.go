@@ -74,6 +74,12 @@ func TestRulesUsage(t *testing.T) {
 	if code, _, _ := runRules(t, "suggest", "--positive", "x"); code != exitUsage {
 		t.Errorf("suggest without --negative: exit %d", code)
 	}
+	// a corpus folder that is not there is a usage error at startup, not a
+	// failed run after the synthetic corpus was scanned
+	code, _, errOut := runRules(t, "test", "--corpus", t.TempDir(), "--real", "/nonexistent/corpus/real")
+	if code != exitUsage || !strings.Contains(errOut, "make corpus") || strings.Count(strings.TrimSpace(errOut), "\n") > 0 {
+		t.Errorf("missing corpus: exit %d %q", code, errOut)
+	}
 	t.Setenv("TOMSCAN_CORPUS", "")
 	t.Setenv("TOMSCAN_REAL_CORPUS", "")
 	if code, _, _ := runRules(t, "test"); code != exitUsage {
