@@ -171,3 +171,16 @@ func TestScanNDJSON(t *testing.T) {
 		t.Errorf("keys %v lines %v", keys, seen)
 	}
 }
+
+// On a terminal, export escapes each line: an ANSI escape or a bidi override
+// from a hostile file is shown, not acted on.
+func TestTermWriter(t *testing.T) {
+	var buf strings.Builder
+	tw := &termWriter{w: &buf}
+	_, _ = tw.Write([]byte("a,\x1b[31mred\n"))
+	_, _ = tw.Write([]byte("b,\u202eevil"))
+	tw.Flush()
+	if got := buf.String(); got != "a,\\x1b[31mred\nb,\\u202eevil" {
+		t.Errorf("%q", got)
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/term"
 
 	"github.com/tomscan/tomscan/reports"
 	"github.com/tomscan/tomscan/reports/archive"
@@ -82,7 +85,16 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) (in
 		in[i] = export.Input{Key: e.Key, Report: e.Report}
 	}
 	recs := export.Records(in, kinds)
-	w := bufio.NewWriter(stdout)
+	var dst io.Writer = stdout
+	if isTerminal(stdout) {
+		// names and keywords come from hostile files: on a screen their
+		// control and bidi characters are shown escaped, never acted on;
+		// a file or a pipe gets the bytes
+		tw := &termWriter{w: stdout}
+		defer tw.Flush()
+		dst = tw
+	}
+	w := bufio.NewWriter(dst)
 	switch {
 	case *format == "csv" && *kws:
 		err = export.WriteKeywordsCSV(ctx, w, recs, dir)
@@ -139,4 +151,38 @@ func (s *ndjsonStream) Err() error {
 		return nil
 	}
 	return s.err
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// termWriter escapes every line with reports.Terminal before it reaches a
+// terminal.
+type termWriter struct {
+	w   io.Writer
+	buf []byte
+}
+
+func (t *termWriter) Write(p []byte) (int, error) {
+	t.buf = append(t.buf, p...)
+	for {
+		i := bytes.IndexByte(t.buf, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		if _, err := io.WriteString(t.w, reports.Terminal(string(t.buf[:i]))+"\n"); err != nil {
+			return 0, err
+		}
+		t.buf = t.buf[i+1:]
+	}
+}
+
+// Flush writes a last line without a newline.
+func (t *termWriter) Flush() {
+	if len(t.buf) > 0 {
+		_, _ = io.WriteString(t.w, reports.Terminal(string(t.buf)))
+		t.buf = nil
+	}
 }
