@@ -27,8 +27,15 @@ func fixtures() []Input {
 	return in
 }
 
-// ValidateSTIX checks a bundle against the STIX 2.1 schema in testdata.
+// validateSTIX checks a bundle against the STIX 2.1 schema in testdata.
 func validateSTIX(t *testing.T, b []byte) {
+	t.Helper()
+	if err := stixErr(t, b); err != nil {
+		t.Fatalf("bundle does not validate: %v", err)
+	}
+}
+
+func stixErr(t *testing.T, b []byte) error {
 	t.Helper()
 	f, err := os.Open("testdata/stix21-subset.schema.json")
 	if err != nil {
@@ -53,8 +60,30 @@ func validateSTIX(t *testing.T, b []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := sch.Validate(inst); err != nil {
-		t.Fatalf("bundle does not validate: %v", err)
+	return sch.Validate(inst)
+}
+
+// The schema is not a rubber stamp: each mutation of a valid bundle that
+// breaks a STIX 2.1 MUST is refused.
+func TestSTIXSchemaRefuses(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteSTIX(&buf, Records(fixtures(), nil), STIXOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	good := buf.String()
+	for name, bad := range map[string]string{
+		"spec_version 2.0":       strings.Replace(good, `"spec_version": "2.1"`, `"spec_version": "2.0"`, 1),
+		"no pattern_type":        strings.Replace(good, `"pattern_type": "stix",`, ``, 1),
+		"created without millis": strings.Replace(good, `"created": "1970-01-01T00:00:00.000Z"`, `"created": "1970-01-01T00:00:00Z"`, 1),
+		"id not a UUID":          strings.Replace(good, `"id": "malware--`, `"id": "malware--x`, 1),
+		"unknown property":       strings.Replace(good, `"is_family": true`, `"is_family": true, "colour": "red"`, 1),
+	} {
+		if bad == good {
+			t.Fatalf("%s: mutation did not apply", name)
+		}
+		if stixErr(t, []byte(bad)) == nil {
+			t.Errorf("%s: accepted", name)
+		}
 	}
 }
 
