@@ -20,7 +20,7 @@ type cmdDoc struct {
 // docs holds every command's help; the keys are the command paths.
 var docs = map[string]cmdDoc{
 	"scan": {"tomscan scan PATH... --out DIR [flags]",
-		"Scan installers (files, or folders walked in sorted order) and write one report per build into the archive DIR.",
+		"Scan installers (files, or folders walked in sorted order) and write one report per build into the archive DIR. builds/<sha256>/report.json is always written: it is the archive's record; --format adds the md and html pages.",
 		[2]string{"tomscan scan corpus/out/builds --out archive",
 			"tomscan scan setup.exe --out archive --keyword-lists ../shared/data/tom-skype-keyword-lists --ndjson | jq .verdict"}},
 	"report": {"tomscan report --out DIR",
