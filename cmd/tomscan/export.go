@@ -111,6 +111,16 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) (in
 	if err != nil {
 		return exitRuntime, fmt.Errorf("export: %w", err)
 	}
+	if *format == "stix" {
+		tom := 0
+		for _, r := range recs {
+			if export.IsTOM(r.Verdict) {
+				tom++
+			}
+		}
+		fmt.Fprintf(stderr, "tomscan: %d builds selected, %d TOM-Skype builds in the STIX bundle (the others are not threat indicators)\n", len(recs), tom)
+		return exitOK, nil
+	}
 	fmt.Fprintf(stderr, "tomscan: exported %d builds as %s\n", len(recs), *format)
 	return exitOK, nil
 }
