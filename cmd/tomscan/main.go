@@ -11,7 +11,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+
+	"github.com/tomscan/tomscan/reports"
 )
 
 // Exit codes (README "Exit codes").
@@ -23,7 +26,17 @@ const (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == workerCommand {
+		// A worker ignores interruption: its parent decides (see worker.Serve).
+		os.Exit(cmdWorker(context.Background(), os.Stderr))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// After the first signal the run winds down (builds in flight are
+		// not archived, the index is written); a second one ends it at once.
+		<-ctx.Done()
+		stop()
+	}()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
@@ -69,7 +82,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = usagef("unknown command %q\n%s", args[0], usage)
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "tomscan: %v\n", err)
+		// Errors quote paths and names from outside: escaped, line by line.
+		lines := strings.Split(err.Error(), "\n")
+		for i, l := range lines {
+			lines[i] = reports.Terminal(l)
+		}
+		fmt.Fprintf(stderr, "tomscan: %s\n", strings.Join(lines, "\n"))
 		var ue usageError
 		if errors.As(err, &ue) {
 			return exitUsage
