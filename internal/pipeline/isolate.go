@@ -42,7 +42,7 @@ type Isolation struct {
 // worker's answer: the worker stops the build at the timeout itself and
 // still writes a report; one that does not answer by then is stuck (in C
 // code that does not see the deadline) and is killed.
-const workerGrace = time.Minute
+var workerGrace = time.Minute
 
 // request is one build as the parent sends it to a worker.
 type request struct {
