@@ -183,7 +183,7 @@ func TestKill9ThenRerun(t *testing.T) {
 	// tested every time; and things that are not tomscan's to remove.
 	keys, _ := filepath.Glob(filepath.Join(out, "builds", "*"))
 	plant := map[string]bool{
-		filepath.Join(keys[0], ".tmp-report.json-4242"):  false, // swept
+		filepath.Join(keys[0], ".tmp-report.json-4242"):   false, // swept
 		filepath.Join(out, ".tmp-index.sqlite-4242"):      false,
 		filepath.Join(out, "notes.txt"):                   true, // kept
 		filepath.Join(keys[0], ".tmp-other"):              true,
