@@ -186,6 +186,9 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	for _, src := range set.Sources {
 		spec.Rules = append(spec.Rules, specRule{Namespace: src.Namespace, Path: src.Path, Text: src.Text})
 	}
+	if spec.FrozenRules, err = set.Freeze(); err != nil {
+		return exitRuntime, fmt.Errorf("scan: %w", err)
+	}
 	cfg, err := spec.config(ctx, set)
 	if err != nil {
 		return exitUsage, err

@@ -29,6 +29,7 @@ const workerCommand = "__worker"
 type scanSpec struct {
 	Limits       limits.Limits `json:"limits"`
 	Rules        []specRule    `json:"rules"`
+	FrozenRules  []byte        `json:"frozen_rules"` // the parent's compiled Rules (rules.Set.Freeze)
 	KeywordLists string        `json:"keyword_lists"`
 	TrustPEM     []byte        `json:"trust_pem"`
 	Tool         reports.Tool  `json:"tool"`
@@ -51,7 +52,12 @@ func (s scanSpec) config(ctx context.Context, set *rules.Set) (pipeline.Config, 
 			srcs = append(srcs, rules.Source{Namespace: r.Namespace, Path: r.Path, Text: r.Text})
 		}
 		var err error
-		if set, err = rules.Compile(ctx, srcs); err != nil {
+		if s.FrozenRules != nil {
+			set, err = rules.Thaw(s.FrozenRules, srcs)
+		} else {
+			set, err = rules.Compile(ctx, srcs)
+		}
+		if err != nil {
 			return pipeline.Config{}, err
 		}
 	}

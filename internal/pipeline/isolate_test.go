@@ -71,6 +71,20 @@ func crashHook(path string) {
 type workerSpec struct {
 	Limits       limits.Limits `json:"limits"`
 	KeywordLists string        `json:"keyword_lists"`
+	FrozenRules  []byte        `json:"frozen_rules"` // as tomscan's workers get them
+}
+
+func specOf(t testing.TB, cfg pipeline.Config) []byte {
+	t.Helper()
+	frozen, err := cfg.Rules.Freeze()
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := json.Marshal(workerSpec{Limits: cfg.Limits, KeywordLists: cfg.TOM.KeywordListsDir, FrozenRules: frozen})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return spec
 }
 
 func TestMain(m *testing.M) {
@@ -96,13 +110,14 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// baseConfig is pipelinetest.Config without a testing.T, for the worker.
+// baseConfig is pipelinetest.Config without a testing.T, for the worker,
+// with the parent's compiled rules.
 func baseConfig(s workerSpec) (pipeline.Config, error) {
 	src, err := rules.Builtin()
 	if err != nil {
 		return pipeline.Config{}, err
 	}
-	set, err := rules.Compile(context.Background(), src)
+	set, err := rules.Thaw(s.FrozenRules, src)
 	if err != nil {
 		return pipeline.Config{}, err
 	}
@@ -120,10 +135,9 @@ func isolated(t *testing.T, cfg pipeline.Config, maxMem int64) pipeline.Config {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec, _ := json.Marshal(workerSpec{Limits: cfg.Limits, KeywordLists: cfg.TOM.KeywordListsDir})
 	cfg.Isolation = &pipeline.Isolation{
 		Path: exe, Args: []string{"-test.run=^$"}, Env: append(os.Environ(), workerEnv+"=1"),
-		Spec: spec, MaxMemory: maxMem,
+		Spec: specOf(t, cfg), MaxMemory: maxMem,
 	}
 	return cfg
 }
@@ -349,4 +363,65 @@ func TestInterruptedBuildsAreNotResults(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkIsolationOverhead scans the whole synthetic corpus in process and
+// in worker processes (fresh workers each time, as a scan starts them), two
+// jobs each, and reports both wall times and the overhead of isolation in
+// percent (target: at most 10).
+func BenchmarkIsolationOverhead(b *testing.B) {
+	dir := os.Getenv("TOMSCAN_CORPUS")
+	if dir == "" {
+		b.Skip("TOMSCAN_CORPUS not set (make corpus)")
+	}
+	base := pipelinetest.Config(b)
+	spec := specOf(b, base)
+	exe, err := os.Executable()
+	if err != nil {
+		b.Fatal(err)
+	}
+	iso := base
+	iso.Isolation = &pipeline.Isolation{Path: exe, Args: []string{"-test.run=^$"}, Env: append(os.Environ(), workerEnv+"=1"), Spec: spec, MaxMemory: 2 << 30}
+	ctx := context.Background()
+	inputs, _, err := pipeline.Discover([]string{filepath.Join(dir, "builds")}, pipeline.DiscoverOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	builds, _, err := pipeline.Group(ctx, inputs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	scan := func(cfg pipeline.Config) time.Duration {
+		start := time.Now()
+		n := 0
+		if err := pipeline.Run(ctx, cfg, builds, func(r pipeline.Result) {
+			if r.Report == nil {
+				return
+			}
+			n++
+			// What a scan does with every result either way: the JSON
+			// record (a worker's comes encoded) and the pages.
+			if r.JSON == nil {
+				if _, err := reports.EncodeJSON(r.Report); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reports.EncodeMarkdown(r.Report)
+			if _, err := reports.EncodeHTML(r.Report); err != nil {
+				b.Fatal(err)
+			}
+		}); err != nil || n != len(builds) {
+			b.Fatalf("scan: %d of %d reports, %v", n, len(builds), err)
+		}
+		return time.Since(start)
+	}
+	var here, isolated time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		here += scan(base)
+		isolated += scan(iso)
+	}
+	b.ReportMetric(here.Seconds()/float64(b.N), "s-in-process/op")
+	b.ReportMetric(isolated.Seconds()/float64(b.N), "s-isolated/op")
+	b.ReportMetric(100*(isolated.Seconds()-here.Seconds())/here.Seconds(), "overhead-%")
 }
