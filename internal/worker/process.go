@@ -135,7 +135,7 @@ func Start(ctx context.Context, o Options) (*Process, error) {
 		p.Kill()
 		return nil, fmt.Errorf("worker: setup: unexpected frame %q", kind)
 	}
-	if o.MaxMemory > 0 {
+	if o.MaxMemory > 0 && MemoryCapWorks {
 		if err := p.capMemory(o.MaxMemory); err != nil {
 			p.Kill()
 			return nil, err
@@ -143,6 +143,10 @@ func Start(ctx context.Context, o Options) (*Process, error) {
 	}
 	return p, nil
 }
+
+// MemoryCapWorks is false in race-instrumented builds, whose workers run
+// without the cap (see race.go).
+const MemoryCapWorks = !raceBuild
 
 // capMemory sets the child's RLIMIT_AS to what it has mapped now, set up and
 // idle, plus max. A bare cap would not do: a Go process reserves address

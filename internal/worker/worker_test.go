@@ -136,6 +136,9 @@ func TestCrashes(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.req, func(t *testing.T) {
+			if tc.maxMem > 0 && !MemoryCapWorks {
+				t.Skip("no memory cap in a race-instrumented build")
+			}
 			p := start(t, "", tc.maxMem)
 			if got, err := p.Do(context.Background(), time.Minute, []byte("echo:ok")); err != nil || string(got) != "ok" {
 				t.Fatalf("worker not working before the crash: %q, %v", got, err)
@@ -155,6 +158,9 @@ func TestCrashes(t *testing.T) {
 
 // TestMemoryCapLeavesRoomToWork: under the cap a worker does real work.
 func TestMemoryCapLeavesRoomToWork(t *testing.T) {
+	if !MemoryCapWorks {
+		t.Skip("no memory cap in a race-instrumented build")
+	}
 	p := start(t, "", 512<<20)
 	if got, err := p.Do(context.Background(), time.Minute, []byte("alloc:200")); err != nil || string(got) != "allocated" {
 		t.Fatalf("200 MiB under a 512 MiB cap: %q, %v", got, err)
