@@ -461,3 +461,50 @@ func TestWriteFailureStopsRun(t *testing.T) {
 		}
 	}
 }
+
+// TestUnreadableInputsAreListed: run as an unprivileged user, a file and a
+// folder it may not read (the folder's name holding an escape sequence) are
+// skipped and listed, escaped, and the rest is scanned.
+func TestUnreadableInputsAreListed(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run tomscan as another user")
+	}
+	bin := sharedBinary(t)
+	base, err := os.MkdirTemp("", "tomscan-unreadable-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(base)
+	os.Chmod(base, 0o777)
+	prog, _ := os.ReadFile(bin)
+	nobodyBin := filepath.Join(base, "tomscan")
+	if err := os.WriteFile(nobodyBin, prog, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	in := filepath.Join(base, "in")
+	locked := filepath.Join(in, "locked\x1b[31mred")
+	os.MkdirAll(locked, 0o755)
+	os.WriteFile(filepath.Join(in, "good.txt"), []byte("readable\n"), 0o644)
+	os.WriteFile(filepath.Join(in, "secret.bin"), []byte("not for you\n"), 0o600)
+	os.WriteFile(filepath.Join(locked, "inside.bin"), []byte("x"), 0o644)
+	os.Chmod(locked, 0o700)
+	cmd := exec.Command(nobodyBin, "scan", in, "--out", filepath.Join(base, "out"), "--scratch", base, "--quiet")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("scan as nobody: %v\n%s", err, stderr.String())
+	}
+	got := stderr.String()
+	if strings.ContainsRune(got, 0x1b) {
+		t.Errorf("raw escape on the terminal: %q", got)
+	}
+	for _, want := range []string{`locked\x1b[31mred: cannot be read: permission denied`, `secret.bin: cannot be read: permission denied`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("stderr lacks %q: %s", want, got)
+		}
+	}
+	if keys, _ := filepath.Glob(filepath.Join(base, "out", "builds", "*")); len(keys) != 1 {
+		t.Errorf("%d builds archived, want 1 (good.txt)", len(keys))
+	}
+}

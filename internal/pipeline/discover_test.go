@@ -10,6 +10,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tomscan/tomscan/internal/limits"
+	"github.com/tomscan/tomscan/internal/unpack"
 )
 
 func write(t *testing.T, p, s string) {
@@ -167,5 +170,25 @@ func TestGroupHonoursCancellation(t *testing.T) {
 	}
 	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("cancelled hashing took %s", d)
+	}
+}
+
+// TestScratchFailureIsNotTheBuilds: when the scratch folder cannot be made
+// the result is an environment error without a report, never a failed report
+// that would replace a good one in the archive.
+func TestScratchFailureIsNotTheBuilds(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "a.txt")
+	write(t, p, "hello")
+	builds, _, err := Group(context.Background(), []Input{{Path: p, Ref: "a.txt"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Jobs: 1, Limits: limits.Default(), Engine: unpack.New(nil, unpack.Tools{}), ScratchDir: filepath.Join(t.TempDir(), "gone", "away")}
+	var got []Result
+	if err := Run(context.Background(), cfg, builds, func(r Result) { got = append(got, r) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Err == nil || got[0].Report != nil {
+		t.Fatalf("results %+v, want one environment error and no report", got)
 	}
 }

@@ -262,7 +262,9 @@ func scanBuild(ctx context.Context, cfg Config, a *analyzer, b *Build) (rep *rep
 			}
 			root.AddIssue(artifact.KindPanic, "pipeline", fmt.Sprintf("panic: %v: %s", r, st))
 		}
-		finishReport(rep, root)
+		if rep != nil { // nil after an environment error: no report
+			finishReport(rep, root)
+		}
 	}()
 
 	if b.Err != nil {
