@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net"
 	"os"
@@ -190,5 +191,24 @@ func TestScratchFailureIsNotTheBuilds(t *testing.T) {
 	}
 	if len(got) != 1 || got[0].Err == nil || got[0].Report != nil {
 		t.Fatalf("results %+v, want one environment error and no report", got)
+	}
+}
+
+// TestWorkerScratchFailureIsAnError: in a worker, the same failure is an
+// error answer (the parent stops the run), not a report and not a crash.
+func TestWorkerScratchFailureIsAnError(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "a.txt")
+	write(t, p, "hello")
+	h, err := WorkerHandler(Config{Limits: limits.Default(), Engine: unpack.New(nil, unpack.Tools{})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := json.Marshal(request{Key: "k", Inputs: []Input{{Path: p, Ref: "a.txt"}}, Size: 5, Scratch: filepath.Join(t.TempDir(), "gone", "away")})
+	if ans, err := h(context.Background(), req); err == nil || ans != nil {
+		t.Fatalf("answer %q, error %v; want an error", ans, err)
+	}
+	req, _ = json.Marshal(request{Key: "k", Inputs: []Input{{Path: p, Ref: "a.txt"}}, Size: 5, Scratch: t.TempDir()})
+	if ans, err := h(context.Background(), req); err != nil || !strings.Contains(string(ans), `"status": "succeeded"`) {
+		t.Fatalf("good request: %v\n%s", err, ans)
 	}
 }
