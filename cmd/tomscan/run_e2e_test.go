@@ -96,14 +96,24 @@ func sameTree(t *testing.T, what string, want, got map[string]string) {
 	}
 }
 
-// referenceArchive is an uninterrupted scan of the corpus.
+var (
+	refMu      sync.Mutex
+	refArchive map[string]string
+)
+
+// referenceArchive is an uninterrupted scan of the corpus (made once).
 func referenceArchive(t *testing.T, bin, in string) map[string]string {
 	t.Helper()
-	out := filepath.Join(t.TempDir(), "ref")
-	if code, _, stderr := runTool(t, bin, "scan", in, "--out", out, "--jobs", "2", "--quiet"); code != exitOK {
-		t.Fatalf("reference scan: exit %d: %s", code, stderr)
+	refMu.Lock()
+	defer refMu.Unlock()
+	if refArchive == nil {
+		out := filepath.Join(t.TempDir(), "ref")
+		if code, _, stderr := runTool(t, bin, "scan", in, "--out", out, "--jobs", "2", "--quiet"); code != exitOK {
+			t.Fatalf("reference scan: exit %d: %s", code, stderr)
+		}
+		refArchive = treeDigest(t, out, nil)
 	}
-	return treeDigest(t, out, nil)
+	return refArchive
 }
 
 // startScan starts a scan and returns it running, with its stderr.
