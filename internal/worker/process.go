@@ -257,9 +257,12 @@ func (p *Process) died(ioErr error) error {
 	select {
 	case <-p.exited:
 	case <-time.After(5 * time.Second):
-		// The pipe broke but the process lingers: make sure it is gone.
+		// The pipe broke but the process lingers: it is not trusted with
+		// another build either way.
 		p.Kill()
-		return fmt.Errorf("worker: %w", ioErr)
+		c := p.crash()
+		c.Reason = fmt.Sprintf("killed by tomscan: its answer pipe broke (%v)", ioErr)
+		return c
 	}
 	return p.crash()
 }
