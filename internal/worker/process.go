@@ -210,7 +210,9 @@ func (p *Process) Do(ctx context.Context, timeout time.Duration, req []byte) ([]
 		return nil, &RemoteError{Message: string(ans)}
 	}
 	p.Kill()
-	return nil, fmt.Errorf("worker: unexpected frame %q", kind)
+	c := p.crash()
+	c.Reason = fmt.Sprintf("killed by tomscan: it broke the protocol (frame %q)", kind)
+	return nil, c
 }
 
 // read waits for one frame within timeout and ctx, killing the worker when
