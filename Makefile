@@ -62,7 +62,7 @@ fuzz: setup
 	  done; \
 	done
 
-bench: setup
+bench: setup corpus
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
 clean:

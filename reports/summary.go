@@ -50,6 +50,9 @@ func status(root *artifact.Node, s Summary) (string, string) {
 		if is.Kind == artifact.KindRead {
 			return StatusFailed, "unreadable: " + is.Message
 		}
+		if is.Kind == artifact.KindWorkerCrashed {
+			return StatusFailed, "worker crashed: " + is.Message
+		}
 	}
 	if root.Size == 0 && root.SHA256 != "" || root.Type == "empty" {
 		return StatusFailed, "empty file"

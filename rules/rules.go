@@ -192,6 +192,10 @@ func Compile(ctx context.Context, sources []Source) (*Set, error) {
 	if len(m) > 0 {
 		return nil, &CompileError{Messages: m}
 	}
+	return newSet(r, sources, warns), nil
+}
+
+func newSet(r *yara.Rules, sources []Source, warns []string) *Set {
 	h := sha256.New()
 	for _, s := range sources {
 		fmt.Fprintf(h, "%s\x00%d\x00", s.Namespace, len(s.Text))
@@ -202,7 +206,7 @@ func Compile(ctx context.Context, sources []Source) (*Set, error) {
 		set.Names = append(set.Names, rule.Namespace()+":"+rule.Identifier())
 	}
 	sort.Strings(set.Names)
-	return set, nil
+	return set
 }
 
 // compile runs one libyara compiler over sources; it returns the rules, the

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tomscan/tomscan/internal/artifact"
 )
@@ -105,5 +106,50 @@ func TestNodeVariables(t *testing.T) {
 	}
 	if v := NodeVariables(root, nil); v.ParentFileType != "" || v.Depth != 0 || v.Extractor != "" {
 		t.Errorf("root vars %+v", v)
+	}
+}
+
+// TestFreezeThaw: thawed rules are the same set and match the same.
+func TestFreezeThaw(t *testing.T) {
+	src, err := Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := Compile(context.Background(), src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frozen, err := set.Freeze()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Thaw(frozen, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Digest != set.Digest || strings.Join(got.Names, ",") != strings.Join(set.Names, ",") {
+		t.Fatalf("thawed set differs: %s %v vs %s %v", got.Digest, got.Names, set.Digest, set.Names)
+	}
+	data := []byte("xx http://skypetools.tom.com/agent/keyfile_u xx")
+	var matched [2][]string
+	for i, s := range []*Set{set, got} {
+		sc, err := s.NewScanner(time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms, err := sc.Scan(context.Background(), data, Variables{})
+		sc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ms {
+			matched[i] = append(matched[i], m.Rule)
+		}
+	}
+	if len(matched[0]) == 0 || strings.Join(matched[0], ",") != strings.Join(matched[1], ",") {
+		t.Fatalf("matches: compiled %v, thawed %v", matched[0], matched[1])
+	}
+	if _, err := Thaw([]byte("not rules"), src); err == nil {
+		t.Fatal("Thaw of garbage succeeded")
 	}
 }

@@ -11,7 +11,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+
+	"github.com/tomscan/tomscan/reports"
 )
 
 // Exit codes (README "Exit codes").
@@ -23,7 +26,17 @@ const (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == workerCommand {
+		// A worker ignores interruption: its parent decides (see worker.Serve).
+		os.Exit(cmdWorker(context.Background(), os.Stderr))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// After the first signal the run winds down (builds in flight are
+		// not archived, the index is written); a second one ends it at once.
+		<-ctx.Done()
+		stop()
+	}()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
@@ -80,13 +93,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		var ue usageError
 		if errors.As(err, &ue) {
-			fmt.Fprintf(stderr, "tomscan: %s\n", oneLine(ue.msg, args))
+			fmt.Fprintf(stderr, "tomscan: %s\n", terminalLines(oneLine(ue.msg, args)))
 			return exitUsage
 		}
-		fmt.Fprintf(stderr, "tomscan: %v\n", err)
+		fmt.Fprintf(stderr, "tomscan: %s\n", terminalLines(err.Error()))
 		if code == exitOK {
 			code = exitRuntime
 		}
 	}
 	return code
+}
+
+// terminalLines escapes each line of a message for the terminal: errors quote
+// paths and names from outside (a file name can hold an escape sequence).
+func terminalLines(msg string) string {
+	lines := strings.Split(msg, "\n")
+	for i, l := range lines {
+		lines[i] = reports.Terminal(l)
+	}
+	return strings.Join(lines, "\n")
 }

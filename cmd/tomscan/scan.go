@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
@@ -17,9 +18,10 @@ import (
 
 	"github.com/tomscan/tomscan/internal/limits"
 	"github.com/tomscan/tomscan/internal/pipeline"
-	"github.com/tomscan/tomscan/internal/tom"
+	"github.com/tomscan/tomscan/internal/runlock"
+	"github.com/tomscan/tomscan/internal/scratch"
+	"github.com/tomscan/tomscan/internal/tom/lists"
 	"github.com/tomscan/tomscan/internal/unpack"
-	"github.com/tomscan/tomscan/internal/unpack/registry"
 	"github.com/tomscan/tomscan/reports"
 	"github.com/tomscan/tomscan/reports/archive"
 	"github.com/tomscan/tomscan/rules"
@@ -70,6 +72,10 @@ func loadRules(ctx context.Context, dirs []string, noBuiltin bool) (*rules.Set, 
 	return set, nil
 }
 
+// defaultMaxWorkerMemory is --max-worker-memory's default: how far one
+// worker process may grow its address space while it scans a build.
+const defaultMaxWorkerMemory = 2 << 30
+
 func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
 	fs := flag.NewFlagSet("scan", flag.ContinueOnError)
 	installHelp(fs, "scan", stdout)
@@ -84,6 +90,8 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		keywords   = fs.String("keyword-lists", "", "folder of known keyword-list snapshots to compare recovered lists with")
 		trustStore = fs.String("trust-store", "", "PEM file of root certificates Authenticode chains are checked against (default: chains are not judged)")
 		ndjson     = fs.Bool("ndjson", false, "print one JSON line per finished build on stdout (fields as tomscan export --format ndjson)")
+		maxMem     = fs.Int64("max-worker-memory", defaultMaxWorkerMemory, "bytes of address space a worker process may add while scanning a build; past it the worker dies and only its build fails (0: no cap)")
+		inProcess  = fs.Bool("in-process", false, "scan in this process, without worker processes (debugging: no memory cap, and a crash ends the run)")
 		ruleDirs   multiFlag
 	)
 	fs.Var(&ruleDirs, "rules", "extra folder of .yar rules (repeatable)")
@@ -100,10 +108,13 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		return exitUsage, usagef("scan: --out DIR is required")
 	}
 	if len(paths) == 0 {
-		return exitUsage, usagef("scan: no input paths")
+		return exitUsage, usagef("scan: no input paths: name the files or folders to scan")
 	}
 	if *jobs < 1 {
 		return exitUsage, usagef("scan: --jobs must be >= 1")
+	}
+	if *maxMem < 0 {
+		return exitUsage, usagef("scan: --max-worker-memory must be >= 0 (0: no cap)")
 	}
 	if err := lim.Validate(); err != nil {
 		return exitUsage, usagef("scan: %v", err)
@@ -120,7 +131,10 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	}
 	want["json"] = true // the archive's record: other formats are rendered from it
 
-	trust, err := loadTrustStore(*trustStore)
+	// Start-up checks: everything the environment must provide is checked
+	// before any build is scanned, so that a typo or a missing tool can
+	// never turn good archived reports into failed ones.
+	trustPEM, err := readTrustStore(*trustStore)
 	if err != nil {
 		return exitUsage, err
 	}
@@ -128,30 +142,65 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	if err != nil {
 		return exitUsage, err
 	}
-	inputs, err := pipeline.Discover(paths)
+	if *keywords != "" {
+		if _, err := lists.Load(ctx, *keywords); err != nil {
+			return exitUsage, usagef("scan: --keyword-lists %s: %v: name the folder that holds tom-skype-raw-data/dlist-*/ (e.g. ../shared/data/tom-skype-keyword-lists)", esc(*keywords), err)
+		}
+	}
+	if missing := missingTools(unpack.FindTools()); len(missing) > 0 {
+		return exitUsage, usagef("scan: external tools not found on PATH: %s: run 'make setup' (Debian: apt-get install 7zip innoextract unshield)", strings.Join(missing, ", "))
+	}
+	lock, err := openArchive(*out, stderr)
+	if err != nil {
+		return exitUsage, err
+	}
+	defer lock.Release()
+	run, swept, err := scratch.NewRun(*scratchDir)
+	if err != nil {
+		return exitUsage, usagef("scan: --scratch %s: %v: name an existing folder tomscan can write to", esc(*scratchDir), err)
+	}
+	defer run.Close()
+	for _, d := range swept {
+		fmt.Fprintf(stderr, "tomscan: removed scratch folder %s left by a run that is no longer running\n", esc(d))
+	}
+
+	inputs, skipped, err := pipeline.Discover(paths, pipeline.DiscoverOptions{Exclude: *out})
 	if err != nil {
 		return exitUsage, usagef("scan: %v", err)
 	}
-	builds, err := pipeline.Group(ctx, inputs)
+	builds, skipped2, err := pipeline.Group(ctx, inputs)
 	if err != nil {
-		return exitRuntime, err
+		if ctx.Err() != nil {
+			return exitRuntime, fmt.Errorf("scan: interrupted while hashing the inputs: nothing was scanned")
+		}
+		return exitRuntime, fmt.Errorf("scan: %w", err)
 	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
-		return exitRuntime, fmt.Errorf("scan: create output folder: %w", err)
+	skipped = append(skipped, skipped2...)
+	for _, s := range skipped {
+		fmt.Fprintf(stderr, "tomscan: skipped %s: %s\n", esc(s.Path), esc(s.Reason))
+	}
+	if len(builds) == 0 {
+		return exitUsage, usagef("scan: no file to scan in %s (%d skipped): name files or folders that hold installers", esc(strings.Join(paths, " ")), len(skipped))
 	}
 
-	cfg := pipeline.Config{
-		Limits:     lim,
-		Rules:      set,
-		Engine:     unpack.New(registry.All(), registry.Tools()),
-		Jobs:       *jobs,
-		ScratchDir: *scratchDir,
-		TOM:        tom.Options{KeywordListsDir: *keywords},
-		TrustRoots: trust,
-		Tool:       toolInfo(),
+	spec := scanSpec{Limits: lim, KeywordLists: *keywords, TrustPEM: trustPEM, Tool: toolInfo(), Timestamps: *timestamps, ScratchDir: run.Dir()}
+	for _, src := range set.Sources {
+		spec.Rules = append(spec.Rules, specRule{Namespace: src.Namespace, Path: src.Path, Text: src.Text})
 	}
-	if *timestamps {
-		cfg.Now = time.Now
+	if spec.FrozenRules, err = set.Freeze(); err != nil {
+		return exitRuntime, fmt.Errorf("scan: %w", err)
+	}
+	cfg, err := spec.config(ctx, set)
+	if err != nil {
+		return exitUsage, err
+	}
+	cfg.Jobs = *jobs
+	if !*inProcess {
+		iso, err := isolation(spec, *maxMem)
+		if err != nil {
+			return exitRuntime, err
+		}
+		cfg.Isolation = iso
 	}
 
 	var total int64
@@ -161,20 +210,39 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	bar := newBar(stderr, *quiet, total, len(builds))
 	stream := newNDJSONStream(*ndjson, stdout)
 	start := time.Now()
+	// The run stops at once when the environment fails under it: a report
+	// that cannot be written (disk full, read-only) or a worker that cannot
+	// be started. Builds in flight are then not archived.
+	runCtx, stopRun := context.WithCancel(ctx)
+	defer stopRun()
 	var (
-		counts   = map[string]int{}
-		matches  int
-		writeErr error
+		counts              = map[string]int{}
+		matches, done, intr int
+		stopErr             error
 	)
-	err = pipeline.Run(ctx, cfg, builds, func(r pipeline.Result) {
+	err = pipeline.Run(runCtx, cfg, builds, func(r pipeline.Result) {
+		done++
+		switch {
+		case stopErr != nil:
+			return // stopping: nothing more is archived
+		case r.Err != nil:
+			stopErr = fmt.Errorf("scan: %s: %w", esc(r.Build.Inputs[0].Ref), r.Err)
+			stopRun()
+			return
+		case r.Interrupted:
+			intr++
+			return
+		}
+		if err := writeReport(*out, r, want); err != nil {
+			stopErr = fmt.Errorf("scan: writing reports failed, the run stopped (reports written before are intact): %w", err)
+			stopRun()
+			return
+		}
 		counts[r.Report.Status]++
 		matches += r.Report.Summary.Matches
-		if err := writeReport(*out, r, want); err != nil && writeErr == nil {
-			writeErr = err
-		}
 		stream.Write(r.Build.Key, r.Report)
 		if bar != nil {
-			bar.Describe(fmt.Sprintf("%d/%d builds", counts[reports.StatusSucceeded]+counts[reports.StatusPartial]+counts[reports.StatusFailed], len(builds)))
+			bar.Describe(fmt.Sprintf("%d/%d builds", done, len(builds)))
 			_ = bar.Add64(r.Build.Size)
 		}
 	})
@@ -182,20 +250,27 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		_ = bar.Finish()
 		fmt.Fprintln(stderr)
 	}
+	archived := counts[reports.StatusSucceeded] + counts[reports.StatusPartial] + counts[reports.StatusFailed]
 	if !*quiet {
-		fmt.Fprintf(stderr, "tomscan: %d builds: %d succeeded, %d partial, %d failed; %d matches; %s; reports in %s\n",
+		fmt.Fprintf(stderr, "tomscan: %d builds: %d succeeded, %d partial, %d failed; %d matches; %d inputs skipped; %s; reports in %s\n",
 			len(builds), counts[reports.StatusSucceeded], counts[reports.StatusPartial], counts[reports.StatusFailed],
-			matches, time.Since(start).Round(time.Millisecond), *out)
+			matches, len(skipped), time.Since(start).Round(time.Millisecond), esc(*out))
 	}
-	if writeErr != nil {
-		return exitRuntime, writeErr
+	if stopErr != nil {
+		return exitRuntime, stopErr
 	}
 	if err := stream.Err(); err != nil {
 		return exitRuntime, fmt.Errorf("scan: --ndjson: %w", err)
 	}
-	// The index covers every build in the archive, this run's and earlier ones.
-	if err := archive.Reindex(ctx, *out); err != nil {
-		return exitRuntime, fmt.Errorf("scan: %w", err)
+	interrupted := ctx.Err() != nil
+	// The index covers every build in the archive, this run's and earlier
+	// ones; after an interruption it still covers what finished.
+	if ierr := archive.Reindex(context.WithoutCancel(ctx), *out); ierr != nil {
+		return exitRuntime, fmt.Errorf("scan: %w", ierr)
+	}
+	if interrupted {
+		return exitRuntime, fmt.Errorf("scan: interrupted: %d builds archived, %d in flight not archived, %d not started; run the same command again to scan the rest",
+			archived, intr, len(builds)-done)
 	}
 	if err != nil {
 		return exitRuntime, fmt.Errorf("scan: %w", err)
@@ -204,6 +279,62 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		return exitBuildFailed, nil
 	}
 	return exitOK, nil
+}
+
+// esc escapes a path or any string from outside for the terminal.
+func esc(s string) string { return reports.Terminal(s) }
+
+// missingTools names the external programs the extractors need that are
+// not installed: without them every installer of that kind would be
+// reported partial, replacing a complete report in the archive.
+func missingTools(t unpack.Tools) []string {
+	var missing []string
+	for _, tool := range []struct{ name, path string }{
+		{"7z", t.SevenZip}, {"innoextract", t.Innoextract}, {"unshield", t.Unshield},
+	} {
+		if tool.path == "" {
+			missing = append(missing, tool.name)
+		}
+	}
+	return missing
+}
+
+// archiveLock is the lock file in the --out folder naming this run.
+const archiveLock = ".tomscan.lock"
+
+// openArchive creates the --out folder, checks that reports can be written
+// into it, and takes its lock. A lock left by a dead run means that run was
+// killed: its temp files are removed (and said so), nothing else.
+func openArchive(out string, stderr io.Writer) (*runlock.Lock, error) {
+	builds := filepath.Join(out, archive.BuildsDir)
+	if err := os.MkdirAll(builds, 0o755); err != nil {
+		return nil, usagef("scan: --out %s: cannot create it: %v: name a folder tomscan can write to", esc(out), err)
+	}
+	lock, stale, err := runlock.Acquire(filepath.Join(out, archiveLock))
+	if errors.Is(err, runlock.ErrHeld) {
+		return nil, usagef("scan: --out %s: %v: wait for that run to end, or give another --out", esc(out), err)
+	}
+	if err != nil {
+		return nil, usagef("scan: --out %s is not writable: %v: name a folder tomscan can write to", esc(out), err)
+	}
+	probe, err := os.CreateTemp(builds, ".tmp-report.probe-")
+	if err != nil {
+		lock.Release()
+		return nil, usagef("scan: --out %s is not writable: %v: name a folder tomscan can write to", esc(out), err)
+	}
+	probe.Close()
+	os.Remove(probe.Name())
+	if stale {
+		removed, err := pipeline.SweepArchive(out)
+		for _, p := range removed {
+			fmt.Fprintf(stderr, "tomscan: removed %s left by a run that is no longer running\n", esc(p))
+		}
+		if err != nil {
+			lock.Release()
+			return nil, fmt.Errorf("scan: %w", err)
+		}
+	}
+	return lock, nil
 }
 
 // newBar returns a progress bar on stderr when it is a terminal, else nil.
@@ -227,13 +358,37 @@ func newBar(stderr io.Writer, quiet bool, total int64, builds int) *progressbar.
 	)
 }
 
+// writeReport archives a finished build: the worker's JSON byte for byte
+// (or this process's encoding), and the pages rendered from the report.
 func writeReport(out string, r pipeline.Result, want map[string]bool) error {
-	return archive.WriteBuild(out, r.Build.Key, r.Report, want)
+	if r.JSON == nil {
+		return archive.WriteBuild(out, r.Build.Key, r.Report, want)
+	}
+	dir := reports.BuildDir(out, r.Build.Key)
+	if err := reports.WriteAtomic(filepath.Join(dir, archive.ReportJSON), r.JSON); err != nil {
+		return err
+	}
+	// The pages as archive.WriteBuild renders them, from the decoded report.
+	if want["md"] {
+		if err := reports.WriteAtomic(filepath.Join(dir, archive.ReportMD), reports.EncodeMarkdown(r.Report)); err != nil {
+			return err
+		}
+	}
+	if want["html"] {
+		h, err := reports.EncodeHTML(r.Report)
+		if err != nil {
+			return err
+		}
+		if err := reports.WriteAtomic(filepath.Join(dir, archive.ReportHTML), h); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// loadTrustStore reads a PEM bundle of trusted roots; "" means no store, so
-// reports never depend on the host's certificates.
-func loadTrustStore(path string) (*x509.CertPool, error) {
+// readTrustStore reads and checks a PEM bundle of trusted roots; "" means no
+// store, so reports never depend on the host's certificates.
+func readTrustStore(path string) ([]byte, error) {
 	if path == "" {
 		return nil, nil
 	}
@@ -241,9 +396,19 @@ func loadTrustStore(path string) (*x509.CertPool, error) {
 	if err != nil {
 		return nil, usagef("scan: --trust-store: %v", err)
 	}
+	if _, err := trustPool(b); err != nil {
+		return nil, usagef("scan: --trust-store %s: %v", esc(path), err)
+	}
+	return b, nil
+}
+
+func trustPool(pem []byte) (*x509.CertPool, error) {
+	if pem == nil {
+		return nil, nil
+	}
 	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(b) {
-		return nil, usagef("scan: --trust-store %s: no PEM certificate in it", path)
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, errors.New("no PEM certificate in it")
 	}
 	return pool, nil
 }

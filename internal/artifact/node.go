@@ -65,6 +65,10 @@ const (
 	KindRead        = "read-error"
 	KindScan        = "scan-error"
 	KindPanic       = "panic"
+	// KindWorkerCrashed: the worker process scanning the build died (memory
+	// cap, signal, Go runtime fatal error, crash in C code); the build is
+	// not analysed, and is reported failed.
+	KindWorkerCrashed = "worker-crashed"
 )
 
 // Match is one YARA rule that matched a node.

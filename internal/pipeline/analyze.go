@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"time"
 
 	"github.com/tomscan/tomscan/internal/artifact"
 	"github.com/tomscan/tomscan/internal/filetype"
@@ -21,6 +22,28 @@ type analyzer struct {
 	trust   *x509.CertPool // explicit Authenticode trust store; nil: chains are not judged
 	scanner *rules.Scanner
 	tom     *tom.Build // the current build's TOM analysis; set by scanBuild
+}
+
+// newAnalyzer makes one worker's analyzer, with its own YARA scanner. On a
+// scanner error it still returns a usable analyzer (without YARA) and the
+// error, which fails the run.
+func newAnalyzer(cfg Config) (*analyzer, error) {
+	a := &analyzer{limits: cfg.Limits, trust: cfg.TrustRoots}
+	if cfg.Rules == nil {
+		return a, nil
+	}
+	s, err := cfg.Rules.NewScanner(time.Minute)
+	if err != nil {
+		return a, err
+	}
+	a.scanner = s
+	return a, nil
+}
+
+func (a *analyzer) close() {
+	if a.scanner != nil {
+		a.scanner.Close()
+	}
 }
 
 // visit is the engine's Visitor. Each stage runs under its own recover so a

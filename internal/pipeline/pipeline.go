@@ -36,6 +36,9 @@ type Config struct {
 	TrustRoots *x509.CertPool // --trust-store: the only store Authenticode chains are checked against
 	Tool       reports.Tool
 	Now        func() time.Time // non-nil only with --timestamps
+	// Isolation runs each build in a worker process (see isolate.go); nil
+	// runs builds in this process, as tests and fuzzing do.
+	Isolation *Isolation
 }
 
 // Build is one unique input (by sha256) with every path it was found at.
@@ -49,15 +52,32 @@ type Build struct {
 // Group hashes every input and merges inputs with identical bytes into one
 // build, so a corpus with copies is analysed once per distinct file and the
 // report lists every path. The order is the order of first appearance.
-func Group(ctx context.Context, inputs []Input) ([]*Build, error) {
+// Inputs that cannot be opened, are no longer regular files, or are
+// tomscan's own reports are skipped with their reason. Hashing stops as soon
+// as ctx ends (an interrupted run, a huge file), and then ctx's error is
+// returned.
+func Group(ctx context.Context, inputs []Input) ([]*Build, []Skipped, error) {
 	byKey := map[string]*Build{}
 	var out []*Build
+	var skipped []Skipped
 	for _, in := range inputs {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		key, size, err := hashFile(in.Path)
-		if err != nil {
+		key, size, own, err := hashFile(ctx, in.Path)
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return nil, nil, ctxErr
+		}
+		switch {
+		case own:
+			skipped = append(skipped, Skipped{Path: in.Path, Reason: "a tomscan report or archive index: tomscan does not read its own output"})
+			continue
+		case err != nil && size == 0:
+			skipped = append(skipped, Skipped{Path: in.Path, Reason: "cannot be read: " + errText(err)})
+			continue
+		case err != nil:
+			// Opened, but failed part way: a build with a read error
+			// (a damaged disk), so its report says what was lost.
 			sum := sha256.Sum256([]byte(in.Ref))
 			key = "unreadable-" + hex.EncodeToString(sum[:])
 		}
@@ -69,27 +89,54 @@ func Group(ctx context.Context, inputs []Input) ([]*Build, error) {
 		}
 		b.Inputs = append(b.Inputs, in)
 	}
-	return out, nil
+	return out, skipped, nil
 }
 
-func hashFile(path string) (string, int64, error) {
-	f, err := os.Open(path)
+// hashFile returns the sha256 and size of a regular file, reading in chunks
+// and checking ctx between them, and whether it is tomscan's own output.
+func hashFile(ctx context.Context, path string) (key string, size int64, own bool, err error) {
+	f, err := openRegular(path)
 	if err != nil {
-		return "", 0, fmt.Errorf("open input: %w", err)
+		return "", 0, false, err
 	}
 	defer f.Close()
 	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return "", n, fmt.Errorf("read input: %w", err)
+	buf := make([]byte, 1<<20)
+	for first := true; ; first = false {
+		if err := ctx.Err(); err != nil {
+			return "", size, false, err
+		}
+		n, rerr := io.ReadFull(f, buf)
+		if first && isOwnOutput(path, buf[:min(n, ownOutputHead)]) {
+			return "", 0, true, nil
+		}
+		h.Write(buf[:n])
+		size += int64(n)
+		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
+			break
+		}
+		if rerr != nil {
+			return "", size, false, fmt.Errorf("read input: %w", rerr)
+		}
 	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
+	return hex.EncodeToString(h.Sum(nil)), size, false, nil
 }
 
 // Result is a finished build.
 type Result struct {
 	Build  *Build
 	Report *reports.Report
+	// JSON is the report as the worker encoded it, to be archived byte for
+	// byte; nil when the build ran in this process (encode Report).
+	JSON []byte
+	// Interrupted: the run was cancelled while this build was in flight.
+	// Report is nil: an incomplete tree is not a result and is not archived
+	// (a rerun scans the build again).
+	Interrupted bool
+	// Err: the environment failed (scratch folder, worker start), not the
+	// build; Report is nil and the run should stop rather than archive a
+	// report that blames the build.
+	Err error
 }
 
 // Run scans builds with cfg.Jobs workers and calls done for each finished
@@ -109,19 +156,21 @@ func Run(ctx context.Context, cfg Config, builds []*Build, done func(Result)) er
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var scanner *rules.Scanner
-			if cfg.Rules != nil {
-				s, err := cfg.Rules.NewScanner(time.Minute)
-				if err != nil {
-					startOnce.Do(func() { startErr = err })
-				} else {
-					scanner = s
-					defer s.Close()
+			if cfg.Isolation != nil {
+				iso := newIsolated(cfg, i)
+				defer iso.close()
+				for b := range work {
+					results <- iso.scan(ctx, b)
 				}
+				return
 			}
-			a := &analyzer{limits: cfg.Limits, trust: cfg.TrustRoots, scanner: scanner}
+			a, err := newAnalyzer(cfg)
+			if err != nil {
+				startOnce.Do(func() { startErr = err })
+			}
+			defer a.close()
 			for b := range work {
-				results <- Result{Build: b, Report: scanBuild(ctx, cfg, a, b)}
+				results <- scanHere(ctx, cfg, a, b)
 			}
 		}()
 	}
@@ -145,11 +194,23 @@ func Run(ctx context.Context, cfg Config, builds []*Build, done func(Result)) er
 	return ctx.Err()
 }
 
-// scanBuild never panics and always returns a report.
-func scanBuild(ctx context.Context, cfg Config, a *analyzer, b *Build) (rep *reports.Report) {
+// scanHere scans b in this process.
+func scanHere(ctx context.Context, cfg Config, a *analyzer, b *Build) Result {
+	rep, err := scanBuild(ctx, cfg, a, b)
+	switch {
+	case ctx.Err() != nil:
+		return Result{Build: b, Interrupted: true}
+	case err != nil:
+		return Result{Build: b, Err: err}
+	}
+	return Result{Build: b, Report: rep}
+}
+
+// newReport is a build's report before its tree is filled in.
+func newReport(cfg Config, b *Build) (*reports.Report, *artifact.Node) {
 	first := b.Inputs[0]
 	root := artifact.NewRoot(baseName(first.Ref))
-	rep = &reports.Report{
+	rep := &reports.Report{
 		SchemaVersion: reports.SchemaVersion,
 		Tool:          cfg.Tool,
 		Limits:        cfg.Limits,
@@ -172,6 +233,27 @@ func scanBuild(ctx context.Context, cfg Config, a *analyzer, b *Build) (rep *rep
 	if cfg.Now != nil {
 		rep.ScannedAt = cfg.Now().UTC().Format(time.RFC3339)
 	}
+	return rep, root
+}
+
+// finishReport sums the tree up into the report's status and identity.
+func finishReport(rep *reports.Report, root *artifact.Node) {
+	rep.Summary, rep.Status, rep.StatusReason = reports.Summarize(root)
+	rep.Build.MD5, rep.Build.SHA1, rep.Build.SHA256, rep.Build.Type = root.MD5, root.SHA1, root.SHA256, root.Type
+	if root.Size > 0 {
+		rep.Build.Size = root.Size
+	}
+}
+
+// testHook, set only by this package's tests, runs first in every build with
+// the input's path, so a test can make a worker crash on a chosen input.
+var testHook func(path string)
+
+// scanBuild never panics. It returns a report, or an error when the
+// environment (not the build) failed: the scratch folder cannot be made.
+func scanBuild(ctx context.Context, cfg Config, a *analyzer, b *Build) (rep *reports.Report, envErr error) {
+	first := b.Inputs[0]
+	rep, root := newReport(cfg, b)
 	defer func() {
 		if r := recover(); r != nil {
 			st := debug.Stack()
@@ -180,24 +262,26 @@ func scanBuild(ctx context.Context, cfg Config, a *analyzer, b *Build) (rep *rep
 			}
 			root.AddIssue(artifact.KindPanic, "pipeline", fmt.Sprintf("panic: %v: %s", r, st))
 		}
-		rep.Summary, rep.Status, rep.StatusReason = reports.Summarize(root)
-		rep.Build.MD5, rep.Build.SHA1, rep.Build.SHA256, rep.Build.Type = root.MD5, root.SHA1, root.SHA256, root.Type
-		if root.Size > 0 {
-			rep.Build.Size = root.Size
+		if rep != nil { // nil after an environment error: no report
+			finishReport(rep, root)
 		}
 	}()
 
 	if b.Err != nil {
 		root.AddIssue(artifact.KindRead, "read", b.Err.Error())
-		return rep
+		return rep, nil
+	}
+	if testHook != nil {
+		testHook(first.Path)
 	}
 	bctx, cancel := context.WithTimeout(ctx, cfg.Limits.BuildTimeout)
 	defer cancel()
 
 	sc, err := scratch.New(cfg.ScratchDir)
 	if err != nil {
-		root.AddIssue(artifact.KindRead, "read", err.Error())
-		return rep
+		// Not the build's fault: a report saying "failed" would replace a
+		// good one in the archive.
+		return nil, err
 	}
 	defer func() {
 		if err := sc.Close(); err != nil {
@@ -205,27 +289,29 @@ func scanBuild(ctx context.Context, cfg Config, a *analyzer, b *Build) (rep *rep
 		}
 	}()
 
-	f, err := os.Open(first.Path)
+	f, err := openRegular(first.Path)
 	if err != nil {
-		root.AddIssue(artifact.KindRead, "read", fmt.Sprintf("open input: %v", err))
-		return rep
+		root.AddIssue(artifact.KindRead, "read", err.Error())
+		return rep, nil
 	}
 	defer f.Close()
 	blob, err := rootBlob(f, cfg.Limits)
 	if err != nil {
 		root.AddIssue(artifact.KindRead, "read", err.Error())
-		return rep
+		return rep, nil
 	}
 	root.SetBlob(blob)
 	a.tom = tom.NewBuild(cfg.TOM)
 	defer func() { a.tom = nil }()
 	cfg.Engine.Run(bctx, root, limits.NewBudget(cfg.Limits), sc, a.visit)
 	judgeContainerChains(root, cfg.TrustRoots)
-	if bctx.Err() != nil {
+	// Only the build's own deadline is a timeout; a cancelled run (ctx)
+	// is an interruption, which the caller sees in ctx and does not archive.
+	if bctx.Err() != nil && ctx.Err() == nil {
 		root.AddIssue(artifact.KindTimeout, "pipeline", fmt.Sprintf("build timeout %s reached: the tree is incomplete", cfg.Limits.BuildTimeout))
 	}
 	rep.TOM = a.tom.Finish(bctx, root)
-	return rep
+	return rep, nil
 }
 
 // judgeContainerChains checks the chains of the signatures extractors found

@@ -10,8 +10,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/tomscan/tomscan/internal/runlock"
 )
 
 // Root is one build's scratch directory.
@@ -117,4 +120,80 @@ func (r *Root) Close() error {
 		return fmt.Errorf("scratch: remove %s: %w", r.dir, err)
 	}
 	return nil
+}
+
+// runPrefix names a run's folder under the scratch parent; lockName is the
+// lock file inside it naming the run's process.
+const (
+	runPrefix = "tomscan-run-"
+	lockName  = ".lock"
+)
+
+// Run is one scan's scratch folder: every build root (and each worker's
+// folder) lives below it, and a lock file inside names the run's process, so
+// a later run can tell the folder of a killed run from a live one.
+type Run struct {
+	dir  string
+	lock *runlock.Lock
+}
+
+// NewRun sweeps the run folders that dead runs left under parent ("" for the
+// system temp dir), then creates this run's folder. Only folders named
+// tomscan-run-* whose lock file names a dead process are removed; a folder
+// without a readable lock is left alone (it may be being created). It is also
+// the start-up check of --scratch: an error means the folder is unusable.
+func NewRun(parent string) (*Run, []string, error) {
+	if parent == "" {
+		parent = os.TempDir()
+	}
+	swept, err := SweepDead(parent)
+	if err != nil {
+		return nil, nil, err
+	}
+	dir, err := os.MkdirTemp(parent, runPrefix)
+	if err != nil {
+		return nil, swept, fmt.Errorf("scratch: create run folder: %w", err)
+	}
+	l, _, err := runlock.Acquire(filepath.Join(dir, lockName))
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, swept, fmt.Errorf("scratch: %w", err)
+	}
+	return &Run{dir: dir, lock: l}, swept, nil
+}
+
+// Dir is the run's folder: the parent of its build roots.
+func (r *Run) Dir() string { return r.dir }
+
+// Close removes the run's folder and everything under it.
+func (r *Run) Close() error {
+	if err := os.RemoveAll(r.dir); err != nil {
+		return fmt.Errorf("scratch: remove %s: %w", r.dir, err)
+	}
+	return nil
+}
+
+// SweepDead removes the run folders under parent whose lock names a process
+// that is no longer running, and returns their paths.
+func SweepDead(parent string) ([]string, error) {
+	des, err := os.ReadDir(parent)
+	if err != nil {
+		return nil, fmt.Errorf("scratch: list %s: %w", parent, err)
+	}
+	var swept []string
+	for _, de := range des {
+		if !de.IsDir() || !strings.HasPrefix(de.Name(), runPrefix) {
+			continue
+		}
+		dir := filepath.Join(parent, de.Name())
+		owner, err := runlock.Read(filepath.Join(dir, lockName))
+		if err != nil || owner.Alive() {
+			continue
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			return swept, fmt.Errorf("scratch: sweep %s: %w", dir, err)
+		}
+		swept = append(swept, dir)
+	}
+	return swept, nil
 }

@@ -83,3 +83,48 @@ func TestRootRefusesEscapes(t *testing.T) {
 		t.Fatal("os.Root opened ../x")
 	}
 }
+
+// TestSweepRemovesOnlyDeadRuns: a dead run's folder goes, a live run's folder,
+// a run folder without a lock and an unrelated folder stay.
+func TestSweepRemovesOnlyDeadRuns(t *testing.T) {
+	parent := t.TempDir()
+	live, _, err := NewRun(parent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
+	dead := filepath.Join(parent, runPrefix+"dead")
+	noLock := filepath.Join(parent, runPrefix+"nolock")
+	other := filepath.Join(parent, "tomscan-build-other")
+	for _, d := range []string{dead, noLock, other} {
+		if err := os.MkdirAll(filepath.Join(d, "sub"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// pid 1 with a start time no process has: a dead owner
+	if err := os.WriteFile(filepath.Join(dead, lockName), []byte("1 never\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, swept, err := NewRun(parent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if len(swept) != 1 || swept[0] != dead {
+		t.Fatalf("swept %v, want only %s", swept, dead)
+	}
+	for _, d := range []string{live.Dir(), noLock, other, r.Dir()} {
+		if _, err := os.Stat(d); err != nil {
+			t.Errorf("%s removed: %v", d, err)
+		}
+	}
+	if _, err := os.Stat(dead); !os.IsNotExist(err) {
+		t.Errorf("dead run folder still there: %v", err)
+	}
+}
+
+func TestNewRunBadParent(t *testing.T) {
+	if _, _, err := NewRun(filepath.Join(t.TempDir(), "typo", "dir")); err == nil {
+		t.Fatal("NewRun under a missing folder succeeded")
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -63,6 +64,12 @@ func RunTool(ctx context.Context, timeout time.Duration, dir, tool, path string,
 	cmd.Dir = dir
 	cmd.Env = []string{"LC_ALL=C.UTF-8", "LANG=C.UTF-8", "PATH=/usr/bin:/bin"}
 	cmd.WaitDelay = 2 * time.Second
+	// Its own process group, killed whole at the deadline, so a tool's
+	// helpers go with it; and SIGKILL when the process that started it dies
+	// (a worker killed at its memory cap, tomscan killed with -9), so no
+	// tool keeps writing into scratch after the run is gone.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	stdout := &capped{max: MaxToolOutput}
 	stderr := &capped{max: MaxToolOutput}
 	cmd.Stdout, cmd.Stderr = stdout, stderr

@@ -94,7 +94,7 @@ func pipelinePairs(t *testing.T, set *rules.Set, files []string) []string {
 		in = append(in, pipeline.Input{Path: f, Ref: filepath.Base(f)})
 	}
 	ctx := context.Background()
-	builds, err := pipeline.Group(ctx, in)
+	builds, _, err := pipeline.Group(ctx, in)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -145,17 +145,26 @@ func scanAll(ctx context.Context, cfg Config, inputs []input) (map[string]map[st
 		pin = append(pin, pipeline.Input{Path: in.path, Ref: filepath.ToSlash(in.path)})
 		nameOf[filepath.ToSlash(in.path)] = in.name
 	}
-	builds, err := pipeline.Group(ctx, pin)
+	builds, skipped, err := pipeline.Group(ctx, pin)
 	if err != nil {
 		return nil, nil, err
+	}
+	var incomplete []string
+	for _, s := range skipped {
+		incomplete = append(incomplete, fmt.Sprintf("%s: skipped (%s)", nameOf[filepath.ToSlash(s.Path)], s.Reason))
 	}
 	pcfg := pipeline.Config{
 		Limits: cfg.Limits, Rules: cfg.Rules, Engine: cfg.Engine, Jobs: cfg.Jobs,
 		ScratchDir: cfg.ScratchDir, TOM: tom.Options{}, Tool: reports.Tool{Name: "tomscan rules test"},
 	}
 	matched := map[string]map[string][]string{}
-	var incomplete []string
 	err = pipeline.Run(ctx, pcfg, builds, func(r pipeline.Result) {
+		if r.Report == nil { // interrupted, or the scratch folder failed
+			for _, in := range r.Build.Inputs {
+				incomplete = append(incomplete, fmt.Sprintf("%s: not scanned (%v)", nameOf[in.Ref], r.Err))
+			}
+			return
+		}
 		hits := map[string][]string{}
 		_ = r.Report.Tree.Walk(func(n *artifact.Node) error {
 			for _, m := range n.Matches {

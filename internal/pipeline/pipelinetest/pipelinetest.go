@@ -40,15 +40,25 @@ func Config(t testing.TB) pipeline.Config {
 func Scan(t testing.TB, cfg pipeline.Config, paths []string, fn func(pipeline.Result)) {
 	t.Helper()
 	ctx := context.Background()
-	inputs, err := pipeline.Discover(paths)
+	inputs, skipped, err := pipeline.Discover(paths, pipeline.DiscoverOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	builds, err := pipeline.Group(ctx, inputs)
+	builds, skipped2, err := pipeline.Group(ctx, inputs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := pipeline.Run(ctx, cfg, builds, fn); err != nil {
+	if s := append(skipped, skipped2...); len(s) > 0 {
+		t.Fatalf("inputs skipped: %v", s)
+	}
+	err = pipeline.Run(ctx, cfg, builds, func(r pipeline.Result) {
+		if r.Report == nil {
+			t.Errorf("%s: no report (interrupted %v, error %v)", r.Build.Inputs[0].Ref, r.Interrupted, r.Err)
+			return
+		}
+		fn(r)
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 }

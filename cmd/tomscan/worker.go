@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/tomscan/tomscan/internal/limits"
+	"github.com/tomscan/tomscan/internal/pipeline"
+	"github.com/tomscan/tomscan/internal/tom"
+	"github.com/tomscan/tomscan/internal/unpack"
+	"github.com/tomscan/tomscan/internal/unpack/registry"
+	"github.com/tomscan/tomscan/internal/worker"
+	"github.com/tomscan/tomscan/reports"
+	"github.com/tomscan/tomscan/rules"
+)
+
+// workerCommand is the hidden subcommand a scan starts its worker processes
+// with; it is not for people (README: Safety).
+const workerCommand = "__worker"
+
+// scanSpec is everything a scan's configuration is built from, so that the
+// parent and every worker build the same pipeline.Config from the same
+// bytes: the rule texts themselves (not their paths, which could change
+// under a running scan), the trust store's PEM, the limits.
+type scanSpec struct {
+	Limits       limits.Limits `json:"limits"`
+	Rules        []specRule    `json:"rules"`
+	FrozenRules  []byte        `json:"frozen_rules"` // the parent's compiled Rules (rules.Set.Freeze)
+	KeywordLists string        `json:"keyword_lists"`
+	TrustPEM     []byte        `json:"trust_pem"`
+	Tool         reports.Tool  `json:"tool"`
+	Timestamps   bool          `json:"timestamps"`
+	ScratchDir   string        `json:"scratch_dir"`
+}
+
+type specRule struct {
+	Namespace string `json:"namespace"`
+	Path      string `json:"path"`
+	Text      []byte `json:"text"`
+}
+
+// config builds the pipeline configuration; set is the compiled rules when
+// the caller has them already (the parent), else they are compiled here.
+func (s scanSpec) config(ctx context.Context, set *rules.Set) (pipeline.Config, error) {
+	if set == nil {
+		var srcs []rules.Source
+		for _, r := range s.Rules {
+			srcs = append(srcs, rules.Source{Namespace: r.Namespace, Path: r.Path, Text: r.Text})
+		}
+		var err error
+		if s.FrozenRules != nil {
+			set, err = rules.Thaw(s.FrozenRules, srcs)
+		} else {
+			set, err = rules.Compile(ctx, srcs)
+		}
+		if err != nil {
+			return pipeline.Config{}, err
+		}
+	}
+	trust, err := trustPool(s.TrustPEM)
+	if err != nil {
+		return pipeline.Config{}, usagef("scan: --trust-store: %v", err)
+	}
+	cfg := pipeline.Config{
+		Limits:     s.Limits,
+		Rules:      set,
+		Engine:     unpack.New(registry.All(), registry.Tools()),
+		Jobs:       1,
+		ScratchDir: s.ScratchDir,
+		TOM:        tom.Options{KeywordListsDir: s.KeywordLists},
+		TrustRoots: trust,
+		Tool:       s.Tool,
+	}
+	if s.Timestamps {
+		cfg.Now = time.Now
+	}
+	return cfg, nil
+}
+
+// isolation runs builds in workers: this same program, the hidden subcommand.
+func isolation(spec scanSpec, maxMem int64) (*pipeline.Isolation, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("scan: find tomscan's own program for its workers: %w", err)
+	}
+	b, err := json.Marshal(spec)
+	if err != nil {
+		return nil, fmt.Errorf("scan: encode worker spec: %w", err)
+	}
+	return &pipeline.Isolation{Path: exe, Args: []string{workerCommand}, Spec: b, MaxMemory: maxMem}, nil
+}
+
+// cmdWorker serves builds for a parent scan over fd 3 and 4 until the parent
+// closes them.
+func cmdWorker(ctx context.Context, stderr io.Writer) int {
+	err := worker.Serve(ctx, func(raw []byte) (worker.Handler, error) {
+		var spec scanSpec
+		if err := json.Unmarshal(raw, &spec); err != nil {
+			return nil, fmt.Errorf("decode spec: %w", err)
+		}
+		cfg, err := spec.config(ctx, nil)
+		if err != nil {
+			return nil, err
+		}
+		return pipeline.WorkerHandler(cfg)
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "tomscan %s: %v\n", workerCommand, err)
+		return exitRuntime
+	}
+	return exitOK
+}

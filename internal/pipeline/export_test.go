@@ -1,0 +1,11 @@
+package pipeline
+
+import "time"
+
+// SetTestHook makes every build call f with its input path first (in the
+// process that scans it: a worker when isolated). Test binaries only.
+func SetTestHook(f func(path string)) { testHook = f }
+
+// SetWorkerGrace shortens how long past the build timeout a worker is waited
+// for. Test binaries only.
+func SetWorkerGrace(d time.Duration) { workerGrace = d }

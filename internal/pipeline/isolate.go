@@ -1,0 +1,209 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/tomscan/tomscan/internal/artifact"
+	"github.com/tomscan/tomscan/internal/filetype"
+	"github.com/tomscan/tomscan/internal/worker"
+	"github.com/tomscan/tomscan/reports"
+)
+
+// Isolation runs the hostile part of every build (unpacking, parsing, YARA,
+// the TOM analysers) in a worker process: the same program started with a
+// hidden subcommand that builds the same Config from Spec and serves builds
+// with WorkerHandler. The parent schedules, and writes reports and the
+// index; a report (JSON) is the only thing a worker hands back. Whatever
+// kills a worker (the memory cap, a signal, a Go runtime fatal error, a crash
+// in libyara) costs only the build it was on: that build's report is
+// `failed` with a worker-crashed issue, and the next build gets a fresh
+// worker. Workers are reused across builds, so isolation costs one process
+// start per slot, not per build.
+type Isolation struct {
+	Path      string   // the worker program (os.Executable)
+	Args      []string // its arguments (the hidden subcommand)
+	Env       []string // its environment; nil: this process's
+	Spec      []byte   // what the worker builds its Config from
+	MaxMemory int64    // per worker, see worker.Options.MaxMemory; 0: no cap
+}
+
+// workerGrace is how long past the build timeout the parent waits for a
+// worker's answer: the worker stops the build at the timeout itself and
+// still writes a report; one that does not answer by then is stuck (in C
+// code that does not see the deadline) and is killed.
+var workerGrace = time.Minute
+
+// request is one build as the parent sends it to a worker.
+type request struct {
+	Key     string  `json:"key"`
+	Inputs  []Input `json:"inputs"`
+	Size    int64   `json:"size"`
+	Scratch string  `json:"scratch"` // the folder the worker's build roots go in
+}
+
+// isolated is one worker slot of the parent: its current worker process
+// (started on first use and after each death) and its scratch folder.
+type isolated struct {
+	cfg Config
+	dir string
+	p   *worker.Process
+}
+
+func newIsolated(cfg Config, slot int) *isolated {
+	parent := cfg.ScratchDir
+	if parent == "" {
+		parent = os.TempDir()
+	}
+	return &isolated{cfg: cfg, dir: filepath.Join(parent, fmt.Sprintf("worker-%d", slot))}
+}
+
+func (w *isolated) close() {
+	if w.p != nil {
+		w.p.Close()
+	}
+}
+
+// scan runs b in the slot's worker.
+func (w *isolated) scan(ctx context.Context, b *Build) Result {
+	if b.Err != nil {
+		// Unreadable at discovery: nothing hostile is read, the report
+		// only says why.
+		rep, err := scanBuild(ctx, w.cfg, nil, b)
+		return Result{Build: b, Report: rep, Err: err}
+	}
+	if w.p == nil {
+		// A dead worker's build roots are garbage: start clean.
+		if err := os.RemoveAll(w.dir); err != nil {
+			return Result{Build: b, Err: fmt.Errorf("pipeline: clear worker scratch: %w", err)}
+		}
+		if err := os.MkdirAll(w.dir, 0o700); err != nil {
+			return Result{Build: b, Err: fmt.Errorf("pipeline: worker scratch: %w", err)}
+		}
+		iso := w.cfg.Isolation
+		p, err := worker.Start(ctx, worker.Options{Path: iso.Path, Args: iso.Args, Env: iso.Env, MaxMemory: iso.MaxMemory, Spec: iso.Spec})
+		if err != nil {
+			if ctx.Err() != nil {
+				return Result{Build: b, Interrupted: true}
+			}
+			return Result{Build: b, Err: fmt.Errorf("pipeline: %w", err)}
+		}
+		w.p = p
+	}
+	req, err := json.Marshal(request{Key: b.Key, Inputs: b.Inputs, Size: b.Size, Scratch: w.dir})
+	if err != nil {
+		return Result{Build: b, Err: fmt.Errorf("pipeline: encode request: %w", err)}
+	}
+	ans, err := w.p.Do(ctx, w.cfg.Limits.BuildTimeout+workerGrace, req)
+	var crash *worker.Crash
+	var remote *worker.RemoteError
+	switch {
+	case ctx.Err() != nil:
+		if err != nil {
+			w.p = nil // killed by Do
+		}
+		return Result{Build: b, Interrupted: true}
+	case err == nil:
+		rep, derr := reports.DecodeJSON(ans)
+		if derr == nil {
+			return Result{Build: b, Report: rep, JSON: ans}
+		}
+		// A worker that answers garbage is not trusted with the next build.
+		w.p.Kill()
+		w.p = nil
+		crash = &worker.Crash{State: "answered an unreadable report", ExitCode: -1, Reason: derr.Error()}
+	case errors.As(err, &crash):
+		w.p = nil
+	case errors.As(err, &remote):
+		return Result{Build: b, Err: remote}
+	default:
+		w.p.Kill()
+		w.p = nil
+		return Result{Build: b, Err: fmt.Errorf("pipeline: %w", err)}
+	}
+	return Result{Build: b, Report: crashReport(ctx, w.cfg, b, crash)}
+}
+
+// crashReport is the report of a build whose worker died: the build's
+// identity, read again here (it is only hashed, never parsed), and the cause.
+func crashReport(ctx context.Context, cfg Config, b *Build, c *worker.Crash) *reports.Report {
+	rep, root := newReport(cfg, b)
+	if err := identify(ctx, root, b.Inputs[0].Path); err != nil {
+		root.AddIssue(artifact.KindRead, "read", err.Error())
+	}
+	root.AddIssue(artifact.KindWorkerCrashed, "worker",
+		fmt.Sprintf("%v: the build is not analysed; the batch went on with a fresh worker", c))
+	finishReport(rep, root)
+	return rep
+}
+
+// identify fills the root's size, hashes and type as the engine would.
+func identify(ctx context.Context, root *artifact.Node, path string) error {
+	f, err := openRegular(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h256, h1, h5 := sha256.New(), sha1.New(), md5.New()
+	w := io.MultiWriter(h256, h1, h5)
+	head := make([]byte, 0, filetype.HeadSize)
+	buf := make([]byte, 1<<20)
+	var n int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		k, rerr := f.Read(buf)
+		if room := filetype.HeadSize - len(head); room > 0 {
+			head = append(head, buf[:min(room, k)]...)
+		}
+		w.Write(buf[:k])
+		n += int64(k)
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			return fmt.Errorf("read input: %w", rerr)
+		}
+	}
+	root.Size = n
+	root.SHA256, root.SHA1, root.MD5 = hex.EncodeToString(h256.Sum(nil)), hex.EncodeToString(h1.Sum(nil)), hex.EncodeToString(h5.Sum(nil))
+	root.Type = filetype.Sniff(head)
+	return nil
+}
+
+// WorkerHandler is the worker process's side: cfg is built from the same
+// Spec as the parent's, so a build scanned in a worker gives the same report
+// as one scanned in process.
+func WorkerHandler(cfg Config) (worker.Handler, error) {
+	a, err := newAnalyzer(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, raw []byte) ([]byte, error) {
+		var req request
+		if err := json.Unmarshal(raw, &req); err != nil {
+			return nil, fmt.Errorf("decode request: %w", err)
+		}
+		if len(req.Inputs) == 0 {
+			return nil, errors.New("request without inputs")
+		}
+		c := cfg
+		c.ScratchDir = req.Scratch
+		rep, err := scanBuild(ctx, c, a, &Build{Key: req.Key, Inputs: req.Inputs, Size: req.Size})
+		if err != nil {
+			return nil, err
+		}
+		return reports.EncodeJSON(rep)
+	}, nil
+}

@@ -1,0 +1,367 @@
+package worker
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Options start a worker process.
+type Options struct {
+	Path string   // the program: tomscan itself (os.Executable)
+	Args []string // its arguments: the hidden worker subcommand
+	Env  []string // its environment; nil: this process's
+	// MaxMemory caps how far the child's address space may grow once it is
+	// set up (RLIMIT_AS, set by the parent on the child before its first
+	// request; see capMemory): an allocation past it fails in the child,
+	// which dies, and only the child. 0: no cap.
+	MaxMemory int64
+	Spec      []byte        // sent first; the child's setup reads it
+	Setup     time.Duration // how long setup may take (compiling rules); 0: one minute
+}
+
+// Process is a running worker. Its methods are not safe for concurrent use:
+// one goroutine of the parent owns one worker.
+type Process struct {
+	cmd    *exec.Cmd
+	req    *os.File // requests to the child
+	ans    *os.File // answers from the child
+	stderr *headBuffer
+	exited chan struct{} // closed once Wait returned
+	dead   bool
+}
+
+// Crash says the worker died or was killed while it worked on a request.
+type Crash struct {
+	State    string // as the OS says it: "signal: segmentation fault", "exit status 2"
+	Signal   string // "segmentation fault", "killed"; "" for an exit
+	ExitCode int    // -1 after a signal
+	PeakRSS  int64  // bytes, the child's maximum resident set (rusage)
+	Reason   string // the first thing it printed on stderr (a Go fatal error), or why the parent killed it
+}
+
+func (c *Crash) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "worker process died (%s); peak memory %s", c.State, mib(c.PeakRSS))
+	if c.Reason != "" {
+		fmt.Fprintf(&b, "; %s", c.Reason)
+	}
+	return b.String()
+}
+
+// RemoteError is an error the child reported in a KindError frame; the child
+// is still alive and usable.
+type RemoteError struct{ Message string }
+
+func (e *RemoteError) Error() string { return "worker: " + e.Message }
+
+// Start runs a worker, caps its memory, sends it the spec and waits until it
+// says it is ready.
+func Start(ctx context.Context, o Options) (*Process, error) {
+	reqR, reqW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("worker: pipe: %w", err)
+	}
+	ansR, ansW, err := os.Pipe()
+	if err != nil {
+		reqR.Close()
+		reqW.Close()
+		return nil, fmt.Errorf("worker: pipe: %w", err)
+	}
+	cmd := exec.Command(o.Path, o.Args...)
+	cmd.Env = o.Env
+	if o.MaxMemory > 0 {
+		// The Go heap of the child collects harder as it nears the cap
+		// instead of running into it with garbage still held.
+		env := o.Env
+		if env == nil {
+			env = os.Environ()
+		}
+		// glibc's malloc (libyara, through cgo) reserves 64 MiB of address
+		// space per arena, up to eight per core: two arenas keep that
+		// reservation from eating the cap.
+		cmd.Env = append(append([]string(nil), env...),
+			"GOMEMLIMIT="+strconv.FormatInt(o.MaxMemory/4*3, 10), "MALLOC_ARENA_MAX=2")
+	}
+	cmd.ExtraFiles = []*os.File{reqR, ansW} // fd 3 and 4 in the child
+	stderr := &headBuffer{max: 8 << 10}
+	cmd.Stderr = stderr
+	cmd.Stdout = io.Discard // a library printing on stdout cannot garble the protocol
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		// Its own process group: a Ctrl-C on the terminal reaches the
+		// parent only, which decides what happens to builds in flight.
+		Setpgid: true,
+		// Dies with the parent (kill -9 included), so no worker outlives
+		// the run; its tools die with it the same way.
+		Pdeathsig: syscall.SIGKILL,
+	}
+	cmd.WaitDelay = 2 * time.Second
+	if err := cmd.Start(); err != nil {
+		for _, f := range []*os.File{reqR, reqW, ansR, ansW} {
+			f.Close()
+		}
+		return nil, fmt.Errorf("worker: start %s: %w", o.Path, err)
+	}
+	reqR.Close()
+	ansW.Close()
+	p := &Process{cmd: cmd, req: reqW, ans: ansR, stderr: stderr, exited: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(p.exited) }()
+	setup := o.Setup
+	if setup <= 0 {
+		setup = time.Minute
+	}
+	if err := WriteFrame(p.req, KindSpec, o.Spec); err != nil {
+		return nil, p.died(err)
+	}
+	kind, msg, err := p.read(ctx, setup)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("worker: setup: %w", err)
+	case kind == KindError:
+		p.Kill()
+		return nil, fmt.Errorf("worker: setup: %s", msg)
+	case kind != KindReady:
+		p.Kill()
+		return nil, fmt.Errorf("worker: setup: unexpected frame %q", kind)
+	}
+	if o.MaxMemory > 0 && MemoryCapWorks {
+		if err := p.capMemory(o.MaxMemory); err != nil {
+			p.Kill()
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// MemoryCapWorks is false in race-instrumented builds, whose workers run
+// without the cap (see race.go).
+const MemoryCapWorks = !raceBuild
+
+// capMemory sets the child's RLIMIT_AS to what it has mapped now, set up and
+// idle, plus max. A bare cap would not do: a Go process reserves address
+// space it never touches (heap arena index, page summaries: about 1 GiB of
+// virtual size before it has read a byte), and then dies at its next heap
+// growth with "failed to reserve page summary memory". So the cap is on
+// growth: a build may add at most max bytes of address space. The cap is set
+// after setup and before the first request, so no untrusted byte is read
+// without it.
+func (p *Process) capMemory(max int64) error {
+	pid := p.cmd.Process.Pid
+	idle, err := vmSize(pid)
+	if err != nil {
+		return fmt.Errorf("worker: memory cap: %w", err)
+	}
+	n := uint64(idle + max)
+	if err := unix.Prlimit(pid, unix.RLIMIT_AS, &unix.Rlimit{Cur: n, Max: n}, nil); err != nil {
+		return fmt.Errorf("worker: memory cap: prlimit: %w", err)
+	}
+	return nil
+}
+
+// vmSize is a process's virtual size in bytes (/proc/<pid>/status VmSize).
+func vmSize(pid int) (int64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmSize:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("VmSize %q: %w", v, err)
+			}
+			return kb << 10, nil
+		}
+	}
+	return 0, fmt.Errorf("/proc/%d/status: no VmSize", pid)
+}
+
+// Do sends one request and waits for its answer, at most timeout (0: no
+// limit). A worker that dies meanwhile, or is killed at the timeout, gives a
+// *Crash and is dead; so is one killed because ctx ended, which gives
+// ctx.Err(). A *RemoteError leaves the worker alive.
+func (p *Process) Do(ctx context.Context, timeout time.Duration, req []byte) ([]byte, error) {
+	if p.dead {
+		return nil, errors.New("worker: dead")
+	}
+	p.stderr.Reset()
+	if err := WriteFrame(p.req, KindRequest, req); err != nil {
+		return nil, p.died(err)
+	}
+	kind, ans, err := p.read(ctx, timeout)
+	if err != nil {
+		return nil, err
+	}
+	switch kind {
+	case KindAnswer:
+		return ans, nil
+	case KindError:
+		return nil, &RemoteError{Message: string(ans)}
+	}
+	p.Kill()
+	c := p.crash()
+	c.Reason = fmt.Sprintf("killed by tomscan: it broke the protocol (frame %q)", kind)
+	return nil, c
+}
+
+// read waits for one frame within timeout and ctx, killing the worker when
+// either ends first.
+func (p *Process) read(ctx context.Context, timeout time.Duration) (byte, []byte, error) {
+	type frame struct {
+		kind byte
+		b    []byte
+		err  error
+	}
+	got := make(chan frame, 1)
+	go func() {
+		k, b, err := ReadFrame(p.ans, MaxFrame)
+		got <- frame{k, b, err}
+	}()
+	var expire <-chan time.Time
+	if timeout > 0 {
+		t := time.NewTimer(timeout)
+		defer t.Stop()
+		expire = t.C
+	}
+	select {
+	case f := <-got:
+		if f.err != nil {
+			return 0, nil, p.died(f.err)
+		}
+		return f.kind, f.b, nil
+	case <-expire:
+		p.Kill()
+		<-got
+		c := p.crash()
+		c.Reason = fmt.Sprintf("killed by tomscan: no answer within %s", timeout)
+		return 0, nil, c
+	case <-ctx.Done():
+		p.Kill()
+		<-got
+		return 0, nil, ctx.Err()
+	}
+}
+
+// died turns a broken pipe into the worker's cause of death.
+func (p *Process) died(ioErr error) error {
+	p.dead = true
+	select {
+	case <-p.exited:
+	case <-time.After(5 * time.Second):
+		// The pipe broke but the process lingers: it is not trusted with
+		// another build either way.
+		p.Kill()
+		c := p.crash()
+		c.Reason = fmt.Sprintf("killed by tomscan: its answer pipe broke (%v)", ioErr)
+		return c
+	}
+	return p.crash()
+}
+
+// crash describes the exited worker.
+func (p *Process) crash() *Crash {
+	<-p.exited
+	c := &Crash{ExitCode: -1, Reason: p.stderr.firstLine()}
+	st := p.cmd.ProcessState
+	if st == nil {
+		c.State = "unknown"
+		return c
+	}
+	c.State = st.String()
+	c.ExitCode = st.ExitCode()
+	if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		c.Signal = ws.Signal().String()
+	}
+	if ru, ok := st.SysUsage().(*syscall.Rusage); ok {
+		c.PeakRSS = ru.Maxrss * 1024 // kilobytes on Linux
+	}
+	return c
+}
+
+// Kill ends the worker at once and waits for it.
+func (p *Process) Kill() {
+	p.dead = true
+	if p.cmd.Process != nil {
+		// The whole group: anything the worker started in its own group.
+		// Its tools have groups of their own and die by Pdeathsig.
+		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+		_ = p.cmd.Process.Kill()
+	}
+	<-p.exited
+	p.req.Close()
+	p.ans.Close()
+}
+
+// Close asks the worker to end (its request pipe closes) and waits for it;
+// one that does not end within a few seconds is killed.
+func (p *Process) Close() error {
+	if p.dead {
+		return nil
+	}
+	p.dead = true
+	p.req.Close()
+	select {
+	case <-p.exited:
+	case <-time.After(5 * time.Second):
+		p.Kill()
+	}
+	p.ans.Close()
+	return nil
+}
+
+// Pid is the worker's process id.
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
+// headBuffer keeps the first max bytes written since the last Reset and
+// drops the rest: a Go fatal error or a crash in C code prints its cause
+// first, then tracebacks that may run to megabytes.
+type headBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+	max int
+}
+
+func (h *headBuffer) Write(p []byte) (int, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if room := h.max - h.buf.Len(); room > 0 {
+		h.buf.Write(p[:min(room, len(p))])
+	}
+	return len(p), nil
+}
+
+func (h *headBuffer) Reset() {
+	h.mu.Lock()
+	h.buf.Reset()
+	h.mu.Unlock()
+}
+
+// firstLine is the first non-empty line, capped, for the crash's reason.
+func (h *headBuffer) firstLine() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, l := range strings.Split(h.buf.String(), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			if len(l) > 300 {
+				l = l[:300]
+			}
+			return "stderr: " + strings.ToValidUTF8(l, "?")
+		}
+	}
+	return ""
+}
+
+func mib(n int64) string {
+	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+}

@@ -1,0 +1,216 @@
+package worker
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The test binary is its own worker: TestMain serves when the parent test
+// starts it with this variable set.
+const childEnv = "TOMSCAN_WORKER_PACKAGE_TEST_CHILD"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) == "1" {
+		if err := Serve(context.Background(), testSetup); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+var sink [][]byte
+
+// testSetup answers "echo:X" with spec+X and misbehaves on command.
+func testSetup(spec []byte) (Handler, error) {
+	if string(spec) == "fail-setup" {
+		return nil, errors.New("setup refused")
+	}
+	return func(ctx context.Context, req []byte) ([]byte, error) {
+		cmd, arg, _ := strings.Cut(string(req), ":")
+		switch cmd {
+		case "echo":
+			return append(append([]byte(nil), spec...), arg...), nil
+		case "error":
+			return nil, errors.New(arg)
+		case "exit":
+			n, _ := strconv.Atoi(arg)
+			os.Exit(n)
+		case "segv":
+			syscall.Kill(os.Getpid(), syscall.SIGSEGV)
+			time.Sleep(time.Minute)
+		case "kill":
+			syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			time.Sleep(time.Minute)
+		case "alloc":
+			mb, _ := strconv.Atoi(arg)
+			for i := 0; i < mb; i++ {
+				b := make([]byte, 1<<20)
+				for j := range b {
+					b[j] = 1
+				}
+				sink = append(sink, b)
+			}
+			return []byte("allocated"), nil
+		case "sleep":
+			time.Sleep(time.Hour)
+		}
+		return nil, fmt.Errorf("unknown request %q", req)
+	}, nil
+}
+
+func start(t *testing.T, spec string, maxMem int64) *Process {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Start(context.Background(), Options{
+		Path: exe, Args: []string{"-test.run=^$"}, Env: append(os.Environ(), childEnv+"=1"),
+		MaxMemory: maxMem, Spec: []byte(spec),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+func TestReusedAcrossRequests(t *testing.T) {
+	p := start(t, "hi ", 0)
+	pid := p.Pid()
+	for i := 0; i < 50; i++ {
+		got, err := p.Do(context.Background(), time.Minute, []byte(fmt.Sprintf("echo:%d", i)))
+		if err != nil || string(got) != fmt.Sprintf("hi %d", i) {
+			t.Fatalf("request %d: %q, %v", i, got, err)
+		}
+	}
+	if _, err := p.Do(context.Background(), time.Minute, []byte("error:no such thing")); !isRemote(err) {
+		t.Fatalf("error request: %v", err)
+	}
+	if got, err := p.Do(context.Background(), time.Minute, []byte("echo:still")); err != nil || string(got) != "hi still" {
+		t.Fatalf("after a remote error: %q, %v", got, err)
+	}
+	if p.Pid() != pid {
+		t.Fatal("worker changed")
+	}
+}
+
+func isRemote(err error) bool {
+	var re *RemoteError
+	return errors.As(err, &re)
+}
+
+func crashOf(t *testing.T, err error) *Crash {
+	t.Helper()
+	var c *Crash
+	if !errors.As(err, &c) {
+		t.Fatalf("error %v (%T), want a *Crash", err, err)
+	}
+	return c
+}
+
+func TestCrashes(t *testing.T) {
+	for _, tc := range []struct {
+		req    string
+		maxMem int64
+		check  func(*Crash) bool
+	}{
+		{"exit:7", 0, func(c *Crash) bool { return c.ExitCode == 7 && c.Signal == "" }},
+		// a segfault (in Go or in C code through cgo): Go's handler prints it and exits 2
+		{"segv", 0, func(c *Crash) bool { return c.ExitCode == 2 && strings.Contains(c.Reason, "SIGSEGV") }},
+		// the kernel's OOM killer, or anyone's kill -9
+		{"kill", 0, func(c *Crash) bool { return c.Signal == "killed" && c.ExitCode == -1 }},
+		// past the cap: the Go runtime's allocation fails and it dies
+		{"alloc:2048", 512 << 20, func(c *Crash) bool {
+			return c.ExitCode == 2 && strings.Contains(c.Reason, "out of memory") && c.PeakRSS > 100<<20 && c.PeakRSS < 700<<20
+		}},
+	} {
+		t.Run(tc.req, func(t *testing.T) {
+			if tc.maxMem > 0 && !MemoryCapWorks {
+				t.Skip("no memory cap in a race-instrumented build")
+			}
+			p := start(t, "", tc.maxMem)
+			if got, err := p.Do(context.Background(), time.Minute, []byte("echo:ok")); err != nil || string(got) != "ok" {
+				t.Fatalf("worker not working before the crash: %q, %v", got, err)
+			}
+			_, err := p.Do(context.Background(), time.Minute, []byte(tc.req))
+			c := crashOf(t, err)
+			if !tc.check(c) {
+				t.Fatalf("crash %+v", c)
+			}
+			t.Logf("%v", c)
+			if _, err := p.Do(context.Background(), time.Minute, []byte("echo:x")); err == nil {
+				t.Fatal("a dead worker answered")
+			}
+		})
+	}
+}
+
+// TestMemoryCapLeavesRoomToWork: under the cap a worker does real work.
+func TestMemoryCapLeavesRoomToWork(t *testing.T) {
+	if !MemoryCapWorks {
+		t.Skip("no memory cap in a race-instrumented build")
+	}
+	p := start(t, "", 512<<20)
+	if got, err := p.Do(context.Background(), time.Minute, []byte("alloc:200")); err != nil || string(got) != "allocated" {
+		t.Fatalf("200 MiB under a 512 MiB cap: %q, %v", got, err)
+	}
+}
+
+func TestTimeoutKills(t *testing.T) {
+	p := start(t, "", 0)
+	pid := p.Pid()
+	_, err := p.Do(context.Background(), 300*time.Millisecond, []byte("sleep"))
+	c := crashOf(t, err)
+	if c.Signal != "killed" || !strings.Contains(c.Reason, "no answer within 300ms") {
+		t.Fatalf("crash %+v", c)
+	}
+	if syscall.Kill(pid, 0) == nil {
+		t.Fatal("worker still alive after the timeout")
+	}
+}
+
+func TestCancelKills(t *testing.T) {
+	p := start(t, "", 0)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(200*time.Millisecond, cancel)
+	if _, err := p.Do(ctx, time.Minute, []byte("sleep")); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled request: %v", err)
+	}
+	if syscall.Kill(p.Pid(), 0) == nil {
+		t.Fatal("worker still alive after cancel")
+	}
+}
+
+func TestSetupError(t *testing.T) {
+	exe, _ := os.Executable()
+	_, err := Start(context.Background(), Options{Path: exe, Args: []string{"-test.run=^$"}, Env: append(os.Environ(), childEnv+"=1"), Spec: []byte("fail-setup")})
+	if err == nil || !strings.Contains(err.Error(), "setup refused") {
+		t.Fatalf("Start with a failing setup: %v", err)
+	}
+}
+
+func TestFrameCap(t *testing.T) {
+	var b bytes.Buffer
+	b.Write([]byte{0xff, 0xff, 0xff, 0xff, KindAnswer})
+	if _, _, err := ReadFrame(&b, 1024); !errors.Is(err, ErrFrameTooLarge) {
+		t.Fatalf("4 GiB frame: %v", err)
+	}
+	b.Reset()
+	if err := WriteFrame(&b, KindAnswer, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if k, p, err := ReadFrame(&b, 1024); err != nil || k != KindAnswer || string(p) != "x" {
+		t.Fatalf("round trip: %q %q %v", k, p, err)
+	}
+}
