@@ -110,7 +110,10 @@ func TestExitCodeTable(t *testing.T) {
 		{cmd: "scan", code: 0, args: []string{"scan", filepath.Dir(text), "--out", filepath.Join(work, "o0"), "--quiet"}},
 		{cmd: "scan", code: 1, args: []string{"scan", filepath.Dir(empty), "--out", filepath.Join(work, "o1"), "--quiet"}},
 		{cmd: "scan", code: 2, args: []string{"scan", filepath.Dir(text), "--out", filepath.Join(work, "o2"), "--jobs", "0"}},
-		{cmd: "scan", code: 3, args: []string{"scan", filepath.Dir(text), "--out", filepath.Join(notDir, "sub"), "--quiet"}},
+		// an --out that cannot be created is found before anything is scanned
+		{cmd: "scan", code: 2, args: []string{"scan", filepath.Dir(text), "--out", filepath.Join(notDir, "sub"), "--quiet"}},
+		// the run cannot go on: stdout (--ndjson) fails under it
+		{cmd: "scan", code: 3, args: []string{"scan", filepath.Dir(text), "--out", filepath.Join(work, "o3"), "--quiet", "--ndjson"}, failW: true},
 		{cmd: "rules check", code: 0, args: []string{"rules", "check", "../../rules/"}},
 		{cmd: "rules check", code: 1, args: []string{"rules", "check", "../../rules/testdata/broken"}},
 		{cmd: "rules check", code: 2, args: []string{"rules", "check", "/nonexistent/rules"}},
