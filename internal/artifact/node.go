@@ -65,6 +65,12 @@ const (
 	KindRead        = "read-error"
 	KindScan        = "scan-error"
 	KindPanic       = "panic"
+	// KindEncrypted: the content is encrypted and no password of the list
+	// opened it (ZIP ZipCrypto/WinZip AES, 7z AES).
+	KindEncrypted = "encrypted"
+	// KindUnsupportedFormat: the magic names an archive, image or installer
+	// format that no extractor reads; the message names the format.
+	KindUnsupportedFormat = "unsupported-format"
 )
 
 // Match is one YARA rule that matched a node.

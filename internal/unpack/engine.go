@@ -29,11 +29,19 @@ type Visitor func(ctx context.Context, n, parent *artifact.Node)
 type Engine struct {
 	extractors []Extractor
 	tools      Tools
+	passwords  []Password
 }
 
 // New returns an engine that tries extractors in the given order.
 func New(extractors []Extractor, tools Tools) *Engine {
-	return &Engine{extractors: extractors, tools: tools}
+	return &Engine{extractors: extractors, tools: tools, passwords: DefaultPasswords()}
+}
+
+// WithPasswords sets the list tried on encrypted archives (DefaultPasswords
+// unless set) and returns e.
+func (e *Engine) WithPasswords(p []Password) *Engine {
+	e.passwords = p
+	return e
 }
 
 // Extractors lists the engine's extractors' names, in order, for reports.
@@ -130,16 +138,21 @@ func identify(n *artifact.Node, blob *artifact.Blob) error {
 // tried, so a damaged container still gets every chance.
 func (b *build) unpack(ctx context.Context, n *artifact.Node, blob *artifact.Blob) {
 	head := blob.Head(filetype.HeadSize)
+	matched := ""
+	issues := len(n.Issues)
 	for _, x := range b.engine.extractors {
 		if !x.Match(head, blob.Size()) {
 			continue
+		}
+		if matched == "" {
+			matched = x.Name()
 		}
 		if n.Depth >= b.limits.MaxDepth {
 			n.AddIssue(artifact.KindLimit, "unpack", fmt.Sprintf("max depth %d reached: %s container not unpacked", b.limits.MaxDepth, x.Name()))
 			return
 		}
 		s := &sink{build: b, node: n, extractor: x.Name(), parentSize: blob.Size(), names: map[string]int{}}
-		err := safeExtract(ctx, x, Input{Node: n, Blob: blob, Scratch: b.scratch, Limits: b.limits, Tools: b.engine.tools}, s)
+		err := safeExtract(ctx, x, Input{Node: n, Blob: blob, Scratch: b.scratch, Limits: b.limits, Tools: b.engine.tools, Passwords: b.engine.passwords}, s)
 		if err != nil && !errors.Is(err, ErrStop) {
 			kind := artifact.KindExtract
 			var tm *ToolMissingError
@@ -160,6 +173,27 @@ func (b *build) unpack(ctx context.Context, n *artifact.Node, blob *artifact.Blo
 			return
 		}
 	}
+	b.unread(n, matched, len(n.Issues) > issues)
+}
+
+// unread explains a container-format node that no extractor listed, so
+// that an archive nobody could read never passes for plain data: no
+// extractor for its format is an unsupported-format issue naming it; an
+// extractor that read it without error and found nothing marks it as an
+// empty container (meta entries=0).
+func (b *build) unread(n *artifact.Node, matched string, hadIssue bool) {
+	if !filetype.IsContainer(n.Type) || hadIssue {
+		return
+	}
+	if matched == "" {
+		n.AddIssue(artifact.KindUnsupportedFormat, "unpack", fmt.Sprintf("%s (%s): no extractor reads this format; its content is not analysed", filetype.Describe(n.Type), n.Type))
+		return
+	}
+	n.Container = matched
+	if n.Meta == nil {
+		n.Meta = map[string]string{}
+	}
+	n.Meta["entries"] = "0"
 }
 
 // ErrUnsupported marks a format variant an extractor recognises but cannot read.

@@ -42,6 +42,8 @@ type Input struct {
 	Scratch *scratch.Root // for external tools' output; never write elsewhere
 	Limits  limits.Limits
 	Tools   Tools
+	// Passwords are tried, in order, on encrypted archives.
+	Passwords []Password
 }
 
 // Tools locates the external programs some extractors drive. An empty path
