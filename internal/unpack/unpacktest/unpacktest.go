@@ -79,7 +79,7 @@ type Options struct {
 	Tools     *unpack.Tools
 	MaxBody   int64 // bytes read per body; default 64 MiB
 	Node      *artifact.Node
-	StopAfter int // the sink answers ErrStop after this many entries (0: never)
+	StopAfter int               // the sink answers ErrStop after this many entries (0: never)
 	Passwords []unpack.Password // nil: unpack.DefaultPasswords
 }
 
