@@ -84,8 +84,11 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		keywords   = fs.String("keyword-lists", "", "folder of known keyword-list snapshots to compare recovered lists with")
 		trustStore = fs.String("trust-store", "", "PEM file of root certificates Authenticode chains are checked against (default: chains are not judged)")
 		ruleDirs   multiFlag
+		passwords  multiFlag
+		pwFile     = fs.String("password-file", "", "file of passwords for encrypted archives, one a line (reports name the line, never the password)")
 	)
 	fs.Var(&ruleDirs, "rules", "extra folder of .yar rules (repeatable)")
+	fs.Var(&passwords, "password", "password tried on encrypted ZIP/7z archives after infected, malware, virus (repeatable)")
 	lim := limits.Default()
 	limitFlags(fs, &lim)
 	paths, err := parseInterleaved(fs, args)
@@ -119,6 +122,10 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	}
 	want["json"] = true // the archive's record: other formats are rendered from it
 
+	pwList, err := unpack.PasswordList(passwords, *pwFile)
+	if err != nil {
+		return exitUsage, usagef("scan: %v", err)
+	}
 	trust, err := loadTrustStore(*trustStore)
 	if err != nil {
 		return exitUsage, err
@@ -142,7 +149,7 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	cfg := pipeline.Config{
 		Limits:     lim,
 		Rules:      set,
-		Engine:     unpack.New(registry.All(), registry.Tools()),
+		Engine:     unpack.New(registry.All(), registry.Tools()).WithPasswords(pwList),
 		Jobs:       *jobs,
 		ScratchDir: *scratchDir,
 		TOM:        tom.Options{KeywordListsDir: *keywords},

@@ -117,7 +117,7 @@ func TestEncryptedUserPasswords(t *testing.T) {
 			pwFile := filepath.Join(t.TempDir(), "pw.txt")
 			os.WriteFile(pwFile, []byte("wrong\r\n\r\n"+secret+"\r\n"), 0o600)
 			for label, list := range map[string][]string{
-				"--password #2":           {"nope", secret},
+				"--password #2":          {"nope", secret},
 				"--password-file line 3": nil,
 			} {
 				file := ""
