@@ -54,6 +54,7 @@ type Tools struct {
 	Msiinfo     string // msitools' msiinfo, for MSI tables
 	Cabextract  string
 	Unshield    string
+	Unar        string // RAR and StuffIt (toolarc)
 }
 
 // Entry is one child as the container lists it. Name is data, never a path:

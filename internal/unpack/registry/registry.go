@@ -15,6 +15,7 @@ import (
 	"github.com/tomscan/tomscan/internal/unpack/peimage"
 	"github.com/tomscan/tomscan/internal/unpack/sevenzip"
 	"github.com/tomscan/tomscan/internal/unpack/tar"
+	"github.com/tomscan/tomscan/internal/unpack/toolarc"
 	"github.com/tomscan/tomscan/internal/unpack/zip"
 )
 
@@ -27,6 +28,8 @@ func All() []unpack.Extractor {
 		sevenzip.Extractor{},
 		compress.Extractor{},
 		tar.Extractor{},
+		toolarc.SevenZip{},
+		toolarc.Unar{},
 		installshield.Extractor{},
 		isstream.Extractor{},
 		// PE-based installers own their PE: their adapters look for their
