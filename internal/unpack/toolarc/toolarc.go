@@ -14,6 +14,8 @@ package toolarc
 import (
 	"context"
 	"fmt"
+	"path"
+	"strings"
 
 	"github.com/tomscan/tomscan/internal/artifact"
 	"github.com/tomscan/tomscan/internal/filetype"
@@ -59,7 +61,7 @@ func (SevenZip) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink) 
 	if t == "" {
 		return nil
 	}
-	return run(ctx, in, sink, "7z", in.Tools.SevenZip, kind, func(file, out string) []string {
+	return run(ctx, in, sink, "7z", in.Tools.SevenZip, kind, singleName(in, kind), func(file, out string) []string {
 		// -p with a dummy: never wait for a password on the (closed) stdin.
 		return []string{"x", "-y", "-bd", "-bb0", "-t" + t, "-pX", "-o" + out, "--", file}
 	})
@@ -82,16 +84,41 @@ func (Unar) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink) erro
 	if !unarTypes[kind] {
 		return nil
 	}
-	return run(ctx, in, sink, "unar", in.Tools.Unar, kind, func(file, out string) []string {
+	return run(ctx, in, sink, "unar", in.Tools.Unar, kind, "", func(file, out string) []string {
 		// -nr: the engine recurses, not unar; -k skip: no AppleDouble side files.
 		return []string{"-q", "-f", "-D", "-nr", "-k", "skip", "-o", out, "--", file}
 	})
 }
 
+// singleName names the one child of a single-stream format (SZDD, .Z) the
+// way compressed streams are named (docs/contracts.md), instead of after our
+// scratch copy: SZDD restores the last character it replaced by "_" (kept in
+// its header), .Z drops its extension; else the parent's name is kept.
+func singleName(in unpack.Input, kind string) string {
+	name := "[decompressed]"
+	if in.Node != nil && in.Node.Name != "" {
+		name = path.Base(in.Node.Name)
+	}
+	switch kind {
+	case filetype.MSLZ:
+		h := in.Blob.Head(10)
+		if len(h) == 10 && strings.HasSuffix(name, "_") && h[9] >= 0x20 && h[9] < 0x7f {
+			return name[:len(name)-1] + string(rune(h[9]))
+		}
+		return name
+	case filetype.ZCompress:
+		if b, ok := strings.CutSuffix(name, ".Z"); ok && b != "" {
+			return b
+		}
+		return name
+	}
+	return ""
+}
+
 // run extracts in's bytes with one tool into a fresh scratch folder and
 // emits what it wrote. A tool that fails after writing some files keeps
 // them; the failure is an issue (or the returned error when nothing came out).
-func run(ctx context.Context, in unpack.Input, sink unpack.Sink, tool, path, kind string, args func(file, out string) []string) error {
+func run(ctx context.Context, in unpack.Input, sink unpack.Sink, tool, path, kind, single string, args func(file, out string) []string) error {
 	if path == "" {
 		return &unpack.ToolMissingError{Tool: tool}
 	}
@@ -109,7 +136,12 @@ func run(ctx context.Context, in unpack.Input, sink unpack.Sink, tool, path, kin
 	if err != nil {
 		return fmt.Errorf("%s: %s: %w", tool, filetype.Describe(kind), err)
 	}
-	n, emitErr := unpack.EmitDir(ctx, out, sink, in.Limits.MaxEntries, nil)
+	n, emitErr := unpack.EmitDirNamed(ctx, out, sink, in.Limits.MaxEntries, func(p string) (string, map[string]string) {
+		if single != "" {
+			return single, nil
+		}
+		return p, nil
+	})
 	if emitErr != nil {
 		return emitErr
 	}
