@@ -145,6 +145,11 @@ func run(ctx context.Context, in unpack.Input, sink unpack.Sink, tool, path, kin
 	if emitErr != nil {
 		return emitErr
 	}
+	if res.ExitCode == 0 && n == 0 {
+		// unar exits 0 on a RAR signature followed by garbage: an archive
+		// that yields nothing is never taken for an empty one in silence.
+		return fmt.Errorf("%s: %s: the tool extracted no file (damaged, or empty)", tool, filetype.Describe(kind))
+	}
 	if res.ExitCode != 0 {
 		msg := unpack.FirstLine(res.Stderr)
 		if msg == "" {
