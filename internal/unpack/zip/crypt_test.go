@@ -184,6 +184,12 @@ func TestEncryptedInEngine(t *testing.T) {
 
 func FuzzEncrypted(f *testing.F) {
 	f.Add([]byte("PK\x03\x04"))
+	small := map[string][]byte{"a.txt": bytes.Repeat([]byte("keyword\r\n"), 20)}
+	for _, mem := range []string{"ZipCrypto", "AES256", "AES128"} {
+		if _, err := exec.LookPath("7zz"); err == nil {
+			f.Add(unpacktest.Build(f, small, "s.zip", "7zz", "a", "-tzip", "-bd", "-pinfected", "-mem="+mem, "s.zip", "a.txt"))
+		}
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		unpacktest.Run(t, Extractor{}, data, unpacktest.Options{MaxBody: 1 << 20})
 	})
