@@ -68,7 +68,7 @@ func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink)
 		switch {
 		case hdr.Typeflag == tar.TypeDir:
 			continue
-		case hdr.Typeflag == tar.TypeReg || hdr.Typeflag == tar.TypeRegA || hdr.Typeflag == tar.TypeCont || hdr.Typeflag == tar.TypeGNUSparse:
+		case hdr.Typeflag == tar.TypeReg || hdr.Typeflag == tar.TypeCont || hdr.Typeflag == tar.TypeGNUSparse:
 			if hdr.Size < 0 {
 				sink.Issue(artifact.KindExtract, fmt.Sprintf("tar: member %q declares a negative size %d: not read", hdr.Name, hdr.Size))
 				continue
@@ -103,7 +103,7 @@ func typeName(t byte) string {
 		return s
 	}
 	switch t {
-	case tar.TypeReg, tar.TypeRegA:
+	case tar.TypeReg: // archive/tar reports the old NUL type (TypeRegA) as TypeReg
 		return "file"
 	case tar.TypeCont:
 		return "contiguous"

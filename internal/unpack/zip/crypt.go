@@ -310,7 +310,7 @@ func zipCryptoStream(raw io.Reader, f *zip.File, pw string) (io.Reader, error) {
 	k.decrypt(head)
 	want := byte(f.CRC32 >> 24)
 	if f.Flags&flagDescriptor != 0 {
-		want = byte(f.ModifiedTime >> 8) //nolint:staticcheck // the DOS time is what the check byte holds
+		want = byte(f.ModifiedTime >> 8)
 	}
 	if head[zipCryptoHead-1] != want {
 		return nil, errWrongPassword
