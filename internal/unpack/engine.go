@@ -11,7 +11,9 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/tomscan/tomscan/internal/artifact"
 	"github.com/tomscan/tomscan/internal/filetype"
@@ -278,6 +280,9 @@ func (s *sink) Emit(ctx context.Context, e Entry) error {
 	if why != "" {
 		child.AddIssue(artifact.KindUnsafeName, "unpack:"+s.extractor, fmt.Sprintf("entry name %s: %s", strconv.Quote(e.Name), why))
 	}
+	if e.Meta["encrypted"] == "true" {
+		s.markEncrypted(e.Meta["password"])
+	}
 	s.node.Children = append(s.node.Children, child)
 
 	if e.Size > b.limits.MaxEntryBytes {
@@ -310,6 +315,25 @@ func (s *sink) Emit(ctx context.Context, e Entry) error {
 	child.SetBlob(blob)
 	b.process(ctx, child, s.node)
 	return nil
+}
+
+// markEncrypted records on the container that it held encrypted entries
+// and which password list entries opened them (labels, never passwords).
+func (s *sink) markEncrypted(label string) {
+	n := s.node
+	if n.Meta == nil {
+		n.Meta = map[string]string{}
+	}
+	n.Meta["encrypted"] = "true"
+	if label == "" {
+		return
+	}
+	labels := []string{label}
+	if old := n.Meta["password"]; old != "" {
+		labels = append(strings.Split(old, "; "), label)
+	}
+	slices.Sort(labels)
+	n.Meta["password"] = strings.Join(slices.Compact(labels), "; ")
 }
 
 func (s *sink) stop(kind, msg string) {

@@ -180,6 +180,11 @@ func TestEncryptedInEngine(t *testing.T) {
 	if len(root.Children) != 0 || len(root.Issues) != 1 || root.Issues[0].Kind != artifact.KindEncrypted {
 		t.Fatalf("children %d issues %v", len(root.Children), unpacktest.Issues(root))
 	}
+	opened := unpacktest.Build(t, cryptFiles(), "out.zip", "7zz", append([]string{"a", "-tzip", "-bd", "-pvirus", "out.zip"}, cryptNames...)...)
+	root = unpacktest.RunEngine(context.Background(), t, []unpack.Extractor{Extractor{}}, "x.zip", opened, limits.Default())
+	if len(root.Issues) != 0 || len(root.Children) != 4 || root.Meta["encrypted"] != "true" || root.Meta["password"] != "virus" {
+		t.Fatalf("opened: meta %v issues %v", root.Meta, unpacktest.Issues(root))
+	}
 }
 
 func FuzzEncrypted(f *testing.F) {
