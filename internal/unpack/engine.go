@@ -178,6 +178,14 @@ func (b *build) unpack(ctx context.Context, n *artifact.Node, blob *artifact.Blo
 	b.unread(n, matched, len(n.Issues) > issues)
 }
 
+// onlySome are container types whose extractor reads only one kind of
+// them and declines the others in silence: such a decline is not an empty
+// container. The MSI extractor reads OLE compound files that are MSIs, not
+// Office documents.
+var onlySome = map[string]string{
+	filetype.OLE: "that is not an MSI: its streams are not listed",
+}
+
 // unread explains a container-format node that no extractor listed, so
 // that an archive nobody could read never passes for plain data: no
 // extractor for its format is an unsupported-format issue naming it; an
@@ -189,6 +197,10 @@ func (b *build) unread(n *artifact.Node, matched string, hadIssue bool) {
 	}
 	if matched == "" {
 		n.AddIssue(artifact.KindUnsupportedFormat, "unpack", fmt.Sprintf("%s (%s): no extractor reads this format; its content is not analysed", filetype.Describe(n.Type), n.Type))
+		return
+	}
+	if why, ok := onlySome[n.Type]; ok {
+		n.AddIssue(artifact.KindUnsupportedFormat, "unpack", fmt.Sprintf("%s (%s) %s", filetype.Describe(n.Type), n.Type, why))
 		return
 	}
 	n.Container = matched

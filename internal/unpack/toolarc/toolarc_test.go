@@ -251,3 +251,40 @@ func TestUnsupportedFormatIsNamed(t *testing.T) {
 }
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+// TestRealClamAVArchives runs the engine on the archives of Debian's
+// clamav-testfiles (cached by make corpus-real): ARJ, cpio, SZDD and CHM are
+// read, and an OLE document that is not an MSI is named, not passed off as
+// an empty container.
+func TestRealClamAVArchives(t *testing.T) {
+	dir := filepath.Join(os.Getenv("HOME"), ".cache/tomscan-corpus/real/deb/clamav-testfiles/root/usr/share/clamav-testfiles")
+	if _, err := os.Stat(dir); err != nil {
+		t.Skip("clamav-testfiles not in the corpus cache (make corpus-real)")
+	}
+	clam := "clam.exe"
+	want, err := os.ReadFile(filepath.Join(dir, clam))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"clam.arj", "clam.exe.szdd", "clam.bin-le.cpio", "clam.bin-be.cpio", "clam.newc.cpio", "clam.odc.cpio", "clam.ole.doc"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		root := unpacktest.RunEngine(context.Background(), t, registry.All(), f, b, limits.Default())
+		if f == "clam.ole.doc" {
+			if len(root.Issues) != 1 || root.Issues[0].Kind != artifact.KindUnsupportedFormat {
+				t.Errorf("%s: issues %v", f, unpacktest.Issues(root))
+			}
+			continue
+		}
+		found := false
+		root.Walk(func(n *artifact.Node) error {
+			found = found || n.SHA256 == unpacktest.Digest(want)
+			return nil
+		})
+		if root.Container != "7z-cli" || !found || len(unpacktest.Issues(root)) > 0 {
+			t.Errorf("%s: container %q, clam.exe found %v, issues %v", f, root.Container, found, unpacktest.Issues(root))
+		}
+	}
+}
