@@ -50,7 +50,11 @@ func TestNothingReadIsSilentlySkipped(t *testing.T) {
 		var builds, nodes, containers int
 		var bad, empty []string
 		types := map[string]int{}
-		pipelinetest.Scan(t, pipelinetest.Config(t), sets[name], func(r pipeline.Result) {
+		cfg := pipelinetest.Config(t)
+		// YARA adds matches, never nodes or unpacking issues: left out, the
+		// walk over ~400 builds costs a third less under the race detector.
+		cfg.Rules = nil
+		pipelinetest.Scan(t, cfg, sets[name], func(r pipeline.Result) {
 			builds++
 			_ = r.Report.Tree.Walk(func(n *artifact.Node) error {
 				nodes++
