@@ -6,6 +6,7 @@ require (
 	github.com/ayoubfaouzi/pkcs7 v0.2.3
 	github.com/bodgit/sevenzip v1.6.5
 	github.com/hillu/go-yara/v4 v4.2.4
+	github.com/klauspost/compress v1.19.0
 	github.com/richardlehane/mscfb v1.0.9
 	github.com/saferwall/pe v1.6.5
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.2
@@ -25,7 +26,6 @@ require (
 	github.com/edsrzf/mmap-go v1.1.0 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/hashicorp/golang-lru/v2 v2.0.7 // indirect
-	github.com/klauspost/compress v1.19.0 // indirect
 	github.com/mattn/go-isatty v0.0.24 // indirect
 	github.com/mitchellh/colorstring v0.0.0-20190213212951-d06e56a500db // indirect
 	github.com/ncruces/go-strftime v1.1.0 // indirect

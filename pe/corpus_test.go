@@ -50,7 +50,8 @@ func unpackTree(t *testing.T, file, dir string, depth int, found map[string][]by
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	// Nothing is ever executed: 7z and innoextract only read the archive.
-	exec.CommandContext(ctx, "7z", "x", "-y", "-pnone", "-o"+out, file).Run()
+	// -pinfected: the corpus's encrypted ZIP and 7z builds use the sample-sharing password.
+	exec.CommandContext(ctx, "7z", "x", "-y", "-pinfected", "-o"+out, file).Run()
 	if bytes.Contains(b[:min(len(b), 1<<20)], []byte("Inno Setup")) {
 		exec.CommandContext(ctx, "innoextract", "-s", "-d", out+"-inno", file).Run()
 	}

@@ -14,7 +14,7 @@ import (
 
 // SchemaVersion is bumped on every change to the JSON shape: major for
 // removals or changed meanings, minor for additions.
-const SchemaVersion = "1.0.0"
+const SchemaVersion = "1.1.0"
 
 // Build statuses.
 const (

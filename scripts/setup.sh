@@ -12,6 +12,8 @@ pkgs=(
   wixl msitools gcab              # corpus/: MSI with embedded CAB; msiinfo/msiextract as references
   7zip p7zip-full                 # unpack: 7z reads NSIS and 7z; corpus: 7z archives and SFX
   innoextract cabextract unshield # unpack: Inno Setup, reference CAB lister, InstallShield
+  unar                            # unpack: RAR and StuffIt (Debian's 7-Zip has no RAR); lsar lists for tests
+  cpio genisoimage arj wimtools   # unpack tests: build cpio/ISO/ARJ/WIM fixtures, list them as references
   zip unzip osslsigncode openssl  # corpus/: ZIP wrappers, Authenticode signing with self-made certs
   python3-pefile                  # pe/: cross-check against pefile (run with /usr/bin/python3)
   geoip-database                  # internal/tom: offline IP -> country

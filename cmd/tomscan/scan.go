@@ -93,8 +93,11 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		maxMem     = fs.Int64("max-worker-memory", defaultMaxWorkerMemory, "bytes of address space a worker process may add while scanning a build; past it the worker dies and only its build fails (0: no cap)")
 		inProcess  = fs.Bool("in-process", false, "scan in this process, without worker processes (debugging: no memory cap, and a crash ends the run)")
 		ruleDirs   multiFlag
+		passwords  multiFlag
+		pwFile     = fs.String("password-file", "", "file of passwords for encrypted archives, one a line (reports name the line, never the password)")
 	)
 	fs.Var(&ruleDirs, "rules", "extra folder of .yar rules (repeatable)")
+	fs.Var(&passwords, "password", "password tried on encrypted ZIP/7z archives after infected, malware, virus (repeatable)")
 	lim := limits.Default()
 	limitFlags(fs, &lim)
 	paths, err := parseInterleaved(fs, args)
@@ -131,6 +134,10 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	}
 	want["json"] = true // the archive's record: other formats are rendered from it
 
+	pwList, err := unpack.PasswordList(passwords, *pwFile)
+	if err != nil {
+		return exitUsage, usagef("scan: %v", err)
+	}
 	// Start-up checks: everything the environment must provide is checked
 	// before any build is scanned, so that a typo or a missing tool can
 	// never turn good archived reports into failed ones.
@@ -183,7 +190,7 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		return exitUsage, usagef("scan: no file to scan in %s (%d skipped): name files or folders that hold installers", esc(strings.Join(paths, " ")), len(skipped))
 	}
 
-	spec := scanSpec{Limits: lim, KeywordLists: *keywords, TrustPEM: trustPEM, Tool: toolInfo(), Timestamps: *timestamps, ScratchDir: run.Dir()}
+	spec := scanSpec{Limits: lim, KeywordLists: *keywords, TrustPEM: trustPEM, Tool: toolInfo(), Timestamps: *timestamps, ScratchDir: run.Dir(), Passwords: pwList}
 	for _, src := range set.Sources {
 		spec.Rules = append(spec.Rules, specRule{Namespace: src.Namespace, Path: src.Path, Text: src.Text})
 	}
@@ -290,7 +297,7 @@ func esc(s string) string { return reports.Terminal(s) }
 func missingTools(t unpack.Tools) []string {
 	var missing []string
 	for _, tool := range []struct{ name, path string }{
-		{"7z", t.SevenZip}, {"innoextract", t.Innoextract}, {"unshield", t.Unshield},
+		{"7z", t.SevenZip}, {"innoextract", t.Innoextract}, {"unshield", t.Unshield}, {"unar", t.Unar},
 	} {
 		if tool.path == "" {
 			missing = append(missing, tool.name)

@@ -35,6 +35,9 @@ type scanSpec struct {
 	Tool         reports.Tool  `json:"tool"`
 	Timestamps   bool          `json:"timestamps"`
 	ScratchDir   string        `json:"scratch_dir"`
+	// Passwords tried on encrypted archives: the defaults, then --password
+	// and --password-file (the worker reads no flags or files of its own).
+	Passwords []unpack.Password `json:"passwords"`
 }
 
 type specRule struct {
@@ -68,7 +71,7 @@ func (s scanSpec) config(ctx context.Context, set *rules.Set) (pipeline.Config, 
 	cfg := pipeline.Config{
 		Limits:     s.Limits,
 		Rules:      set,
-		Engine:     unpack.New(registry.All(), registry.Tools()),
+		Engine:     unpack.New(registry.All(), registry.Tools()).WithPasswords(s.Passwords),
 		Jobs:       1,
 		ScratchDir: s.ScratchDir,
 		TOM:        tom.Options{KeywordListsDir: s.KeywordLists},

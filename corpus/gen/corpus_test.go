@@ -83,7 +83,7 @@ func checkBuild(t *testing.T, ctx context.Context, dir string, b Build) {
 	if sha256Hex(data) != b.SHA256 || int64(len(data)) != b.Size {
 		t.Fatalf("build file hash/size differ from the manifest")
 	}
-	if filepath.Base(b.File) != b.ID+filepath.Ext(b.File) {
+	if filepath.Base(b.File) != b.ID+Extension(b.Wrappers[0]) { // .tar.gz, .tar.xz: two extensions
 		t.Errorf("file %s does not carry the id", b.File)
 	}
 	root := filepath.Base(b.File)

@@ -27,7 +27,7 @@ func refTree(t *testing.T, ctx context.Context, name string, data []byte) map[st
 		if depth > 6 {
 			t.Fatalf("%s: nesting deeper than 6", strings.Join(chain, "!"))
 		}
-		children := refChildren(t, ctx, data)
+		children := refChildren(t, ctx, chain[len(chain)-1], data)
 		for _, c := range children {
 			p := append(append([]string{}, chain...), c.name)
 			out[strings.Join(p, "!")] = c.data
@@ -43,11 +43,29 @@ type refChild struct {
 	data []byte
 }
 
-func refChildren(t *testing.T, ctx context.Context, data []byte) []refChild {
+func refChildren(t *testing.T, ctx context.Context, name string, data []byte) []refChild {
 	t.Helper()
 	switch {
 	case bytes.HasPrefix(data, []byte("PK\x03\x04")), bytes.HasPrefix(data, []byte("7z\xbc\xaf\x27\x1c")):
-		return toolExtract(t, ctx, data, ".arc", func(in, dir string) []string { return []string{"7z", "x", "-y", "-bd", "-o" + dir, in} })
+		// -pinfected: the encrypted builds use the sample-sharing password.
+		return toolExtract(t, ctx, data, ".arc", func(in, dir string) []string { return []string{"7z", "x", "-y", "-bd", "-pinfected", "-o" + dir, in} })
+	case bytes.HasPrefix(data, []byte{0x1f, 0x8b}), bytes.HasPrefix(data, []byte("\xfd7zXZ\x00")):
+		// One stream: the child is named after the parent without its
+		// compression extension (docs/contracts.md).
+		prog := "gzip"
+		if data[0] == 0xfd {
+			prog = "xz"
+		}
+		cmd := exec.CommandContext(ctx, prog, "-dc")
+		cmd.Stdin = bytes.NewReader(data)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("%s -dc: %v", prog, err)
+		}
+		child := strings.TrimSuffix(strings.TrimSuffix(name, ".gz"), ".xz")
+		return []refChild{{name: child, data: out}}
+	case len(data) > 262 && bytes.Equal(data[257:262], []byte("ustar")):
+		return toolExtract(t, ctx, data, ".tar", func(in, dir string) []string { return []string{"tar", "-x", "-f", in, "-C", dir} })
 	case bytes.HasPrefix(data, []byte("MSCF")):
 		return toolExtract(t, ctx, data, ".cab", func(in, dir string) []string { return []string{"cabextract", "-q", "-d", dir, in} })
 	case bytes.HasPrefix(data, []byte("\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")):

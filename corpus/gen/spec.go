@@ -31,7 +31,8 @@ type Spec struct {
 	Version  string `json:"version"`
 	// Arch picks the compiler: "x86" (i686) or "x64" (x86_64).
 	Arch string `json:"arch"`
-	// Wrappers, outermost first (nsis, msi, cab, zip, 7z, append-zip, append-7z, 7z-sfx).
+	// Wrappers, outermost first (nsis, msi, cab, zip, 7z, append-zip, append-7z, 7z-sfx, inno,
+	// tar, tar.gz, tar.xz, zip-infected, 7z-encrypted).
 	Wrappers []string `json:"wrappers"`
 	// Signer is the certificate subject used for the client and the outer
 	// installer when it is a PE or MSI; "" leaves everything unsigned.
@@ -82,7 +83,8 @@ var (
 	idPattern      = regexp.MustCompile(`^[a-z0-9][a-z0-9.\-]{2,80}$`)
 	versionPattern = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$`)
 	knownWrappers  = map[string]bool{"nsis": true, "msi": true, "cab": true, "zip": true, "7z": true,
-		"append-zip": true, "append-7z": true, "7z-sfx": true, "inno": true}
+		"append-zip": true, "append-7z": true, "7z-sfx": true, "inno": true,
+		"tar": true, "tar.gz": true, "tar.xz": true, "zip-infected": true, "7z-encrypted": true}
 )
 
 // Validate checks a spec for what the generator relies on.

@@ -38,14 +38,21 @@ func innerName(w string) string {
 		return "Skype.cab"
 	case "zip":
 		return "SkypeSetup.zip"
-	case "7z":
+	case "7z", "7z-encrypted":
 		return "SkypeSetup.7z"
+	case "zip-infected":
+		return "SkypeSetup.zip"
+	case "tar", "tar.gz", "tar.xz":
+		return "SkypeSetup." + w
 	}
 	return "payload.bin"
 }
 
 // Extension is the build file's extension for an outermost wrapper.
 func Extension(w string) string {
+	if _, ok := tarWrappers[w]; ok {
+		return "." + w
+	}
 	return path.Ext(innerName(w))
 }
 
@@ -160,6 +167,21 @@ func (b *builder) wrapOne(ctx context.Context, w string, level int, outermost bo
 		if err != nil {
 			return nil, nil, err
 		}
+	case "tar", "tar.gz", "tar.xz":
+		children, err = b.makeTarball(ctx, w, dir, out, outermost, names, entries)
+		if err != nil {
+			return nil, nil, err
+		}
+	case "zip-infected":
+		if err := makeZipCrypto(entries, out); err != nil {
+			return nil, nil, err
+		}
+		children = entries
+	case "7z-encrypted":
+		if err := make7zEncrypted(ctx, in, out, names); err != nil {
+			return nil, nil, err
+		}
+		children = entries
 	case "append-zip", "append-7z", "7z-sfx":
 		return b.makeSelfExtractor(ctx, w, dir, names, entries)
 	default:

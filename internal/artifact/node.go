@@ -69,6 +69,12 @@ const (
 	// cap, signal, Go runtime fatal error, crash in C code); the build is
 	// not analysed, and is reported failed.
 	KindWorkerCrashed = "worker-crashed"
+	// KindEncrypted: the content is encrypted and no password of the list
+	// opened it (ZIP ZipCrypto/WinZip AES, 7z AES).
+	KindEncrypted = "encrypted"
+	// KindUnsupportedFormat: the magic names an archive, image or installer
+	// format that no extractor reads; the message names the format.
+	KindUnsupportedFormat = "unsupported-format"
 )
 
 // Match is one YARA rule that matched a node.

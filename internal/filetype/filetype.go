@@ -15,6 +15,8 @@ const (
 	Bzip2   = "bzip2"
 	XZ      = "xz"
 	RAR     = "rar"
+	Zstd    = "zstd"
+	Tar     = "tar"
 	ELF     = "elf"
 	MSCF    = CAB
 	ISCab   = "installshield-cab"
@@ -23,8 +25,9 @@ const (
 	Unknown = "data"
 )
 
-// HeadSize is how many leading bytes Sniff wants to see.
-const HeadSize = 4096
+// HeadSize is how many leading bytes Sniff wants to see: enough for an ISO
+// 9660 or UDF volume descriptor at 32769.
+const HeadSize = 36 << 10
 
 // Sniff names the format of a blob from its head.
 func Sniff(head []byte) string {
@@ -51,8 +54,14 @@ func Sniff(head []byte) string {
 		return XZ
 	case bytes.HasPrefix(head, []byte("Rar!\x1a\x07")):
 		return RAR
+	case bytes.HasPrefix(head, []byte{0x28, 0xB5, 0x2F, 0xFD}):
+		return Zstd
+	case IsTar(head):
+		return Tar
 	case bytes.HasPrefix(head, []byte("\x7fELF")):
 		return ELF
+	case otherArchive(head) != "":
+		return otherArchive(head)
 	case bytes.HasPrefix(head, []byte("MZ")):
 		return "mz" // DOS executable or a PE whose header lies past the head
 	case isText(head):

@@ -90,7 +90,8 @@ func verdict(ctx context.Context, root *artifact.Node, eps []Endpoint) Verdict {
 		}
 		for _, is := range n.Issues {
 			switch is.Kind {
-			case artifact.KindLimit, artifact.KindTimeout, artifact.KindToolMissing, artifact.KindExtract, artifact.KindRead, artifact.KindPanic:
+			case artifact.KindLimit, artifact.KindTimeout, artifact.KindToolMissing, artifact.KindExtract, artifact.KindRead, artifact.KindPanic,
+				artifact.KindEncrypted, artifact.KindUnsupportedFormat:
 				t.blind = append(t.blind, n.ID+": "+is.Kind)
 			case artifact.KindUnsupported:
 				// "script not decompiled" loses nothing the analysers read;

@@ -11,7 +11,9 @@ import (
 	"fmt"
 	"io"
 	"runtime/debug"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/tomscan/tomscan/internal/artifact"
 	"github.com/tomscan/tomscan/internal/filetype"
@@ -29,11 +31,19 @@ type Visitor func(ctx context.Context, n, parent *artifact.Node)
 type Engine struct {
 	extractors []Extractor
 	tools      Tools
+	passwords  []Password
 }
 
 // New returns an engine that tries extractors in the given order.
 func New(extractors []Extractor, tools Tools) *Engine {
-	return &Engine{extractors: extractors, tools: tools}
+	return &Engine{extractors: extractors, tools: tools, passwords: DefaultPasswords()}
+}
+
+// WithPasswords sets the list tried on encrypted archives (DefaultPasswords
+// unless set) and returns e.
+func (e *Engine) WithPasswords(p []Password) *Engine {
+	e.passwords = p
+	return e
 }
 
 // Extractors lists the engine's extractors' names, in order, for reports.
@@ -130,16 +140,21 @@ func identify(n *artifact.Node, blob *artifact.Blob) error {
 // tried, so a damaged container still gets every chance.
 func (b *build) unpack(ctx context.Context, n *artifact.Node, blob *artifact.Blob) {
 	head := blob.Head(filetype.HeadSize)
+	matched := ""
+	issues := len(n.Issues)
 	for _, x := range b.engine.extractors {
 		if !x.Match(head, blob.Size()) {
 			continue
+		}
+		if matched == "" {
+			matched = x.Name()
 		}
 		if n.Depth >= b.limits.MaxDepth {
 			n.AddIssue(artifact.KindLimit, "unpack", fmt.Sprintf("max depth %d reached: %s container not unpacked", b.limits.MaxDepth, x.Name()))
 			return
 		}
 		s := &sink{build: b, node: n, extractor: x.Name(), parentSize: blob.Size(), names: map[string]int{}}
-		err := safeExtract(ctx, x, Input{Node: n, Blob: blob, Scratch: b.scratch, Limits: b.limits, Tools: b.engine.tools}, s)
+		err := safeExtract(ctx, x, Input{Node: n, Blob: blob, Scratch: b.scratch, Limits: b.limits, Tools: b.engine.tools, Passwords: b.engine.passwords}, s)
 		if err != nil && !errors.Is(err, ErrStop) {
 			kind := artifact.KindExtract
 			var tm *ToolMissingError
@@ -160,6 +175,39 @@ func (b *build) unpack(ctx context.Context, n *artifact.Node, blob *artifact.Blo
 			return
 		}
 	}
+	b.unread(n, matched, len(n.Issues) > issues)
+}
+
+// onlySome are container types whose extractor reads only one kind of
+// them and declines the others in silence: such a decline is not an empty
+// container. The MSI extractor reads OLE compound files that are MSIs, not
+// Office documents.
+var onlySome = map[string]string{
+	filetype.OLE: "that is not an MSI: its streams are not listed",
+}
+
+// unread explains a container-format node that no extractor listed, so
+// that an archive nobody could read never passes for plain data: no
+// extractor for its format is an unsupported-format issue naming it; an
+// extractor that read it without error and found nothing marks it as an
+// empty container (meta entries=0).
+func (b *build) unread(n *artifact.Node, matched string, hadIssue bool) {
+	if !filetype.IsContainer(n.Type) || hadIssue {
+		return
+	}
+	if matched == "" {
+		n.AddIssue(artifact.KindUnsupportedFormat, "unpack", fmt.Sprintf("%s (%s): no extractor reads this format; its content is not analysed", filetype.Describe(n.Type), n.Type))
+		return
+	}
+	if why, ok := onlySome[n.Type]; ok {
+		n.AddIssue(artifact.KindUnsupportedFormat, "unpack", fmt.Sprintf("%s (%s) %s", filetype.Describe(n.Type), n.Type, why))
+		return
+	}
+	n.Container = matched
+	if n.Meta == nil {
+		n.Meta = map[string]string{}
+	}
+	n.Meta["entries"] = "0"
 }
 
 // ErrUnsupported marks a format variant an extractor recognises but cannot read.
@@ -244,6 +292,9 @@ func (s *sink) Emit(ctx context.Context, e Entry) error {
 	if why != "" {
 		child.AddIssue(artifact.KindUnsafeName, "unpack:"+s.extractor, fmt.Sprintf("entry name %s: %s", strconv.Quote(e.Name), why))
 	}
+	if e.Meta["encrypted"] == "true" {
+		s.markEncrypted(e.Meta["password"])
+	}
 	s.node.Children = append(s.node.Children, child)
 
 	if e.Size > b.limits.MaxEntryBytes {
@@ -276,6 +327,25 @@ func (s *sink) Emit(ctx context.Context, e Entry) error {
 	child.SetBlob(blob)
 	b.process(ctx, child, s.node)
 	return nil
+}
+
+// markEncrypted records on the container that it held encrypted entries
+// and which password list entries opened them (labels, never passwords).
+func (s *sink) markEncrypted(label string) {
+	n := s.node
+	if n.Meta == nil {
+		n.Meta = map[string]string{}
+	}
+	n.Meta["encrypted"] = "true"
+	if label == "" {
+		return
+	}
+	labels := []string{label}
+	if old := n.Meta["password"]; old != "" {
+		labels = append(strings.Split(old, "; "), label)
+	}
+	slices.Sort(labels)
+	n.Meta["password"] = strings.Join(slices.Compact(labels), "; ")
 }
 
 func (s *sink) stop(kind, msg string) {

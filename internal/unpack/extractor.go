@@ -42,6 +42,8 @@ type Input struct {
 	Scratch *scratch.Root // for external tools' output; never write elsewhere
 	Limits  limits.Limits
 	Tools   Tools
+	// Passwords are tried, in order, on encrypted archives.
+	Passwords []Password
 }
 
 // Tools locates the external programs some extractors drive. An empty path
@@ -52,6 +54,7 @@ type Tools struct {
 	Msiinfo     string // msitools' msiinfo, for MSI tables
 	Cabextract  string
 	Unshield    string
+	Unar        string // RAR and StuffIt (toolarc)
 }
 
 // Entry is one child as the container lists it. Name is data, never a path:

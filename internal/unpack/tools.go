@@ -27,6 +27,7 @@ func FindTools() Tools {
 		Msiinfo:     look("msiinfo"),
 		Cabextract:  look("cabextract"),
 		Unshield:    look("unshield"),
+		Unar:        look("unar"),
 	}
 }
 

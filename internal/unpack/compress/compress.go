@@ -1,4 +1,5 @@
-// Package compress unwraps single-stream compressors: gzip, bzip2 and xz.
+// Package compress unwraps single-stream compressors: gzip, bzip2, xz and
+// zstd (github.com/klauspost/compress/zstd, single-threaded, window capped).
 // Each has one child; its name is the gzip header's file name, else the
 // container's name without its compression extension, else "[decompressed]".
 package compress
@@ -13,6 +14,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
 
 	"github.com/tomscan/tomscan/internal/unpack"
@@ -25,9 +27,14 @@ var (
 	gzipMagic  = []byte{0x1f, 0x8b, 0x08}
 	bzip2Magic = []byte("BZh")
 	xzMagic    = []byte("\xfd7zXZ\x00")
+	zstdMagic  = []byte{0x28, 0xB5, 0x2F, 0xFD}
 )
 
-// Extractor handles gzip, bzip2 and xz.
+// zstdMaxWindow caps the window a zstd frame may ask for: zstd -22 --ultra
+// uses 128 MiB; a larger request is a memory attack, not a real file.
+const zstdMaxWindow = 128 << 20
+
+// Extractor handles gzip, bzip2, xz and zstd.
 type Extractor struct{}
 
 // Name implements unpack.Extractor.
@@ -42,6 +49,8 @@ func format(head []byte) string {
 		return "gzip"
 	case bytes.HasPrefix(head, xzMagic):
 		return "xz"
+	case bytes.HasPrefix(head, zstdMagic):
+		return "zstd"
 	case len(head) >= 4 && bytes.HasPrefix(head, bzip2Magic) && head[3] >= '1' && head[3] <= '9':
 		return "bzip2"
 	}
@@ -73,6 +82,14 @@ func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink)
 		if err != nil {
 			return fmt.Errorf("xz: header: %w", err)
 		}
+	case "zstd":
+		zr, zerr := zstd.NewReader(src, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
+			zstd.WithDecoderMaxWindow(zstdMaxWindow), zstd.WithDecoderMaxMemory(uint64(max(in.Limits.MaxEntryBytes, 1))))
+		if zerr != nil {
+			return fmt.Errorf("zstd: header: %w", zerr)
+		}
+		defer zr.Close()
+		body = zr
 	default:
 		return nil
 	}
@@ -90,12 +107,12 @@ func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink)
 func StripExt(name string) string {
 	base := path.Base(strings.ReplaceAll(name, "\\", "/"))
 	lower := strings.ToLower(base)
-	for _, ext := range []string{".gz", ".gzip", ".bz2", ".bzip2", ".xz", ".z"} {
+	for _, ext := range []string{".gz", ".gzip", ".bz2", ".bzip2", ".xz", ".zst", ".zstd", ".z"} {
 		if strings.HasSuffix(lower, ext) && len(base) > len(ext) {
 			return base[:len(base)-len(ext)]
 		}
 	}
-	for _, ext := range []string{".tgz", ".tbz2", ".tbz", ".txz"} {
+	for _, ext := range []string{".tgz", ".tbz2", ".tbz", ".txz", ".tzst"} {
 		if strings.HasSuffix(lower, ext) && len(base) > len(ext) {
 			return base[:len(base)-len(ext)] + ".tar"
 		}

@@ -14,6 +14,8 @@ import (
 	"github.com/tomscan/tomscan/internal/unpack/nsis"
 	"github.com/tomscan/tomscan/internal/unpack/peimage"
 	"github.com/tomscan/tomscan/internal/unpack/sevenzip"
+	"github.com/tomscan/tomscan/internal/unpack/tar"
+	"github.com/tomscan/tomscan/internal/unpack/toolarc"
 	"github.com/tomscan/tomscan/internal/unpack/zip"
 )
 
@@ -25,6 +27,9 @@ func All() []unpack.Extractor {
 		zip.Extractor{},
 		sevenzip.Extractor{},
 		compress.Extractor{},
+		tar.Extractor{},
+		toolarc.SevenZip{},
+		toolarc.Unar{},
 		installshield.Extractor{},
 		isstream.Extractor{},
 		// PE-based installers own their PE: their adapters look for their

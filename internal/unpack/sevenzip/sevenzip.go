@@ -31,8 +31,18 @@ func (Extractor) Match(head []byte, size int64) bool { return bytes.HasPrefix(he
 // a solid block is decompressed once, front to back.
 func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink) (err error) {
 	r, err := sz.NewReader(in.Blob.ReaderAt(), in.Blob.Size())
-	if err != nil {
+	var enc *opened
+	switch {
+	case err != nil && isEncrypted(err):
+		if r, enc, err = openEncrypted(ctx, in, sink, true); r == nil {
+			return err
+		}
+	case err != nil:
 		return fmt.Errorf("7z: open: %w", err)
+	case contentEncrypted(r):
+		if r, enc, err = openEncrypted(ctx, in, sink, false); r == nil {
+			return err
+		}
 	}
 	for _, f := range r.File {
 		if err := ctx.Err(); err != nil {
@@ -45,6 +55,7 @@ func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink)
 		if !f.Modified.IsZero() {
 			meta["modified"] = f.Modified.UTC().Format("2006-01-02T15:04:05Z")
 		}
+		enc.meta(meta)
 		size := int64(-1)
 		if f.UncompressedSize < 1<<62 {
 			size = int64(f.UncompressedSize)

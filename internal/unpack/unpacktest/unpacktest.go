@@ -29,6 +29,7 @@ type File struct {
 	Size   int64  // bytes actually read
 	SHA256 string
 	Err    string // body read error, if any
+	Meta   map[string]string
 }
 
 func (f File) String() string { return fmt.Sprintf("%s %d %s", f.Name, f.Size, f.SHA256) }
@@ -78,7 +79,8 @@ type Options struct {
 	Tools     *unpack.Tools
 	MaxBody   int64 // bytes read per body; default 64 MiB
 	Node      *artifact.Node
-	StopAfter int // the sink answers ErrStop after this many entries (0: never)
+	StopAfter int               // the sink answers ErrStop after this many entries (0: never)
+	Passwords []unpack.Password // nil: unpack.DefaultPasswords
 }
 
 // Run runs x on data. It fails t if the extractor leaves files in the
@@ -112,7 +114,11 @@ func RunContext(ctx context.Context, t testing.TB, x unpack.Extractor, data []by
 		node = artifact.NewRoot("input.bin")
 	}
 	s := &sink{res: &Result{}, max: o.MaxBody, stopAfter: o.StopAfter}
-	in := unpack.Input{Node: node, Blob: artifact.MemoryBlob(data), Scratch: sc, Limits: lim, Tools: tools}
+	pw := o.Passwords
+	if pw == nil {
+		pw = unpack.DefaultPasswords()
+	}
+	in := unpack.Input{Node: node, Blob: artifact.MemoryBlob(data), Scratch: sc, Limits: lim, Tools: tools, Passwords: pw}
 	s.res.Err = x.Extract(ctx, in, s)
 	sort.SliceStable(s.res.Files, func(i, j int) bool { return s.res.Files[i].Name < s.res.Files[j].Name })
 
@@ -149,7 +155,7 @@ func (s *sink) Emit(ctx context.Context, e unpack.Entry) error {
 	if s.stopAfter > 0 && len(s.res.Files) >= s.stopAfter {
 		return unpack.ErrStop
 	}
-	f := File{Name: e.Name}
+	f := File{Name: e.Name, Meta: e.Meta}
 	if e.Body != nil {
 		h := sha256.New()
 		n, err := io.Copy(h, io.LimitReader(e.Body, s.max))

@@ -8,8 +8,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
+	"strings"
 
+	"github.com/tomscan/tomscan/internal/artifact"
 	"github.com/tomscan/tomscan/internal/unpack"
 )
 
@@ -30,6 +33,7 @@ func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink)
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		return fmt.Errorf("zip: open: %w", err)
 	}
+	keys := &keyring{list: in.Passwords, winner: -1}
 	for _, f := range r.File {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -45,6 +49,12 @@ func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink)
 		if f.UncompressedSize64 > 1<<62 {
 			size = 1 << 62
 		}
+		if f.Flags&flagEncrypted != 0 {
+			if err := emitEncrypted(ctx, in, sink, f, size, meta, keys); err != nil {
+				return err
+			}
+			continue
+		}
 		rc, err := f.Open()
 		if err != nil {
 			sink.Issue("extract-error", fmt.Sprintf("zip: open entry %q: %v", f.Name, err))
@@ -56,5 +66,103 @@ func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink)
 			return err
 		}
 	}
+	keys.report(sink)
 	return nil
+}
+
+// keyring tries the password list on encrypted entries, the one that
+// opened the previous entry first, and remembers the entries none opened.
+type keyring struct {
+	list   []unpack.Password
+	winner int
+	locked []string
+	kinds  map[string]bool
+}
+
+// open finds the password that opens f, or -1.
+func (k *keyring) open(ctx context.Context, f *zip.File, c crypto, max int64) (int, error) {
+	order := make([]int, 0, len(k.list))
+	if k.winner >= 0 {
+		order = append(order, k.winner)
+	}
+	for i := range k.list {
+		if i != k.winner {
+			order = append(order, i)
+		}
+	}
+	for _, i := range order {
+		err := verify(ctx, f, c, k.list[i].Value, max)
+		switch {
+		case err == nil:
+			k.winner = i
+			return i, nil
+		case errors.Is(err, errWrongPassword):
+			continue
+		case ctx.Err() != nil:
+			return -1, ctx.Err()
+		default:
+			return -1, err
+		}
+	}
+	return -1, nil
+}
+
+// report is one encrypted issue naming every entry no password opened.
+func (k *keyring) report(sink unpack.Sink) {
+	if len(k.locked) == 0 {
+		return
+	}
+	names := k.locked
+	more := ""
+	if len(names) > 20 {
+		names, more = names[:20], fmt.Sprintf(" and %d more", len(k.locked)-20)
+	}
+	var kinds []string
+	for kd := range k.kinds {
+		kinds = append(kinds, kd)
+	}
+	sort.Strings(kinds)
+	sink.Issue(artifact.KindEncrypted, fmt.Sprintf("zip: %d encrypted entries (%s) not opened by any of the %d passwords tried: %q%s",
+		len(k.locked), strings.Join(kinds, ", "), len(k.list), names, more))
+}
+
+// emitEncrypted decrypts one entry with the first password that proves
+// right and emits it with meta encrypted, encryption and password (the
+// list entry's label, never a user's password).
+func emitEncrypted(ctx context.Context, in unpack.Input, sink unpack.Sink, f *zip.File, size int64, meta map[string]string, keys *keyring) error {
+	c, err := entryCrypto(f)
+	if err != nil {
+		kind := artifact.KindExtract
+		if errors.Is(err, unpack.ErrUnsupported) {
+			kind = artifact.KindUnsupported
+		}
+		sink.Issue(kind, fmt.Sprintf("zip: encrypted entry %q: %v", f.Name, err))
+		return nil
+	}
+	i, err := keys.open(ctx, f, c, in.Limits.MaxEntryBytes)
+	if err != nil {
+		if ctx.Err() != nil {
+			return err
+		}
+		sink.Issue(artifact.KindExtract, fmt.Sprintf("zip: encrypted entry %q (%s): %v", f.Name, c.kind, err))
+		return nil
+	}
+	if i < 0 {
+		keys.locked = append(keys.locked, f.Name)
+		if keys.kinds == nil {
+			keys.kinds = map[string]bool{}
+		}
+		keys.kinds[c.kind] = true
+		return nil
+	}
+	plain, err := openPlain(f, c, keys.list[i].Value)
+	if err != nil {
+		sink.Issue(artifact.KindExtract, fmt.Sprintf("zip: encrypted entry %q (%s): %v", f.Name, c.kind, err))
+		return nil
+	}
+	meta["method"] = strconv.Itoa(int(c.method))
+	meta["encrypted"] = "true"
+	meta["encryption"] = c.kind
+	meta["password"] = keys.list[i].Label
+	return sink.Emit(ctx, unpack.Entry{Name: f.Name, Size: size, Meta: meta, Body: plain})
 }
