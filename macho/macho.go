@@ -23,6 +23,8 @@ import (
 	"strings"
 
 	stdmacho "debug/macho"
+
+	"github.com/tomscan/tomscan/internal/filetype"
 )
 
 // ErrNotMachO is returned for input that is neither a thin nor a universal Mach-O.
@@ -193,38 +195,16 @@ func (s *Summary) issue(kind, msg string) {
 	s.Issues = append(s.Issues, Issue{Kind: kind, Message: msg})
 }
 
-// IsMachO is the cheap sniff: a thin Mach-O magic in either byte order, or a
-// universal header whose arch count and first CPU type are plausible (Java
-// class files share 0xCAFEBABE; their version field reads as 45 or more).
-func IsMachO(b []byte) bool {
-	if len(b) < 8 {
-		return false
-	}
-	switch binary.LittleEndian.Uint32(b) {
-	case stdmacho.Magic32, stdmacho.Magic64:
-		return true
-	}
-	switch binary.BigEndian.Uint32(b) {
-	case stdmacho.Magic32, stdmacho.Magic64:
-		return true
-	}
-	return isFat(b)
-}
+// IsMachO is the cheap sniff, filetype's (one definition for every package).
+func IsMachO(b []byte) bool { return filetype.IsMachO(b) }
 
+// isFat: a universal header; IsMachO has judged its plausibility.
 func isFat(b []byte) bool {
 	if len(b) < 12 {
 		return false
 	}
 	m := binary.BigEndian.Uint32(b)
-	if m != stdmacho.MagicFat && m != magicFat64 {
-		return false
-	}
-	n := binary.BigEndian.Uint32(b[4:])
-	if n == 0 || n > 40 {
-		return false
-	}
-	_, known := cpuNames[binary.BigEndian.Uint32(b[8:])]
-	return known
+	return m == stdmacho.MagicFat || m == magicFat64
 }
 
 const magicFat64 = 0xcafebabf
