@@ -535,3 +535,12 @@ func nibbleVersion(v uint32) string {
 }
 
 func dylibVersion(v uint32) string { return nibbleVersion(v) }
+
+// LoadCommandsNames lists the slice's load-command names in order.
+func (s *Slice) LoadCommandsNames() []string {
+	out := make([]string, len(s.LoadCommands))
+	for i, c := range s.LoadCommands {
+		out[i] = c.Name
+	}
+	return out
+}

@@ -1,12 +1,15 @@
 package macho
 
 import (
+	"archive/zip"
 	"bufio"
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -232,4 +235,54 @@ func TestObjdumpGoTestdata(t *testing.T) {
 		n++
 	}
 	t.Logf("%d Mach-O files from Go's debug/macho testdata", n)
+}
+
+// TestObjdumpCorpus: every Mach-O inside the synthetic corpus's IPAs
+// ($TOMSCAN_CORPUS): thin, universal, encrypted and re-signed.
+func TestObjdumpCorpus(t *testing.T) {
+	needObjdump(t)
+	dir := os.Getenv("TOMSCAN_CORPUS")
+	if dir == "" {
+		t.Skip("TOMSCAN_CORPUS not set")
+	}
+	ipas, _ := filepath.Glob(filepath.Join(dir, "builds", "*.ipa"))
+	if len(ipas) == 0 {
+		t.Fatal("no IPA builds in the corpus")
+	}
+	tmp := t.TempDir()
+	n, fat := 0, 0
+	for _, p := range ipas {
+		zr, err := zip.OpenReader(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range zr.File {
+			rc, err := f.Open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := io.ReadAll(rc)
+			rc.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !IsMachO(b) {
+				continue
+			}
+			out := filepath.Join(tmp, fmt.Sprintf("%d", n))
+			if err := os.WriteFile(out, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			s, _ := compareObjdump(t, out)
+			if s > 1 {
+				fat++
+			}
+			n++
+		}
+		zr.Close()
+	}
+	if n < len(ipas) {
+		t.Errorf("%d Mach-O files in %d IPAs", n, len(ipas))
+	}
+	t.Logf("%d Mach-O files (%d universal) in %d corpus IPAs: equal to llvm-objdump", n, fat, len(ipas))
 }

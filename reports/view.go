@@ -246,6 +246,9 @@ func BuildVersion(root *artifact.Node) string {
 	case rootVer != "":
 		return rootVer
 	}
+	if first == "" {
+		first = appVersion(root) // view_app.go: an IPA's CFBundleVersion
+	}
 	return first
 }
 

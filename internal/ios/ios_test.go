@@ -10,7 +10,9 @@ import (
 	"crypto/x509/pkix"
 	"io"
 	"math/big"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -284,4 +286,29 @@ func FuzzAnalyze(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_, _ = Analyze(context.Background(), b)
 	})
+}
+
+// TestCorpusPlists: every plist in every IPA of $TOMSCAN_CORPUS equals
+// plistlib's reading, and the identity fields are plistlib's values.
+func TestCorpusPlists(t *testing.T) {
+	dir := os.Getenv("TOMSCAN_CORPUS")
+	if dir == "" {
+		t.Skip("TOMSCAN_CORPUS not set")
+	}
+	if _, err := exec.LookPath("/usr/bin/python3"); err != nil {
+		t.Fatal("no /usr/bin/python3")
+	}
+	ipas, _ := filepath.Glob(filepath.Join(dir, "builds", "*.ipa"))
+	if len(ipas) == 0 {
+		t.Fatal("no IPA builds in the corpus")
+	}
+	n := 0
+	for _, p := range ipas {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += CheckPlists(t, b)
+	}
+	t.Logf("%d plists in %d corpus IPAs equal plistlib", n, len(ipas))
 }
