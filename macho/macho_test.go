@@ -376,3 +376,32 @@ func BenchmarkAnalyzeFat(b *testing.B) {
 		_ = SectionStrings(context.Background(), f.fat, s, 4)
 	}
 }
+
+// TestFat64: the 64-bit universal header (0xCAFEBABF, 32-byte entries).
+func TestFat64(t *testing.T) {
+	f := goFixtures(t)
+	be := binary.BigEndian
+	hdr := make([]byte, 8+2*32)
+	be.PutUint32(hdr, 0xcafebabf)
+	be.PutUint32(hdr[4:], 2)
+	out := append([]byte(nil), hdr...)
+	for i, s := range [][]byte{f.arm64, f.amd64} {
+		for len(out)%(1<<14) != 0 {
+			out = append(out, 0)
+		}
+		e := out[8+32*i:]
+		be.PutUint32(e, binary.LittleEndian.Uint32(s[4:]))
+		be.PutUint32(e[4:], binary.LittleEndian.Uint32(s[8:]))
+		be.PutUint64(e[8:], uint64(len(out)))
+		be.PutUint64(e[16:], uint64(len(s)))
+		be.PutUint32(e[24:], 14)
+		out = append(out, s...)
+	}
+	s := analyze(t, out)
+	if !s.Fat || len(s.Slices) != 2 || s.Slices[0].CPU != "arm64" || s.Slices[1].CPU != "x86_64" || len(s.Issues) != 0 {
+		t.Fatalf("fat64: %+v %v", s.Slices, issueKinds(s))
+	}
+	if s.Slices[1].Size != int64(len(f.amd64)) || !bytes.Equal(out[s.Slices[1].Offset:s.Slices[1].Offset+4], f.amd64[:4]) {
+		t.Error("x86_64 slice misplaced")
+	}
+}
