@@ -194,7 +194,7 @@ func TestEncryptedRangeNotClaimed(t *testing.T) {
 
 // machoWithCStrings hand-builds a minimal 64-bit thin Mach-O with one
 // __TEXT segment holding __cstring, __ustring and __cfstring sections.
-func machoWithCStrings(t *testing.T) []byte {
+func machoWithCStrings(t testing.TB) []byte {
 	t.Helper()
 	le := binary.LittleEndian
 	cstr := []byte("hello\x00界面语言中文版\x00Skype™ for iPhone\x00ab\x00")
@@ -347,7 +347,7 @@ func TestSniff(t *testing.T) {
 }
 
 func FuzzAnalyze(f *testing.F) {
-	f.Add(machoWithCStrings(&testing.T{}))
+	f.Add(machoWithCStrings(f))
 	f.Add([]byte{0xca, 0xfe, 0xba, 0xbe, 0, 0, 0, 2, 1, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0x30, 0, 0, 0, 0x10})
 	f.Add([]byte{0xcf, 0xfa, 0xed, 0xfe, 12, 0, 0, 1, 0, 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x1d, 0, 0, 0, 8, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {

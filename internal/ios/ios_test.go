@@ -21,9 +21,10 @@ import (
 	"github.com/tomscan/tomscan/internal/ios/ipabuild"
 	"github.com/tomscan/tomscan/internal/plist"
 	"github.com/tomscan/tomscan/internal/plist/plisttest"
+	"github.com/tomscan/tomscan/macho"
 )
 
-func cert(t *testing.T) (*x509.Certificate, *rsa.PrivateKey) {
+func cert(t testing.TB) (*x509.Certificate, *rsa.PrivateKey) {
 	t.Helper()
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -39,7 +40,7 @@ func cert(t *testing.T) (*x509.Certificate, *rsa.PrivateKey) {
 	return c, key
 }
 
-func chinaSpec(t *testing.T, binaryInfo bool) ipabuild.Spec {
+func chinaSpec(t testing.TB, binaryInfo bool) ipabuild.Spec {
 	c, k := cert(t)
 	return ipabuild.Spec{
 		AppName: "Skype", Executable: "Skype", Binary: []byte("not a real binary"), BinaryInfo: binaryInfo,
@@ -69,7 +70,7 @@ func chinaSpec(t *testing.T, binaryInfo bool) ipabuild.Spec {
 	}
 }
 
-func build(t *testing.T, s ipabuild.Spec) []byte {
+func build(t testing.TB, s ipabuild.Spec) []byte {
 	t.Helper()
 	b, err := ipabuild.Build(s)
 	if err != nil {
@@ -283,6 +284,8 @@ func TestStorefront(t *testing.T) {
 
 func FuzzAnalyze(f *testing.F) {
 	f.Add([]byte("PK\x05\x06\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"))
+	f.Add(build(f, chinaSpec(f, true)))
+	f.Add(build(f, chinaSpec(f, false)))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		_, _ = Analyze(context.Background(), b)
 	})
@@ -309,6 +312,44 @@ func TestCorpusPlists(t *testing.T) {
 			t.Fatal(err)
 		}
 		n += CheckPlists(t, b)
+		n += checkEntitlements(t, b)
 	}
 	t.Logf("%d plists in %d corpus IPAs equal plistlib", n, len(ipas))
+}
+
+// checkEntitlements: the entitlements plist in every Mach-O code signature
+// of the IPA equals plistlib's reading; it returns how many.
+func checkEntitlements(t *testing.T, ipa []byte) int {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(ipa), int64(len(ipa)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, f := range zr.File {
+		b := readZip(t, f)
+		if !macho.IsMachO(b) {
+			continue
+		}
+		sum, err := macho.Analyze(context.Background(), b, macho.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, sl := range sum.Slices {
+			if sl.Signature == nil || sl.Signature.Entitlements == "" {
+				continue
+			}
+			raw := []byte(sl.Signature.Entitlements)
+			v, _, err := plist.Decode(raw)
+			if err != nil {
+				t.Errorf("%s entitlements: %v", f.Name, err)
+				continue
+			}
+			if ok, diff := plisttest.Equal(t, raw, v); !ok {
+				t.Errorf("%s entitlements:\n%s", f.Name, diff)
+			}
+			n++
+		}
+	}
+	return n
 }
