@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unicode/utf16"
 
 	"github.com/tomscan/tomscan/macho/machotest"
 )
@@ -285,4 +286,43 @@ func TestObjdumpCorpus(t *testing.T) {
 		t.Errorf("%d Mach-O files in %d IPAs", n, len(ipas))
 	}
 	t.Logf("%d Mach-O files (%d universal) in %d corpus IPAs: equal to llvm-objdump", n, fat, len(ipas))
+}
+
+// TestSectionStringsRealFiles: on the real Mach-O files every section
+// string lies at its offset with the bytes it claims, and C strings and
+// CFStrings are found.
+func TestSectionStringsRealFiles(t *testing.T) {
+	files := machotest.RealFiles(t, IsMachO)
+	bySection := map[string]int{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum, err := Analyze(context.Background(), b, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range SectionStrings(context.Background(), b, sum, 4) {
+			var want []byte
+			switch s.Encoding {
+			case "utf16le":
+				for _, u := range utf16.Encode([]rune(s.Value)) {
+					want = append(want, byte(u), byte(u>>8))
+				}
+			default:
+				want = []byte(s.Value)
+			}
+			if s.Offset < 0 || s.Offset+int64(len(want)) > int64(len(b)) || !bytes.Equal(b[s.Offset:s.Offset+int64(len(want))], want) {
+				t.Errorf("%s: %s %q is not at offset %d", f, s.Where, s.Value, s.Offset)
+				break
+			}
+			sec := s.Where[strings.LastIndexByte(s.Where, ',')+1:]
+			bySection[sec]++
+		}
+	}
+	t.Logf("section strings in %d real files: %v", len(files), bySection)
+	if bySection["__cstring"] == 0 || bySection["__cfstring"] == 0 {
+		t.Errorf("no __cstring or __cfstring strings found: %v", bySection)
+	}
 }
