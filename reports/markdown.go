@@ -107,6 +107,11 @@ func EncodeMarkdown(r *Report) []byte {
 		}
 	}
 
+	for _, s := range v.Apps { // only for builds with an IPA or a Mach-O
+		fmt.Fprintf(&b, "## %s\n\n", e(s.Name))
+		mdTable(&b, s.Columns, s.Rows)
+	}
+
 	b.WriteString("## Signers\n\n")
 	if len(v.Signers) == 0 {
 		b.WriteString("No Authenticode signatures.\n\n")

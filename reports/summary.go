@@ -57,7 +57,7 @@ func status(root *artifact.Node, s Summary) (string, string) {
 	if root.Size == 0 && root.SHA256 != "" || root.Type == "empty" {
 		return StatusFailed, "empty file"
 	}
-	if len(root.Children) == 0 && root.PE == nil {
+	if len(root.Children) == 0 && root.PE == nil && root.MachO == nil {
 		for _, is := range root.Issues {
 			if is.Kind == artifact.KindParse || is.Kind == artifact.KindExtract || is.Kind == artifact.KindPanic {
 				return StatusFailed, "corrupt: " + is.Stage + ": " + is.Message

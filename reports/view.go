@@ -39,6 +39,7 @@ type View struct {
 	Versions     []VersionBlock
 	Installers   []InstallerView
 	TOMExtra     []Section // TOM fields View has no special rendering for
+	Apps         []Section // iOS apps and Mach-O files (view_app.go)
 	Rules        []string
 	Nodes        []NodeView
 	Summary      Summary
@@ -139,6 +140,7 @@ func NewView(r *Report) *View {
 			if n.Installer != nil {
 				v.Installers = append(v.Installers, installerView(n))
 			}
+			v.Apps = append(v.Apps, appSections(n)...) // view_app.go: IPA and Mach-O
 			for _, c := range n.Children {
 				if c != nil {
 					walk(c, depth+1)
@@ -245,6 +247,9 @@ func BuildVersion(root *artifact.Node) string {
 		return skype
 	case rootVer != "":
 		return rootVer
+	}
+	if first == "" {
+		first = appVersion(root) // view_app.go: an IPA's CFBundleVersion
 	}
 	return first
 }
@@ -575,6 +580,14 @@ func (v *View) sanitize(f func(string) string) {
 		for j := range k.Keywords {
 			k.Keywords[j] = f(k.Keywords[j])
 		}
+	}
+	for i := range v.Apps {
+		s := &v.Apps[i]
+		s.Name = f(s.Name)
+		for j := range s.Columns {
+			s.Columns[j] = f(s.Columns[j])
+		}
+		rows(s.Rows)
 	}
 	for i := range v.TOMExtra {
 		s := &v.TOMExtra[i]

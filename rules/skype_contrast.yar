@@ -25,13 +25,14 @@ rule Skype_JointVenture_GMW : contrast
 rule Skype_Regular_Identity : contrast
 {
     meta:
-        description = "Regular Skype client: version info of Skype Technologies S.A. for Skype.exe, with no TOM-Skype or joint-venture mark in the same file"
+        description = "Regular Skype client: version info of Skype Technologies S.A. for Skype.exe, or a Mach-O whose code signature names Skype for iPhone's bundle id com.skype.skype, with no TOM-Skype or joint-venture mark in the same file"
         reference = "https://www.cs.unm.edu/~jeffk/publications/foci11tomskype.pdf"
         date = "2026-11-23"
         category = "contrast"
         severity = "info"
         example = "skype-en-5.1.0.112-zip"
         example = "skype-en-5.1.0.112-nsis-decoy"
+        example = "skype-ios-en-4.17.0.3303-ipa"
     strings:
         // VS_VERSIONINFO strings are UTF-16LE: key, NUL, padding to 4 bytes, value
         $company = "Skype Technologies S.A." wide
@@ -44,8 +45,13 @@ rule Skype_Regular_Identity : contrast
         $tom_review = "Tom Word Review" ascii wide nocase
         $tom_agent = "skypetools.tom.com" ascii wide nocase
         $gmw = "skype.gmw.cn" ascii wide nocase
+        // CodeDirectory identifier (NUL-terminated) of the App Store build
+        $ios_bundle = "com.skype.skype\x00"
     condition:
-        uint16(0) == 0x5A4D and $company
-        and for any i in (1..#origname): ($exe in (@origname[i] + 32 .. @origname[i] + 40))
+        (
+            (uint16(0) == 0x5A4D and $company
+             and for any i in (1..#origname): ($exe in (@origname[i] + 32 .. @origname[i] + 40)))
+            or (filetype == "macho" and $ios_bundle)
+        )
         and not any of ($tom_*) and not $gmw
 }

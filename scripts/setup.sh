@@ -19,6 +19,7 @@ pkgs=(
   geoip-database                  # internal/tom: offline IP -> country
   geoip-bin                       # internal/tom/geoip: geoiplookup, reference for the GeoIP.dat reader test
   chromium                        # reports/: headless browser test of the HTML pages
+  llvm                            # macho/: llvm-objdump --macho, reference for the Mach-O cross-check
   ca-certificates git make gcc
 )
 

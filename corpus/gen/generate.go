@@ -160,6 +160,14 @@ func (g *Generator) Generate(ctx context.Context) (*Manifest, error) {
 	for _, r := range results {
 		m.Builds = append(m.Builds, r.build)
 	}
+	// iOS builds (corpus/specs/ios, corpus/gen/ipa.go): built when no -only selection is given.
+	if len(g.cfg.Only) == 0 {
+		ipas, err := g.generateIPAs(ctx, buildsDir, workDir)
+		if err != nil {
+			return nil, err
+		}
+		m.Builds = append(m.Builds, ipas...)
+	}
 	raw, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("gen: manifest: %w", err)

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/tomscan/tomscan/internal/ios"
+	"github.com/tomscan/tomscan/macho"
 	"github.com/tomscan/tomscan/pe"
 )
 
@@ -35,6 +37,8 @@ type Node struct {
 	Installer   *Installer        `json:"installer,omitempty"`
 	Signature   *pe.Signature     `json:"signature,omitempty"` // Authenticode of non-PE containers (MSI, CAB)
 	PE          *pe.Summary       `json:"pe,omitempty"`
+	MachO       *macho.Summary    `json:"macho,omitempty"` // Mach-O, thin or universal
+	IOS         *ios.App          `json:"ios,omitempty"`   // an IPA's app bundle: Info.plist, store metadata, profile
 	Strings     *pe.StringSet     `json:"strings,omitempty"`
 	Matches     []Match           `json:"matches,omitempty"`
 	Findings    []Finding         `json:"findings,omitempty"`

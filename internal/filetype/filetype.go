@@ -18,6 +18,8 @@ const (
 	Zstd    = "zstd"
 	Tar     = "tar"
 	ELF     = "elf"
+	MachO   = "macho" // thin or universal (FAT) Mach-O
+	IPA     = "ipa"   // a ZIP holding Payload/<name>.app/: set by the pipeline's ios stage, not by Sniff
 	MSCF    = CAB
 	ISCab   = "installshield-cab"
 	Text    = "text"
@@ -60,6 +62,8 @@ func Sniff(head []byte) string {
 		return Tar
 	case bytes.HasPrefix(head, []byte("\x7fELF")):
 		return ELF
+	case IsMachO(head):
+		return MachO
 	case otherArchive(head) != "":
 		return otherArchive(head)
 	case bytes.HasPrefix(head, []byte("MZ")):
@@ -101,4 +105,33 @@ func isText(b []byte) bool {
 		}
 	}
 	return bad*20 < len(b)
+}
+
+// IsMachO is the cheap Mach-O sniff: a thin Mach-O magic in either byte
+// order (32 or 64 bit), or a universal header whose arch count and first CPU
+// type are plausible. Java class files share 0xCAFEBABE: their version field
+// reads as 45 or more, so more than 40 archs is not a universal binary.
+func IsMachO(b []byte) bool {
+	if len(b) < 8 {
+		return false
+	}
+	le := uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+	switch le {
+	case 0xfeedface, 0xfeedfacf, 0xcefaedfe, 0xcffaedfe:
+		return true
+	case 0xbebafeca, 0xbfbafeca: // 0xCAFEBABE / 0xCAFEBABF, big-endian
+		if len(b) < 12 {
+			return false
+		}
+		n := uint32(b[4])<<24 | uint32(b[5])<<16 | uint32(b[6])<<8 | uint32(b[7])
+		cpu := uint32(b[8])<<24 | uint32(b[9])<<16 | uint32(b[10])<<8 | uint32(b[11])
+		if n == 0 || n > 40 {
+			return false
+		}
+		switch cpu &^ 0xff000000 {
+		case 6, 7, 10, 11, 12, 13, 14, 15, 18: // mc680x0, x86, mc98000, hppa, arm, mc88000, sparc, i860, ppc
+			return true
+		}
+	}
+	return false
 }

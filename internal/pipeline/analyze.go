@@ -76,7 +76,13 @@ func (a *analyzer) visit(ctx context.Context, n, parent *artifact.Node) {
 		}
 		n.PE = sum
 	})
+	stage(n, "ios", func() { iosStage(ctx, n, data) })
+	stage(n, "macho", func() { a.machoStage(ctx, n, data) })
 	stage(n, "strings", func() {
+		if n.MachO != nil {
+			n.Strings = machoStrings(ctx, n.MachO, data, a.limits)
+			return
+		}
 		// --max-strings trims only the listing kept in the report: the set
 		// says so itself (truncated, and count of all distinct strings), and
 		// YARA and the TOM analysers read the node's bytes, not this list.

@@ -186,7 +186,7 @@ func (b *Build) Finish(ctx context.Context, root *artifact.Node) *Result {
 	res := &Result{}
 	res.Issues = append(res.Issues, b.c.issues...)
 
-	eps := b.endpoints(ctx, root)
+	eps := iosEndpoints(root, b.endpoints(ctx, root)) // ios.go: ATS plain-HTTP hosts
 	res.Verdict = verdict(ctx, root, eps)
 	res.Endpoints = eps
 	res.Issues = append(res.Issues, b.countries(res.Endpoints)...)

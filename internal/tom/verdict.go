@@ -159,7 +159,12 @@ func verdict(ctx context.Context, root *artifact.Node, eps []Endpoint) Verdict {
 		}
 		return nil
 	})
+	iosEvidence(root, t) // ios.go: bundle id, storefront
 	for _, e := range eps {
+		if jvATSHost(e) { // ios.go: plain HTTP allowed to the joint venture's domain
+			t.add(famJV, Evidence{Node: e.Locations[0].Node, Source: "endpoint", Detail: e.Class + " " + e.Value})
+			continue
+		}
 		if !tomHost(e.Host) && !jvHost(e.Host) {
 			continue
 		}
@@ -217,6 +222,11 @@ func verdict(ctx context.Context, root *artifact.Node, eps []Endpoint) Verdict {
 		v.Kind, v.Confidence = KindUnrelated, 0.9
 		v.Evidence = []Evidence{{Node: root.ID, Source: "absence", Detail: "no TOM-Skype, joint-venture or Skype mark in any rule match, version info, signer, string or endpoint"}}
 		return v
+	}
+	if v.Language == "" { // ios.go: an IPA's localisations
+		var ev []Evidence
+		v.Language, ev = iosLanguage(root)
+		t.evidence = append(t.evidence, ev...)
 	}
 	v.Evidence = t.evidence
 	sort.SliceStable(v.Evidence, func(i, j int) bool {

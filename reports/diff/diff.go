@@ -154,7 +154,7 @@ func versionChanges(path string, a, b *artifact.Node) []FieldChange {
 }
 
 func versionFields(n *artifact.Node) map[string]string {
-	m := map[string]string{}
+	m := appFields(n) // ios.go: an IPA's declarations and a Mach-O's capabilities
 	if n.PE == nil || n.PE.Version == nil {
 		return m
 	}
