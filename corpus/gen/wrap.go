@@ -44,6 +44,8 @@ func innerName(w string) string {
 		return "SkypeSetup.zip"
 	case "tar", "tar.gz", "tar.xz":
 		return "SkypeSetup." + w
+	case "ipa": // written by ipa.go, never wrapped: named for its extension
+		return "Skype.ipa"
 	}
 	return "payload.bin"
 }
