@@ -336,7 +336,8 @@ func (b *builder) build(ctx context.Context) (*buildResult, error) {
 		}
 		bd.KeywordLists = append(bd.KeywordLists, KeywordGT{
 			Name: l.spec.Name, Family: l.spec.Family, Snapshot: l.spec.Snapshot, Count: l.list.Count,
-			SHA256: l.list.Digest, Cipher: l.spec.Cipher, KeyHex: hex.EncodeToString(l.key),
+			EntriesTotal: l.list.Total, SHA256: l.list.Digest,
+			NormalizedCount: l.list.NormalizedCount, NormalizedSHA256: l.list.NormalizedDigest, Cipher: l.spec.Cipher, KeyHex: hex.EncodeToString(l.key),
 			Location: l.spec.Location, Path: where, CiphertextSHA256: sha256Hex(l.ciphertext),
 		})
 	}

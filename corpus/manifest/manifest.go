@@ -59,17 +59,24 @@ type Endpoint struct {
 	Path     []string `json:"path"`
 }
 
-// KeywordList is one encrypted keyword list and how to decrypt it.
+// KeywordList is one encrypted keyword list and how to decrypt it. SHA256 is
+// keywords.ExactDigest over the exact entries in file order (whitespace and
+// duplicates kept): a recovered list equals the encrypted one byte for byte
+// when its sha256 is this. Count is the number of distinct exact entries,
+// EntriesTotal every entry; the normalised form (keywords.Digest) is beside.
 type KeywordList struct {
-	Name     string   `json:"name"`
-	Family   string   `json:"family"`
-	Snapshot string   `json:"snapshot"`
-	Count    int      `json:"count"`
-	SHA256   string   `json:"sha256"`
-	Cipher   string   `json:"cipher"`
-	KeyHex   string   `json:"key_hex"`
-	Location string   `json:"location"`
-	Path     []string `json:"path"`
+	Name             string   `json:"name"`
+	Family           string   `json:"family"`
+	Snapshot         string   `json:"snapshot"`
+	Count            int      `json:"count"`
+	EntriesTotal     int      `json:"entries_total"`
+	SHA256           string   `json:"sha256"`
+	NormalizedCount  int      `json:"normalized_count"`
+	NormalizedSHA256 string   `json:"normalized_sha256"`
+	Cipher           string   `json:"cipher"`
+	KeyHex           string   `json:"key_hex"`
+	Location         string   `json:"location"`
+	Path             []string `json:"path"`
 	// CiphertextSHA256 identifies the encrypted bytes (the RCDATA resource
 	// or the file) so tests can find them without guessing.
 	CiphertextSHA256 string `json:"ciphertext_sha256"`

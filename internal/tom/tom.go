@@ -33,10 +33,16 @@
 //	  location         rcdata | installer-file | cache-file
 //	  node, resource, offset    where the list is (resource: the RCDATA leaf)
 //	  encoding         gbk | utf-8
-//	  count, sha256    canonical list: keywords.Digest
-//	  keywords[]       the canonical (sorted, deduplicated) keywords
-//	  snapshot         best Citizen Lab snapshot: family, name, date, jaccard,
-//	                   unknown[] (keywords in no snapshot)
+//	  count            distinct exact entries (whitespace kept, nothing merged)
+//	  entries_total    every entry, duplicates included
+//	  sha256           keywords.ExactDigest: the exact entries in file order
+//	  keywords[]       the distinct exact entries, in order of first appearance
+//	  duplicates[]     {entry, count}: entries found more than once
+//	  normalized_count, normalized_sha256   trimmed, deduplicated, sorted form
+//	                   (keywords.Canonical), beside the exact one for comparison
+//	  snapshot         closest Citizen Lab snapshot by exact entries: family,
+//	                   name, date, jaccard, common, added[] and removed[]
+//	                   against it, unknown[] (entries in no snapshot)
 //	des_upload_key     {key_hex, node, offset, method}: the 8-byte DES key of the
 //	                   3.6/4.0 message upload, TOM-Skype builds only. method:
 //	                   "rule:<name>" (a YARA rule matched the key's 8 bytes),
@@ -137,20 +143,31 @@ type Location struct {
 
 // KeywordList is one recovered list.
 type KeywordList struct {
-	Cipher      string       `json:"cipher"`
-	KeyHex      string       `json:"key_hex,omitempty"`
-	KeyNode     string       `json:"key_node,omitempty"`
-	KeyOffset   int64        `json:"key_offset,omitempty"`
-	KeyEncoding string       `json:"key_encoding,omitempty"` // "raw" or "hex"
-	Location    string       `json:"location"`
-	Node        string       `json:"node"`
-	Resource    string       `json:"resource,omitempty"`
-	Offset      int64        `json:"offset"`
-	Encoding    string       `json:"encoding"`
-	Count       int          `json:"count"`
-	SHA256      string       `json:"sha256"`
-	Keywords    []string     `json:"keywords"`
-	Snapshot    *lists.Match `json:"snapshot,omitempty"`
+	Cipher      string `json:"cipher"`
+	KeyHex      string `json:"key_hex,omitempty"`
+	KeyNode     string `json:"key_node,omitempty"`
+	KeyOffset   int64  `json:"key_offset,omitempty"`
+	KeyEncoding string `json:"key_encoding,omitempty"` // "raw" or "hex"
+	Location    string `json:"location"`
+	Node        string `json:"node"`
+	Resource    string `json:"resource,omitempty"`
+	Offset      int64  `json:"offset"`
+	Encoding    string `json:"encoding"`
+	// Count is the number of distinct exact entries; EntriesTotal counts
+	// every entry, duplicates included.
+	Count        int    `json:"count"`
+	EntriesTotal int    `json:"entries_total"`
+	SHA256       string `json:"sha256"` // keywords.ExactDigest of the entries in file order
+	// Keywords are the distinct exact entries in order of first appearance:
+	// whitespace kept, nothing merged. Duplicates are the entries found more
+	// than once, with how often.
+	Keywords   []string             `json:"keywords"`
+	Duplicates []keywords.Duplicate `json:"duplicates,omitempty"`
+	// NormalizedCount and NormalizedSHA256 are the trimmed, deduplicated,
+	// sorted form (keywords.Canonical, keywords.Digest), for comparison only.
+	NormalizedCount  int          `json:"normalized_count"`
+	NormalizedSHA256 string       `json:"normalized_sha256"`
+	Snapshot         *lists.Match `json:"snapshot,omitempty"`
 }
 
 // DESKey is the message-upload key.
@@ -253,10 +270,14 @@ func (b *Build) keywordLists(ctx context.Context, root *artifact.Node, issues []
 	var keys []keyAt
 	for _, f := range found {
 		bl := blobs[f.Blob]
-		canon := keywords.Canonical(f.List.Lines)
+		entries := f.List.Lines // exact, as decrypted
+		distinct := keywords.Distinct(entries)
+		canon := keywords.Canonical(entries)
 		kl := KeywordList{
 			Cipher: f.Cipher, Location: b.c.location(bl), Node: bl.Node, Resource: bl.Resource, Offset: bl.Offset,
-			Encoding: f.List.Encoding, Count: len(canon), SHA256: keywords.Digest(canon), Keywords: canon,
+			Encoding: f.List.Encoding, Count: len(distinct), EntriesTotal: len(entries), SHA256: keywords.ExactDigest(entries),
+			Keywords: distinct, Duplicates: keywords.Duplicates(entries),
+			NormalizedCount: len(canon), NormalizedSHA256: keywords.ExactDigest(canon),
 		}
 		if f.Key != nil {
 			kl.KeyHex, kl.KeyNode, kl.KeyOffset, kl.KeyEncoding = hex.EncodeToString(f.Key), f.KeyNode, f.KeyOffset, "raw"
@@ -268,7 +289,7 @@ func (b *Build) keywordLists(ctx context.Context, root *artifact.Node, issues []
 			keys = append(keys, keyAt{node: f.KeyNode, offset: f.KeyOffset, size: size, key: f.Key, hex: f.KeyFromHex})
 		}
 		if snaps != nil {
-			m := snaps.Compare(canon)
+			m := snaps.Compare(distinct)
 			kl.Snapshot = &m
 		}
 		out = append(out, kl)
