@@ -157,7 +157,7 @@ func TestTOMChineseBuild(t *testing.T) {
 	for _, e := range res.Verdict.Evidence {
 		sources[e.Source] = true
 	}
-	for _, s := range []string{"version-info", "string", "endpoint", "resource-language"} {
+	for _, s := range []string{"version-info", "string", "endpoint", "language"} {
 		if !sources[s] {
 			t.Errorf("no %s evidence in %+v", s, res.Verdict.Evidence)
 		}
