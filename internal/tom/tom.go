@@ -20,9 +20,9 @@
 //	  product_node     the executable that carries the product identity
 //	  language_node    the executable whose resources decided the language
 //	  evidence[]       {node, source, provenance, weight, decides, family,
-//	                    detail, offset, count, offsets[]}: why, heaviest first;
-//	                    identical texts on one node are one item with a count
-//	                    and the first offsets
+//	                    detail, offset, count, locations[]}: why, heaviest
+//	                    first; an identical text at many offsets or nodes is
+//	                    one item with a count and the first locations
 //	  evidence_omitted items past the first 256
 //	endpoints[]        every URL, host name and IPv4 literal in any node's strings,
 //	                   deduplicated per build (case-insensitive value), sorted
@@ -155,12 +155,14 @@ type Evidence struct {
 	Weight     float64 `json:"weight"`
 	// Decides: executable content, which can decide a verdict; documents,
 	// names and other makers' programs can only support one.
-	Decides bool    `json:"decides"`
-	Family  string  `json:"family,omitempty"` // tom | joint-venture | skype
-	Detail  string  `json:"detail"`
-	Offset  int64   `json:"offset,omitempty"`  // the first occurrence
-	Count   int     `json:"count"`             // occurrences collapsed into this item
-	Offsets []int64 `json:"offsets,omitempty"` // first offsets, when count > 1
+	Decides bool   `json:"decides"`
+	Family  string `json:"family,omitempty"` // tom | joint-venture | skype
+	Detail  string `json:"detail"`
+	Offset  int64  `json:"offset,omitempty"` // the first occurrence
+	// Count is how many occurrences (offsets, nodes) this item stands
+	// for; Locations are the first of them, when Count > 1.
+	Count     int        `json:"count"`
+	Locations []Location `json:"locations,omitempty"`
 }
 
 // Endpoint is one URL, host or IPv4 literal of a build.

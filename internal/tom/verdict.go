@@ -66,13 +66,15 @@ const (
 type tally struct {
 	items      map[string]*Evidence
 	order      []string
-	classes    map[string]map[string]bool // family -> provenance classes seen
-	blind      []string                   // issues that may hide evidence
-	thirdParty map[string]string          // node ID -> the other maker its version info names
+	classes    map[string]map[string]bool    // family -> provenance classes seen
+	nodeWeight map[string]map[string]float64 // family -> node -> deciding weight seen there
+	blind      []string                      // issues that may hide evidence
+	thirdParty map[string]string             // node ID -> the other maker its version info names
 }
 
 func newTally() *tally {
-	return &tally{items: map[string]*Evidence{}, classes: map[string]map[string]bool{}, thirdParty: map[string]string{}}
+	return &tally{items: map[string]*Evidence{}, classes: map[string]map[string]bool{}, thirdParty: map[string]string{},
+		nodeWeight: map[string]map[string]float64{}}
 }
 
 func (t *tally) add(family string, e Evidence) {
@@ -89,16 +91,25 @@ func (t *tally) add(family string, e Evidence) {
 		t.classes[family] = map[string]bool{}
 	}
 	t.classes[family][e.Provenance] = true
-	key := strings.Join([]string{family, e.Node, e.Source, e.Provenance, e.Detail}, "\x00")
+	if e.Decides {
+		if t.nodeWeight[family] == nil {
+			t.nodeWeight[family] = map[string]float64{}
+		}
+		t.nodeWeight[family][e.Node] += e.Weight
+	}
+	// The same text seen again, at another offset or in another node, is
+	// one item: a count and the first places.
+	key := strings.Join([]string{family, e.Source, e.Provenance, e.Detail}, "\x00")
+	at := Location{Node: e.Node, Offset: e.Offset}
 	if x := t.items[key]; x != nil {
 		x.Count++
-		if len(x.Offsets) < maxOffsets {
-			x.Offsets = append(x.Offsets, e.Offset)
+		if len(x.Locations) < maxOffsets {
+			x.Locations = append(x.Locations, at)
 		}
 		return
 	}
 	e.Count = 1
-	e.Offsets = []int64{e.Offset}
+	e.Locations = []Location{at}
 	t.items[key] = &e
 	t.order = append(t.order, key)
 }
@@ -171,7 +182,7 @@ func verdict(ctx context.Context, root *artifact.Node, eps []Endpoint) Verdict {
 	switch {
 	case win != "":
 		v.Evidence = t.family(win)
-		cands := productCandidates(byID, v.Evidence)
+		cands := productCandidates(byID, t.nodeWeight[win])
 		if len(cands) > 0 {
 			v.ProductNode = cands[0].ID
 		}
@@ -283,13 +294,17 @@ func collectNode(t *tally, root, n *artifact.Node) {
 		return nodeClass(n)
 	}
 	for _, m := range n.Matches {
-		if fam := ruleFamily(m); fam != "" {
-			e := Evidence{Node: n.ID, Source: "rule", Detail: m.Namespace + ":" + m.Rule}
-			if len(m.Strings) > 0 {
-				e.Offset = int64(m.Strings[0].Offset)
-			}
-			e.Provenance = class(e.Offset)
-			t.add(fam, e)
+		fam := ruleFamily(m)
+		if fam == "" {
+			continue
+		}
+		if len(m.Strings) == 0 {
+			t.add(fam, Evidence{Node: n.ID, Source: "rule", Provenance: class(0), Detail: m.Namespace + ":" + m.Rule})
+		}
+		// Every matched string is an occurrence: one item per class, with
+		// a count and the first offsets.
+		for _, ms := range m.Strings {
+			t.add(fam, Evidence{Node: n.ID, Source: "rule", Provenance: class(int64(ms.Offset)), Offset: int64(ms.Offset), Detail: m.Namespace + ":" + m.Rule})
 		}
 	}
 	if n.PE != nil && n.PE.Version != nil {
@@ -514,7 +529,7 @@ func firstN(s []string, n int) []string {
 func rank(ev []Evidence) ([]Evidence, int) {
 	for i := range ev {
 		if ev[i].Count <= 1 {
-			ev[i].Offsets = nil
+			ev[i].Locations = nil
 		}
 		if ev[i].Count == 0 {
 			ev[i].Count = 1
@@ -608,13 +623,7 @@ func clip(s string) string {
 // a DLL, describes itself as Skype (version-info FileDescription,
 // InternalName or OriginalFilename: a component such as ContentFilter.exe,
 // "Tom Word Review", does not), and carries the most evidence weight.
-func productCandidates(byID map[string]*artifact.Node, ev []Evidence) []*artifact.Node {
-	weight := map[string]float64{}
-	for _, e := range ev {
-		if e.Decides {
-			weight[e.Node] += e.Weight
-		}
-	}
+func productCandidates(byID map[string]*artifact.Node, weight map[string]float64) []*artifact.Node {
 	var pes, others []*artifact.Node
 	for id := range weight {
 		n := byID[id]
