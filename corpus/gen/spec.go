@@ -44,6 +44,10 @@ type Spec struct {
 	// ClientName is the main executable's name (Skype.exe unless unrelated).
 	ClientName    string     `json:"client_name,omitempty"`
 	ContentFilter bool       `json:"content_filter,omitempty"`
+	// ContentFilterLanguage is ContentFilter.exe's UI language when it
+	// differs from the client's: an English helper beside a Chinese
+	// Skype.exe ("en"). Default: the build's language.
+	ContentFilterLanguage string `json:"content_filter_language,omitempty"`
 	Helper        bool       `json:"helper,omitempty"`
 	HelpText      string     `json:"help_text,omitempty"`
 	Endpoints     []Endpoint `json:"endpoints"`
@@ -97,6 +101,15 @@ func (s *Spec) Validate() error {
 	}
 	if s.Language != "en" && s.Language != "zh" {
 		return fmt.Errorf("spec %s: language %q", s.ID, s.Language)
+	}
+	switch s.ContentFilterLanguage {
+	case "":
+	case "en", "zh":
+		if !s.ContentFilter {
+			return fmt.Errorf("spec %s: content_filter_language without content_filter", s.ID)
+		}
+	default:
+		return fmt.Errorf("spec %s: content_filter_language %q", s.ID, s.ContentFilterLanguage)
 	}
 	if !versionPattern.MatchString(s.Version) {
 		return fmt.Errorf("spec %s: version %q", s.ID, s.Version)

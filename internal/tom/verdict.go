@@ -231,32 +231,14 @@ func verdict(ctx context.Context, root *artifact.Node, eps []Endpoint) Verdict {
 }
 
 // markThirdParty records the PEs whose version info names a maker (a
-// CompanyName) and carries no family mark anywhere in it: programs by
+// CompanyName) that is neither TOM, Skype nor the joint venture: programs by
 // someone else. Resource leaves of such a PE inherit its maker.
 func markThirdParty(n *artifact.Node, parentMaker *string, out map[string]string) {
 	maker := parentMaker
 	if n.PE != nil {
 		maker = nil
-		if v := n.PE.Version; v != nil {
-			company, marked := "", false
-			for _, tb := range v.Tables {
-				for _, s := range tb.Strings {
-					if s.Key == "CompanyName" && strings.TrimSpace(s.Value) != "" && company == "" {
-						company = s.Value
-					}
-					for _, mk := range markers {
-						if hasMarker(s.Value, mk.text) {
-							marked = true
-						}
-					}
-					if strings.Contains(strings.ToLower(s.Value), "skype") && s.Key == "CompanyName" {
-						marked = true
-					}
-				}
-			}
-			if company != "" && !marked {
-				maker = &company
-			}
+		if company := companyName(n.PE); company != "" && !makerMark(company) {
+			maker = &company
 		}
 	} else if !strings.HasPrefix(n.Name, "[rsrc]") {
 		maker = nil
@@ -267,6 +249,34 @@ func markThirdParty(n *artifact.Node, parentMaker *string, out map[string]string
 	for _, c := range n.Children {
 		markThirdParty(c, maker, out)
 	}
+}
+
+// companyName is the first non-blank CompanyName of a PE's version info.
+func companyName(s *pe.Summary) string {
+	if s.Version == nil {
+		return ""
+	}
+	for _, tb := range s.Version.Tables {
+		for _, vs := range tb.Strings {
+			if vs.Key == "CompanyName" && strings.TrimSpace(vs.Value) != "" {
+				return vs.Value
+			}
+		}
+	}
+	return ""
+}
+
+// makerMark: a CompanyName of TOM Online, Skype or the joint venture. Only
+// the maker counts: a cleaner by another company may well call itself
+// "TOM-Skype Removal Tool" in its FileDescription.
+func makerMark(company string) bool {
+	for _, mk := range markers {
+		if hasMarker(company, mk.text) {
+			return true
+		}
+	}
+	l := strings.ToLower(company)
+	return strings.Contains(l, "skype") || hasMarker(company, "TOM") || strings.Contains(l, "gmw")
 }
 
 func collectIssues(t *tally, n *artifact.Node) {

@@ -103,7 +103,7 @@ func TestMentionsDoNotDecide(t *testing.T) {
 	})
 	t.Run("cleaner tool", func(t *testing.T) {
 		fx := newFixture()
-		sum := pePlain(1033, map[string]string{"CompanyName": "Sweepwell Software Ltd.", "ProductName": "Sweepwell Remover", "FileDescription": "Removes leftover messenger files"})
+		sum := pePlain(1033, map[string]string{"CompanyName": "Sweepwell Software Ltd.", "ProductName": "Sweepwell Remover", "FileDescription": "TOM-Skype Removal Tool"})
 		fx.add(fx.root, "remover.exe", filetype.PE, bytesWith(`C:\Program Files\TOM-Skype\Skype.exe`, `C:\Program Files\TOM\Skype\ContentFilter.exe`,
 			"http://skypetools.tom.com/agent/keyfile", "TOM Online Inc."), sum)
 		res := fx.run(t, Options{})
