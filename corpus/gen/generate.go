@@ -160,6 +160,11 @@ func (g *Generator) Generate(ctx context.Context) (*Manifest, error) {
 	for _, r := range results {
 		m.Builds = append(m.Builds, r.build)
 	}
+	if len(g.cfg.Only) == 0 {
+		if m.Negatives, err = g.Negatives(ctx, filepath.Join(workDir, "negatives")); err != nil {
+			return nil, err
+		}
+	}
 	raw, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("gen: manifest: %w", err)

@@ -42,17 +42,17 @@ type Spec struct {
 	// InstallDir is the directory under Program Files (MSI paths).
 	InstallDir string `json:"install_dir,omitempty"`
 	// ClientName is the main executable's name (Skype.exe unless unrelated).
-	ClientName    string     `json:"client_name,omitempty"`
-	ContentFilter bool       `json:"content_filter,omitempty"`
+	ClientName    string `json:"client_name,omitempty"`
+	ContentFilter bool   `json:"content_filter,omitempty"`
 	// ContentFilterLanguage is ContentFilter.exe's UI language when it
 	// differs from the client's: an English helper beside a Chinese
 	// Skype.exe ("en"). Default: the build's language.
-	ContentFilterLanguage string `json:"content_filter_language,omitempty"`
-	Helper        bool       `json:"helper,omitempty"`
-	HelpText      string     `json:"help_text,omitempty"`
-	Endpoints     []Endpoint `json:"endpoints"`
-	KeywordLists  []ListSpec `json:"keyword_lists,omitempty"`
-	DESUploadKey  bool       `json:"des_upload_key,omitempty"`
+	ContentFilterLanguage string     `json:"content_filter_language,omitempty"`
+	Helper                bool       `json:"helper,omitempty"`
+	HelpText              string     `json:"help_text,omitempty"`
+	Endpoints             []Endpoint `json:"endpoints"`
+	KeywordLists          []ListSpec `json:"keyword_lists,omitempty"`
+	DESUploadKey          bool       `json:"des_upload_key,omitempty"`
 	// KeyForm is how keys sit in the client's data: "raw" bytes or "ascii" hex.
 	KeyForm string `json:"key_form,omitempty"`
 	// InnoVersion is the Inno Setup data version an "inno" wrapper writes

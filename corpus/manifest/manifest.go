@@ -16,6 +16,23 @@ type Manifest struct {
 	SchemaVersion string  `json:"schema_version"`
 	KeywordSource string  `json:"keyword_source"`
 	Builds        []Build `json:"builds"`
+	// Negatives are files that mention TOM-Skype without being it
+	// (corpus/gen/negatives.go): their verdict is Kind, never TOM-Skype,
+	// regular Skype or the joint venture.
+	Negatives []Negative `json:"negatives,omitempty"`
+}
+
+// Negative is one file of the negative corpus.
+type Negative struct {
+	ID     string `json:"id"`
+	File   string `json:"file"`
+	SHA256 string `json:"sha256"`
+	Size   int64  `json:"size"`
+	// Class: cleaner, plugin, article, forum, document, zip, named-member.
+	Class string `json:"class"`
+	Kind  string `json:"kind"` // unrelated | undetermined
+	// Members lists a ZIP's readable members.
+	Members []File `json:"members,omitempty"`
 }
 
 // Build is the ground truth of one build file.
@@ -139,6 +156,15 @@ func Load(dir string) (*Manifest, error) {
 		if !filepath.IsLocal(bd.File) {
 			return nil, fmt.Errorf("manifest %s: build %s: file %q is not inside the corpus", path, bd.ID, bd.File)
 		}
+	}
+	for i, ng := range m.Negatives {
+		if ng.ID == "" || !filepath.IsLocal(ng.File) {
+			return nil, fmt.Errorf("manifest %s: negative %d: no id or a file outside the corpus", path, i)
+		}
+		if seen[ng.ID] {
+			return nil, fmt.Errorf("manifest %s: id %q twice", path, ng.ID)
+		}
+		seen[ng.ID] = true
 	}
 	return &m, nil
 }
