@@ -348,11 +348,20 @@ func collectNode(t *tally, root, n *artifact.Node) {
 		collectInstaller(t, n, in)
 	}
 	if n.Strings != nil {
+		archive := n.PE == nil && nodeClass(n) == ProvMemberName
 		for _, s := range n.Strings.Strings {
+			marked := false
 			for _, mk := range markers {
 				if hasMarker(s.Value, mk.text) {
+					marked = true
 					t.add(mk.family, Evidence{Node: n.ID, Source: "string", Provenance: class(s.Offset), Offset: s.Offset, Detail: fmt.Sprintf("%s %q", s.Encoding, clip(s.Value))})
 				}
+			}
+			// An archive's strings are its member names, which run words
+			// together ("tomskype_full.exe"): look for a name there too,
+			// even when the member itself could not be read.
+			if archive && !marked && nameMark(s.Value) {
+				t.add(famTOM, Evidence{Node: n.ID, Source: "name", Provenance: ProvMemberName, Offset: s.Offset, Detail: fmt.Sprintf("member name %q", clip(s.Value))})
 			}
 		}
 	}
