@@ -32,6 +32,9 @@ func EncodeMarkdown(r *Report) []byte {
 	if v.Reason != "" {
 		fmt.Fprintf(&b, "Why: %s\n\n", e(v.Reason))
 	}
+	if v.ProductNode != "" {
+		fmt.Fprintf(&b, "Product executable: %s; language: %s, decided by %s\n\n", e(v.ProductNode), e(orDash(v.Language)), e(orDash(v.LanguageNode)))
+	}
 	b.WriteString("## Evidence\n\n")
 	if len(v.Evidence) == 0 {
 		b.WriteString("No evidence recorded.\n\n")

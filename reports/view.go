@@ -33,6 +33,10 @@ type View struct {
 	Verdict      string // "" when the report has no TOM section
 	Confidence   float64
 	Reason       string // the verdict's reason in plain words
+	// Language, ProductNode and LanguageNode: the build's language, the
+	// executable carrying the product identity and the one whose
+	// resources decided the language.
+	Language, ProductNode, LanguageNode string
 	// Evidence rows (weight, provenance, source, node, count and first
 	// offsets, detail), heaviest first; TopEvidence is the first
 	// TopEvidenceCount of them, for the summary. The JSON keeps all.
@@ -287,6 +291,9 @@ func (v *View) readTOM(r *Report) bool {
 		Kind            string  `json:"kind"`
 		Confidence      float64 `json:"confidence"`
 		Reason          string  `json:"reason"`
+		Language        string  `json:"language"`
+		ProductNode     string  `json:"product_node"`
+		LanguageNode    string  `json:"language_node"`
 		EvidenceOmitted int     `json:"evidence_omitted"`
 		Evidence        []struct {
 			Node, Source, Detail, Provenance string
@@ -301,6 +308,7 @@ func (v *View) readTOM(r *Report) bool {
 	}
 	_ = json.Unmarshal(fields["verdict"], &verdict)
 	v.Verdict, v.Confidence, v.Reason = verdict.Kind, verdict.Confidence, verdict.Reason
+	v.Language, v.ProductNode, v.LanguageNode = verdict.Language, verdict.ProductNode, verdict.LanguageNode
 	for _, ev := range verdict.Evidence {
 		seen := "1"
 		if ev.Offset != 0 {
@@ -629,7 +637,7 @@ func sortedKeys[M ~map[string]V, V any](m M) []string {
 
 // sanitize applies f to every string of v that may have come from a binary.
 func (v *View) sanitize(f func(string) string) {
-	for _, p := range []*string{&v.Path, &v.Type, &v.Status, &v.StatusReason, &v.Version, &v.Verdict, &v.Reason} {
+	for _, p := range []*string{&v.Path, &v.Type, &v.Status, &v.StatusReason, &v.Version, &v.Verdict, &v.Reason, &v.Language, &v.ProductNode, &v.LanguageNode} {
 		*p = f(*p)
 	}
 	rows := func(rs []Row) {

@@ -118,7 +118,7 @@ func TOM() *reports.Report {
 		}}
 	r.Tree = root
 	return finish(r, map[string]any{
-		"verdict": map[string]any{"kind": "tom-skype-english", "confidence": 0.97, "reason": "TOM-Skype named by executable content (pe-version-info, pe-strings)",
+		"verdict": map[string]any{"kind": "tom-skype-english", "confidence": 0.97, "language": "en", "reason": "TOM-Skype named by executable content (pe-version-info, pe-strings)",
 			"product_node": exe.ID, "language_node": exe.ID, "evidence": []map[string]any{
 				{"node": exe.ID, "source": "version-info", "provenance": "pe-version-info", "weight": 0.6, "decides": true, "family": "tom", "detail": `040904b0 ProductName = "TOM-Skype"`, "count": 1},
 				{"node": exe.ID, "source": "rule", "provenance": "pe-strings", "weight": 0.3, "decides": true, "family": "tom", "detail": "tom:TOMSkype_Identity", "offset": 4000, "count": 7,
