@@ -501,8 +501,8 @@ func mentionReason(t *tally) string {
 				if p == ProvThirdPartyPE {
 					var makers []string
 					for _, e := range t.family(fam) {
-						if e.Provenance == p && !slices.Contains(makers, t.thirdParty[e.Node]) {
-							makers = append(makers, t.thirdParty[e.Node])
+						if mk := fmt.Sprintf("%q", clip(t.thirdParty[e.Node])); e.Provenance == p && t.thirdParty[e.Node] != "" && !slices.Contains(makers, mk) && len(makers) < 3 {
+							makers = append(makers, mk)
 						}
 					}
 					sort.Strings(makers)

@@ -107,7 +107,7 @@ func TestMentionsDoNotDecide(t *testing.T) {
 		fx.add(fx.root, "remover.exe", filetype.PE, bytesWith(`C:\Program Files\TOM-Skype\Skype.exe`, `C:\Program Files\TOM\Skype\ContentFilter.exe`,
 			"http://skypetools.tom.com/agent/keyfile", "TOM Online Inc."), sum)
 		res := fx.run(t, Options{})
-		assertNotDecided(t, "cleaner", res, `another maker (Sweepwell Software Ltd.)`)
+		assertNotDecided(t, "cleaner", res, `another maker ("Sweepwell Software Ltd.")`)
 	})
 	t.Run("plug-in", func(t *testing.T) {
 		fx := newFixture()
