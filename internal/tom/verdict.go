@@ -149,13 +149,12 @@ var familyNames = map[string]string{famTOM: "TOM-Skype", famJV: "the Skype joint
 //     TOM build still says "Skype Technologies" in places.
 //   - Mentions alone (documents, member names, file names, programs by
 //     other makers) give undetermined, with the reason in plain words.
-//   - The language is decided by the product executable (productNode), not
-//     by a vote of every PE.
+//   - The language is decided by the product executable (productCandidates,
+//     language), not by a vote of every PE.
 //   - Confidence is 1 - prod(1 - w) over the distinct kinds (source and
 //     provenance class) of the winning family's evidence, capped at 0.99,
-//     times 0.75 for a
-//     TOM-Skype build whose language could not be decided, rounded to two
-//     decimals.
+//     times 0.75 for a TOM-Skype build whose language could not be decided,
+//     rounded to two decimals.
 func verdict(ctx context.Context, root *artifact.Node, eps []Endpoint) Verdict {
 	t := newTally()
 	markThirdParty(root, nil, t.thirdParty)
