@@ -25,6 +25,7 @@ func mustRead(name string) string {
 
 // TemplateFuncs are the helpers the pages' templates share.
 var TemplateFuncs = template.FuncMap{
+	"entry":        ShowEntry,
 	"verdictClass": VerdictClass,
 	"indent":       func(depth int) float64 { return 0.5 + 1.2*float64(depth) },
 	"short": func(s string) string {

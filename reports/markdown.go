@@ -29,11 +29,18 @@ func EncodeMarkdown(r *Report) []byte {
 		v.Summary.Nodes, v.Summary.PEs, v.Summary.Duplicates, v.Summary.MaxDepth, v.Summary.Matches, v.Summary.Issues)
 	fmt.Fprintf(&b, "| tool | %s %s |\n| rules digest | `%s` |\n\n", e(v.Tool.Name), e(v.Tool.Version), e(v.RulesDigest))
 
+	if v.Reason != "" {
+		fmt.Fprintf(&b, "Why: %s\n\n", e(v.Reason))
+	}
+	if v.ProductNode != "" {
+		fmt.Fprintf(&b, "Product executable: %s; language: %s, decided by %s\n\n", e(v.ProductNode), e(orDash(v.Language)), e(orDash(v.LanguageNode)))
+	}
 	b.WriteString("## Evidence\n\n")
 	if len(v.Evidence) == 0 {
 		b.WriteString("No evidence recorded.\n\n")
 	} else {
-		mdTable(&b, []string{"node", "source", "detail"}, v.Evidence)
+		fmt.Fprintf(&b, "The %d heaviest of %d items, ranked by weight (report.json keeps all). Only executable content (pe-version-info, signer, pe-resources, installer-script, pe-strings) can decide a verdict.\n\n", len(v.TopEvidence), v.EvidenceTotal)
+		mdTable(&b, EvidenceColumns, v.TopEvidence)
 	}
 	if len(v.Rules) > 0 {
 		b.WriteString("Rules that matched:\n\n")
@@ -60,9 +67,32 @@ func EncodeMarkdown(r *Report) []byte {
 	} else {
 		var rows []Row
 		for _, kl := range v.KeywordLists {
-			rows = append(rows, Row{kl.Name, fmt.Sprint(kl.Count), kl.Family, kl.Snapshot, kl.Jaccard, kl.Cipher, kl.Key, kl.Location, kl.Node, kl.SHA256})
+			rows = append(rows, Row{kl.Name, fmt.Sprint(kl.Count), fmt.Sprint(kl.Total), fmt.Sprint(kl.Normalized), kl.Family, kl.Snapshot, kl.Jaccard,
+				fmt.Sprint(len(kl.Added)), fmt.Sprint(len(kl.Removed)), kl.Cipher, kl.Key, kl.Location, kl.Node, kl.SHA256})
 		}
-		mdTable(&b, []string{"list", "keywords", "family", "snapshot", "jaccard", "cipher", "key", "location", "node", "sha256"}, rows)
+		b.WriteString("Entries are exactly as decrypted: keywords counts distinct exact entries, entries every line, normalised the trimmed form (comparison only); an entry with spaces at an end is shown quoted.\n\n")
+		mdTable(&b, []string{"list", "keywords", "entries", "normalised", "closest snapshot family", "snapshot", "jaccard", "added", "removed", "cipher", "key", "location", "node", "sha256"}, rows)
+		for _, kl := range v.KeywordLists {
+			for _, part := range []struct {
+				what  string
+				items []string
+			}{{"added against the snapshot", kl.Added}, {"removed against the snapshot", kl.Removed}, {"duplicate entries", kl.Duplicates}} {
+				if len(part.items) == 0 {
+					continue
+				}
+				fmt.Fprintf(&b, "%s, %s (%d): ", e(kl.Name), part.what, len(part.items))
+				for i, k := range part.items {
+					if i > 0 {
+						b.WriteString(" · ")
+					}
+					if part.what != "duplicate entries" {
+						k = ShowEntry(k)
+					}
+					b.WriteString(e(k))
+				}
+				b.WriteString("\n\n")
+			}
+		}
 		for _, kl := range v.KeywordLists {
 			if len(kl.Keywords) == 0 {
 				continue
@@ -71,7 +101,7 @@ func EncodeMarkdown(r *Report) []byte {
 			// keywords inside are Markdown-escaped like everything else.
 			fmt.Fprintf(&b, "<details><summary>%s: %d keywords</summary>\n\n", e(kl.Name), kl.Count)
 			for _, k := range kl.Keywords {
-				fmt.Fprintf(&b, "- %s\n", e(k))
+				fmt.Fprintf(&b, "- %s\n", e(ShowEntry(k)))
 			}
 			b.WriteString("\n</details>\n\n")
 		}

@@ -14,7 +14,7 @@ import (
 
 // SchemaVersion is bumped on every change to the JSON shape: major for
 // removals or changed meanings, minor for additions.
-const SchemaVersion = "1.1.0"
+const SchemaVersion = "2.0.0" // 2: keyword lists byte-exact (count, sha256, keywords changed meaning), evidence provenance and weights
 
 // Build statuses.
 const (

@@ -3,12 +3,14 @@ package reports_test
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/tomscan/tomscan/internal/tom"
 	"github.com/tomscan/tomscan/reports"
 	"github.com/tomscan/tomscan/reports/reportstest"
 )
@@ -96,7 +98,12 @@ func TestPageContent(t *testing.T) {
 	page := string(h)
 	for _, want := range []string{
 		`id="verdict"`, "tom-skype-english", `id="endpoints"`, "skypetools.tom.com", "220.181.9.132", ">CN<",
-		"<details><summary>keyfile: 4 keywords</summary>", "法轮功", "TOMSkype_Endpoint_Agent", "3.8.0.188",
+		"<details><summary>keyfile: 5 keywords</summary>", "法轮功", "TOMSkype_Endpoint_Agent", "3.8.0.188",
+		// provenance, weight and collapsed evidence; the closest snapshot's added and removed entries,
+		// the trailing-space entry visible and distinct
+		"<td>pe-version-info</td>", `<td class="num">0.60</td>`, "7 (first at 0xfa0, 0x1004,", `id="reason"`,
+		"keyfile: 1 added against the snapshot", "<li>&#34;x卧底下载 &#34;</li>", "<li>x卧底下载</li>",
+		"keyfile: 1 removed against the snapshot", "<li>达赖</li>", "六四 ×2",
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("HTML lacks %q", want)
@@ -115,7 +122,8 @@ func TestPageContent(t *testing.T) {
 	if regexp.MustCompile(`(?i)<(script|link|img|iframe)\b|src=|href="http`).MatchString(page) {
 		t.Error("a build page must be self-contained: no script, no external reference")
 	}
-	for _, want := range []string{"**Verdict: tom\\-skype\\-english**", "| skypetools\\.tom\\.com | \\- |", "keyfile: 4 keywords"} {
+	for _, want := range []string{"**Verdict: tom\\-skype\\-english**", "| skypetools\\.tom\\.com | \\- |", "keyfile: 5 keywords",
+		"| 0\\.60 | pe\\-version\\-info |", "keyfile, added against the snapshot (1): \\\"x卧底下载 \\\"", "keyfile, removed against the snapshot (1): 达赖"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("Markdown lacks %q", want)
 		}
@@ -253,4 +261,27 @@ func FuzzEscape(f *testing.F) {
 			t.Fatalf("Markdown(%q) = %q acts as markup", s, md)
 		}
 	})
+}
+
+// TestEvidenceTopTen: the page shows the ten heaviest items and says how
+// many there are; the JSON keeps every one.
+func TestEvidenceTopTen(t *testing.T) {
+	r := reportstest.TOM()
+	r.TOMRaw = nil // render the typed section set below
+	r.TOM.Verdict.Evidence = nil
+	for i := 0; i < 15; i++ {
+		r.TOM.Verdict.Evidence = append(r.TOM.Verdict.Evidence, tom.Evidence{Node: "n", Source: "string", Provenance: tom.ProvStrings,
+			Weight: 0.3, Decides: true, Family: "tom", Detail: fmt.Sprintf("item-%02d", i), Count: 1})
+	}
+	md := string(reports.EncodeMarkdown(r))
+	if !strings.Contains(md, "The 10 heaviest of 15 items") || !strings.Contains(md, "item\\-09") || strings.Contains(md, "item\\-10") {
+		t.Errorf("Markdown does not hold exactly the top ten:\n%s", md)
+	}
+	js, err := reports.EncodeJSON(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(js), "item-14") {
+		t.Error("JSON lost evidence past the top ten")
+	}
 }

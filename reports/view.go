@@ -32,19 +32,29 @@ type View struct {
 	Version      string // the build's product version, see BuildVersion
 	Verdict      string // "" when the report has no TOM section
 	Confidence   float64
-	Evidence     []Row
-	Endpoints    []Endpoint
-	KeywordLists []KeywordList
-	Signers      []Signer
-	Versions     []VersionBlock
-	Installers   []InstallerView
-	TOMExtra     []Section // TOM fields View has no special rendering for
-	Apps         []Section // iOS apps and Mach-O files (view_app.go)
-	Rules        []string
-	Nodes        []NodeView
-	Summary      Summary
-	Tool         Tool
-	RulesDigest  string
+	Reason       string // the verdict's reason in plain words
+	// Language, ProductNode and LanguageNode: the build's language, the
+	// executable carrying the product identity and the one whose
+	// resources decided the language.
+	Language, ProductNode, LanguageNode string
+	// Evidence rows (weight, provenance, source, node, count and first
+	// offsets, detail), heaviest first; TopEvidence is the first
+	// TopEvidenceCount of them, for the summary. The JSON keeps all.
+	Evidence      []Row
+	TopEvidence   []Row
+	EvidenceTotal int
+	Endpoints     []Endpoint
+	KeywordLists  []KeywordList
+	Signers       []Signer
+	Versions      []VersionBlock
+	Installers    []InstallerView
+	TOMExtra      []Section // TOM fields View has no special rendering for
+	Apps          []Section // iOS apps and Mach-O files (view_app.go)
+	Rules         []string
+	Nodes         []NodeView
+	Summary       Summary
+	Tool          Tool
+	RulesDigest   string
 }
 
 // Row is one line of a generic table: cells in the order of its Section's Columns.
@@ -72,17 +82,27 @@ type Endpoint struct {
 
 // KeywordList is a recovered keyword filter list.
 type KeywordList struct {
-	Name     string   `json:"name"`     // the closest known snapshot's list name (keyfile, keyfile_u), else where it was found
-	Family   string   `json:"family"`   // the closest snapshot's client family
-	Snapshot string   `json:"snapshot"` // the closest snapshot's date
-	Jaccard  string   `json:"jaccard"`  // similarity to that snapshot
-	Cipher   string   `json:"cipher"`
-	Key      string   `json:"key"`
-	Location string   `json:"location"` // rcdata, installer-file, cache-file
-	Node     string   `json:"node"`
-	SHA256   string   `json:"sha256"`
-	Count    int      `json:"count"`
-	Keywords []string `json:"keywords"`
+	Name     string `json:"name"`     // the closest known snapshot's list name (keyfile, keyfile_u), else where it was found
+	Family   string `json:"family"`   // the closest snapshot's client family
+	Snapshot string `json:"snapshot"` // the closest snapshot's date
+	Jaccard  string `json:"jaccard"`  // similarity to that snapshot
+	Cipher   string `json:"cipher"`
+	Key      string `json:"key"`
+	Location string `json:"location"` // rcdata, installer-file, cache-file
+	Node     string `json:"node"`
+	SHA256   string `json:"sha256"`
+	Count    int    `json:"count"` // distinct exact entries
+	// Total counts every entry, duplicates included; Normalized the
+	// trimmed, deduplicated form (for comparison only).
+	Total      int `json:"entries_total"`
+	Normalized int `json:"normalized_count"`
+	// Keywords are the distinct exact entries (pages show an entry with
+	// spaces at either end quoted: ShowEntry).
+	Keywords   []string `json:"keywords"`
+	Duplicates []string `json:"duplicates"` // "entry ×n", entry as ShowEntry shows it
+	// Added and Removed are the entries against the closest snapshot.
+	Added   []string `json:"added"`
+	Removed []string `json:"removed"`
 }
 
 // Signer is one Authenticode signature in the tree.
@@ -273,17 +293,47 @@ func (v *View) readTOM(r *Report) bool {
 		return false
 	}
 	var verdict struct {
-		Kind       string  `json:"kind"`
-		Confidence float64 `json:"confidence"`
-		Evidence   []struct {
-			Node, Source, Detail string
+		Kind            string  `json:"kind"`
+		Confidence      float64 `json:"confidence"`
+		Reason          string  `json:"reason"`
+		Language        string  `json:"language"`
+		ProductNode     string  `json:"product_node"`
+		LanguageNode    string  `json:"language_node"`
+		EvidenceOmitted int     `json:"evidence_omitted"`
+		Evidence        []struct {
+			Node, Source, Detail, Provenance string
+			Weight                           float64
+			Offset                           int64
+			Count                            int
+			Locations                        []struct {
+				Node   string
+				Offset int64
+			}
 		} `json:"evidence"`
 	}
 	_ = json.Unmarshal(fields["verdict"], &verdict)
-	v.Verdict, v.Confidence = verdict.Kind, verdict.Confidence
+	v.Verdict, v.Confidence, v.Reason = verdict.Kind, verdict.Confidence, verdict.Reason
+	v.Language, v.ProductNode, v.LanguageNode = verdict.Language, verdict.ProductNode, verdict.LanguageNode
 	for _, ev := range verdict.Evidence {
-		v.Evidence = append(v.Evidence, Row{ev.Node, ev.Source, ev.Detail})
+		seen := "1"
+		if ev.Offset != 0 {
+			seen = fmt.Sprintf("1 (at %#x)", ev.Offset)
+		}
+		if ev.Count > 1 {
+			var at []string
+			for _, l := range ev.Locations {
+				a := fmt.Sprintf("%#x", l.Offset)
+				if l.Node != ev.Node {
+					a = l.Node + "@" + a
+				}
+				at = append(at, a)
+			}
+			seen = fmt.Sprintf("%d (first at %s)", ev.Count, strings.Join(at, ", "))
+		}
+		v.Evidence = append(v.Evidence, Row{strconv.FormatFloat(ev.Weight, 'f', 2, 64), orDash(ev.Provenance), ev.Source, ev.Node, seen, ev.Detail})
 	}
+	v.EvidenceTotal = len(v.Evidence) + verdict.EvidenceOmitted
+	v.TopEvidence = v.Evidence[:min(len(v.Evidence), TopEvidenceCount)]
 	for _, k := range sortedKeys(fields) {
 		switch k {
 		case "verdict":
@@ -340,6 +390,31 @@ func decodeEndpoints(raw json.RawMessage) []Endpoint {
 	return out
 }
 
+// TopEvidenceCount is how many evidence items a report's summary shows.
+const TopEvidenceCount = 10
+
+// EvidenceColumns are the columns of View.Evidence rows.
+var EvidenceColumns = []string{"weight", "provenance", "source", "node", "seen", "detail"}
+
+// ShowEntry quotes a keyword entry with whitespace or control characters
+// at either end, so that "x卧底下载 " and "x卧底下载" read differently.
+func ShowEntry(s string) string {
+	if s != strings.TrimSpace(s) {
+		return strconv.Quote(s)
+	}
+	return s
+}
+
+func stringsOf(v any) []string {
+	var out []string
+	if xs, ok := v.([]any); ok {
+		for _, x := range xs {
+			out = append(out, fmt.Sprint(x))
+		}
+	}
+	return out
+}
+
 // decodeKeywordLists reads tom.Result.KeywordLists: {cipher, key_hex,
 // location, node, resource, count, sha256, keywords[], snapshot{family,
 // name, date, jaccard}}.
@@ -367,6 +442,7 @@ func decodeKeywordLists(raw json.RawMessage) []KeywordList {
 			if j, ok := snap["jaccard"].(float64); ok {
 				kl.Jaccard = strconv.FormatFloat(j, 'f', 3, 64)
 			}
+			kl.Added, kl.Removed = stringsOf(snap["added"]), stringsOf(snap["removed"])
 		} else if s, ok := it["snapshot"].(string); ok {
 			kl.Snapshot = s
 		}
@@ -376,14 +452,25 @@ func decodeKeywordLists(raw json.RawMessage) []KeywordList {
 				kl.Name = kl.Location + " list"
 			}
 		}
-		if ks, ok := it["keywords"].([]any); ok {
-			for _, k := range ks {
-				kl.Keywords = append(kl.Keywords, fmt.Sprint(k))
-			}
-		}
+		kl.Keywords = stringsOf(it["keywords"])
 		kl.Count = len(kl.Keywords)
 		if c, ok := it["count"].(float64); ok && kl.Count == 0 {
 			kl.Count = int(c)
+		}
+		kl.Total, kl.Normalized = kl.Count, kl.Count
+		if c, ok := it["entries_total"].(float64); ok {
+			kl.Total = int(c)
+		}
+		if c, ok := it["normalized_count"].(float64); ok {
+			kl.Normalized = int(c)
+		}
+		if ds, ok := it["duplicates"].([]any); ok {
+			for _, d := range ds {
+				if m, ok := d.(map[string]any); ok {
+					n, _ := m["count"].(float64)
+					kl.Duplicates = append(kl.Duplicates, fmt.Sprintf("%s ×%d", ShowEntry(fmt.Sprint(m["entry"])), int(n)))
+				}
+			}
 		}
 		out = append(out, kl)
 	}
@@ -555,7 +642,7 @@ func sortedKeys[M ~map[string]V, V any](m M) []string {
 
 // sanitize applies f to every string of v that may have come from a binary.
 func (v *View) sanitize(f func(string) string) {
-	for _, p := range []*string{&v.Path, &v.Type, &v.Status, &v.StatusReason, &v.Version, &v.Verdict} {
+	for _, p := range []*string{&v.Path, &v.Type, &v.Status, &v.StatusReason, &v.Version, &v.Verdict, &v.Reason, &v.Language, &v.ProductNode, &v.LanguageNode} {
 		*p = f(*p)
 	}
 	rows := func(rs []Row) {
@@ -577,8 +664,10 @@ func (v *View) sanitize(f func(string) string) {
 		for _, p := range []*string{&k.Name, &k.Family, &k.Snapshot, &k.Jaccard, &k.Cipher, &k.Key, &k.Location, &k.Node, &k.SHA256} {
 			*p = f(*p)
 		}
-		for j := range k.Keywords {
-			k.Keywords[j] = f(k.Keywords[j])
+		for _, list := range [][]string{k.Keywords, k.Duplicates, k.Added, k.Removed} {
+			for j := range list {
+				list[j] = f(list[j])
+			}
 		}
 	}
 	for i := range v.Apps {

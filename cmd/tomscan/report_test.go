@@ -89,7 +89,7 @@ func TestDiffCommand(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("diff: exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{"endpoints added (2)", "+ http://skypetools.tom.com/agent/keyfile", "keywords added (4)", "+ 法轮功", "rules gained"} {
+	for _, want := range []string{"endpoints added (2)", "+ http://skypetools.tom.com/agent/keyfile", "keywords added (5)", "+ 法轮功", "rules gained"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("diff text lacks %q:\n%s", want, stdout)
 		}

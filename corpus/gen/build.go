@@ -156,16 +156,27 @@ func (b *builder) clientPE(lists []*preparedList) *peDesc {
 }
 
 func (b *builder) contentFilterPE() *peDesc {
+	lang, langID := b.spec.Language, b.langID()
+	if l := b.spec.ContentFilterLanguage; l != "" {
+		lang, langID = l, 0x409
+		if l == "zh" {
+			langID = 0x804
+		}
+	}
 	p := &peDesc{
-		fileName: "ContentFilter.exe", arch: b.spec.Arch, textMode: b.textMode(), langID: b.langID(),
+		fileName: "ContentFilter.exe", arch: b.spec.Arch, textMode: b.textMode(), langID: langID,
 		version: b.spec.Version, company: "TOM Online Inc.", product: "TOM-Skype",
 		description: "Tom Word Review", copyright: "(C) 2006-2011 TOM Online Inc.",
 		internalName: "ContentFilter",
 		strings:      []string{"Tom Word Review"},
 		config:       []cField{{name: "user_agent", ascii: "Mozilla/3.0 (compatible; Indy Library)"}},
 	}
-	if b.spec.Language == "zh" {
+	if lang == "zh" {
 		p.strings = append(p.strings, "内容过滤")
+	} else {
+		// An English helper: English UI text only, so its resources say
+		// English louder than the client's say Chinese.
+		p.strings = append(p.strings, "Content filter", "Word list updated", "Filtering enabled", "Message checked")
 	}
 	for i, e := range b.spec.Endpoints {
 		if e.Where == "contentfilter" {
@@ -336,7 +347,8 @@ func (b *builder) build(ctx context.Context) (*buildResult, error) {
 		}
 		bd.KeywordLists = append(bd.KeywordLists, KeywordGT{
 			Name: l.spec.Name, Family: l.spec.Family, Snapshot: l.spec.Snapshot, Count: l.list.Count,
-			SHA256: l.list.Digest, Cipher: l.spec.Cipher, KeyHex: hex.EncodeToString(l.key),
+			EntriesTotal: l.list.Total, SHA256: l.list.Digest,
+			NormalizedCount: l.list.NormalizedCount, NormalizedSHA256: l.list.NormalizedDigest, Cipher: l.spec.Cipher, KeyHex: hex.EncodeToString(l.key),
 			Location: l.spec.Location, Path: where, CiphertextSHA256: sha256Hex(l.ciphertext),
 		})
 	}

@@ -184,8 +184,10 @@ func checkKeywordList(t *testing.T, b Build, kl KeywordGT, holder []byte, listUR
 		if err != nil {
 			continue
 		}
-		lines := keywords.Split(string(text))
-		if keywords.Digest(lines) == kl.SHA256 && len(keywords.Canonical(lines)) == kl.Count {
+		// Byte for byte: the exact entries, in order, duplicates included.
+		lines := keywords.Entries(string(text))
+		if keywords.ExactDigest(lines) == kl.SHA256 && len(keywords.Distinct(lines)) == kl.Count && len(lines) == kl.EntriesTotal &&
+			keywords.Digest(lines) == kl.NormalizedSHA256 {
 			found = true
 			if sha256Hex(ct) != kl.CiphertextSHA256 {
 				t.Errorf("%s: ciphertext hash differs", kl.Name)

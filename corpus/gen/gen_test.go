@@ -94,7 +94,8 @@ func TestParseListGBK(t *testing.T) {
 		wantErr   bool
 	}{
 		{"crlf and blanks", "法轮功\r\n\r\n六四\r\n", []string{"法轮功", "六四"}, false},
-		{"bom and spaces", "\uFEFFabc \n  def\n", []string{"abc", "def"}, false},
+		{"bom and spaces kept", "\uFEFFabc \n  def\n", []string{"abc ", "  def"}, false},
+		{"duplicates kept", "x卧底下载 \nx卧底下载\nx卧底下载 \n", []string{"x卧底下载 ", "x卧底下载", "x卧底下载 "}, false},
 		{"non-GBK dropped", "ok\n\U0001F600\n", []string{"ok"}, false},
 		{"nothing left", "\n\U0001F600\n", nil, true},
 	}
@@ -117,8 +118,11 @@ func TestParseListGBK(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if keywords.Digest(keywords.Split(string(back))) != kl.Digest {
+			if keywords.ExactDigest(keywords.Entries(string(back))) != kl.Digest {
 				t.Fatal("digest of the decoded GBK differs")
+			}
+			if kl.Count != len(keywords.Distinct(tc.wantLines)) || kl.Total != len(tc.wantLines) {
+				t.Fatalf("count %d total %d", kl.Count, kl.Total)
 			}
 			if !bytes.HasSuffix(kl.GBK, []byte("\r\n")) {
 				t.Fatal("no CRLF")
@@ -139,7 +143,7 @@ func FuzzParseList(f *testing.F) {
 		if err != nil {
 			t.Fatalf("GBK does not decode: %v", err)
 		}
-		if keywords.Digest(keywords.Split(string(back))) != kl.Digest {
+		if keywords.ExactDigest(keywords.Entries(string(back))) != kl.Digest {
 			t.Fatal("digest mismatch after GBK round trip")
 		}
 	})

@@ -160,13 +160,17 @@ func (g *Generator) Generate(ctx context.Context) (*Manifest, error) {
 	for _, r := range results {
 		m.Builds = append(m.Builds, r.build)
 	}
-	// iOS builds (corpus/specs/ios, corpus/gen/ipa.go): built when no -only selection is given.
 	if len(g.cfg.Only) == 0 {
+		// iOS builds (corpus/specs/ios, corpus/gen/ipa.go) and the negative
+		// corpus: built when no -only selection is given.
 		ipas, err := g.generateIPAs(ctx, buildsDir, workDir)
 		if err != nil {
 			return nil, err
 		}
 		m.Builds = append(m.Builds, ipas...)
+		if m.Negatives, err = g.Negatives(ctx, filepath.Join(workDir, "negatives")); err != nil {
+			return nil, err
+		}
 	}
 	raw, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {

@@ -18,10 +18,16 @@ const maxListBytes = 4 << 20
 
 // KeywordList is one plaintext list, ready to encrypt.
 type KeywordList struct {
-	Lines  []string // UTF-8, file order, only lines that survive GBK round trip
+	Lines  []string // exact entries (keywords.Entries), file order, only those that survive a GBK round trip
 	GBK    []byte   // the lines in GBK, CRLF after each
-	Digest string   // keywords.Digest(Lines)
-	Count  int      // len(keywords.Canonical(Lines))
+	Digest string   // keywords.ExactDigest(Lines): what a decryption must give back
+	Count  int      // distinct exact entries
+	// Total counts every entry, duplicates included.
+	Total int
+	// NormalizedDigest and NormalizedCount are the trimmed, sorted,
+	// deduplicated form (keywords.Digest, keywords.Canonical).
+	NormalizedDigest string
+	NormalizedCount  int
 }
 
 // KeywordSource says whether a keyword folder holds the Citizen Lab data or
@@ -58,15 +64,16 @@ func LoadList(dir, family, name, snapshot string) (*KeywordList, error) {
 }
 
 // ParseList reads a UTF-8 list (one entry per line, LF or CRLF) and encodes
-// it in GBK, CRLF after each line, as the clients held it.
+// it in GBK, CRLF after each line, as the clients held it. Entries are kept
+// exactly (keywords.Entries): trailing spaces and duplicates, as in the
+// Citizen Lab data, go into the client unchanged.
 func ParseList(data []byte) (*KeywordList, error) {
 	enc := simplifiedchinese.GBK.NewEncoder()
 	dec := simplifiedchinese.GBK.NewDecoder()
 	kl := &KeywordList{}
-	for _, l := range keywords.Split(string(data)) {
-		l = strings.TrimPrefix(strings.Trim(l, " \t\r\n"), "\uFEFF")
-		if l == "" {
-			continue
+	for _, l := range keywords.Entries(string(data)) {
+		if strings.ContainsAny(l, "\r\x00") {
+			continue // not a line a client could hold
 		}
 		g, err := enc.Bytes([]byte(l))
 		if err != nil {
@@ -82,7 +89,10 @@ func ParseList(data []byte) (*KeywordList, error) {
 	if len(kl.Lines) == 0 {
 		return nil, fmt.Errorf("no GBK-encodable line")
 	}
-	kl.Digest = keywords.Digest(kl.Lines)
-	kl.Count = len(keywords.Canonical(kl.Lines))
+	kl.Digest = keywords.ExactDigest(kl.Lines)
+	kl.Count = len(keywords.Distinct(kl.Lines))
+	kl.Total = len(kl.Lines)
+	kl.NormalizedDigest = keywords.Digest(kl.Lines)
+	kl.NormalizedCount = len(keywords.Canonical(kl.Lines))
 	return kl, nil
 }

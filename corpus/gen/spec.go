@@ -43,13 +43,17 @@ type Spec struct {
 	// InstallDir is the directory under Program Files (MSI paths).
 	InstallDir string `json:"install_dir,omitempty"`
 	// ClientName is the main executable's name (Skype.exe unless unrelated).
-	ClientName    string     `json:"client_name,omitempty"`
-	ContentFilter bool       `json:"content_filter,omitempty"`
-	Helper        bool       `json:"helper,omitempty"`
-	HelpText      string     `json:"help_text,omitempty"`
-	Endpoints     []Endpoint `json:"endpoints"`
-	KeywordLists  []ListSpec `json:"keyword_lists,omitempty"`
-	DESUploadKey  bool       `json:"des_upload_key,omitempty"`
+	ClientName    string `json:"client_name,omitempty"`
+	ContentFilter bool   `json:"content_filter,omitempty"`
+	// ContentFilterLanguage is ContentFilter.exe's UI language when it
+	// differs from the client's: an English helper beside a Chinese
+	// Skype.exe ("en"). Default: the build's language.
+	ContentFilterLanguage string     `json:"content_filter_language,omitempty"`
+	Helper                bool       `json:"helper,omitempty"`
+	HelpText              string     `json:"help_text,omitempty"`
+	Endpoints             []Endpoint `json:"endpoints"`
+	KeywordLists          []ListSpec `json:"keyword_lists,omitempty"`
+	DESUploadKey          bool       `json:"des_upload_key,omitempty"`
 	// KeyForm is how keys sit in the client's data: "raw" bytes or "ascii" hex.
 	KeyForm string `json:"key_form,omitempty"`
 	// InnoVersion is the Inno Setup data version an "inno" wrapper writes
@@ -99,6 +103,15 @@ func (s *Spec) Validate() error {
 	}
 	if s.Language != "en" && s.Language != "zh" {
 		return fmt.Errorf("spec %s: language %q", s.ID, s.Language)
+	}
+	switch s.ContentFilterLanguage {
+	case "":
+	case "en", "zh":
+		if !s.ContentFilter {
+			return fmt.Errorf("spec %s: content_filter_language without content_filter", s.ID)
+		}
+	default:
+		return fmt.Errorf("spec %s: content_filter_language %q", s.ID, s.ContentFilterLanguage)
 	}
 	if !versionPattern.MatchString(s.Version) {
 		return fmt.Errorf("spec %s: version %q", s.ID, s.Version)

@@ -16,6 +16,23 @@ type Manifest struct {
 	SchemaVersion string  `json:"schema_version"`
 	KeywordSource string  `json:"keyword_source"`
 	Builds        []Build `json:"builds"`
+	// Negatives are files that mention TOM-Skype without being it
+	// (corpus/gen/negatives.go): their verdict is Kind, never TOM-Skype,
+	// regular Skype or the joint venture.
+	Negatives []Negative `json:"negatives,omitempty"`
+}
+
+// Negative is one file of the negative corpus.
+type Negative struct {
+	ID     string `json:"id"`
+	File   string `json:"file"`
+	SHA256 string `json:"sha256"`
+	Size   int64  `json:"size"`
+	// Class: cleaner, plugin, article, forum, document, zip, named-member.
+	Class string `json:"class"`
+	Kind  string `json:"kind"` // unrelated | undetermined
+	// Members lists a ZIP's readable members.
+	Members []File `json:"members,omitempty"`
 }
 
 // Build is the ground truth of one build file.
@@ -59,17 +76,24 @@ type Endpoint struct {
 	Path     []string `json:"path"`
 }
 
-// KeywordList is one encrypted keyword list and how to decrypt it.
+// KeywordList is one encrypted keyword list and how to decrypt it. SHA256 is
+// keywords.ExactDigest over the exact entries in file order (whitespace and
+// duplicates kept): a recovered list equals the encrypted one byte for byte
+// when its sha256 is this. Count is the number of distinct exact entries,
+// EntriesTotal every entry; the normalised form (keywords.Digest) is beside.
 type KeywordList struct {
-	Name     string   `json:"name"`
-	Family   string   `json:"family"`
-	Snapshot string   `json:"snapshot"`
-	Count    int      `json:"count"`
-	SHA256   string   `json:"sha256"`
-	Cipher   string   `json:"cipher"`
-	KeyHex   string   `json:"key_hex"`
-	Location string   `json:"location"`
-	Path     []string `json:"path"`
+	Name             string   `json:"name"`
+	Family           string   `json:"family"`
+	Snapshot         string   `json:"snapshot"`
+	Count            int      `json:"count"`
+	EntriesTotal     int      `json:"entries_total"`
+	SHA256           string   `json:"sha256"`
+	NormalizedCount  int      `json:"normalized_count"`
+	NormalizedSHA256 string   `json:"normalized_sha256"`
+	Cipher           string   `json:"cipher"`
+	KeyHex           string   `json:"key_hex"`
+	Location         string   `json:"location"`
+	Path             []string `json:"path"`
 	// CiphertextSHA256 identifies the encrypted bytes (the RCDATA resource
 	// or the file) so tests can find them without guessing.
 	CiphertextSHA256 string `json:"ciphertext_sha256"`
@@ -132,6 +156,15 @@ func Load(dir string) (*Manifest, error) {
 		if !filepath.IsLocal(bd.File) {
 			return nil, fmt.Errorf("manifest %s: build %s: file %q is not inside the corpus", path, bd.ID, bd.File)
 		}
+	}
+	for i, ng := range m.Negatives {
+		if ng.ID == "" || !filepath.IsLocal(ng.File) {
+			return nil, fmt.Errorf("manifest %s: negative %d: no id or a file outside the corpus", path, i)
+		}
+		if seen[ng.ID] {
+			return nil, fmt.Errorf("manifest %s: id %q twice", path, ng.ID)
+		}
+		seen[ng.ID] = true
 	}
 	return &m, nil
 }

@@ -45,7 +45,7 @@ func iosEvidence(root *artifact.Node, t *tally) {
 		if n.MachO != nil {
 			for _, sl := range n.MachO.Slices {
 				if cs := sl.Signature; cs != nil && regularBundleIDs[cs.Identifier] {
-					t.add(famSkype, Evidence{Node: n.ID, Source: "bundle-id", Detail: fmt.Sprintf("code signature identifier %q (%s slice), team %q", cs.Identifier, sl.CPU, cs.TeamID)})
+					t.add(famSkype, Evidence{Node: n.ID, Source: "bundle-id", Provenance: ProvAppBundle, Detail: fmt.Sprintf("code signature identifier %q (%s slice), team %q", cs.Identifier, sl.CPU, cs.TeamID)})
 					break
 				}
 			}
@@ -55,10 +55,10 @@ func iosEvidence(root *artifact.Node, t *tally) {
 			return nil
 		}
 		if regularBundleIDs[app.BundleID] {
-			t.add(famSkype, Evidence{Node: n.ID, Source: "bundle-id", Detail: fmt.Sprintf("Info.plist CFBundleIdentifier %q", app.BundleID)})
+			t.add(famSkype, Evidence{Node: n.ID, Source: "bundle-id", Provenance: ProvAppBundle, Detail: fmt.Sprintf("Info.plist CFBundleIdentifier %q", app.BundleID)})
 		}
 		if m := app.ITunes; m != nil && m.Storefront == chinaStorefront && callsItselfSkype(app) {
-			t.add(famJV, Evidence{Node: n.ID, Source: "storefront", Detail: fmt.Sprintf("iTunesMetadata storefront %d (%s) for %q (%s): the China App Store carried only the China-only Skype", m.Storefront, m.CountryName, app.BundleID, app.DisplayName)})
+			t.add(famJV, Evidence{Node: n.ID, Source: "storefront", Provenance: ProvAppBundle, Detail: fmt.Sprintf("iTunesMetadata storefront %d (%s) for %q (%s): the China App Store carried only the China-only Skype", m.Storefront, m.CountryName, app.BundleID, app.DisplayName)})
 		}
 		return nil
 	})
@@ -70,9 +70,7 @@ func callsItselfSkype(app *ios.App) bool {
 
 // iosLanguage decides zh or en from the first IPA's localisations, with the
 // evidence; "" when there is no IPA or it is undecided.
-func iosLanguage(root *artifact.Node) (string, []Evidence) {
-	var lang string
-	var ev []Evidence
+func iosLanguage(root *artifact.Node) (lang, node string, ev []Evidence) {
 	_ = root.Walk(func(n *artifact.Node) error {
 		if n.IOS == nil || lang != "" {
 			return nil
@@ -107,11 +105,12 @@ func iosLanguage(root *artifact.Node) (string, []Evidence) {
 				names = append(names, l)
 			}
 			sort.Strings(names)
-			ev = append(ev, Evidence{Node: n.ID, Source: "localization", Detail: fmt.Sprintf("localisations %s, development region %q", strings.Join(names, ","), dev)})
+			node = n.ID
+			ev = append(ev, Evidence{Node: n.ID, Source: "localization", Provenance: ProvAppBundle, Count: 1, Detail: fmt.Sprintf("localisations %s, development region %q", strings.Join(names, ","), dev)})
 		}
 		return nil
 	})
-	return lang, ev
+	return lang, node, ev
 }
 
 func isChineseLocale(l string) bool {

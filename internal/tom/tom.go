@@ -14,10 +14,16 @@
 //	verdict            the answer for the build
 //	  kind             regular-skype | tom-skype-english | tom-skype-chinese |
 //	                   post-tom-joint-venture | unrelated | undetermined
-//	  confidence       0..1
-//	  language         "zh" or "en" for Skype builds, from resources and strings
-//	  evidence[]       {source: rule|version-info|string|endpoint|signer|resource-language,
-//	                    node, offset, detail}: why
+//	  confidence       0..0.99, two decimals (see "# Verdict")
+//	  reason           why, in plain words
+//	  language         "zh" or "en" for Skype builds, from the product executable
+//	  product_node     the executable that carries the product identity
+//	  language_node    the executable whose resources decided the language
+//	  evidence[]       {node, source, provenance, weight, decides, family,
+//	                    detail, offset, count, locations[]}: why, heaviest
+//	                    first; an identical text at many offsets or nodes is
+//	                    one item with a count and the first locations
+//	  evidence_omitted items past the first 256
 //	endpoints[]        every URL, host name and IPv4 literal in any node's strings,
 //	                   deduplicated per build (case-insensitive value), sorted
 //	  value            as found ("http://skypetools.tom.com/agent/keyfile")
@@ -33,10 +39,16 @@
 //	  location         rcdata | installer-file | cache-file
 //	  node, resource, offset    where the list is (resource: the RCDATA leaf)
 //	  encoding         gbk | utf-8
-//	  count, sha256    canonical list: keywords.Digest
-//	  keywords[]       the canonical (sorted, deduplicated) keywords
-//	  snapshot         best Citizen Lab snapshot: family, name, date, jaccard,
-//	                   unknown[] (keywords in no snapshot)
+//	  count            distinct exact entries (whitespace kept, nothing merged)
+//	  entries_total    every entry, duplicates included
+//	  sha256           keywords.ExactDigest: the exact entries in file order
+//	  keywords[]       the distinct exact entries, in order of first appearance
+//	  duplicates[]     {entry, count}: entries found more than once
+//	  normalized_count, normalized_sha256   trimmed, deduplicated, sorted form
+//	                   (keywords.Canonical), beside the exact one for comparison
+//	  snapshot         closest Citizen Lab snapshot by exact entries: family,
+//	                   name, date, jaccard, common, added[] and removed[]
+//	                   against it, unknown[] (entries in no snapshot)
 //	des_upload_key     {key_hex, node, offset, method}: the 8-byte DES key of the
 //	                   3.6/4.0 message upload, TOM-Skype builds only. method:
 //	                   "rule:<name>" (a YARA rule matched the key's 8 bytes),
@@ -50,19 +62,31 @@
 //
 // # Verdict
 //
-// TOM-Skype marks win over joint-venture marks, which win over regular Skype
-// marks (verdict.go). TOM: a TOMSkype_* rule match; "TOM-Skype", "TOM
-// Online", "TOM在线" or "Tom Word Review" in version info, a signer or a
-// string; a Skype service URL on tom.com or a name under it (not
-// "harmless-tom.com", not a plain link to www.tom.com). Joint venture:
-// skype.gmw.cn hosts or Skype_JointVenture_GMW. Regular: Skype_Regular_Identity
-// or "Skype Technologies" in version info, signer or strings. No mark at all:
-// unrelated, or undetermined when some node was not wholly analysed (a limit,
-// timeout, missing tool, extraction or read error). English or Chinese comes
-// from the TOM-marked PEs' UI resource languages (VERSION, STRING, DIALOG,
-// MENU), version translations and Han text in string tables, dialogs and
-// strings, never from names. Confidence is 0.6 + 0.1 per independent kind of
-// evidence (at most 0.99), 0.2 less when the language is a tie.
+// Every observation is an evidence item with a provenance class (where it
+// was read: pe-version-info, signer, pe-resources, installer-script,
+// pe-strings, document, archive-member-name, third-party-pe,
+// input-file-name) and that class's weight (Weights). TOM-Skype marks:
+// a TOMSkype_* rule match; "TOM-Skype", "TOM Online", "TOM在线" or "Tom Word
+// Review" in version info, a signer, an installer table or a string; a
+// Skype service URL on tom.com or a name under it (not "harmless-tom.com",
+// not a plain link to www.tom.com); a file name with TOM-Skype in it.
+// Joint venture: skype.gmw.cn hosts or Skype_JointVenture_GMW. Regular:
+// Skype_Regular_Identity or "Skype Technologies" in version info, signer or
+// strings.
+//
+// Only executable content decides (Decides): a family is the verdict when
+// some of its evidence is PE version info, PE resources, PE strings, a
+// signer or installer script/tables, of a PE that does not name another
+// maker in its version info. TOM-Skype wins over the joint venture, which
+// wins over Skype. Marks found only in documents, member names, the input
+// name or other makers' programs give undetermined, with the reason in
+// plain words; no mark at all gives unrelated (0.90), or undetermined when
+// some node was not wholly analysed. English or Chinese is decided by the
+// product executable (productCandidates, language); helpers do not
+// outvote it. Confidence is 1 - prod(1 - weight) over the distinct kinds
+// (source, provenance class) of the winning family's evidence, capped at
+// 0.99, times 0.75 when a TOM-Skype build's language is undecided, rounded
+// to two decimals.
 //
 // ServerTable joins per-build results into GreatFire's server table:
 // endpoint, class, country, builds carrying it.
@@ -102,18 +126,43 @@ type Result struct {
 
 // Verdict is the answer for one build with the evidence behind it.
 type Verdict struct {
-	Kind       string     `json:"kind"`
-	Confidence float64    `json:"confidence"`
-	Language   string     `json:"language,omitempty"`
-	Evidence   []Evidence `json:"evidence"`
+	Kind       string  `json:"kind"`
+	Confidence float64 `json:"confidence"` // two decimals; see verdict
+	// Reason says in plain words why this kind ("TOM-Skype is mentioned
+	// only in a text document ...").
+	Reason   string `json:"reason"`
+	Language string `json:"language,omitempty"`
+	// ProductNode is the executable that carries the product identity;
+	// LanguageNode the one whose resources decided the language.
+	ProductNode  string `json:"product_node,omitempty"`
+	LanguageNode string `json:"language_node,omitempty"`
+	// Evidence is ranked by weight, heaviest first.
+	Evidence        []Evidence `json:"evidence"`
+	EvidenceOmitted int        `json:"evidence_omitted,omitempty"` // items past maxEvidence
 }
 
-// Evidence is one observation behind a verdict.
+// Evidence is one observation behind a verdict. Identical observations on
+// one node (the same text at many offsets) are one item with a count.
 type Evidence struct {
-	Node   string `json:"node"`
-	Source string `json:"source"` // "rule", "version-info", "string", "endpoint", "signer", "resource-language"
-	Detail string `json:"detail"`
-	Offset int64  `json:"offset,omitempty"`
+	Node string `json:"node"`
+	// Source is what was seen: rule, version-info, string, endpoint,
+	// signer, installer, name, language, issue, absence.
+	Source string `json:"source"`
+	// Provenance is where it was read (ProvVersionInfo ... ProvInputName);
+	// Weight is that class's weight (Weights), 0 for language, issue and
+	// absence items, which explain and do not count.
+	Provenance string  `json:"provenance"`
+	Weight     float64 `json:"weight"`
+	// Decides: executable content, which can decide a verdict; documents,
+	// names and other makers' programs can only support one.
+	Decides bool   `json:"decides"`
+	Family  string `json:"family,omitempty"` // tom | joint-venture | skype
+	Detail  string `json:"detail"`
+	Offset  int64  `json:"offset,omitempty"` // the first occurrence
+	// Count is how many occurrences (offsets, nodes) this item stands
+	// for; Locations are the first of them, when Count > 1.
+	Count     int        `json:"count"`
+	Locations []Location `json:"locations,omitempty"`
 }
 
 // Endpoint is one URL, host or IPv4 literal of a build.
@@ -137,20 +186,31 @@ type Location struct {
 
 // KeywordList is one recovered list.
 type KeywordList struct {
-	Cipher      string       `json:"cipher"`
-	KeyHex      string       `json:"key_hex,omitempty"`
-	KeyNode     string       `json:"key_node,omitempty"`
-	KeyOffset   int64        `json:"key_offset,omitempty"`
-	KeyEncoding string       `json:"key_encoding,omitempty"` // "raw" or "hex"
-	Location    string       `json:"location"`
-	Node        string       `json:"node"`
-	Resource    string       `json:"resource,omitempty"`
-	Offset      int64        `json:"offset"`
-	Encoding    string       `json:"encoding"`
-	Count       int          `json:"count"`
-	SHA256      string       `json:"sha256"`
-	Keywords    []string     `json:"keywords"`
-	Snapshot    *lists.Match `json:"snapshot,omitempty"`
+	Cipher      string `json:"cipher"`
+	KeyHex      string `json:"key_hex,omitempty"`
+	KeyNode     string `json:"key_node,omitempty"`
+	KeyOffset   int64  `json:"key_offset,omitempty"`
+	KeyEncoding string `json:"key_encoding,omitempty"` // "raw" or "hex"
+	Location    string `json:"location"`
+	Node        string `json:"node"`
+	Resource    string `json:"resource,omitempty"`
+	Offset      int64  `json:"offset"`
+	Encoding    string `json:"encoding"`
+	// Count is the number of distinct exact entries; EntriesTotal counts
+	// every entry, duplicates included.
+	Count        int    `json:"count"`
+	EntriesTotal int    `json:"entries_total"`
+	SHA256       string `json:"sha256"` // keywords.ExactDigest of the entries in file order
+	// Keywords are the distinct exact entries in order of first appearance:
+	// whitespace kept, nothing merged. Duplicates are the entries found more
+	// than once, with how often.
+	Keywords   []string             `json:"keywords"`
+	Duplicates []keywords.Duplicate `json:"duplicates,omitempty"`
+	// NormalizedCount and NormalizedSHA256 are the trimmed, deduplicated,
+	// sorted form (keywords.Canonical, keywords.Digest), for comparison only.
+	NormalizedCount  int          `json:"normalized_count"`
+	NormalizedSHA256 string       `json:"normalized_sha256"`
+	Snapshot         *lists.Match `json:"snapshot,omitempty"`
 }
 
 // DESKey is the message-upload key.
@@ -253,10 +313,14 @@ func (b *Build) keywordLists(ctx context.Context, root *artifact.Node, issues []
 	var keys []keyAt
 	for _, f := range found {
 		bl := blobs[f.Blob]
-		canon := keywords.Canonical(f.List.Lines)
+		entries := f.List.Lines // exact, as decrypted
+		distinct := keywords.Distinct(entries)
+		canon := keywords.Canonical(entries)
 		kl := KeywordList{
 			Cipher: f.Cipher, Location: b.c.location(bl), Node: bl.Node, Resource: bl.Resource, Offset: bl.Offset,
-			Encoding: f.List.Encoding, Count: len(canon), SHA256: keywords.Digest(canon), Keywords: canon,
+			Encoding: f.List.Encoding, Count: len(distinct), EntriesTotal: len(entries), SHA256: keywords.ExactDigest(entries),
+			Keywords: distinct, Duplicates: keywords.Duplicates(entries),
+			NormalizedCount: len(canon), NormalizedSHA256: keywords.ExactDigest(canon),
 		}
 		if f.Key != nil {
 			kl.KeyHex, kl.KeyNode, kl.KeyOffset, kl.KeyEncoding = hex.EncodeToString(f.Key), f.KeyNode, f.KeyOffset, "raw"
@@ -268,7 +332,7 @@ func (b *Build) keywordLists(ctx context.Context, root *artifact.Node, issues []
 			keys = append(keys, keyAt{node: f.KeyNode, offset: f.KeyOffset, size: size, key: f.Key, hex: f.KeyFromHex})
 		}
 		if snaps != nil {
-			m := snaps.Compare(canon)
+			m := snaps.Compare(distinct)
 			kl.Snapshot = &m
 		}
 		out = append(out, kl)

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -75,7 +76,10 @@ func newFixture() *fixture {
 	return &fixture{root: root, data: map[*artifact.Node][]byte{}}
 }
 
-const listText = "法轮功\r\n六四\r\n天安门\r\n胡锦涛\r\n学潮\r\n操你妈\r\nFLG\r\n达赖\r\n民运\r\n新词一\r\n"
+// listText has what the real lists have: an entry with a trailing space
+// beside the same text without it, and an entry listed twice. Both must
+// survive recovery exactly.
+const listText = "法轮功\r\n六四\r\n天安门\r\n胡锦涛\r\n学潮\r\n操你妈\r\nFLG\r\n达赖\r\n民运\r\n新词一\r\nx卧底下载 \r\nx卧底下载\r\n六四\r\n"
 
 type tomClient struct {
 	fx                     *fixture
@@ -139,7 +143,7 @@ func tomBuild(t *testing.T, lang uint32) *tomClient {
 	c.client = c.fx.add(c.fx.root, "app/Skype.exe", filetype.PE, data, sum)
 	c.cache = c.fx.add(c.fx.root, "app/keyfile.dat", filetype.Unknown, cipher.XORBytes(list, c.xorKey), nil)
 	c.fx.add(c.fx.root, "readme.txt", filetype.Text, []byte("Thank you for installing.\r\nSee http://skype.tom.com/ for help.\r\n"), nil)
-	c.wantDigest = keywords.Digest(keywords.Split(strings.ReplaceAll(listText, "\r", "")))
+	c.wantDigest = keywords.ExactDigest(keywords.Entries(listText))
 	return c
 }
 
@@ -153,7 +157,7 @@ func TestTOMChineseBuild(t *testing.T) {
 	for _, e := range res.Verdict.Evidence {
 		sources[e.Source] = true
 	}
-	for _, s := range []string{"version-info", "string", "endpoint", "resource-language"} {
+	for _, s := range []string{"version-info", "string", "endpoint", "language"} {
 		if !sources[s] {
 			t.Errorf("no %s evidence in %+v", s, res.Verdict.Evidence)
 		}
@@ -195,8 +199,14 @@ func TestTOMChineseBuild(t *testing.T) {
 		t.Fatalf("%d keyword lists, want 2: %+v", len(res.KeywordLists), res.KeywordLists)
 	}
 	for _, kl := range res.KeywordLists {
-		if kl.SHA256 != c.wantDigest || kl.Count != 10 || kl.Encoding != "gbk" {
-			t.Errorf("list %s: sha256 %s count %d enc %s", kl.Node, kl.SHA256, kl.Count, kl.Encoding)
+		if kl.SHA256 != c.wantDigest || kl.Count != 12 || kl.EntriesTotal != 13 || kl.NormalizedCount != 11 || kl.Encoding != "gbk" {
+			t.Errorf("list %s: sha256 %s count %d (%d entries, %d normalised) enc %s", kl.Node, kl.SHA256, kl.Count, kl.EntriesTotal, kl.NormalizedCount, kl.Encoding)
+		}
+		if !slices.Contains(kl.Keywords, "x卧底下载 ") || !slices.Contains(kl.Keywords, "x卧底下载") {
+			t.Errorf("list %s: trailing-space entry lost or merged: %q", kl.Node, kl.Keywords)
+		}
+		if len(kl.Duplicates) != 1 || kl.Duplicates[0].Entry != "六四" || kl.Duplicates[0].Count != 2 {
+			t.Errorf("list %s: duplicates %+v, want 六四 twice", kl.Node, kl.Duplicates)
 		}
 		switch kl.Cipher {
 		case cipher.AES256:
@@ -247,15 +257,20 @@ func TestKeywordListSnapshots(t *testing.T) {
 	if err := os.MkdirAll(dir+"/tom-skype-raw-data/dlist-5.0", 0o755); err != nil {
 		t.Fatal(err)
 	}
-	snap := "法轮功\n六四\n天安门\n胡锦涛\n学潮\n操你妈\nFLG\n达赖\n民运\n"
+	// The snapshot holds "x卧底下载" without the trailing space and an entry
+	// (林彪) the recovered list lacks.
+	snap := "法轮功\n六四\n天安门\n胡锦涛\n学潮\n操你妈\nFLG\n达赖\n民运\nx卧底下载\n林彪\n"
 	if err := os.WriteFile(dir+"/tom-skype-raw-data/dlist-5.0/keyfile.2011-04-24.plain", []byte(snap), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	res := tomBuild(t, 2052).fx.run(t, Options{KeywordListsDir: dir})
 	for _, kl := range res.KeywordLists {
 		m := kl.Snapshot
-		if m == nil || m.Family != "5.0" || m.Date != "2011-04-24" || m.Jaccard != 0.9 || len(m.Unknown) != 1 || m.Unknown[0] != "新词一" {
-			t.Errorf("snapshot match %+v", m)
+		if m == nil || m.Family != "5.0" || m.Date != "2011-04-24" || m.Jaccard != 0.7692 || m.Common != 10 {
+			t.Fatalf("snapshot match %+v", m)
+		}
+		if strings.Join(m.Added, "|") != "新词一|x卧底下载 " || strings.Join(m.Removed, "|") != "林彪" || strings.Join(m.Unknown, "|") != "x卧底下载 |新词一" {
+			t.Errorf("added %q removed %q unknown %q", m.Added, m.Removed, m.Unknown)
 		}
 	}
 }

@@ -131,7 +131,7 @@ func TestIndexContent(t *testing.T) {
 	if err := db.QueryRow(`SELECT kind, version, endpoints, keywords FROM builds WHERE sha256 = ?`, reportstest.TOMKey).Scan(&kind, &version, &endpoints, &keywords); err != nil {
 		t.Fatal(err)
 	}
-	if kind != "tom-skype-english" || version != "3.8.0.188" || endpoints != 2 || keywords != 4 {
+	if kind != "tom-skype-english" || version != "3.8.0.188" || endpoints != 2 || keywords != 5 {
 		t.Errorf("TOM build row: kind %q version %q endpoints %d keywords %d", kind, version, endpoints, keywords)
 	}
 	var host string

@@ -45,7 +45,7 @@ func TestRegularToTOM(t *testing.T) {
 	}{
 		{"endpoints added", d.EndpointsAdded, []string{"http://220.181.9.132/agent/upload", "http://skypetools.tom.com/agent/keyfile"}},
 		{"endpoints removed", d.EndpointsGone, nil},
-		{"keywords added", d.KeywordsAdded, []string{"falun", "六四", "法轮功", "达赖"}},
+		{"keywords added", d.KeywordsAdded, []string{"falun", "x卧底下载", "x卧底下载 ", "六四", "法轮功"}}, // exact entries: the trailing-space one stays distinct
 		{"rules gained", d.RulesGained, []string{"tom:TOMSkype_ContentFilter", "tom:TOMSkype_Endpoint_Agent", "tom:TOMSkype_Identity"}},
 		{"rules lost", d.RulesLost, []string{"tom:Skype_Regular_Identity"}},
 	} {

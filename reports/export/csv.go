@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -85,13 +84,13 @@ func WriteKeywordsCSV(ctx context.Context, w io.Writer, recs []Record, snapshots
 	if err := cw.Write([]string{"sha256", "path", "list_role", "list_node", "closest_snapshot", "keyword", "status"}); err != nil {
 		return fmt.Errorf("export: csv: %w", err)
 	}
-	cache := map[string]map[string]bool{}
+	cache := map[string]*snapshot{}
 	for _, r := range recs {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		for _, l := range r.Lists {
-			var snap map[string]bool
+			var snap *snapshot
 			if l.Snapshot != "" {
 				var err error
 				if snap, err = snapshotSet(snapshotsDir, l, cache); err != nil {
@@ -112,49 +111,41 @@ func WriteKeywordsCSV(ctx context.Context, w io.Writer, recs []Record, snapshots
 	return nil
 }
 
-// keywordRows pairs each keyword with its status: the recovered ones in
-// their canonical order (known or added), then the snapshot's missing ones
-// (removed), sorted. A nil snapshot makes every keyword unmatched. Keywords
-// are compared in canonical form (keywords.Canonical: trimmed, deduplicated)
-// and written as the report holds them.
-func keywordRows(recovered []string, snap map[string]bool) [][2]string {
-	canon := map[string]string{} // canonical -> first form as recorded
-	for _, k := range recovered {
-		c := keywords.Canonical([]string{k})
-		if len(c) == 1 {
-			if _, ok := canon[c[0]]; !ok {
-				canon[c[0]] = k
-			}
-		}
-	}
-	keys := make([]string, 0, len(canon))
-	for c := range canon {
-		keys = append(keys, c)
-	}
-	sort.Strings(keys)
+// keywordRows pairs each keyword with its status: the recovered distinct
+// entries in the order the list holds them (known or added), then the
+// snapshot's entries the list lacks (removed), in the snapshot's order. A nil
+// snapshot makes every keyword unmatched. Entries are compared byte for byte,
+// as the report keeps them (internal/keywords: "x卧底下载 " with its trailing
+// space is not "x卧底下载"), never trimmed or merged.
+func keywordRows(recovered []string, snap *snapshot) [][2]string {
 	var out [][2]string
-	for _, c := range keys {
+	have := map[string]bool{}
+	for _, k := range keywords.Distinct(recovered) {
+		have[k] = true
 		st := StatusUnmatched
 		switch {
 		case snap == nil:
-		case snap[c]:
+		case snap.set[k]:
 			st = StatusKnown
 		default:
 			st = StatusAdded
 		}
-		out = append(out, [2]string{canon[c], st})
+		out = append(out, [2]string{k, st})
 	}
-	var removed []string
-	for c := range snap {
-		if _, ok := canon[c]; !ok {
-			removed = append(removed, c)
+	if snap != nil {
+		for _, k := range snap.entries {
+			if !have[k] {
+				out = append(out, [2]string{k, StatusRemoved})
+			}
 		}
 	}
-	sort.Strings(removed)
-	for _, c := range removed {
-		out = append(out, [2]string{c, StatusRemoved})
-	}
 	return out
+}
+
+// snapshot is one snapshot file's distinct exact entries, in file order.
+type snapshot struct {
+	entries []string
+	set     map[string]bool
 }
 
 // maxSnapshotBytes bounds one snapshot file read (as internal/tom/lists does).
@@ -163,7 +154,7 @@ const maxSnapshotBytes = 16 << 20
 // snapshotSet reads the canonical words of l's closest snapshot from dir:
 // tom-skype-raw-data/dlist-<family>/<role>.<date>.plain. The names come from
 // a report, so they are checked before they make a path.
-func snapshotSet(dir string, l List, cache map[string]map[string]bool) (map[string]bool, error) {
+func snapshotSet(dir string, l List, cache map[string]*snapshot) (*snapshot, error) {
 	name := l.Closest()
 	if s, ok := cache[name]; ok {
 		return s, nil
@@ -192,12 +183,12 @@ func snapshotSet(dir string, l List, cache map[string]map[string]bool) (map[stri
 	if d, ok := lists.Decode(b); ok {
 		text = strings.Join(d.Lines, "\n")
 	}
-	set := map[string]bool{}
-	for _, k := range keywords.Canonical(keywords.Split(text)) {
-		set[k] = true
+	snap := &snapshot{entries: keywords.Distinct(keywords.Entries(text)), set: map[string]bool{}}
+	for _, k := range snap.entries {
+		snap.set[k] = true
 	}
-	cache[name] = set
-	return set, nil
+	cache[name] = snap
+	return snap, nil
 }
 
 // WriteNDJSON writes one JSON object per build and line.

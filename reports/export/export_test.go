@@ -302,8 +302,8 @@ func TestCSV(t *testing.T) {
 			tom = r
 		}
 	}
-	want := []string{"TOM-Skype-3.8.0.188-en.exe", reportstest.TOMKey, "3.8.0.188", "tom-skype-english", "0.97", "", "succeeded", "2",
-		"220.181.9.132; skypetools.tom.com", "1", "4", "0", "0", "3.8/keyfile.2008-10-01 (jaccard 0.950)"}
+	want := []string{"TOM-Skype-3.8.0.188-en.exe", reportstest.TOMKey, "3.8.0.188", "tom-skype-english", "0.97", "en", "succeeded", "2",
+		"220.181.9.132; skypetools.tom.com", "1", "5", "0", "0", "3.8/keyfile.2008-10-01 (jaccard 0.667)"}
 	if strings.Join(tom, "|") != strings.Join(want, "|") {
 		t.Errorf("TOM row\n got %q\nwant %q", tom, want)
 	}
@@ -329,9 +329,11 @@ func TestKeywordsCSV(t *testing.T) {
 	if err := os.MkdirAll(snap, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	// the snapshot holds falun, 六四, 法轮功 and 天安门; the build's list has
-	// falun, 六四, 法轮功, 达赖: 达赖 was added, 天安门 removed
-	if err := os.WriteFile(filepath.Join(snap, "keyfile.2008-10-01.plain"), []byte("falun\n六四\n法轮功\n天安门\n"), 0o644); err != nil {
+	// the snapshot holds falun, 六四, 法轮功, x卧底下载 and 天安门; the build's
+	// list has falun, 六四 (twice), 法轮功, "x卧底下载 " (trailing space, as
+	// decrypted) and x卧底下载: compared byte for byte, "x卧底下载 " was
+	// added and 天安门 removed
+	if err := os.WriteFile(filepath.Join(snap, "keyfile.2008-10-01.plain"), []byte("falun\n六四\n法轮功\nx卧底下载\n天安门\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	recs := Records(fixtures(), []string{"tom-skype-english"})
@@ -347,7 +349,7 @@ func TestKeywordsCSV(t *testing.T) {
 		}
 		got[r[5]] = r[6]
 	}
-	want := map[string]string{"falun": "known", "六四": "known", "法轮功": "known", "达赖": "added", "天安门": "removed"}
+	want := map[string]string{"falun": "known", "六四": "known", "法轮功": "known", "x卧底下载 ": "added", "x卧底下载": "known", "天安门": "removed"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("statuses %v, want %v", got, want)
 	}

@@ -85,8 +85,8 @@ func Regular() *reports.Report {
 	exe.Matches = []artifact.Match{{Rule: "Skype_Regular_Identity", Namespace: "tom", Meta: map[string]string{"category": "identity"}}}
 	node(root, "readme.txt", "text", 100, strings.Repeat("a2", 32))
 	r.Tree = root
-	return finish(r, map[string]any{"verdict": map[string]any{"kind": "regular-skype", "confidence": 0.9,
-		"evidence": []map[string]any{{"node": exe.ID, "source": "rule", "detail": "tom:Skype_Regular_Identity"}}}})
+	return finish(r, map[string]any{"verdict": map[string]any{"kind": "regular-skype", "confidence": 0.9, "reason": "Skype named by executable content (pe-strings)",
+		"evidence": []map[string]any{{"node": exe.ID, "source": "rule", "provenance": "pe-strings", "weight": 0.3, "decides": true, "family": "skype", "detail": "tom:Skype_Regular_Identity", "count": 1}}}})
 }
 
 // TOM is a TOM-Skype English 3.8 build: surveillance endpoints and a keyword list.
@@ -118,9 +118,13 @@ func TOM() *reports.Report {
 		}}
 	r.Tree = root
 	return finish(r, map[string]any{
-		"verdict": map[string]any{"kind": "tom-skype-english", "confidence": 0.97, "evidence": []map[string]any{
-			{"node": exe.ID, "source": "rule", "detail": "tom:TOMSkype_Identity"},
-			{"node": exe.ID, "source": "string", "detail": "http://skypetools.tom.com/agent/keyfile", "offset": 4096}}},
+		"verdict": map[string]any{"kind": "tom-skype-english", "confidence": 0.97, "language": "en", "reason": "TOM-Skype named by executable content (pe-version-info, pe-strings)",
+			"product_node": exe.ID, "language_node": exe.ID, "evidence": []map[string]any{
+				{"node": exe.ID, "source": "version-info", "provenance": "pe-version-info", "weight": 0.6, "decides": true, "family": "tom", "detail": `040904b0 ProductName = "TOM-Skype"`, "count": 1},
+				{"node": exe.ID, "source": "rule", "provenance": "pe-strings", "weight": 0.3, "decides": true, "family": "tom", "detail": "tom:TOMSkype_Identity", "offset": 4000, "count": 7,
+					"locations": []map[string]any{{"node": exe.ID, "offset": 4000}, {"node": exe.ID, "offset": 4100}, {"node": cf.ID, "offset": 64}}},
+				{"node": exe.ID, "source": "endpoint", "provenance": "pe-strings", "weight": 0.3, "decides": true, "family": "tom", "detail": "keyword-list http://skypetools.tom.com/agent/keyfile", "offset": 4096, "count": 1},
+				{"node": exe.ID, "source": "language", "provenance": "pe-resources", "weight": 0, "decides": false, "detail": "language en decided by the product executable", "count": 1}}},
 		"endpoints": []map[string]any{
 			{"value": "http://skypetools.tom.com/agent/keyfile", "kind": "url", "host": "skypetools.tom.com", "class": "keyword-list",
 				"locations": []map[string]any{{"node": exe.ID, "offset": 4096, "encoding": "ascii"}}},
@@ -128,9 +132,12 @@ func TOM() *reports.Report {
 				"locations": []map[string]any{{"node": exe.ID, "offset": 8192, "encoding": "utf16le"}, {"node": cf.ID, "offset": 64, "encoding": "ascii"}}},
 		},
 		"keyword_lists": []map[string]any{{"cipher": "xor", "key_hex": "6b6579", "key_node": exe.ID, "key_offset": 4200, "key_encoding": "raw",
-			"location": "rcdata", "node": cf.ID, "resource": "[rsrc]/RCDATA/101/1033", "offset": 256, "encoding": "gbk", "count": 4,
-			"sha256": strings.Repeat("cd", 32), "keywords": []string{"falun", "六四", "法轮功", "达赖"},
-			"snapshot": map[string]any{"family": "3.8", "name": "keyfile", "date": "2008-10-01", "jaccard": 0.95}}},
+			"location": "rcdata", "node": cf.ID, "resource": "[rsrc]/RCDATA/101/1033", "offset": 256, "encoding": "gbk", "count": 5,
+			"entries_total": 6, "normalized_count": 4, "normalized_sha256": strings.Repeat("ab", 32),
+			"sha256": strings.Repeat("cd", 32), "keywords": []string{"falun", "六四", "法轮功", "x卧底下载 ", "x卧底下载"},
+			"duplicates": []map[string]any{{"entry": "六四", "count": 2}},
+			"snapshot": map[string]any{"family": "3.8", "name": "keyfile", "date": "2008-10-01", "jaccard": 0.667, "common": 4,
+				"added": []string{"x卧底下载 "}, "removed": []string{"达赖"}}}},
 		"des_upload_key": map[string]any{"key_hex": "0102030405060708", "node": exe.ID, "offset": 12288, "method": "beside-upload-url"},
 	})
 }
@@ -161,11 +168,13 @@ func HostileBuild() *reports.Report {
 		}}
 	r.Tree = root
 	return finish(r, map[string]any{
-		"verdict": map[string]any{"kind": "undetermined", "confidence": 0.1, "evidence": []map[string]any{{"node": child.ID, "source": Hostile, "detail": Hostile}}},
+		"verdict": map[string]any{"kind": "undetermined", "confidence": 0.1, "reason": Hostile, "evidence": []map[string]any{{"node": child.ID, "source": Hostile, "provenance": Hostile, "weight": 0, "decides": false, "detail": Hostile,
+			"count": 2, "locations": []map[string]any{{"node": Hostile, "offset": 1}}}}},
 		"endpoints": []map[string]any{{"value": "http://" + Hostile, "kind": Hostile, "host": Hostile, "class": Hostile, "country": Hostile,
 			"locations": []map[string]any{{"node": child.ID, "offset": 1, "encoding": Hostile}}}},
-		"keyword_lists": []map[string]any{{"cipher": Hostile, "location": Hostile, "node": child.ID, "offset": 0, "encoding": Hostile, "sha256": Hostile, "count": 2, "keywords": []string{Hostile, "<b>" + Hostile},
-			"snapshot": map[string]any{"name": Hostile, "family": Hostile, "date": Hostile, "jaccard": 0.5}}},
+		"keyword_lists": []map[string]any{{"cipher": Hostile, "location": Hostile, "node": child.ID, "offset": 0, "encoding": Hostile, "sha256": Hostile, "count": 2, "entries_total": 2, "normalized_count": 2, "normalized_sha256": Hostile, "keywords": []string{Hostile, "<b>" + Hostile},
+			"duplicates": []map[string]any{{"entry": Hostile, "count": 3}},
+			"snapshot":   map[string]any{"name": Hostile, "family": Hostile, "date": Hostile, "jaccard": 0.5, "common": 0, "added": []string{Hostile}, "removed": []string{"</li>" + Hostile}}}},
 		"issues": []map[string]any{{"kind": "parse-error", "stage": Hostile, "message": Hostile}},
 	})
 }
@@ -185,13 +194,13 @@ func Chinese() *reports.Report {
 	cache.Extractor = "cab"
 	r.Tree = root
 	return finish(r, map[string]any{
-		"verdict": map[string]any{"kind": "tom-skype-chinese", "confidence": 0.99, "language": "zh", "evidence": []map[string]any{
-			{"node": exe.ID, "source": "version-info", "detail": "080404b0 CompanyName = \"TOM在线有限公司\""}}},
+		"verdict": map[string]any{"kind": "tom-skype-chinese", "confidence": 0.99, "language": "zh", "reason": "TOM-Skype named by executable content (pe-version-info)", "evidence": []map[string]any{
+			{"node": exe.ID, "source": "version-info", "provenance": "pe-version-info", "weight": 0.6, "decides": true, "family": "tom", "detail": "080404b0 CompanyName = \"TOM在线有限公司\"", "count": 1}}},
 		"endpoints": []map[string]any{{"value": "http://skypetools.tom.com/agent/keyfile_u", "kind": "url", "host": "skypetools.tom.com", "class": "keyword-list",
 			"locations": []map[string]any{{"node": exe.ID, "offset": 512, "encoding": "utf16le"}}}},
 		"keyword_lists": []map[string]any{{"cipher": "aes-256-ecb", "key_hex": strings.Repeat("0f", 32), "location": "cache-file", "node": cache.ID,
-			"offset": 0, "encoding": "gbk", "count": 3, "sha256": strings.Repeat("ef", 32), "keywords": []string{"六四", "法轮功", "胡锦涛"},
-			"snapshot": map[string]any{"family": "5.0", "name": "keyfile_u", "date": "2011-04-27", "jaccard": 1.0}}},
+			"offset": 0, "encoding": "gbk", "count": 3, "entries_total": 3, "normalized_count": 3, "normalized_sha256": strings.Repeat("ef", 32), "sha256": strings.Repeat("ef", 32), "keywords": []string{"六四", "法轮功", "胡锦涛"},
+			"snapshot": map[string]any{"family": "5.0", "name": "keyfile_u", "date": "2011-04-27", "jaccard": 1.0, "common": 3, "added": []string{}, "removed": []string{}}}},
 	})
 }
 
@@ -205,8 +214,8 @@ func GMW() *reports.Report {
 	exe.PE = &pe.Summary{Machine: "i386", Bits: 32, Version: version("6.1.0.129", "Skype")}
 	exe.Matches = []artifact.Match{{Rule: "Skype_JointVenture_GMW", Namespace: "tom", Meta: map[string]string{"category": "identity"}}}
 	r.Tree = root
-	return finish(r, map[string]any{"verdict": map[string]any{"kind": "post-tom-joint-venture", "confidence": 0.9,
-		"evidence": []map[string]any{{"node": exe.ID, "source": "rule", "detail": "tom:Skype_JointVenture_GMW"}}}})
+	return finish(r, map[string]any{"verdict": map[string]any{"kind": "post-tom-joint-venture", "confidence": 0.9, "reason": "the Skype joint venture (skype.gmw.cn) named by executable content (pe-strings)",
+		"evidence": []map[string]any{{"node": exe.ID, "source": "rule", "provenance": "pe-strings", "weight": 0.3, "decides": true, "family": "joint-venture", "detail": "tom:Skype_JointVenture_GMW", "count": 1}}}})
 }
 
 // Unrelated is an installer of something else.
@@ -218,7 +227,7 @@ func Unrelated() *reports.Report {
 	exe.Extractor = "zip"
 	exe.PE = &pe.Summary{Machine: "amd64", Bits: 64, Version: &pe.VersionInfo{FileVersion: "1.2.0.0", ProductVersion: "1.2.0.0"}}
 	r.Tree = root
-	return finish(r, map[string]any{"verdict": map[string]any{"kind": "unrelated", "confidence": 0.9, "evidence": []map[string]any{}}})
+	return finish(r, map[string]any{"verdict": map[string]any{"kind": "unrelated", "confidence": 0.9, "reason": "no TOM-Skype, joint-venture or Skype mark", "evidence": []map[string]any{}}})
 }
 
 // Failed is a build that could not be read.

@@ -1,6 +1,7 @@
 package corpustest
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -41,6 +42,8 @@ func TestCorpus(t *testing.T) {
 	}
 	reps := scan(t, paths)
 	correct := 0
+	withDuplicates, withSpaces := 0, 0
+	var merged []string
 	for _, b := range m.Builds {
 		rep := reps[filepath.Join(dir, b.File)]
 		if rep == nil || rep.TOM == nil {
@@ -74,8 +77,24 @@ func TestCorpus(t *testing.T) {
 				t.Errorf("%s: list %s (%s, %d keywords) not recovered; have %d lists", b.ID, want.Name, want.Cipher, want.Count, len(res.KeywordLists))
 				continue
 			}
-			if l.Cipher != want.Cipher || want.KeyHex != "" && l.KeyHex != want.KeyHex || l.Count != want.Count {
-				t.Errorf("%s: list %s: cipher %s key %s count %d, want %s %s %d", b.ID, want.Name, l.Cipher, l.KeyHex, l.Count, want.Cipher, want.KeyHex, want.Count)
+			// Byte-exact: sha256 over the exact entries matched above; the
+			// counts of distinct exact, all and normalised entries too.
+			if l.Cipher != want.Cipher || want.KeyHex != "" && l.KeyHex != want.KeyHex || l.Count != want.Count ||
+				l.EntriesTotal != want.EntriesTotal || l.NormalizedCount != want.NormalizedCount || l.NormalizedSHA256 != want.NormalizedSHA256 {
+				t.Errorf("%s: list %s: cipher %s key %s count %d/%d/%d, want %s %s %d/%d/%d", b.ID, want.Name, l.Cipher, l.KeyHex,
+					l.Count, l.EntriesTotal, l.NormalizedCount, want.Cipher, want.KeyHex, want.Count, want.EntriesTotal, want.NormalizedCount)
+			}
+			if l.EntriesTotal > l.Count {
+				withDuplicates++
+			}
+			for _, k := range l.Keywords {
+				if k != strings.TrimSpace(k) {
+					withSpaces++
+					break
+				}
+			}
+			if l.NormalizedCount != l.Count {
+				merged = append(merged, fmt.Sprintf("%s/%s: %d exact, %d if trimmed", b.ID, want.Name, l.Count, l.NormalizedCount))
 			}
 			if os.Getenv("TOMSCAN_KEYWORD_LISTS") != "" && want.Family != "" {
 				s := l.Snapshot
@@ -98,6 +117,13 @@ func TestCorpus(t *testing.T) {
 		}
 	}
 	t.Logf("verdicts: %d/%d correct", correct, len(m.Builds))
+	// Both corpora (Citizen Lab and synthetic lists) hold lists with
+	// duplicate entries and entries with trailing spaces: they must come
+	// back as they are.
+	if withDuplicates == 0 || withSpaces == 0 {
+		t.Errorf("recovered lists with duplicates: %d, with edge spaces: %d; the corpus must hold both", withDuplicates, withSpaces)
+	}
+	t.Logf("lists with duplicate entries: %d, with edge spaces: %d; lists a trimming reader would shrink: %d (e.g. %s)", withDuplicates, withSpaces, len(merged), strings.Join(firstOf(merged, 2), "; "))
 
 	table := map[string]*tom.Result{}
 	for _, b := range m.Builds {
@@ -157,4 +183,11 @@ func TestRealGoodware(t *testing.T) {
 		}
 	}
 	t.Logf("%d files: verdicts %v; %d ordinary endpoints listed", len(names), kinds, endpoints)
+}
+
+func firstOf(s []string, n int) []string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
 }

@@ -24,6 +24,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding/simplifiedchinese"
+
+	"github.com/tomscan/tomscan/internal/keywords"
 )
 
 // Limits of the plausibility test. The Citizen Lab lists (2,599 distinct
@@ -56,8 +58,11 @@ const (
 
 // Decoded is a plausible keyword list.
 type Decoded struct {
-	Encoding string   // EncUTF8 or EncGBK
-	Lines    []string // in file order, trimmed, empty lines dropped
+	Encoding string // EncUTF8 or EncGBK
+	// Lines are the exact entries (keywords.Entries): file order,
+	// duplicates and whitespace kept, only terminators and byte-less lines
+	// dropped. The plausibility statistics look at each entry trimmed.
+	Lines []string
 }
 
 // Prefix is the cheap test on the first bytes of a candidate plaintext: no
@@ -94,13 +99,16 @@ func Decode(b []byte) (Decoded, bool) {
 	}
 	var lines []string
 	var lengths []int
+	stats := 0 // entries with text
 	han := 0
 	var hanRunes, commonHan, punct, runes int
-	for _, l := range strings.Split(text, "\n") {
-		l = strings.Trim(l, " \t\r")
+	for _, exact := range keywords.Entries(text) {
+		lines = append(lines, exact)
+		l := strings.Trim(exact, " \t")
 		if l == "" {
-			continue
+			continue // a blank entry is kept but says nothing about the list
 		}
+		stats++
 		n, linePunct := 0, 0
 		hasHan := false
 		for _, r := range l {
@@ -128,11 +136,10 @@ func Decode(b []byte) (Decoded, bool) {
 		} else if linePunct > MaxLinePunct {
 			return Decoded{}, false // not a phrase: symbols, markup or noise
 		}
-		lines = append(lines, l)
 		lengths = append(lengths, n)
 		runes += n
 	}
-	if len(lines) < MinLines || float64(han) < MinHanShare*float64(len(lines)) {
+	if stats < MinLines || float64(han) < MinHanShare*float64(stats) {
 		return Decoded{}, false
 	}
 	if float64(commonHan) < MinCommonHanShare*float64(hanRunes) || float64(punct) > MaxPunctShare*float64(runes) {

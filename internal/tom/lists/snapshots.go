@@ -21,6 +21,7 @@ type Snapshot struct {
 	Name   string // "keyfile" or "keyfile_u"
 	Date   string // "2011-04-27"
 	set    map[string]bool
+	order  []string // distinct exact entries in file order
 }
 
 // Snapshots is every snapshot of one folder, sorted by family, name, date.
@@ -29,7 +30,8 @@ type Snapshots struct {
 	known map[string]bool // union of all snapshots
 }
 
-// Match is how a recovered list compares with the snapshots.
+// Match is how a recovered list compares with the snapshots, entry by exact
+// entry (keywords.Entries): "x卧底下载 " and "x卧底下载" are two entries.
 type Match struct {
 	Family  string  `json:"family"`
 	Name    string  `json:"name"`
@@ -38,7 +40,14 @@ type Match struct {
 	// Ties are the other snapshots with the same similarity, as
 	// "<family>/<name>.<date>": the families share many identical lists.
 	Ties    []string `json:"ties,omitempty"`
-	Unknown []string `json:"unknown,omitempty"` // keywords in no snapshot, sorted
+	Unknown []string `json:"unknown,omitempty"` // entries in no snapshot, sorted
+	// Added are the recovered list's entries that the closest snapshot
+	// lacks, in the list's order; Removed are the snapshot's entries that
+	// the list lacks, in the snapshot's order.
+	Added   []string `json:"added"`
+	Removed []string `json:"removed"`
+	// Common counts the distinct entries both hold.
+	Common int `json:"common"`
 }
 
 var snapshotFile = regexp.MustCompile(`^dlist-([^/]+)/(keyfile(?:_u)?)\.(\d{4}-\d{2}-\d{2})\.plain$`)
@@ -98,8 +107,8 @@ func load(ctx context.Context, dir string) (*Snapshots, error) {
 		if err != nil {
 			return err
 		}
-		lines := keywords.Canonical(keywords.Split(textOf(b)))
-		snap := Snapshot{Family: m[1], Name: m[2], Date: m[3], set: make(map[string]bool, len(lines))}
+		lines := keywords.Distinct(keywords.Entries(textOf(b)))
+		snap := Snapshot{Family: m[1], Name: m[2], Date: m[3], set: make(map[string]bool, len(lines)), order: lines}
 		for _, l := range lines {
 			snap.set[l] = true
 			s.known[l] = true
@@ -135,11 +144,13 @@ func textOf(b []byte) string {
 	return strings.ToValidUTF8(string(b), "")
 }
 
-// Compare finds the snapshot with the highest Jaccard similarity (ties go to
-// the first in family, name, date order) and the keywords in no snapshot.
+// Compare finds the snapshot with the highest Jaccard similarity over
+// distinct exact entries (ties go to the first in family, name, date order),
+// the entries added and removed against it, and the entries in no snapshot.
 func (s *Snapshots) Compare(lines []string) Match {
-	set := keywords.Canonical(lines)
+	set := keywords.Distinct(lines)
 	var best Match
+	bestIdx := -1
 	bestJ := -1.0
 	scores := make([]float64, len(s.List))
 	for i, snap := range s.List {
@@ -156,8 +167,8 @@ func (s *Snapshots) Compare(lines []string) Match {
 		}
 		scores[i] = j
 		if j > bestJ {
-			bestJ = j
-			best = Match{Family: snap.Family, Name: snap.Name, Date: snap.Date, Jaccard: j}
+			bestJ, bestIdx = j, i
+			best = Match{Family: snap.Family, Name: snap.Name, Date: snap.Date, Jaccard: j, Common: inter}
 		}
 	}
 	for i, snap := range s.List {
@@ -166,10 +177,27 @@ func (s *Snapshots) Compare(lines []string) Match {
 		}
 	}
 	best.Jaccard = float64(int(best.Jaccard*10000+0.5)) / 10000
+	best.Added, best.Removed = []string{}, []string{}
+	if bestIdx >= 0 {
+		snap := s.List[bestIdx]
+		in := make(map[string]bool, len(set))
+		for _, l := range set {
+			in[l] = true
+			if !snap.set[l] {
+				best.Added = append(best.Added, l)
+			}
+		}
+		for _, l := range snap.order {
+			if !in[l] {
+				best.Removed = append(best.Removed, l)
+			}
+		}
+	}
 	for _, l := range set {
 		if !s.known[l] {
 			best.Unknown = append(best.Unknown, l)
 		}
 	}
+	sort.Strings(best.Unknown)
 	return best
 }
