@@ -3,6 +3,7 @@ package corpustest
 import (
 	"archive/zip"
 	"bytes"
+	"context"
 	"crypto/rand"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/tomscan/tomscan/corpus/manifest/manifesttest"
+	"github.com/tomscan/tomscan/internal/pipeline"
 	"github.com/tomscan/tomscan/internal/tom"
 	"github.com/tomscan/tomscan/reports"
 )
@@ -131,7 +133,7 @@ func TestQuotedCases(t *testing.T) {
 	if rep.TOM.Verdict.Kind != tom.KindTOMChinese {
 		t.Fatalf("%s: %s", tomBuild, rep.TOM.Verdict.Kind)
 	}
-	var reportPaths []string
+	rep.Tool.Name = "tomscan" // as a real scan writes it
 	js, err := reports.EncodeJSON(rep)
 	if err != nil {
 		t.Fatal(err)
@@ -140,7 +142,29 @@ func TestQuotedCases(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reportPaths = append(reportPaths, write("report.json", js), write("report.md", reports.EncodeMarkdown(rep)), write("report.html", html))
+	md := reports.EncodeMarkdown(rep)
+	// Under their own names, tomscan's reports are recognised and skipped
+	// before anything reads them (internal/pipeline, Discover)...
+	own := t.TempDir()
+	for name, data := range map[string][]byte{"report.json": js, "report.md": md, "report.html": html} {
+		if err := os.WriteFile(filepath.Join(own, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	found, skipped, err := pipeline.Discover([]string{own}, pipeline.DiscoverOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	builds, skippedHashing, err := pipeline.Group(context.Background(), found) // reads each file's head
+	if err != nil {
+		t.Fatal(err)
+	}
+	if skipped = append(skipped, skippedHashing...); len(builds) != 0 || len(skipped) != 3 {
+		t.Errorf("own reports: %d builds, %d skipped (%v); want all 3 skipped", len(builds), len(skipped), skipped)
+	}
+	// ...and renamed (saved elsewhere, quoted in a case file) they are plain
+	// documents, which can never decide a verdict.
+	reportPaths := []string{write("saved-report.json", js), write("saved-report.md", md), write("saved-report.html", html)}
 
 	var zb bytes.Buffer
 	zw := zip.NewWriter(&zb)
