@@ -124,6 +124,7 @@ func TestStringsGolden(t *testing.T) {
 		"一号过滤器":         "utf16le@[rsrc]/VERSION/1/1033",
 		"欢迎使用TOM-Skype": "utf16le@[rsrc]/STRING/7/2052",
 		"关于 TOM-Skype":  "utf16le@[rsrc]/DIALOG/100/1033",
+		"确定":            "utf16le@[rsrc]/DIALOG/100/1033", // two hanzi make a string (issue 15)
 	}
 	for _, str := range keep {
 		if w, ok := want[str.Value]; ok {
