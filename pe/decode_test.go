@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -343,5 +344,40 @@ func TestGBKNotKoreanUTF16(t *testing.T) {
 	}
 	if !isKoreanUTF16(raw[:len(raw)-2]) || isKoreanUTF16(gbkBytes(t, "确定取消")) {
 		t.Error("isKoreanUTF16 misjudges")
+	}
+}
+
+// TestHeaderNames: every value the PE/COFF specification lists has a name
+// (subsystem 12 is the EFI runtime driver, not a ROM image), and values it
+// does not list keep their number.
+func TestHeaderNames(t *testing.T) {
+	for m, want := range map[uint16]string{0x6264: "LoongArch 64-bit", 0xa641: "ARM64EC (ARM64 and x64 interoperable)", 0x8664: "x64", 0x1234: "0x1234"} {
+		if got := MachineName(m); got != want {
+			t.Errorf("machine %#x: %q, want %q", m, got, want)
+		}
+	}
+	for v, want := range map[uint16]string{12: "EFI Runtime Driver", 13: "EFI ROM image", 16: "Windows boot application", 4: "4", 99: "99"} {
+		if got := SubsystemName(v); got != want {
+			t.Errorf("subsystem %d: %q, want %q", v, got, want)
+		}
+	}
+	spec := []uint16{0x0, 0x184, 0x284, 0x1d3, 0x8664, 0x1c0, 0xaa64, 0xa641, 0xa64e, 0x1c4, 0xebc, 0x14c, 0x200,
+		0x6232, 0x6264, 0x9041, 0x266, 0x366, 0x466, 0x1f0, 0x1f1, 0x160, 0x162, 0x166, 0x168, 0x5032, 0x5064,
+		0x5128, 0x1a2, 0x1a3, 0x1a6, 0x1a8, 0x1c2, 0x169}
+	for _, m := range spec {
+		if strings.HasPrefix(MachineName(m), "0x") {
+			t.Errorf("machine %#x unnamed", m)
+		}
+	}
+	for _, v := range []uint16{0, 1, 2, 3, 5, 7, 8, 9, 10, 11, 12, 13, 14, 16} {
+		if SubsystemName(v) == fmt.Sprint(v) {
+			t.Errorf("subsystem %d unnamed", v)
+		}
+	}
+	if got := strings.Join(DLLFlags(0x8160), ","); got != "HIGH_ENTROPY_VA,DYNAMIC_BASE,NX_COMPAT,TERMINAL_SERVER_AWARE" {
+		t.Errorf("DLLFlags(0x8160) = %s", got)
+	}
+	if got := strings.Join(FileFlags(0x2102), ","); got != "EXECUTABLE_IMAGE,32BIT_MACHINE,DLL" {
+		t.Errorf("FileFlags(0x2102) = %s", got)
 	}
 }

@@ -65,6 +65,7 @@ const (
 	KindRead        = "read-error"
 	KindScan        = "scan-error"
 	KindPanic       = "panic"
+	KindTruncated   = "truncated" // the file ends before what its headers declare (expected and actual sizes in the message)
 )
 
 // Match is one YARA rule that matched a node.

@@ -18,6 +18,7 @@ const (
 	ELF     = "elf"
 	MSCF    = CAB
 	ISCab   = "installshield-cab"
+	MZ      = "mz" // DOS executable, or a PE whose header lies past the head or the end
 	Text    = "text"
 	Empty   = "empty"
 	Unknown = "data"
@@ -54,7 +55,7 @@ func Sniff(head []byte) string {
 	case bytes.HasPrefix(head, []byte("\x7fELF")):
 		return ELF
 	case bytes.HasPrefix(head, []byte("MZ")):
-		return "mz" // DOS executable or a PE whose header lies past the head
+		return MZ
 	case isText(head):
 		return Text
 	}
