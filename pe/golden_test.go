@@ -151,7 +151,7 @@ func TestSignedFixture(t *testing.T) {
 	if sig == nil {
 		t.Fatalf("no signature; anomalies %v", s.Anomalies)
 	}
-	if sig.Signer != "CN=TOM Online Test Signer,O=TOM Online Inc.,C=CN" || sig.Issuer != sig.Signer {
+	if sig.Signer != "/C=CN/O=TOM Online Inc./CN=TOM Online Test Signer" || sig.Issuer != sig.Signer {
 		t.Errorf("signer %q issuer %q", sig.Signer, sig.Issuer)
 	}
 	if !sig.DigestMatches || !sig.SignatureVerified || sig.DigestAlgorithm != "sha256" || sig.SignedDigest != sig.ComputedDigest {
