@@ -124,6 +124,44 @@ type spcIndirectDataContent struct {
 // caller to compare with its own hash of the file (see Signature.Match).
 // ChainTrusted stays nil; see CheckChain.
 func ParsePKCS7Signature(der []byte) (*Signature, SignedDigest, error) {
+	return parsePKCS7(der, 0)
+}
+
+// maxNesting bounds signatures inside signatures: signtool appends one
+// nested signature (SHA-256 beside SHA-1); a hostile file could recurse.
+const maxNesting = 4
+
+// oidNestedSignature is SpcNestedSignature (szOID_NESTED_SIGNATURE), the
+// unauthenticated attribute holding further complete signatures.
+var oidNestedSignature = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 2, 4, 1}
+
+// nestedSignatures parses every SignedData in the SpcNestedSignature
+// attributes, in order; one that does not parse is listed with its error.
+func nestedSignatures(unauth []attribute, depth int) []*Signature {
+	var out []*Signature
+	for _, a := range unauth {
+		if !a.Type.Equal(oidNestedSignature) {
+			continue
+		}
+		in := a.Values.Bytes
+		for len(in) > 0 && len(out) < 16 {
+			var ci asn1.RawValue
+			rest, err := asn1.Unmarshal(in, &ci)
+			if err != nil {
+				break
+			}
+			in = rest
+			n, _, err := parsePKCS7(ci.FullBytes, depth)
+			if n == nil {
+				n = &Signature{Error: err.Error()}
+			}
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func parsePKCS7(der []byte, depth int) (*Signature, SignedDigest, error) {
 	var dig SignedDigest
 	var ci contentInfo
 	if _, err := asn1.Unmarshal(der, &ci); err != nil {
@@ -163,15 +201,10 @@ func ParsePKCS7Signature(der []byte) (*Signature, SignedDigest, error) {
 		}
 	}
 	if sig.signer != nil {
-		sig.Signer = sig.signer.Subject.String()
-		sig.Issuer = sig.signer.Issuer.String()
+		sig.Signer = oneline(sig.signer.RawSubject)
+		sig.Issuer = oneline(sig.signer.RawIssuer)
 	} else {
-		var issuer pkix.RDNSequence
-		if _, err := asn1.Unmarshal(si.IssuerAndSerial.Issuer.FullBytes, &issuer); err == nil {
-			var n pkix.Name
-			n.FillFromRDNSequence(&issuer)
-			sig.Issuer = n.String()
-		}
+		sig.Issuer = oneline(si.IssuerAndSerial.Issuer.FullBytes)
 		sig.Error = "signer certificate not embedded"
 	}
 
@@ -192,11 +225,16 @@ func ParsePKCS7Signature(der []byte) (*Signature, SignedDigest, error) {
 	sig.DigestAlgorithm = dig.Algorithm
 	sig.SignedDigest = hex.EncodeToString(dig.Value)
 
+	sig.digest = dig
 	attrs := parseAttributes(si.AuthAttributes.Bytes)
+	unauth := parseAttributes(si.UnauthAttributes.Bytes)
 	if t, ok := attrTime(attrs); ok {
 		sig.SigningTime = t.UTC().Format(time.RFC3339)
-	} else if t, ok := unauthTime(parseAttributes(si.UnauthAttributes.Bytes)); ok {
+	} else if t, ok := unauthTime(unauth); ok {
 		sig.SigningTime = t.UTC().Format(time.RFC3339)
+	}
+	if depth < maxNesting {
+		sig.Nested = nestedSignatures(unauth, depth+1)
 	}
 	if err := verifySigner(si, attrs, idcSeq.Bytes, sig.signer); err != nil {
 		if sig.Error == "" {
@@ -415,14 +453,23 @@ func peSignature(blob []byte, off, size uint32, roots *x509.CertPool) (*Signatur
 	if wlen < 8 || int64(wlen) > int64(len(tbl)) {
 		wlen = uint32(len(tbl))
 	}
-	sig, dig, err := ParsePKCS7Signature(tbl[8:wlen])
+	sig, _, err := ParsePKCS7Signature(tbl[8:wlen])
 	if sig == nil {
 		return nil, err
 	}
-	if h := dig.New(); h != nil {
-		sig.Match(dig, authenticodeHash(blob, int64(off), int64(size), h))
+	// The primary signature and every nested one sign the same image
+	// hash, each with its own digest algorithm.
+	var judge func(s *Signature)
+	judge = func(s *Signature) {
+		if h := s.digest.New(); h != nil {
+			s.Match(s.digest, authenticodeHash(blob, int64(off), int64(size), h))
+		}
+		s.CheckChain(roots)
+		for _, n := range s.Nested {
+			judge(n)
+		}
 	}
-	sig.CheckChain(roots)
+	judge(sig)
 	return sig, err
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -46,6 +47,9 @@ func utf16z(s string) []byte {
 	b.Write([]byte{0, 0})
 	return b.Bytes()
 }
+
+// utf16zNoNul is s in UTF-16LE without a terminator, as string tables hold it.
+func utf16zNoNul(s string) []byte { b := utf16z(s); return b[:len(b)-2] }
 
 func TestDecodeVersion(t *testing.T) {
 	fixed := make([]byte, 52)
@@ -192,7 +196,19 @@ func TestExtractStrings(t *testing.T) {
 		{"gbk mixed", cat(z, gbkBytes(t, "欢迎使用TOM-Skype中文版"), z), 6, []string{"gbk:欢迎使用TOM-Skype中文版", "ascii:TOM-Skype"}},
 		{"gbk not terminated", cat(gbkBytes(t, "一号过滤器"), []byte{0x81, 0x20}), 6, nil},
 		{"gbk repeated fill", cat(z, bytes.Repeat([]byte{0xCA, 0xCA}, 12), z), 6, nil},
-		{"gbk too short", cat(z, gbkBytes(t, "过滤"), z), 6, nil},
+		{"gbk two hanzi", cat(z, gbkBytes(t, "过滤"), z), 6, []string{"gbk:过滤"}},
+		{"gbk one hanzi", cat(z, gbkBytes(t, "滤"), z, gbkBytes(t, "滤AB"), z), 6, nil},
+		{"gbk rare hanzi", cat(z, gbkBytes(t, "馈取小亍"), z), 6, nil}, // 亍 is GB 2312 level 2 (wine .reloc bytes)
+		{"gbk from utf-8 greek", cat(z, []byte("el:(σελίδα %s)"), z), 6, nil},
+		{"gbk from utf-16 korean", cat(z, utf16z("창고에"), z), 6, nil},
+		{"utf16 two hanzi", cat(z, utf16z("确定")), 6, []string{"utf16le:确定"}},
+		{"utf16 traditional", cat(z, utf16z("繁體中文")), 6, []string{"utf16le:繁體中文"}},
+		{"utf16 full-width punctuation", cat(z, utf16z("提供参数。")), 6, []string{"utf16le:提供参数。"}},
+		{"utf16 mixed", cat(z, utf16z("檔案 '%s' 不存在。")), 6, []string{"utf16le:檔案 '%s' 不存在。"}},
+		{"utf16 string table", cat([]byte{6, 0}, utf16zNoNul("驱动程序诊断"), []byte{5, 0}, utf16zNoNul("屏幕分辨率"), []byte{2, 0}, utf16zNoNul("确定"), []byte{0, 0}), 6,
+			[]string{"utf16le:驱动程序诊断", "utf16le:屏幕分辨率", "utf16le:确定"}},
+		{"utf16 one hanzi", cat(z, utf16z("确")), 6, nil},
+		{"utf16 hanzi not at a string start", cat([]byte{0x01, 0x01}, utf16z("确定")), 6, nil},
 		{"duplicates", cat([]byte("repeated"), z, []byte("repeated"), z), 6, []string{"ascii:repeated"}},
 	}
 	for _, tc := range tests {
@@ -305,5 +321,63 @@ func TestDotNetHeader(t *testing.T) {
 	}
 	if !s.IsDotNet {
 		t.Error("CLR header not seen")
+	}
+}
+
+// TestGBKNotKoreanUTF16: a UTF-16 Korean string whose every syllable pairs
+// up as a GB 2312 level-1 hanzi (산 U+C0B0 reads 袄 B0C0) passes every rule
+// but the Korean one, which must reject it; the same bytes as GBK text
+// between NULs are kept when they are not all Hangul.
+func TestGBKNotKoreanUTF16(t *testing.T) {
+	korean := "산도료"
+	raw := utf16z(korean)
+	for i := 0; i+3 < len(raw); i += 2 {
+		if r := gbkHanzi(raw[i], raw[i+1]); !gb2312Level1.has(r) || !hangulKSX1001.has(rune(raw[i])|rune(raw[i+1])<<8) {
+			t.Fatalf("test data: %x reads %c, not a level-1 hanzi, or is no KS X 1001 syllable", raw[i:i+2], r)
+		}
+	}
+	data := append([]byte{0, 0}, raw...)
+	for _, s := range ExtractStrings(context.Background(), data, StringOptions{MinLength: 6, Max: 10}).Strings {
+		if s.Encoding == EncGBK {
+			t.Errorf("Korean UTF-16 %q read as GBK %q", korean, s.Value)
+		}
+	}
+	if !isKoreanUTF16(raw[:len(raw)-2]) || isKoreanUTF16(gbkBytes(t, "确定取消")) {
+		t.Error("isKoreanUTF16 misjudges")
+	}
+}
+
+// TestHeaderNames: every value the PE/COFF specification lists has a name
+// (subsystem 12 is the EFI runtime driver, not a ROM image), and values it
+// does not list keep their number.
+func TestHeaderNames(t *testing.T) {
+	for m, want := range map[uint16]string{0x6264: "LoongArch 64-bit", 0xa641: "ARM64EC (ARM64 and x64 interoperable)", 0x8664: "x64", 0x1234: "0x1234"} {
+		if got := MachineName(m); got != want {
+			t.Errorf("machine %#x: %q, want %q", m, got, want)
+		}
+	}
+	for v, want := range map[uint16]string{12: "EFI Runtime Driver", 13: "EFI ROM image", 16: "Windows boot application", 4: "4", 99: "99"} {
+		if got := SubsystemName(v); got != want {
+			t.Errorf("subsystem %d: %q, want %q", v, got, want)
+		}
+	}
+	spec := []uint16{0x0, 0x184, 0x284, 0x1d3, 0x8664, 0x1c0, 0xaa64, 0xa641, 0xa64e, 0x1c4, 0xebc, 0x14c, 0x200,
+		0x6232, 0x6264, 0x9041, 0x266, 0x366, 0x466, 0x1f0, 0x1f1, 0x160, 0x162, 0x166, 0x168, 0x5032, 0x5064,
+		0x5128, 0x1a2, 0x1a3, 0x1a6, 0x1a8, 0x1c2, 0x169}
+	for _, m := range spec {
+		if strings.HasPrefix(MachineName(m), "0x") {
+			t.Errorf("machine %#x unnamed", m)
+		}
+	}
+	for _, v := range []uint16{0, 1, 2, 3, 5, 7, 8, 9, 10, 11, 12, 13, 14, 16} {
+		if SubsystemName(v) == fmt.Sprint(v) {
+			t.Errorf("subsystem %d unnamed", v)
+		}
+	}
+	if got := strings.Join(DLLFlags(0x8160), ","); got != "HIGH_ENTROPY_VA,DYNAMIC_BASE,NX_COMPAT,TERMINAL_SERVER_AWARE" {
+		t.Errorf("DLLFlags(0x8160) = %s", got)
+	}
+	if got := strings.Join(FileFlags(0x2102), ","); got != "EXECUTABLE_IMAGE,32BIT_MACHINE,DLL" {
+		t.Errorf("FileFlags(0x2102) = %s", got)
 	}
 }

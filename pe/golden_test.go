@@ -124,6 +124,7 @@ func TestStringsGolden(t *testing.T) {
 		"一号过滤器":         "utf16le@[rsrc]/VERSION/1/1033",
 		"欢迎使用TOM-Skype": "utf16le@[rsrc]/STRING/7/2052",
 		"关于 TOM-Skype":  "utf16le@[rsrc]/DIALOG/100/1033",
+		"确定":            "utf16le@[rsrc]/DIALOG/100/1033", // two hanzi make a string (issue 15)
 	}
 	for _, str := range keep {
 		if w, ok := want[str.Value]; ok {
@@ -150,7 +151,7 @@ func TestSignedFixture(t *testing.T) {
 	if sig == nil {
 		t.Fatalf("no signature; anomalies %v", s.Anomalies)
 	}
-	if sig.Signer != "CN=TOM Online Test Signer,O=TOM Online Inc.,C=CN" || sig.Issuer != sig.Signer {
+	if sig.Signer != "/C=CN/O=TOM Online Inc./CN=TOM Online Test Signer" || sig.Issuer != sig.Signer {
 		t.Errorf("signer %q issuer %q", sig.Signer, sig.Issuer)
 	}
 	if !sig.DigestMatches || !sig.SignatureVerified || sig.DigestAlgorithm != "sha256" || sig.SignedDigest != sig.ComputedDigest {

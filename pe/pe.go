@@ -13,9 +13,11 @@ package pe
 import (
 	"context"
 	"crypto/x509"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"strings"
 
 	"github.com/tomscan/tomscan/internal/filetype"
 
@@ -95,22 +97,30 @@ type Overlay struct {
 
 // Summary is everything tomscan reports about one PE.
 type Summary struct {
-	Machine       string      `json:"machine"`
-	Bits          int         `json:"bits"`
-	TimeDateStamp uint32      `json:"time_date_stamp"`
-	Timestamp     string      `json:"timestamp,omitempty"` // TimeDateStamp as RFC 3339 UTC; empty for 0
-	Subsystem     string      `json:"subsystem,omitempty"`
-	EntryPoint    uint32      `json:"entry_point"`
-	ImageBase     uint64      `json:"image_base"`
-	Checksum      uint32      `json:"checksum"`
-	LinkerVersion string      `json:"linker_version,omitempty"`
-	IsDLL         bool        `json:"is_dll"`
-	IsDotNet      bool        `json:"is_dotnet"`
-	Sections      []Section   `json:"sections,omitempty"`
-	Imports       []Import    `json:"imports,omitempty"`
-	Exports       *Exports    `json:"exports,omitempty"`
-	Imphash       string      `json:"imphash,omitempty"`
-	Rich          *RichHeader `json:"rich_header,omitempty"`
+	Machine       string `json:"machine"`    // named after the PE/COFF specification, else the hex value
+	MachineID     uint16 `json:"machine_id"` // the raw COFF Machine value
+	Bits          int    `json:"bits"`
+	TimeDateStamp uint32 `json:"time_date_stamp"`
+	Timestamp     string `json:"timestamp,omitempty"` // TimeDateStamp as RFC 3339 UTC; empty for 0
+	Subsystem     string `json:"subsystem,omitempty"` // named, else the decimal value
+	SubsystemID   uint16 `json:"subsystem_id"`
+	// Characteristics and DllCharacteristics are the raw header fields;
+	// the *Flags lists spell out their bits (IMAGE_FILE_*, IMAGE_DLLCHARACTERISTICS_*).
+	Characteristics         uint16      `json:"characteristics"`
+	CharacteristicsFlags    []string    `json:"characteristics_flags,omitempty"`
+	DllCharacteristics      uint16      `json:"dll_characteristics"`
+	DllCharacteristicsFlags []string    `json:"dll_characteristics_flags,omitempty"`
+	EntryPoint              uint32      `json:"entry_point"`
+	ImageBase               uint64      `json:"image_base"`
+	Checksum                uint32      `json:"checksum"`
+	LinkerVersion           string      `json:"linker_version,omitempty"`
+	IsDLL                   bool        `json:"is_dll"`
+	IsDotNet                bool        `json:"is_dotnet"`
+	Sections                []Section   `json:"sections,omitempty"`
+	Imports                 []Import    `json:"imports,omitempty"`
+	Exports                 *Exports    `json:"exports,omitempty"`
+	Imphash                 string      `json:"imphash,omitempty"`
+	Rich                    *RichHeader `json:"rich_header,omitempty"`
 	// Resources lists every resource leaf in directory order (type, name,
 	// language); Offset and Size slice the leaf out of the PE's bytes.
 	Resources []Resource `json:"resources,omitempty"`
@@ -123,7 +133,46 @@ type Summary struct {
 	Manifest              string        `json:"manifest,omitempty"`
 	Overlay               *Overlay      `json:"overlay,omitempty"`
 	Signature             *Signature    `json:"signature,omitempty"`
-	Anomalies             []string      `json:"anomalies,omitempty"`
+	// Truncated is set when the file ends before what its headers declare.
+	Truncated *Truncation `json:"truncated,omitempty"`
+	Anomalies []string    `json:"anomalies,omitempty"`
+}
+
+// Truncation says how much of a PE is missing: the headers, section data,
+// data directories or the certificate table lie (partly) past the end.
+type Truncation struct {
+	Expected int64    `json:"expected_size"` // bytes the headers need, at least
+	Actual   int64    `json:"actual_size"`   // bytes the file has
+	Parts    []string `json:"parts"`         // what lies past the end, with its extent
+}
+
+// Error is the one-line account for the node's issue.
+func (t *Truncation) Error() string {
+	parts := t.Parts
+	more := ""
+	if len(parts) > 8 {
+		parts, more = parts[:8], fmt.Sprintf("; and %d more", len(parts)-8)
+	}
+	return fmt.Sprintf("file is %d bytes, its headers need %d: past the end: %s%s", t.Actual, t.Expected, strings.Join(parts, "; "), more)
+}
+
+// CheckMZ judges a blob that starts with "MZ" but is no PE by IsPE: a DOS
+// header cut short (under 64 bytes), or an e_lfanew that points past the
+// end, is a truncated file; a DOS program (e_lfanew inside the file, no PE
+// signature there) is not. It returns nil for those and for non-MZ data.
+func CheckMZ(b []byte) *Truncation {
+	if len(b) < 2 || b[0] != 'M' || b[1] != 'Z' || IsPE(b) {
+		return nil
+	}
+	if len(b) < 0x40 {
+		return &Truncation{Expected: 0x40, Actual: int64(len(b)), Parts: []string{fmt.Sprintf("DOS header 0+%d", 0x40)}}
+	}
+	e := int64(binary.LittleEndian.Uint32(b[0x3c:]))
+	if e >= 0x40 && e+4 > int64(len(b)) && e < 1<<28 {
+		// A PE header was meant (DOS programs keep e_lfanew 0 or inside).
+		return &Truncation{Expected: e + 24, Actual: int64(len(b)), Parts: []string{fmt.Sprintf("PE signature and file header %d+24", e)}}
+	}
+	return nil
 }
 
 // IsPE is the cheap sniff: an MZ header whose e_lfanew points at "PE\0\0".

@@ -29,6 +29,11 @@ type pefileDump struct {
 	Overlay   *int64          `json:"overlay"`
 	Rich      [][3]uint32     `json:"rich"`
 	DotNet    bool            `json:"dotnet"`
+	// Raw header fields (issue 15): compared as numbers.
+	Machine            uint16  `json:"machine"`
+	Characteristics    uint16  `json:"characteristics"`
+	Subsystem          *uint16 `json:"subsystem"`
+	DllCharacteristics *uint16 `json:"dll_characteristics"`
 }
 
 type pefileSection struct {
@@ -184,6 +189,14 @@ func TestPefileCrossCheck(t *testing.T) {
 		if err != nil {
 			check(p, "analyze", err.Error(), "parsed")
 			continue
+		}
+		check(p, "machine", s.MachineID, d.Machine)
+		check(p, "characteristics", s.Characteristics, d.Characteristics)
+		if d.Subsystem != nil {
+			check(p, "subsystem", s.SubsystemID, *d.Subsystem)
+		}
+		if d.DllCharacteristics != nil {
+			check(p, "dll characteristics", s.DllCharacteristics, *d.DllCharacteristics)
 		}
 		for i, sec := range d.Sections {
 			var ours any = "missing"

@@ -1,10 +1,13 @@
 package pe
 
 import (
+	"bytes"
 	"context"
 	"hash/maphash"
 	"sort"
+	"strings"
 	"unicode/utf16"
+	"unicode/utf8"
 
 	"golang.org/x/text/encoding/simplifiedchinese"
 )
@@ -40,14 +43,32 @@ const (
 	EncGBK     = "gbk"
 )
 
-// Plausibility thresholds for CJK runs (GBK and UTF-16). Random bytes decode
-// as GB2312 hanzi about one pair in ten, so a run is only believed when it
-// has at least minHanzi hanzi, at least half of them among the commonest
-// thousand characters (random hanzi: about one in seven), few GBK-only
-// pairs, and ends where strings end (NUL, CR, LF or the end of the data).
-// TestGBKFalseRunRate measures what slips through on real PEs.
+// What counts as a string. ASCII runs need MinLength characters. In UTF-16
+// and GBK runs a Han character carries a word, so it counts for
+// ceil(MinLength/2) characters: two Han characters make a string at any
+// MinLength (and one with ASCII beside it counts toward the minimum).
+// Everything else counts one.
+//
+// A run holding Han characters (or CJK punctuation) is kept whole only when
+// it is believable as Chinese text; else only its ASCII stretches are kept.
+// Believable, in both encodings:
+//   - at least two Han characters, ending where strings end (a NUL or other
+//     control unit, CR or LF, or the end of the data);
+//   - common characters: GB 2312 level 1 for GBK, GB 2312 level 1 plus Big5
+//     level 1 for UTF-16 (hanzi_common.txt); real text draws well over 99%
+//     of its characters from them;
+//   - words in stretches: no one character repeated over and over (byte
+//     fills: 适适适), no hopping between ASCII and single characters.
+//
+// Short runs (two or three Han characters) must also start where strings
+// start, and use common characters only. A GBK run must in addition not be
+// valid UTF-8 (Greek, Cyrillic ... in UTF-8 pair up as GBK), not read as
+// Hangul in UTF-16, and, when the PE layout is known, not lie in .reloc,
+// .pdata, the headers, or a resource that is binary (icons, cursors,
+// bitmaps, fonts, images) or UTF-16 by format (string tables, dialogs,
+// menus, version info). TestGBKFalseRunRate and TestHanRecall measure both
+// sides on real PEs.
 const (
-	minHanzi       = 3
 	maxStringBytes = 4096    // longer runs are cut: a string, not a section dump
 	maxKeptStrings = 1 << 18 // distinct strings held in memory per node, whatever Max says
 	ctxCheckStride = 1 << 20
@@ -55,16 +76,18 @@ const (
 
 var hashSeed = maphash.MakeSeed()
 
-// ExtractStrings finds ASCII, UTF-16LE and GBK/GB18030 runs. ASCII and
-// UTF-16 runs need MinLength characters; a GBK run needs minHanzi hanzi and
-// (MinLength+1)/2 characters, since one hanzi carries the meaning of a word.
-// Each distinct (encoding, value) is kept once, at its first offset.
+// ExtractStrings finds ASCII, UTF-16LE and GBK/GB18030 runs, counted and
+// judged as described above. Each distinct (encoding, value) is kept once,
+// at its first offset.
 func ExtractStrings(ctx context.Context, b []byte, opts StringOptions) *StringSet {
 	min := opts.MinLength
 	if min < 1 {
 		min = 4
 	}
-	x := &extractor{ctx: ctx, b: b, min: min, seen: map[uint64]bool{}}
+	x := &extractor{ctx: ctx, b: b, min: min, hanWeight: (min + 1) / 2, seen: map[uint64]bool{}}
+	if opts.Layout != nil {
+		x.layout = newTextLayout(opts.Layout, b)
+	}
 	x.ascii()
 	x.utf16(0)
 	x.utf16(1)
@@ -99,12 +122,14 @@ func ExtractStrings(ctx context.Context, b []byte, opts StringOptions) *StringSe
 }
 
 type extractor struct {
-	ctx   context.Context
-	b     []byte
-	min   int
-	seen  map[uint64]bool
-	out   []String
-	count int
+	ctx       context.Context
+	b         []byte
+	min       int
+	hanWeight int         // what one Han character counts for against min
+	layout    *textLayout // nil when the blob is not a PE analysed first
+	seen      map[uint64]bool
+	out       []String
+	count     int
 }
 
 func (x *extractor) add(off int, enc, val string) {
@@ -148,34 +173,39 @@ func (x *extractor) ascii() {
 	}
 }
 
-// cjkCounts tallies a candidate run for the plausibility rule.
+// cjkCounts tallies a candidate run for the plausibility rules.
 type cjkCounts struct {
-	chars, hanzi, common, rare, ascii, latin1 int
-	switches                                  int      // changes between ASCII and CJK characters
+	chars, hanzi, common, punct, rare, latin1 int
+	frequent                                  int      // hanzi among the ~1,300 most frequent (short runs)
+	stretches                                 int      // stretches of wide (CJK) characters between narrow (ASCII) ones
 	lastWide                                  bool     // the previous character was CJK
 	first                                     [32]rune // the first hanzi, for the repetition rule (no allocation per run)
 }
 
-// note records one character of the run.
-func (c *cjkCounts) note(wide bool, r rune, isHanzi bool) {
-	if c.chars > 0 && wide != c.lastWide {
-		c.switches++
+// note records one character of the run; common says whether a Han
+// character is in the encoding's common set.
+func (c *cjkCounts) note(wide bool, r rune, isHanzi, common bool) {
+	if wide && (c.chars == 0 || !c.lastWide) {
+		c.stretches++
 	}
 	c.lastWide = wide
 	c.chars++
-	if !wide {
-		c.ascii++
-	}
 	if isHanzi {
 		c.hanzi++
-		if commonHanzi.has(r) {
+		if common {
 			c.common++
+		}
+		if frequentHan.has(r) {
+			c.frequent++
 		}
 		if c.hanzi <= len(c.first) {
 			c.first[c.hanzi-1] = r
 		}
 	}
 }
+
+// weighted is the run's length with each Han character counted as a word.
+func (c *cjkCounts) weighted(hanWeight int) int { return c.chars - c.hanzi + c.hanzi*hanWeight }
 
 // distinctRatioOK: at least 3 in 5 of the first hanzi are distinct, all of
 // them in a run of four or fewer.
@@ -200,123 +230,223 @@ func (c *cjkCounts) distinctRatioOK() bool {
 	return 5*distinct >= 3*n
 }
 
-// textLike holds for every CJK run: real text does not repeat one hanzi
-// over and over (byte fills like CA CA CA CA decode as 适适适), and does not
-// hop between ASCII and single hanzi ("H要2(低烊"): words come in stretches.
+// textLike: real text does not repeat one hanzi over and over (byte fills
+// like CA CA CA CA decode as 适适适), and its CJK comes in words, not single
+// characters scattered among ASCII ("a要b低c烊"): on average a stretch of
+// CJK holds 1.5 characters or more ("[驱动器:] [路径] [文件名]", "第 %d 页，共 %d 页").
 func (c *cjkCounts) textLike() bool {
-	return 2*c.switches <= c.hanzi+1 && c.distinctRatioOK()
+	return 2*(c.hanzi+c.punct) >= 3*c.stretches && c.distinctRatioOK()
 }
 
-func (c *cjkCounts) plausible() bool {
-	return c.hanzi >= minHanzi && 2*c.common >= c.hanzi && 4*c.rare <= c.hanzi && c.textLike()
+// plausible is the rule both encodings share, given whether the run starts
+// and ends where strings do.
+func (c *cjkCounts) plausible(hanWeight, min int, startOK, terminated bool) bool {
+	if c.hanzi < 2 || !terminated || c.punct > c.hanzi || c.weighted(hanWeight) < min || !c.textLike() {
+		return false
+	}
+	if c.hanzi < 4 {
+		// One stretch of hanzi ("(未命名)", "中國 16K"): random units that
+		// land on two hanzi come apart ("昀o倀").
+		return startOK && c.common == c.hanzi && c.rare == 0 && c.stretches == 1
+	}
+	// Long runs: real text may hold a rare name (人名, 地名) or two.
+	return 10*c.common >= 9*c.hanzi && 10*c.rare <= c.hanzi
+}
+
+// UTF-16 code unit kinds.
+const (
+	u16Other  = iota // ends a run without ending a string
+	u16Ctl           // NUL, C0/C1 controls: where strings end (and start)
+	u16Narrow        // printable ASCII and the Latin-1 signs Chinese text uses
+	u16Latin1        // other Latin-1: Latin text, never next to hanzi
+	u16Han           // CJK Unified Ideographs, Extension A, Compatibility
+	u16Punct         // CJK and full-width punctuation, general punctuation
+)
+
+func kind16(lo, hi byte) int {
+	switch {
+	case hi == 0:
+		switch {
+		case isPrint(lo):
+			return u16Narrow
+		case lo < 0x20, lo >= 0x7f && lo < 0xa0:
+			return u16Ctl
+		case lo == 0xb7, lo == 0xd7, lo == 0xb0, lo == 0xa9, lo == 0xae, lo == 0xa7: // · × ° © ® §
+			return u16Narrow
+		}
+		return u16Latin1
+	case hi >= 0x4e && hi <= 0x9f, hi >= 0x34 && hi <= 0x4d, hi == 0xf9, hi == 0xfa:
+		if hi == 0x4d && lo >= 0xc0 { // Yijing hexagrams, not Han
+			return u16Other
+		}
+		return u16Han
+	case hi == 0x30 && lo <= 0x3f, // 、。「」【】…
+		hi == 0xff && (lo >= 0x01 && lo <= 0x5e || lo >= 0x61 && lo <= 0x65), // ，：（）！ and half-width 。「」、
+		hi == 0x20 && lo >= 0x10 && lo <= 0x27:                               // – — ‘ ’ “ ” … ‧
+		return u16Punct
+	}
+	return u16Other
 }
 
 // utf16 scans UTF-16LE code units at the given byte alignment. Printable
-// Latin-1 and CJK (hanzi, CJK punctuation, full-width forms) make up runs;
-// a run with CJK must pass the CJK rule and end in a NUL unit, or else only
-// its pure ASCII stretches are kept.
+// ASCII, Latin-1 and CJK make up runs; Latin-1 and CJK are never in one run.
 func (x *extractor) utf16(align int) {
 	b := x.b
-	var run []uint16
 	var c cjkCounts
-	runStart := -1
-	flush := func(terminated bool) {
-		if runStart >= 0 {
-			x.judgeUTF16(run, runStart, &c, terminated)
-		}
-		run, runStart, c = run[:0], -1, cjkCounts{}
+	runStart, startOK := -1, false
+	prevCtl := true // the unit before i ends strings: the data's start does
+	flush := func(end int, terminated bool) {
+		x.judgeUTF16(runStart, end, &c, startOK, terminated)
+		runStart, c = -1, cjkCounts{}
 	}
 	for i := align; i+1 < len(b); i += 2 {
 		if x.cancelled(i - align) {
 			return
 		}
-		if len(run) >= maxStringBytes/2 {
-			flush(true) // a string, not a section dump: cut here
-		}
 		u := uint16(b[i]) | uint16(b[i+1])<<8
-		ok := true
-		switch {
-		case u < 0x80 && isPrint(byte(u)):
-			c.note(false, rune(u), false)
-		case u >= 0xA0 && u <= 0xFF:
-			c.note(false, rune(u), false)
-			c.latin1++ // fine in Latin text, a red flag next to hanzi
-		case u >= 0x4E00 && u <= 0x9FFF:
-			c.note(true, rune(u), true)
-		case u >= 0x3000 && u <= 0x303F, u >= 0xFF01 && u <= 0xFF5E:
-			c.note(true, rune(u), false)
-			c.rare++ // punctuation: fine in text, never evidence of it
-		default:
-			ok = false
-		}
-		if ok {
-			if runStart < 0 {
-				runStart = i
+		k := kind16tab[u]
+		if runStart < 0 {
+			// Outside a run (most of a binary): one table lookup a unit.
+			if k <= u16Ctl || u == '\t' { // a tab does not start a string: a dialog's 9-point font size is one
+				prevCtl = k == u16Ctl || u == '\t'
+				continue
 			}
-			run = append(run, u)
-			continue
+			runStart, startOK = i, prevCtl
+		} else if i-runStart >= maxStringBytes {
+			flush(i, true) // a string, not a section dump: cut here
+			runStart, startOK = i, false
 		}
-		flush(u < 0x20) // NUL, or a control unit such as a string-table length
+		switch k {
+		case u16Narrow:
+			c.note(false, 0, false, false)
+		case u16Latin1:
+			if c.hanzi+c.punct > 0 {
+				flush(i, true)
+				runStart, startOK = i, false
+			}
+			c.note(false, 0, false, false)
+			c.latin1++
+		case u16Han, u16Punct:
+			if c.latin1 > 0 {
+				flush(i, false)
+				runStart, startOK = i, false
+			}
+			if k == u16Han {
+				r := rune(u)
+				c.note(true, r, true, commonHan.has(r))
+			} else {
+				c.note(true, 0, false, false)
+				c.punct++
+			}
+		default:
+			flush(i, k == u16Ctl)
+		}
+		prevCtl = k == u16Ctl
 	}
-	flush(true)
+	if runStart >= 0 {
+		flush(align+(len(b)-align)&^1, true)
+	}
 }
 
-// plausibleUTF16: every code unit of a random CJK run is a hanzi with
-// probability 1/3, but a common one only 1/60, so here the common-ratio rule
-// does the work: two thirds of the hanzi must be common.
-func (c *cjkCounts) plausibleUTF16() bool {
-	if c.hanzi < 2 || c.latin1 > 0 || 2*c.rare > c.hanzi || !c.textLike() {
-		return false
+// kind16tab is kind16 for every code unit: the scan's one lookup a unit.
+var kind16tab = func() *[1 << 16]uint8 {
+	var t [1 << 16]uint8
+	for u := range t {
+		t[u] = uint8(kind16(byte(u), byte(u>>8)))
 	}
-	if c.hanzi < 4 {
-		// Short runs: every hanzi common, and either no ASCII ("确定") or
-		// a real word of it ("关于 TOM-Skype"): random code units that land
-		// on two common hanzi come with one or two stray ASCII neighbours
-		// ("4开区", "七威!").
-		return c.common == c.hanzi && (c.ascii == 0 || c.ascii >= 4)
-	}
-	return 3*c.common >= 2*c.hanzi
-}
+	return &t
+}()
 
-// judgeUTF16 emits a UTF-16 run, or its ASCII stretches when it holds CJK
-// that does not pass the plausibility rule.
-func (x *extractor) judgeUTF16(run []uint16, runStart int, c *cjkCounts, terminated bool) {
-	if c.hanzi == 0 && c.rare == 0 { // Latin text, as before
-		if len(run) >= x.min {
-			x.add(runStart, EncUTF16LE, utf16String(run))
+// judgeUTF16 emits the UTF-16 run b[start:end], or its ASCII stretches when
+// it holds CJK that does not pass the plausibility rule.
+func (x *extractor) judgeUTF16(start, end int, c *cjkCounts, startOK, terminated bool) {
+	if c.hanzi == 0 && c.punct == 0 { // Latin text
+		if (end-start)/2 >= x.min {
+			x.add(start, EncUTF16LE, utf16Bytes(x.b[start:end]))
 		}
 		return
 	}
-	if terminated && c.plausibleUTF16() && len(run) >= minHanzi {
-		x.add(runStart, EncUTF16LE, utf16String(run))
+	if c.plausible(x.hanWeight, x.min, startOK, terminated) && x.utf16Believable(start, end, c) {
+		x.add(start, EncUTF16LE, utf16Bytes(x.b[start:end]))
 		return
 	}
 	// Not believable as CJK text: keep the ASCII stretches it contains.
 	s := -1
-	for i := 0; i <= len(run); i++ {
-		if i < len(run) && run[i] < 0x80 {
+	for i := start; i <= end; i += 2 {
+		if i < end && x.b[i+1] == 0 && x.b[i] < 0x80 {
 			if s < 0 {
 				s = i
 			}
 			continue
 		}
-		if s >= 0 && i-s >= x.min {
-			x.add(runStart+2*s, EncUTF16LE, utf16String(run[s:i]))
+		if s >= 0 && (i-s)/2 >= x.min {
+			x.add(s, EncUTF16LE, utf16Bytes(x.b[s:i]))
 		}
 		s = -1
 	}
 }
 
-func utf16String(u []uint16) string { return string(utf16.Decode(u)) }
+// utf16Believable applies the rules that look beyond the run:
+//   - it is not an ASCII string read at the wrong alignment ("burlywood"
+//     reads 畢汲睹潯d): the ASCII scan has it;
+//   - with the PE layout known, it is not in a binary region, and a short
+//     run (two or three hanzi) lies in data (.rdata, .data, resources), not
+//     in code or debug sections, where x86 and DWARF bytes give "聖卿";
+//   - a short run in a PE, outside string tables, dialogs and menus (whose
+//     strings are length-prefixed), sits between NUL units, CR or LF:
+//     pointer tables (XX YY 01 80 01 00 00 00 reads 消老 then 0x0001) do not.
+func (x *extractor) utf16Believable(start, end int, c *cjkCounts) bool {
+	b := x.b
+	e := end
+	for e > start && b[e-1] == 0 {
+		e--
+	}
+	ascii := e-start >= x.min
+	for k := start; ascii && k < e; k++ {
+		ascii = isPrint(b[k])
+	}
+	if ascii {
+		return false
+	}
+	l := x.layout
+	if l != nil && l.in(l.binary, start, end) {
+		return false
+	}
+	if c.hanzi >= 4 {
+		return true
+	}
+	if l == nil {
+		return true
+	}
+	if !l.inData(start, end) {
+		return false
+	}
+	if l.in(l.utf16, start, end) {
+		return true
+	}
+	unit := func(k int) uint16 {
+		if k < 0 || k+1 >= len(b) {
+			return 0 // the data's edges end strings
+		}
+		return uint16(b[k]) | uint16(b[k+1])<<8
+	}
+	lineEnd := func(u uint16) bool { return u == 0 || u == '\r' || u == '\n' }
+	return lineEnd(unit(start-2)) && lineEnd(unit(end))
+}
+
+// utf16Bytes decodes UTF-16LE bytes (an even count) to UTF-8.
+func utf16Bytes(b []byte) string {
+	u := make([]uint16, len(b)/2)
+	for i := range u {
+		u[i] = uint16(b[2*i]) | uint16(b[2*i+1])<<8
+	}
+	return string(utf16.Decode(u))
+}
 
 // gbk scans for GBK/GB18030 double-byte text mixed with ASCII.
 func (x *extractor) gbk() {
 	b := x.b
 	dec := simplifiedchinese.GB18030.NewDecoder()
-	minChars := (x.min + 1) / 2
-	if minChars < minHanzi {
-		minChars = minHanzi
-	}
 	i := 0
 	for i < len(b) {
 		if x.cancelled(i) {
@@ -336,7 +466,7 @@ func (x *extractor) gbk() {
 		for j < len(b) && j-start < maxStringBytes {
 			ch := b[j]
 			if isPrint(ch) {
-				c.note(false, rune(ch), false)
+				c.note(false, 0, false, false)
 				j++
 				continue
 			}
@@ -349,18 +479,21 @@ func (x *extractor) gbk() {
 			}
 			switch {
 			case ch >= 0xB0 && ch <= 0xF7 && t >= 0xA1:
-				c.note(true, gbkHanzi(ch, t), true)
-			case ch >= 0xA1 && ch <= 0xA9 && t >= 0xA1:
-				c.note(true, 0, false) // GB2312 symbols and full-width punctuation: neutral
+				r := gbkHanzi(ch, t)
+				c.note(true, r, true, ch <= 0xD7 && gb2312Level1.has(r))
+			case ch == 0xA1 && t >= 0xA1 && t <= 0xBF, ch == 0xA3 && t >= 0xA1:
+				c.note(true, 0, false, false) // 、。“”《》【】 and full-width ASCII
+				c.punct++
 			default:
-				c.note(true, 0, false)
+				c.note(true, 0, false, false) // GBK-only: Traditional forms, rare characters
 				c.rare++
 			}
 			j += 2
 		}
 		terminated := j >= len(b) || b[j] == 0 || b[j] == '\r' || b[j] == '\n'
-		if terminated && c.plausible() && c.chars >= minChars {
-			if v, err := dec.Bytes(b[start:j]); err == nil {
+		startOK := start == 0 || b[start-1] == 0 || b[start-1] == '\r' || b[start-1] == '\n'
+		if c.plausible(x.hanWeight, x.min, startOK, terminated) && x.gbkBelievable(start, j, &c) {
+			if v, err := dec.Bytes(b[start:j]); err == nil && !bytes.ContainsRune(v, utf8.RuneError) {
 				x.add(start, EncGBK, string(v))
 			}
 		}
@@ -369,6 +502,168 @@ func (x *extractor) gbk() {
 		}
 		i = j
 	}
+}
+
+// gbkBelievable applies the GBK-only rules to a run that passed the shared
+// ones. Machine code and tables pair up as GB 2312 far more often than
+// random bytes do (x86's C3 ret, C5 VEX prefixes, byte-sequence tables), so:
+//   - a short run (two or three hanzi) is pure CJK, between NULs or line
+//     ends, half of it among the ~1,300 most frequent characters (Unihan
+//     kFrequency 1-3: 过滤, 删除 and 宋体 pass; the EUC-KR font name 굴림,
+//     which reads 奔覆, does not), in a data section when the layout is known;
+//   - in an executable section a run needs four hanzi or more;
+//   - no GB row (lead byte) holds half of the hanzi, and the bytes do not
+//     count up (BA BB BC BD ...);
+//   - not UTF-8, not UTF-16 Korean, not in a region that holds no ANSI text.
+func (x *extractor) gbkBelievable(start, end int, c *cjkCounts) bool {
+	seg := x.b[start:end]
+	l := x.layout
+	ascii := c.chars - c.hanzi - c.punct - c.rare
+	if c.hanzi < 4 {
+		if ascii > 0 || 2*c.frequent < c.hanzi || (end < len(x.b) && x.b[end] != 0 && x.b[end] != '\r' && x.b[end] != '\n') {
+			return false
+		}
+		if l != nil && !l.inData(start, end) {
+			return false
+		}
+	}
+	var leads [256]uint8
+	pairs, top := 0, uint8(0)
+	lo, hi := byte(0xFF), byte(0)
+	for k := 0; k+1 < len(seg); k++ {
+		if seg[k] >= 0x81 {
+			pairs++
+			leads[seg[k]]++
+			top = max(top, leads[seg[k]])
+			lo, hi = min(lo, seg[k], seg[k+1]), max(hi, seg[k], seg[k+1])
+			k++
+		}
+	}
+	up := 0
+	for k := 1; k < len(seg); k++ {
+		if seg[k] == seg[k-1]+1 {
+			up++
+		}
+	}
+	if c.hanzi >= 4 && 2*int(top) >= pairs || 3*up >= len(seg) {
+		return false
+	}
+	// Code-page and permutation tables in code sections use one band of
+	// byte values, where text's trail bytes spread over 0xA1-0xFE; and
+	// instructions mix in ASCII bytes, where text in code is mostly CJK.
+	if l != nil && l.in(l.code, start, end) && (hi-lo < 0x30 || c.stretches > 2 || 2*ascii > c.hanzi) {
+		return false
+	}
+	if utf8.Valid(seg) { // multi-byte UTF-8 of another script (el:(σελίδα ...))
+		return false
+	}
+	if isKoreanUTF16(seg) {
+		return false
+	}
+	return l == nil || !l.in(l.binary, start, end) && !l.in(l.utf16, start, end)
+}
+
+// isKoreanUTF16: a UTF-16 Korean string pairs up as GBK (each syllable's
+// low byte a lead, its high byte 0xAC-0xD7 a trail: 창 reads 窗). Read from
+// its first double byte as UTF-16, such a run is all Hangul syllables of
+// KS X 1001's 2,350 (the ones Korean text uses); GBK text reads as one of
+// those about one pair in ten.
+func isKoreanUTF16(seg []byte) bool {
+	p := 0
+	for p < len(seg) && seg[p] < 0x81 {
+		p++
+	}
+	n := 0
+	for ; p+1 < len(seg); p += 2 {
+		if !hangulKSX1001.has(rune(seg[p]) | rune(seg[p+1])<<8) {
+			return false
+		}
+		n++
+	}
+	return n >= 2
+}
+
+// textLayout is what a PE's layout says about where text can lie.
+type textLayout struct {
+	binary []span // no text in any encoding: headers, .reloc, .pdata, .xdata, icons, cursors, bitmaps, fonts, images, the certificate table
+	utf16  []span // UTF-16 by format: menus, dialogs, string tables, version info
+	code   []span // executable sections
+	data   []span // sections of data that is loaded and kept (not discardable debug info)
+}
+
+func (l *textLayout) in(spans []span, start, end int) bool {
+	for _, s := range spans {
+		if int64(start) < s.end && int64(end) > s.start {
+			return true
+		}
+	}
+	return false
+}
+
+// inData: wholly inside one data section, and in no code.
+func (l *textLayout) inData(start, end int) bool {
+	if l.in(l.code, start, end) {
+		return false
+	}
+	for _, s := range l.data {
+		if int64(start) >= s.start && int64(end) <= s.end {
+			return true
+		}
+	}
+	return false
+}
+
+func newTextLayout(s *Summary, b []byte) *textLayout {
+	l := &textLayout{}
+	size := int64(len(b))
+	first := size
+	for _, sec := range s.Sections {
+		st := int64(sec.RawOffset)
+		if sec.RawSize == 0 || st >= size {
+			continue
+		}
+		sp := span{st, min(st+int64(sec.RawSize), size), sec.Name}
+		first = min(first, st)
+		switch {
+		case sec.Name == ".reloc", sec.Name == ".pdata", sec.Name == ".xdata":
+			l.binary = append(l.binary, sp)
+		case sec.Flags&0x20000020 != 0: // MEM_EXECUTE or CNT_CODE
+			l.code = append(l.code, sp)
+		case sec.Flags&0x02000000 == 0: // not MEM_DISCARDABLE (DWARF sections are)
+			l.data = append(l.data, sp)
+		}
+	}
+	l.binary = append(l.binary, span{0, first, "[headers]"})
+	for _, r := range s.Resources {
+		if r.OutsideFile || r.Size <= 0 {
+			continue
+		}
+		sp := span{r.Offset, r.Offset + r.Size, r.NodeName()}
+		switch r.TypeID {
+		case 1, 2, 3, 7, 8, 12, 14, 21, 22: // CURSOR BITMAP ICON FONTDIR FONT GROUP_CURSOR GROUP_ICON ANICURSOR ANIICON
+			l.binary = append(l.binary, sp)
+		case 4, 5, 6, 16: // MENU DIALOG STRING VERSION
+			l.utf16 = append(l.utf16, sp)
+		default:
+			if r.Offset >= 0 && r.Offset+8 <= size && isImage(b[r.Offset:r.Offset+8]) {
+				l.binary = append(l.binary, sp)
+			}
+		}
+	}
+	if s.Overlay != nil && s.Overlay.Type == "authenticode" {
+		l.binary = append(l.binary, span{s.Overlay.Offset, size, "[overlay]"})
+	}
+	return l
+}
+
+// isImage sniffs PNG, GIF, JPEG and BMP data (RCDATA and custom types).
+func isImage(h []byte) bool {
+	for _, magic := range []string{"\x89PNG", "GIF8", "\xff\xd8\xff", "BM"} {
+		if strings.HasPrefix(string(h), magic) {
+			return true
+		}
+	}
+	return false
 }
 
 // locator attributes file offsets to a PE's resource leaves and sections.

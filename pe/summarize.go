@@ -19,11 +19,14 @@ import (
 func summarize(ctx context.Context, f *peparser.File, blob []byte, opts Options) (*Summary, error) {
 	fh := f.NtHeader.FileHeader
 	s := &Summary{
-		Machine:       fh.Machine.String(),
-		TimeDateStamp: fh.TimeDateStamp,
-		IsDLL:         f.IsDLL(),
-		IsDotNet:      f.FileInfo.HasCLR,
-		Anomalies:     append([]string(nil), f.Anomalies...),
+		Machine:              MachineName(uint16(fh.Machine)),
+		MachineID:            uint16(fh.Machine),
+		Characteristics:      uint16(fh.Characteristics),
+		CharacteristicsFlags: FileFlags(uint16(fh.Characteristics)),
+		TimeDateStamp:        fh.TimeDateStamp,
+		IsDLL:                f.IsDLL(),
+		IsDotNet:             f.FileInfo.HasCLR,
+		Anomalies:            append([]string(nil), f.Anomalies...),
 	}
 	if fh.TimeDateStamp != 0 {
 		s.Timestamp = time.Unix(int64(fh.TimeDateStamp), 0).UTC().Format(time.RFC3339)
@@ -33,7 +36,8 @@ func summarize(ctx context.Context, f *peparser.File, blob []byte, opts Options)
 	case peparser.ImageOptionalHeader32:
 		s.Bits = 32
 		s.EntryPoint = oh.AddressOfEntryPoint
-		s.Subsystem = oh.Subsystem.String()
+		s.SubsystemID = uint16(oh.Subsystem)
+		s.DllCharacteristics = uint16(oh.DllCharacteristics)
 		s.ImageBase = uint64(oh.ImageBase)
 		s.Checksum = oh.CheckSum
 		s.LinkerVersion = fmt.Sprintf("%d.%d", oh.MajorLinkerVersion, oh.MinorLinkerVersion)
@@ -41,11 +45,16 @@ func summarize(ctx context.Context, f *peparser.File, blob []byte, opts Options)
 	case peparser.ImageOptionalHeader64:
 		s.Bits = 64
 		s.EntryPoint = oh.AddressOfEntryPoint
-		s.Subsystem = oh.Subsystem.String()
+		s.SubsystemID = uint16(oh.Subsystem)
+		s.DllCharacteristics = uint16(oh.DllCharacteristics)
 		s.ImageBase = oh.ImageBase
 		s.Checksum = oh.CheckSum
 		s.LinkerVersion = fmt.Sprintf("%d.%d", oh.MajorLinkerVersion, oh.MinorLinkerVersion)
 		dirs = oh.DataDirectory
+	}
+	if f.NtHeader.OptionalHeader != nil {
+		s.Subsystem = SubsystemName(s.SubsystemID)
+		s.DllCharacteristicsFlags = DLLFlags(s.DllCharacteristics)
 	}
 	for i := range f.Sections {
 		sec := &f.Sections[i]
@@ -117,6 +126,7 @@ func summarize(ctx context.Context, f *peparser.File, blob []byte, opts Options)
 	if off := overlayStart(f, blob, dirs); off > 0 {
 		s.Overlay = &Overlay{Offset: off, Size: int64(len(blob)) - off, Type: sniffOverlay(blob[off:])}
 	}
+	s.Truncated = truncation(f, blob, dirs)
 	if d := dirs[peparser.ImageDirectoryEntryCertificate]; d.VirtualAddress != 0 && d.Size != 0 {
 		sig, err := peSignature(blob, d.VirtualAddress, d.Size, opts.TrustRoots)
 		if err != nil {
@@ -159,6 +169,71 @@ func imphash(imports []peparser.Import) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// dirNames name the data directories in the order of the optional header.
+var dirNames = [16]string{"export", "import", "resource", "exception", "certificate", "base relocation",
+	"debug", "architecture", "global pointer", "TLS", "load config", "bound import", "IAT",
+	"delay import", "CLR runtime header", "reserved"}
+
+// truncation lists what the headers place past the end of the file: the
+// headers themselves (SizeOfHeaders, the section table), section raw data,
+// data directories (mapped through the sections) and the certificate table
+// (a file offset). Nil when everything fits.
+func truncation(f *peparser.File, blob []byte, dirs [16]peparser.DataDirectory) *Truncation {
+	size := int64(len(blob))
+	t := &Truncation{Actual: size}
+	past := func(what string, off, n int64) {
+		if n > 0 && off+n > size {
+			t.Parts = append(t.Parts, fmt.Sprintf("%s %d+%d", what, off, n))
+			t.Expected = max(t.Expected, off+n)
+		}
+	}
+	e := int64(binary.LittleEndian.Uint32(blob[0x3c:]))
+	fh := f.NtHeader.FileHeader
+	secTable := e + 4 + 20 + int64(fh.SizeOfOptionalHeader)
+	past("section table", secTable, 40*int64(fh.NumberOfSections))
+	// SizeOfHeaders past the end is left alone: the loader tolerates it and
+	// tiny packed PEs (clamav's clam.exe, UPX) declare 1024 or 4096 anyway.
+	if fh.PointerToSymbolTable != 0 && fh.NumberOfSymbols != 0 {
+		// The COFF symbol table and the string table after it (MinGW
+		// builds keep them): the first 4 bytes of the string table give
+		// its size.
+		st := int64(fh.PointerToSymbolTable)
+		n := 18*int64(fh.NumberOfSymbols) + 4
+		if st+n <= size {
+			n += max(int64(binary.LittleEndian.Uint32(blob[st+n-4:]))-4, 0)
+		}
+		if n < 1<<30 {
+			past("COFF symbol and string table", st, n)
+		}
+	}
+	for i := range f.Sections {
+		h := f.Sections[i].Header
+		past("section "+sectionName(h.Name)+" raw data", int64(h.PointerToRawData), int64(h.SizeOfRawData))
+	}
+	for i, d := range dirs {
+		if d.VirtualAddress == 0 || d.Size == 0 {
+			continue
+		}
+		if i == int(peparser.ImageDirectoryEntryCertificate) {
+			// A table of gigabytes is header fields reused by a packer
+			// (Upack), not a certificate table: an anomaly, from peSignature.
+			if d.Size < 1<<26 {
+				past("certificate table", int64(d.VirtualAddress), int64(d.Size))
+			}
+			continue
+		}
+		off := f.GetOffsetFromRva(d.VirtualAddress)
+		if off == ^uint32(0) {
+			continue
+		}
+		past(dirNames[i]+" directory", int64(off), int64(d.Size))
+	}
+	if len(t.Parts) == 0 {
+		return nil
+	}
+	return t
+}
+
 // overlayStart is where appended data begins: past the optional header, every
 // section's raw data and every data directory but the certificate table
 // (which lives in the overlay by design), counting only extents inside the
@@ -176,6 +251,11 @@ func overlayStart(f *peparser.File, blob []byte, dirs [16]peparser.DataDirectory
 	consider(e+4+20, int64(f.NtHeader.FileHeader.SizeOfOptionalHeader))
 	for i := range f.Sections {
 		h := f.Sections[i].Header
+		if h.SizeOfRawData > 0 && int64(h.PointerToRawData)+int64(h.SizeOfRawData) > size {
+			// The file ends before this section does: what follows the
+			// last whole section is cut-off section data, not appended data.
+			return 0
+		}
 		consider(int64(h.PointerToRawData), int64(h.SizeOfRawData))
 	}
 	for i, d := range dirs {

@@ -16,6 +16,7 @@ pkgs=(
   cpio genisoimage arj wimtools   # unpack tests: build cpio/ISO/ARJ/WIM fixtures, list them as references
   zip unzip osslsigncode openssl  # corpus/: ZIP wrappers, Authenticode signing with self-made certs
   python3-pefile                  # pe/: cross-check against pefile (run with /usr/bin/python3)
+  unicode-data                    # pe/: Unihan kFrequency, source of pe/hanzi_common.txt [frequent] (checked by a test)
   geoip-database                  # internal/tom: offline IP -> country
   geoip-bin                       # internal/tom/geoip: geoiplookup, reference for the GeoIP.dat reader test
   chromium                        # reports/: headless browser test of the HTML pages

@@ -79,6 +79,7 @@ const (
 	// KindUnsupportedFormat: the magic names an archive, image or installer
 	// format that no extractor reads; the message names the format.
 	KindUnsupportedFormat = "unsupported-format"
+	KindTruncated         = "truncated" // the file ends before what its headers declare (expected and actual sizes in the message)
 )
 
 // Match is one YARA rule that matched a node.

@@ -22,6 +22,7 @@ const (
 	IPA     = "ipa"   // a ZIP holding Payload/<name>.app/: set by the pipeline's ios stage, not by Sniff
 	MSCF    = CAB
 	ISCab   = "installshield-cab"
+	MZ      = "mz" // DOS executable, or a PE whose header lies past the head or the end
 	Text    = "text"
 	Empty   = "empty"
 	Unknown = "data"
@@ -67,7 +68,7 @@ func Sniff(head []byte) string {
 	case otherArchive(head) != "":
 		return otherArchive(head)
 	case bytes.HasPrefix(head, []byte("MZ")):
-		return "mz" // DOS executable or a PE whose header lies past the head
+		return MZ
 	case isText(head):
 		return Text
 	}

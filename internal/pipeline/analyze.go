@@ -63,6 +63,14 @@ func (a *analyzer) visit(ctx context.Context, n, parent *artifact.Node) {
 		return
 	}
 	stage(n, "pe", func() {
+		if n.Type == filetype.MZ {
+			// "MZ" without a reachable PE header: a DOS program, or a PE
+			// cut short, which must not pass for clean data.
+			if t := pe.CheckMZ(data); t != nil {
+				n.AddIssue(artifact.KindTruncated, "pe", t.Error())
+			}
+			return
+		}
 		if n.Type != filetype.PE {
 			return
 		}
@@ -73,6 +81,9 @@ func (a *analyzer) visit(ctx context.Context, n, parent *artifact.Node) {
 				kind = artifact.KindTimeout
 			}
 			n.AddIssue(kind, "pe", err.Error())
+		}
+		if sum != nil && sum.Truncated != nil {
+			n.AddIssue(artifact.KindTruncated, "pe", sum.Truncated.Error())
 		}
 		n.PE = sum
 	})

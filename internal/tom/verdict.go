@@ -286,7 +286,7 @@ func collectIssues(t *tally, n *artifact.Node) {
 	for _, is := range n.Issues {
 		switch is.Kind {
 		case artifact.KindLimit, artifact.KindTimeout, artifact.KindToolMissing, artifact.KindExtract, artifact.KindRead, artifact.KindPanic,
-			artifact.KindEncrypted, artifact.KindUnsupportedFormat:
+			artifact.KindEncrypted, artifact.KindUnsupportedFormat, artifact.KindTruncated:
 			t.blind = append(t.blind, n.ID+": "+is.Kind)
 		case artifact.KindUnsupported:
 			// "script not decompiled" loses nothing the analysers read;

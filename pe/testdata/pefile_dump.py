@@ -25,6 +25,10 @@ def dump(path):
     except Exception as e:  # pefile refuses the file: reported, not fatal
         out["error"] = str(e)
         return out
+    out["machine"] = pe.FILE_HEADER.Machine
+    out["characteristics"] = pe.FILE_HEADER.Characteristics
+    out["subsystem"] = getattr(pe.OPTIONAL_HEADER, "Subsystem", None)
+    out["dll_characteristics"] = getattr(pe.OPTIONAL_HEADER, "DllCharacteristics", None)
     out["sections"] = [[text(s.Name.rstrip(b"\0")), s.SizeOfRawData] for s in pe.sections]
     imports = []
     for entry in getattr(pe, "DIRECTORY_ENTRY_IMPORT", []):

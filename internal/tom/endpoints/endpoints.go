@@ -249,6 +249,10 @@ func bareHost(s string, i, j int) bool {
 
 func isUpper(r rune) bool { return r >= 'A' && r <= 'Z' }
 
+// namespaceHosts serve XML schema namespace names.
+var namespaceHosts = map[string]bool{"schemas.microsoft.com": true, "www.w3.org": true,
+	"schemas.xmlsoap.org": true, "schemas.openxmlformats.org": true}
+
 // ClassifyURL puts a URL in one of the classes above.
 func ClassifyURL(u string) string {
 	lower := strings.ToLower(u)
@@ -258,6 +262,11 @@ func ClassifyURL(u string) string {
 		hostport, path = rest[:k], rest[k:]
 	}
 	host, _, _ := strings.Cut(hostport, ":")
+	if namespaceHosts[host] {
+		// XML namespace names, not places a client fetches from: wine's
+		// prntvpt.dll carries .../printing/printschemakeywords.
+		return ClassOther
+	}
 	switch {
 	case strings.Contains(path, "/keyfile") || strings.Contains(path, "keyword") || strings.Contains(path, "dlist"):
 		return ClassKeywordList

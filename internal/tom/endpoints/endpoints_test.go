@@ -55,18 +55,19 @@ func TestFind(t *testing.T) {
 
 func TestClassifyURL(t *testing.T) {
 	for u, want := range map[string]string{
-		"http://skypetools.tom.com/agent/keyfile":          ClassKeywordList,
-		"http://skypetools.tom.com/agent/keyfile_u":        ClassKeywordList,
-		"http://skypetools.tom.com/agent/skypever.php":     ClassVersion,
-		"http://61.135.159.96/upload":                      ClassUpload,
-		"http://example.com/msg/upload.php":                ClassUpload,
-		"http://61.135.159.96/":                            ClassOther,
-		"http://ui.skype.com/ui/0/5.1/en/getlatestversion": ClassVersion,
-		"http://update.skype.com/":                         ClassUpdate,
-		"http://skype.tom.com/SkypeSetup.exe?x=1":          ClassUpdate,
-		"http://skype.gmw.cn/":                             ClassUpdate,
-		"http://skype.gmw.cn/about/privacy.html":           ClassOther,
-		"http://www.tom.com/":                              ClassOther,
+		"http://skypetools.tom.com/agent/keyfile":                                   ClassKeywordList,
+		"http://skypetools.tom.com/agent/keyfile_u":                                 ClassKeywordList,
+		"http://skypetools.tom.com/agent/skypever.php":                              ClassVersion,
+		"http://61.135.159.96/upload":                                               ClassUpload,
+		"http://example.com/msg/upload.php":                                         ClassUpload,
+		"http://61.135.159.96/":                                                     ClassOther,
+		"http://ui.skype.com/ui/0/5.1/en/getlatestversion":                          ClassVersion,
+		"http://update.skype.com/":                                                  ClassUpdate,
+		"http://skype.tom.com/SkypeSetup.exe?x=1":                                   ClassUpdate,
+		"http://skype.gmw.cn/":                                                      ClassUpdate,
+		"http://schemas.microsoft.com/windows/2003/08/printing/printschemakeywords": ClassOther,
+		"http://skype.gmw.cn/about/privacy.html":                                    ClassOther,
+		"http://www.tom.com/":                                                       ClassOther,
 	} {
 		if got := ClassifyURL(u); got != want {
 			t.Errorf("ClassifyURL(%s) = %s, want %s", u, got, want)
