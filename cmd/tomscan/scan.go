@@ -138,6 +138,11 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return exitRuntime, fmt.Errorf("scan: create output folder: %w", err)
 	}
+	index, err := archive.Open(ctx, *out) // the index heals itself: see archive.Open
+	if err != nil {
+		return exitRuntime, fmt.Errorf("scan: %w", err)
+	}
+	defer index.Close()
 
 	cfg := pipeline.Config{
 		Limits:     lim,
@@ -167,7 +172,7 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	err = pipeline.Run(ctx, cfg, builds, func(r pipeline.Result) {
 		counts[r.Report.Status]++
 		matches += r.Report.Summary.Matches
-		if err := writeReport(*out, r, want); err != nil && writeErr == nil {
+		if err := writeReport(ctx, *out, index, r, want); err != nil && writeErr == nil {
 			writeErr = err
 		}
 		if bar != nil {
@@ -187,8 +192,12 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	if writeErr != nil {
 		return exitRuntime, writeErr
 	}
-	// The index covers every build in the archive, this run's and earlier ones.
-	if err := archive.Reindex(ctx, *out); err != nil {
+	// The index covers every build in the archive, this run's (upserted one by
+	// one above) and earlier ones.
+	for _, s := range index.Skipped() {
+		fmt.Fprintf(stderr, "tomscan: warning: report left out of the index (run 'tomscan report --check'): %s\n", reports.Terminal(s.String()))
+	}
+	if err := index.Flush(context.WithoutCancel(ctx)); err != nil {
 		return exitRuntime, fmt.Errorf("scan: %w", err)
 	}
 	if err != nil {
@@ -221,8 +230,13 @@ func newBar(stderr io.Writer, quiet bool, total int64, builds int) *progressbar.
 	)
 }
 
-func writeReport(out string, r pipeline.Result, want map[string]bool) error {
-	return archive.WriteBuild(out, r.Build.Key, r.Report, want)
+// writeReport archives one build's report and upserts it into the index.
+func writeReport(ctx context.Context, out string, index *archive.Index, r pipeline.Result, want map[string]bool) error {
+	if err := archive.WriteBuild(out, r.Build.Key, r.Report, want); err != nil {
+		return err
+	}
+	// A finished build is indexed even when the run is being interrupted.
+	return index.Upsert(context.WithoutCancel(ctx), r.Build.Key, r.Report)
 }
 
 // loadTrustStore reads a PEM bundle of trusted roots; "" means no store, so
