@@ -65,6 +65,12 @@ const (
 	KindRead        = "read-error"
 	KindScan        = "scan-error"
 	KindPanic       = "panic"
+	// KindMalformed: a size, count or offset the container declares disagrees
+	// with its bytes (the message names the field); what fits is still read.
+	KindMalformed = "malformed"
+	// KindTruncated: the container's own lengths or checksums say bytes are
+	// missing at its end.
+	KindTruncated = "truncated"
 )
 
 // Match is one YARA rule that matched a node.

@@ -7,11 +7,13 @@ package sevenzip
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 
 	sz "github.com/bodgit/sevenzip"
 
+	"github.com/tomscan/tomscan/internal/artifact"
 	"github.com/tomscan/tomscan/internal/unpack"
 )
 
@@ -30,6 +32,14 @@ func (Extractor) Match(head []byte, size int64) bool { return bytes.HasPrefix(he
 // Extract implements unpack.Extractor. Entries are read in archive order, so
 // a solid block is decompressed once, front to back.
 func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink) (err error) {
+	// The library allocates what the header declares: check it first.
+	if err := CheckHeader(in.Blob.ReaderAt(), in.Blob.Size()); err != nil {
+		if errors.Is(err, errTooMany) {
+			sink.Issue(artifact.KindLimit, err.Error()+": not unpacked")
+			return nil
+		}
+		return err
+	}
 	r, err := sz.NewReader(in.Blob.ReaderAt(), in.Blob.Size())
 	if err != nil {
 		return fmt.Errorf("7z: open: %w", err)
