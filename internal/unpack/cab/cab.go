@@ -37,6 +37,9 @@ func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink)
 	if c.NextCabinet != "" || c.PrevCabinet != "" {
 		sink.Issue(artifact.KindUnsupported, fmt.Sprintf("cab: part %d of a multi-cabinet set (previous %q, next %q): files spanning cabinets are not extracted", c.Index, c.PrevCabinet, c.NextCabinet))
 	}
+	for _, p := range c.Check() {
+		sink.Issue(ProblemKind(p), "cab: "+p.String())
+	}
 	if off, size, ok := c.Signature(); ok {
 		sink.Signature(authenticode.CabSignature(in.Blob.ReaderAt(), off, size))
 	} else if off != 0 || size != 0 {
@@ -74,4 +77,12 @@ func emit(ctx context.Context, c *cabfile.Cabinet, maxWork int64, sink unpack.Si
 		return nil
 	}
 	return err
+}
+
+// ProblemKind is the issue kind of a cabinet's header problem.
+func ProblemKind(p cabfile.Problem) string {
+	if p.Truncated {
+		return artifact.KindTruncated
+	}
+	return artifact.KindMalformed
 }
