@@ -56,7 +56,9 @@ func TestParentDirectoryDestinations(t *testing.T) {
 		}
 	}
 	for _, want := range []string{`{app}\\..\\..\\Windows\\System32\\evil.dll`, `{tmp}\\..\\startup.lnk`, `{app}\\..\\..\\Windows\\System32\\drivers`} {
-		if !slices.ContainsFunc(unsafe, func(s string) bool { return strings.Contains(s, want) && strings.Contains(s, "parent-directory element") }) {
+		if !slices.ContainsFunc(unsafe, func(s string) bool {
+			return strings.Contains(s, want) && strings.Contains(s, "parent-directory element")
+		}) {
 			t.Errorf("no unsafe-name issue for %s in %v", want, unsafe)
 		}
 	}
