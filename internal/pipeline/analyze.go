@@ -51,6 +51,9 @@ func (a *analyzer) visit(ctx context.Context, n, parent *artifact.Node) {
 			}
 			n.AddIssue(kind, "pe", err.Error())
 		}
+		if msg := pe.Truncated(data); msg != "" {
+			n.AddIssue(artifact.KindTruncated, "pe", "pe: "+msg)
+		}
 		n.PE = sum
 	})
 	stage(n, "strings", func() {
