@@ -221,12 +221,14 @@ func lies(b Build, r *rand.Rand) []Input {
 	if i := nsisHeader(d); i >= 0 {
 		add("nsis data length +64", patch(d, i+24, le32(binary.LittleEndian.Uint32(d[i+24:])+64)))
 	}
-	if i := bytes.Index(d, innoSig); i >= 0 && i+44 <= len(d) {
-		// 5.1.5+ table: revision, total size, ..., CRC over the fields before it
+	if i := innoTable(d); i >= 0 {
+		// 5.1.5+ table: revision, total size, ..., CRC over the fields before
+		// it. The lie is past the file's end: a signed installer carries its
+		// signature after TotalSize, so a smaller one would not disagree.
 		t := bytes.Clone(d)
-		binary.LittleEndian.PutUint32(t[i+16:], binary.LittleEndian.Uint32(t[i+16:])+100)
+		binary.LittleEndian.PutUint32(t[i+16:], uint32(len(d)+4096))
 		binary.LittleEndian.PutUint32(t[i+40:], crc32.ChecksumIEEE(t[i:i+40]))
-		add("inno total size +100", t)
+		add("inno total size past the end", t)
 	}
 	if bytes.HasPrefix(d, []byte("PK\x03\x04")) {
 		if e := bytes.LastIndex(d, []byte("PK\x01\x02")); e >= 0 && e+28 <= len(d) {
@@ -316,6 +318,21 @@ func oleStreams(d []byte) []int {
 		out = append(out, e)
 	}
 	return out
+}
+
+// innoTable finds the 5.1.5+ loader offset table whose CRC holds.
+func innoTable(d []byte) int {
+	for off := 0; ; {
+		i := bytes.Index(d[off:], innoSig)
+		if i < 0 {
+			return -1
+		}
+		i += off
+		if i+44 <= len(d) && crc32.ChecksumIEEE(d[i:i+40]) == binary.LittleEndian.Uint32(d[i+40:]) {
+			return i
+		}
+		off = i + 1
+	}
 }
 
 func nsisHeader(d []byte) int {

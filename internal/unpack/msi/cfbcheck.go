@@ -142,6 +142,23 @@ func checkCompound(r io.ReaderAt, size int64) []cfbProblem {
 			s = fat[s]
 		}
 	}
+	// Each sector belongs to one chain: a stream whose (lying) size points
+	// its reader at a chain that crosses another's is malformed even when
+	// the lengths happen to agree.
+	owners := map[uint32]string{}
+	mowners := map[uint32]string{}
+	claim := func(table []uint32, start uint32, name string, own map[uint32]string) (uint32, string) {
+		for s, k := start, 0; s != cfbEndOfChain && int(s) < len(table) && k <= len(table); k++ {
+			if o, ok := own[s]; ok && o != name {
+				return s, o
+			}
+			own[s] = name
+			s = table[s]
+		}
+		return 0, ""
+	}
+	claim(fat, le.Uint32(hdr[0x30:]), "the directory", owners)
+	claim(fat, le.Uint32(hdr[0x3C:]), "the mini FAT", owners)
 	listed := 0
 	for i, e := range entries {
 		if e.typ != 2 && !(i == 0 && e.typ == 5) {
@@ -171,6 +188,11 @@ func checkCompound(r io.ReaderAt, size int64) []cfbProblem {
 			case int64(last)*ms+declared-(n-1)*ms > miniStreamSize:
 				add(cfbProblem{field: name + " size", msg: fmt.Sprintf("%d bytes declared, past the end of the %d-byte mini stream", declared, miniStreamSize)})
 				listed++
+			default:
+				if sec, other := claim(miniFAT, e.start, name, mowners); other != "" {
+					add(cfbProblem{field: name + " size", msg: fmt.Sprintf("%d bytes declared, but its mini sector chain runs into mini sector %d of %s", declared, sec, other)})
+					listed++
+				}
 			}
 			continue
 		}
@@ -183,6 +205,11 @@ func checkCompound(r io.ReaderAt, size int64) []cfbProblem {
 			continue
 		case n != need:
 			add(cfbProblem{field: name + " size", msg: fmt.Sprintf("%d bytes declared, its sector chain holds %d sectors (%d bytes)", declared, n, n*ss)})
+			listed++
+			continue
+		}
+		if sec, other := claim(fat, e.start, name, owners); other != "" {
+			add(cfbProblem{field: name + " size", msg: fmt.Sprintf("%d bytes declared, but its sector chain runs into sector %d of %s", declared, sec, other)})
 			listed++
 			continue
 		}

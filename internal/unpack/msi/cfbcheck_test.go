@@ -87,7 +87,7 @@ func TestStreamSizeLies(t *testing.T) {
 	tried := 0
 	for name, off := range entries {
 		orig := binary.LittleEndian.Uint32(data[off+120:])
-		for _, lie := range []uint32{0xFFFFFFFF, 0xF0000000, orig + 4096, orig + 64} {
+		for _, lie := range []uint32{0xFFFFFFFF, 0xF0000000, orig + 4096, orig + 64, orig + 4096 + 567, orig + 8192 + 1} {
 			if orig >= 4096 && lie == orig+64 {
 				continue // still inside the last sector: not a lie the chain shows
 			}
