@@ -111,16 +111,20 @@ func Generate(builds []Build, n int, seed uint64) []Input {
 	for _, in := range crafted() {
 		add(in)
 	}
-	// Lies first (a handful per build), then the random mutations.
+	// Lies (a handful per build) interleaved with the random mutations, so
+	// that any prefix (a test's subset) holds every class.
+	var queue []Input
 	for _, b := range builds {
-		for _, in := range lies(b, r) {
-			add(in)
-		}
+		queue = append(queue, lies(b, r)...)
 	}
 	mutators := []func(Build, *rand.Rand) Input{truncTail, truncAnywhere, flip, zero}
 	for i := 0; len(out) < n; i++ {
-		b := builds[i%len(builds)]
-		add(mutators[(i/len(builds))%len(mutators)](b, r))
+		if len(queue) > 0 {
+			add(queue[0])
+			queue = queue[1:]
+		}
+		b := builds[(i/len(mutators))%len(builds)]
+		add(mutators[i%len(mutators)](b, r))
 	}
 	return out
 }
