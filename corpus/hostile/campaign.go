@@ -64,10 +64,28 @@ type Result struct {
 	Outcomes []Outcome
 	Batches  []BatchStats
 	Escaped  []string // files named with Marker found outside the inputs and archives
+	// RunnerRSS is the campaign's own peak RSS: the floor of every batch's
+	// PeakRSS (a child's rusage counts the parent's memory it started from).
+	RunnerRSS int64
 }
 
-// Run writes the inputs in batches and scans each batch with tomscan.
+// Run scans inputs in batches; RunEach with a source that makes them one
+// at a time keeps the campaign's own memory small.
 func Run(ctx context.Context, inputs []Input, o Options) (*Result, error) {
+	return RunEach(ctx, func(fn func(Input) error) error {
+		for _, in := range inputs {
+			if err := fn(in); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, o)
+}
+
+// RunEach writes each input the source yields into the current batch
+// folder (keeping only its name, class and sha256), and scans a batch with
+// tomscan whenever it is full.
+func RunEach(ctx context.Context, source func(fn func(Input) error) error, o Options) (*Result, error) {
 	if o.Batch <= 0 {
 		o.Batch = 100
 	}
@@ -78,25 +96,68 @@ func Run(ctx context.Context, inputs []Input, o Options) (*Result, error) {
 		o.Timeout = 15 * time.Minute
 	}
 	res := &Result{}
-	for start := 0; start < len(inputs); start += o.Batch {
-		if err := ctx.Err(); err != nil {
-			return res, err
+	var pending []Input
+	batchNo := 0
+	dir := func() string { return filepath.Join(o.Work, fmt.Sprintf("batch-%04d", batchNo)) }
+	flush := func() error {
+		if len(pending) == 0 {
+			return nil
 		}
-		batch := inputs[start:min(start+o.Batch, len(inputs))]
-		dir := filepath.Join(o.Work, fmt.Sprintf("batch-%04d", start/o.Batch))
-		outs, st, err := runBatch(ctx, dir, batch, o)
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		outs, st, err := runBatch(ctx, dir(), pending, o)
 		if err != nil {
-			return res, err
+			return err
 		}
 		res.Outcomes = append(res.Outcomes, outs...)
 		res.Batches = append(res.Batches, st)
 		if o.Log != nil {
-			fmt.Fprintf(o.Log, "campaign: batch %d: %d inputs, exit %d, %s, peak RSS %d MB%s\n", start/o.Batch, len(batch),
+			fmt.Fprintf(o.Log, "campaign: batch %d: %d inputs, exit %d, %s, peak RSS %d MB%s\n", batchNo, len(pending),
 				st.ExitCode, st.Duration.Round(time.Millisecond), st.PeakRSS>>20, map[bool]string{true: " CRASHED " + strconv.Quote(st.Tail), false: ""}[st.Crashed])
 		}
+		pending = nil
+		batchNo++
+		return nil
+	}
+	err := source(func(in Input) error {
+		d := filepath.Join(dir(), "in")
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return fmt.Errorf("campaign: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(d, in.Name), in.Data, 0o644); err != nil {
+			return fmt.Errorf("campaign: write input: %w", err)
+		}
+		in.sum = sha256.Sum256(in.Data)
+		in.Data = nil
+		pending = append(pending, in)
+		if len(pending) >= o.Batch {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
 	}
 	res.Escaped = findEscapes(o.Work)
-	return res, nil
+	res.RunnerRSS = selfHWM()
+	return res, err
+}
+
+// selfHWM is this process's peak RSS (VmHWM), in bytes: a child's rusage
+// peak cannot be below it, since the child starts as a copy of this process.
+func selfHWM() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmHWM:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
 }
 
 func runBatch(ctx context.Context, dir string, batch []Input, o Options) ([]Outcome, BatchStats, error) {
@@ -105,11 +166,6 @@ func runBatch(ctx context.Context, dir string, batch []Input, o Options) ([]Outc
 	for _, d := range []string{in, out, scratch} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, st, fmt.Errorf("campaign: %w", err)
-		}
-	}
-	for _, x := range batch {
-		if err := os.WriteFile(filepath.Join(in, x.Name), x.Data, 0o644); err != nil {
-			return nil, st, fmt.Errorf("campaign: write input: %w", err)
 		}
 	}
 	args := append([]string{"scan", in, "--out", out, "--scratch", scratch, "--quiet", "--jobs", strconv.Itoa(o.Jobs)}, o.Args...)
@@ -157,8 +213,7 @@ func runBatch(ctx context.Context, dir string, batch []Input, o Options) ([]Outc
 	var outs []Outcome
 	for _, x := range batch {
 		oc := Outcome{Input: x}
-		sum := sha256.Sum256(x.Data)
-		bdir := filepath.Join(out, "builds", hex.EncodeToString(sum[:]))
+		bdir := filepath.Join(out, "builds", hex.EncodeToString(x.sum[:]))
 		js, rerr := os.ReadFile(filepath.Join(bdir, "report.json"))
 		var rep struct {
 			Status  string `json:"status"`
@@ -418,8 +473,8 @@ func (r *Result) Table() string {
 		b.WriteString("\n")
 	}
 	f := r.Figures()
-	fmt.Fprintf(&b, "batches: %d (%d crashed, %d hung); peak RSS %d MB; left behind: %d bytes in %d scratch entries, %d temp files, %d processes; escapes: %d; stderr with raw escapes: %d batches; scan time %s\n",
-		len(r.Batches), f.CrashedBatches, f.HungBatches, f.PeakRSS>>20, f.ScratchBytes, f.ScratchFiles, f.TempFiles, f.ProcsLeft,
+	fmt.Fprintf(&b, "batches: %d (%d crashed, %d hung); peak RSS %d MB (the runner's own: %d MB); left behind: %d bytes in %d scratch entries, %d temp files, %d processes; escapes: %d; stderr with raw escapes: %d batches; scan time %s\n",
+		len(r.Batches), f.CrashedBatches, f.HungBatches, f.PeakRSS>>20, r.RunnerRSS>>20, f.ScratchBytes, f.ScratchFiles, f.TempFiles, f.ProcsLeft,
 		len(r.Escaped), f.StderrRawBatches, f.Duration.Round(time.Second))
 	return b.String()
 }

@@ -59,6 +59,8 @@ type Input struct {
 	From  string // the corpus build it was made from, "" for crafted ones
 	What  string // the mutation, for the table and the log
 	Data  []byte
+
+	sum [32]byte // sha256 of Data, kept once Data is written and dropped
 }
 
 // MustNotSucceed tells whether a report that says `succeeded` for this
@@ -97,19 +99,32 @@ func LoadCorpus(dir string) ([]Build, error) {
 }
 
 // Generate returns n inputs: the crafted ones (bombs, traversal, names)
-// first, then mutants of the builds round-robin. Same builds, n and seed:
-// same inputs.
+// first, then header lies interleaved with mutants of the builds. Same
+// builds, n and seed: same inputs.
 func Generate(builds []Build, n int, seed uint64) []Input {
-	r := rand.New(rand.NewPCG(seed, 0x70_6d_73_63_61_6e))
 	var out []Input
-	add := func(in Input) {
-		if len(out) < n {
-			in.Name = fmt.Sprintf("%05d-%s", len(out), in.Name)
-			out = append(out, in)
+	_ = Each(builds, n, seed, func(in Input) error { out = append(out, in); return nil })
+	return out
+}
+
+// Each hands the inputs Generate returns to fn one at a time, so that a
+// campaign never holds them all (a child's peak RSS as rusage reports it
+// starts at its parent's). It stops at fn's first error.
+func Each(builds []Build, n int, seed uint64, fn func(Input) error) error {
+	r := rand.New(rand.NewPCG(seed, 0x70_6d_73_63_61_6e))
+	count := 0
+	add := func(in Input) error {
+		if count >= n {
+			return nil
 		}
+		in.Name = fmt.Sprintf("%05d-%s", count, in.Name)
+		count++
+		return fn(in)
 	}
 	for _, in := range crafted() {
-		add(in)
+		if err := add(in); err != nil {
+			return err
+		}
 	}
 	// Lies (a handful per build) interleaved with the random mutations, so
 	// that any prefix (a test's subset) holds every class.
@@ -118,15 +133,19 @@ func Generate(builds []Build, n int, seed uint64) []Input {
 		queue = append(queue, lies(b, r)...)
 	}
 	mutators := []func(Build, *rand.Rand) Input{truncTail, truncAnywhere, flip, zero}
-	for i := 0; len(out) < n; i++ {
+	for i := 0; count < n; i++ {
 		if len(queue) > 0 {
-			add(queue[0])
+			if err := add(queue[0]); err != nil {
+				return err
+			}
 			queue = queue[1:]
 		}
 		b := builds[(i/len(mutators))%len(builds)]
-		add(mutators[i%len(mutators)](b, r))
+		if err := add(mutators[i%len(mutators)](b, r)); err != nil {
+			return err
+		}
 	}
-	return out
+	return nil
 }
 
 func name(b Build, what string) string {

@@ -64,9 +64,9 @@ func run(ctx context.Context, bin, corpus string, n int, seed uint64, batch, job
 			defer os.RemoveAll(work)
 		}
 	}
-	inputs := hostile.Generate(builds, n, seed)
-	fmt.Fprintf(os.Stderr, "campaign: %d inputs from %d corpus builds (seed %d), %d per batch, in %s\n", len(inputs), len(builds), seed, batch, work)
-	res, err := hostile.Run(ctx, inputs, hostile.Options{Tomscan: abs, Work: work, Batch: batch, Jobs: jobs, Timeout: timeout, Log: os.Stderr})
+	fmt.Fprintf(os.Stderr, "campaign: %d inputs from %d corpus builds (seed %d), %d per batch, in %s\n", n, len(builds), seed, batch, work)
+	res, err := hostile.RunEach(ctx, func(fn func(hostile.Input) error) error { return hostile.Each(builds, n, seed, fn) },
+		hostile.Options{Tomscan: abs, Work: work, Batch: batch, Jobs: jobs, Timeout: timeout, Log: os.Stderr})
 	if err != nil {
 		return 0, err
 	}
