@@ -24,12 +24,17 @@ type Extractor struct{}
 func (Extractor) Name() string { return "cab" }
 
 // Match implements unpack.Extractor: "MSCF", then reserved1 = 0, as real cabinets have.
+// A file of fewer than 36 bytes that starts so is a cabinet cut inside its
+// header: it is matched so that it is reported as truncated.
 func (Extractor) Match(head []byte, size int64) bool {
-	return len(head) >= 36 && bytes.HasPrefix(head, []byte("MSCF\x00\x00\x00\x00"))
+	return bytes.HasPrefix(head, []byte("MSCF\x00\x00\x00\x00")) && (len(head) >= 36 || int64(len(head)) == size)
 }
 
 // Extract implements unpack.Extractor.
 func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink) error {
+	if in.Blob.Size() < 36 {
+		return fmt.Errorf("cab: %d bytes, the header alone has 36: %w", in.Blob.Size(), unpack.ErrTruncated)
+	}
 	c, err := cabfile.Open(in.Blob.ReaderAt(), in.Blob.Size())
 	if err != nil {
 		return fmt.Errorf("cab: open: %w", err)

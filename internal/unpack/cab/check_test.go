@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/binary"
+	"errors"
 	"os"
 	"strings"
 	"testing"
 
+	"github.com/tomscan/tomscan/internal/unpack"
 	"github.com/tomscan/tomscan/internal/unpack/cab/cabfile"
 	"github.com/tomscan/tomscan/internal/unpack/unpacktest"
 )
@@ -80,5 +82,24 @@ func TestCorpusCabinetsSound(t *testing.T) {
 		if p := c.Check(); len(p) > 0 {
 			t.Errorf("%s: %v", f, p)
 		}
+	}
+}
+
+// TestCutInsideHeader: a cabinet cut inside its 36-byte header is matched
+// and truncated, not left as unknown data.
+func TestCutInsideHeader(t *testing.T) {
+	data := gcabFixture(t, false)
+	for _, n := range []int{8, 20, 35} {
+		if !(Extractor{}).Match(data[:n], int64(n)) {
+			t.Errorf("%d bytes: not matched", n)
+			continue
+		}
+		res := unpacktest.Run(t, Extractor{}, data[:n], unpacktest.Options{})
+		if !errors.Is(res.Err, unpack.ErrTruncated) {
+			t.Errorf("%d bytes: %v", n, res.Err)
+		}
+	}
+	if (Extractor{}).Match([]byte("MSCF\x00\x00\x00\x00short"), 4096) {
+		t.Error("matched a short head of a larger file")
 	}
 }

@@ -88,6 +88,13 @@ var errTooMany = errors.New("7z: header larger than tomscan reads")
 // *headerError naming the field) or errTooMany when it must not. A header
 // it cannot decode (encrypted, an unusual coder) is left to the library.
 func CheckHeader(r io.ReaderAt, size int64) error {
+	if size < signatureHeaderSize {
+		head := make([]byte, min(size, int64(len(Magic))))
+		if n, _ := r.ReadAt(head, 0); n == len(head) && bytes.HasPrefix(Magic, head[:min(len(head), len(Magic))]) {
+			return &headerError{kind: unpack.ErrTruncated, Field: "signature header",
+				Msg: fmt.Sprintf("the archive has %d bytes, the signature header alone %d", size, signatureHeaderSize)}
+		}
+	}
 	off, sh, ok, err := signatureHeader(r, size)
 	if err != nil || !ok {
 		return err // no valid start header: the library fails without allocating

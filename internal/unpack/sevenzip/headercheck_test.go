@@ -134,6 +134,16 @@ func TestEncodedHeaderLies(t *testing.T) {
 	if n > 16<<20 {
 		t.Errorf("allocated %d MB refusing the archive", n>>20)
 	}
+	// Cut inside the signature header, or to a prefix of the magic: truncated.
+	for _, n := range []int{4, 5, 6, 20, 31} {
+		if !(Extractor{}).Match(data[:n], int64(n)) {
+			t.Errorf("%d bytes: not matched", n)
+			continue
+		}
+		if res := unpacktest.Run(t, Extractor{}, data[:n], unpacktest.Options{}); !errors.Is(res.Err, unpack.ErrTruncated) {
+			t.Errorf("%d bytes: error %v, want truncated", n, res.Err)
+		}
+	}
 	// Short tail truncations cut the header off: truncated, not succeeded.
 	for _, cut := range []int{1, 8, 64} {
 		res := unpacktest.Run(t, Extractor{}, data[:len(data)-cut], unpacktest.Options{})

@@ -27,7 +27,11 @@ type Extractor struct{}
 func (Extractor) Name() string { return "7z" }
 
 // Match implements unpack.Extractor.
-func (Extractor) Match(head []byte, size int64) bool { return bytes.HasPrefix(head, Magic) }
+// A file that is only the first 4 or 5 bytes of the magic is a 7z archive
+// cut short, and is matched so that it is reported as truncated.
+func (Extractor) Match(head []byte, size int64) bool {
+	return bytes.HasPrefix(head, Magic) || len(head) >= 4 && len(head) < len(Magic) && int64(len(head)) == size && bytes.HasPrefix(Magic, head)
+}
 
 // Extract implements unpack.Extractor. Entries are read in archive order, so
 // a solid block is decompressed once, front to back.
