@@ -59,7 +59,8 @@ func status(root *artifact.Node, s Summary) (string, string) {
 	}
 	if len(root.Children) == 0 && root.PE == nil && root.MachO == nil {
 		for _, is := range root.Issues {
-			if is.Kind == artifact.KindParse || is.Kind == artifact.KindExtract || is.Kind == artifact.KindPanic {
+			switch is.Kind {
+			case artifact.KindParse, artifact.KindExtract, artifact.KindPanic, artifact.KindMalformed, artifact.KindTruncated:
 				return StatusFailed, "corrupt: " + is.Stage + ": " + is.Message
 			}
 		}

@@ -98,6 +98,14 @@ func TestExitCodeTable(t *testing.T) {
 	}
 	_ = os.WriteFile(filepath.Join(broken, "builds", "ab", "report.json"), []byte("{not json"), 0o644)
 	_ = os.WriteFile(filepath.Join(broken, "index.sqlite"), []byte("not a database, long enough to be read as a header.............."), 0o644)
+	// report heals a damaged index by rebuilding it; one it cannot replace
+	// (a folder where the index file goes) stops it
+	unfixable := t.TempDir()
+	for _, d := range []string{filepath.Join(unfixable, "builds", "ab"), filepath.Join(unfixable, "index.sqlite")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	// the synthetic corpus only: the real files would add a minute and
 	// prove nothing more about exit codes
 	corpus := os.Getenv("TOMSCAN_CORPUS")
@@ -126,7 +134,8 @@ func TestExitCodeTable(t *testing.T) {
 		{cmd: "rules suggest", code: 2, args: []string{"rules", "suggest", "--positive", filepath.Dir(pos)}},
 		{cmd: "report", code: 0, args: []string{"report", "--out", arch}},
 		{cmd: "report", code: 2, args: []string{"report", "--out", work}},
-		{cmd: "report", code: 3, args: []string{"report", "--out", broken}},
+		{cmd: "report", code: 1, args: []string{"report", "--out", broken, "--check"}},
+		{cmd: "report", code: 3, args: []string{"report", "--out", unfixable}},
 		{cmd: "query", code: 0, args: []string{"query", "--out", arch, "--endpoint", "TOM.com"}},
 		{cmd: "query", code: 2, args: []string{"query", "--out", arch, "--sql", "SELECT sha256, nonsense FROM builds"}},
 		{cmd: "query", code: 3, args: []string{"query", "--out", broken, "--verdict", "unrelated"}},

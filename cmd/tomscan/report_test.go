@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -144,5 +145,50 @@ func TestScanWritesPagesAndIndex(t *testing.T) {
 	}
 	if code, _, _ := runCmd(t, "scan", in, "--out", out, "--format", "pdf"); code != exitUsage {
 		t.Errorf("unknown format: exit %d", code)
+	}
+}
+
+// TestDamagedReportHeals: a report.json cut to 100 bytes no longer stops
+// the archive: 'report' rebuilds around it (exit 0, a warning), a later
+// scan works (exit 0), and 'report --check' lists it (exit 1) until the
+// build is rescanned.
+func TestDamagedReportHeals(t *testing.T) {
+	out := fixtureArchive(t)
+	if code, _, stderr := runCmd(t, "report", "--out", out); code != exitOK {
+		t.Fatal(stderr)
+	}
+	if code, stdout, _ := runCmd(t, "report", "--out", out, "--check"); code != exitOK || stdout != "" {
+		t.Fatalf("check of a sound archive: exit %d: %q", code, stdout)
+	}
+	bad := filepath.Join(out, archive.BuildsDir, reportstest.TOMKey, archive.ReportJSON)
+	if err := os.Truncate(bad, 100); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, _ := runCmd(t, "report", "--out", out, "--check")
+	if code != exitBuildFailed || !strings.Contains(stdout, reportstest.TOMKey+": unreadable") {
+		t.Errorf("check: exit %d: %q", code, stdout)
+	}
+	code, _, stderr := runCmd(t, "report", "--out", out)
+	if code != exitOK || !strings.Contains(stderr, "warning: report skipped") || !strings.Contains(stderr, reportstest.TOMKey) {
+		t.Errorf("report over a damaged report.json: exit %d: %s", code, stderr)
+	}
+	in := filepath.Join(t.TempDir(), "hello.txt")
+	if err := os.WriteFile(in, []byte("hello\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = runCmd(t, "scan", in, "--out", out, "--quiet", "--jobs", "1")
+	if code != exitOK {
+		t.Errorf("scan into an archive with a damaged report: exit %d: %s", code, stderr)
+	}
+	code, stdout, _ = runCmd(t, "query", "--out", out, "--sql", "SELECT count(*) AS n FROM builds")
+	if want := len(reportstest.All()); code != exitOK || !strings.Contains(stdout, fmt.Sprintf("\n%d\n", want)) {
+		t.Errorf("index after scan: exit %d: %q, want %d builds (all but the damaged one, plus the new one)", code, stdout, want)
+	}
+	code, stdout, _ = runCmd(t, "report", "--out", out, "--check")
+	if code != exitBuildFailed || strings.Count(stdout, "\n") != 1 || !strings.Contains(stdout, reportstest.TOMKey+": unreadable") {
+		t.Errorf("check after scan: exit %d: %q", code, stdout)
+	}
+	if code, _, _ := runCmd(t, "report", "--check"); code != exitUsage {
+		t.Errorf("check without --out: exit %d", code)
 	}
 }

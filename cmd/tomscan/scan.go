@@ -189,6 +189,11 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	if len(builds) == 0 {
 		return exitUsage, usagef("scan: no file to scan in %s (%d skipped): name files or folders that hold installers", esc(strings.Join(paths, " ")), len(skipped))
 	}
+	index, err := archive.Open(ctx, *out) // the index heals itself: see archive.Open
+	if err != nil {
+		return exitRuntime, fmt.Errorf("scan: %w", err)
+	}
+	defer index.Close()
 
 	spec := scanSpec{Limits: lim, KeywordLists: *keywords, TrustPEM: trustPEM, Tool: toolInfo(), Timestamps: *timestamps, ScratchDir: run.Dir(), Passwords: pwList}
 	for _, src := range set.Sources {
@@ -240,7 +245,7 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 			intr++
 			return
 		}
-		if err := writeReport(*out, r, want); err != nil {
+		if err := writeReport(ctx, *out, index, r, want); err != nil {
 			stopErr = fmt.Errorf("scan: writing reports failed, the run stopped (reports written before are intact): %w", err)
 			stopRun()
 			return
@@ -270,9 +275,13 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		return exitRuntime, fmt.Errorf("scan: --ndjson: %w", err)
 	}
 	interrupted := ctx.Err() != nil
-	// The index covers every build in the archive, this run's and earlier
-	// ones; after an interruption it still covers what finished.
-	if ierr := archive.Reindex(context.WithoutCancel(ctx), *out); ierr != nil {
+	// The index covers every build in the archive: this run's, upserted one
+	// by one as they were written (even when the run is being interrupted),
+	// and earlier ones.
+	for _, s := range index.Skipped() {
+		fmt.Fprintf(stderr, "tomscan: warning: report left out of the index (run 'tomscan report --check'): %s\n", reports.Terminal(s.String()))
+	}
+	if ierr := index.Flush(context.WithoutCancel(ctx)); ierr != nil {
 		return exitRuntime, fmt.Errorf("scan: %w", ierr)
 	}
 	if interrupted {
@@ -365,9 +374,19 @@ func newBar(stderr io.Writer, quiet bool, total int64, builds int) *progressbar.
 	)
 }
 
-// writeReport archives a finished build: the worker's JSON byte for byte
-// (or this process's encoding), and the pages rendered from the report.
-func writeReport(out string, r pipeline.Result, want map[string]bool) error {
+// writeReport archives a finished build (the worker's JSON byte for byte, or
+// this process's encoding, and the pages rendered from the report) and
+// upserts it into the index: a finished build is indexed even when the run
+// is being interrupted.
+func writeReport(ctx context.Context, out string, index *archive.Index, r pipeline.Result, want map[string]bool) error {
+	if err := writeBuildFiles(out, r, want); err != nil {
+		return err
+	}
+	return index.Upsert(context.WithoutCancel(ctx), r.Build.Key, r.Report)
+}
+
+// writeBuildFiles writes report.json and the pages asked for.
+func writeBuildFiles(out string, r pipeline.Result, want map[string]bool) error {
 	if r.JSON == nil {
 		return archive.WriteBuild(out, r.Build.Key, r.Report, want)
 	}

@@ -137,3 +137,24 @@ func (b *builder) innoLoader(ctx context.Context, dir string, v innoVer) ([]byte
 	}
 	return p.compile(ctx, dir)
 }
+
+// InnoInstaller builds an Inno Setup installer from s on a loader stub
+// compiled with mingw-w64 in dir (a scratch folder): for tests and the
+// hostile generator, which need installers whose script says what they
+// want (a "{app}\..\..\x" destination, say) without a corpus spec.
+func InnoInstaller(ctx context.Context, dir string, s *InnoSetup) ([]byte, error) {
+	built, err := s.build()
+	if err != nil {
+		return nil, fmt.Errorf("inno installer: %w", err)
+	}
+	p := &peDesc{fileName: "setup.exe", arch: "x86", textMode: "gbk", langID: 0x409, version: "1.0.0.0",
+		company: "Test", product: "Test", description: "Test Setup", copyright: "(c)", internalName: "setup", strings: []string{"Setup"}}
+	if built.v.atLeast(5, 1, 5) {
+		p.rcdataNeutral = map[int][]byte{11111: innoPlaceholderTable()}
+	}
+	stub, err := p.compile(ctx, filepath.Join(dir, "loader"))
+	if err != nil {
+		return nil, fmt.Errorf("inno installer: %w", err)
+	}
+	return built.assemble(stub)
+}

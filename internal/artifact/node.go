@@ -80,6 +80,9 @@ const (
 	// format that no extractor reads; the message names the format.
 	KindUnsupportedFormat = "unsupported-format"
 	KindTruncated         = "truncated" // the file ends before what its headers declare (expected and actual sizes in the message)
+	// KindMalformed: a size, count or offset the container declares disagrees
+	// with its bytes (the message names the field); what fits is still read.
+	KindMalformed = "malformed"
 )
 
 // Match is one YARA rule that matched a node.

@@ -163,6 +163,10 @@ func (b *build) unpack(ctx context.Context, n *artifact.Node, blob *artifact.Blo
 				kind = artifact.KindToolMissing
 			case errors.Is(err, ErrUnsupported):
 				kind = artifact.KindUnsupported
+			case errors.Is(err, ErrTruncated):
+				kind = artifact.KindTruncated
+			case errors.Is(err, ErrMalformed):
+				kind = artifact.KindMalformed
 			case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 				kind = artifact.KindTimeout
 			case errors.Is(err, errPanic):
@@ -212,6 +216,14 @@ func (b *build) unread(n *artifact.Node, matched string, hadIssue bool) {
 
 // ErrUnsupported marks a format variant an extractor recognises but cannot read.
 var ErrUnsupported = errors.New("unsupported variant")
+
+// ErrMalformed marks a container whose declared sizes, counts or offsets
+// disagree with its bytes (KindMalformed); the error names the field.
+var ErrMalformed = errors.New("malformed")
+
+// ErrTruncated marks a container that its own lengths or checksums show to
+// be cut short (KindTruncated).
+var ErrTruncated = errors.New("truncated")
 
 // ToolMissingError says an external program an extractor needs is not installed.
 type ToolMissingError struct{ Tool string }

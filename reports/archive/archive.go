@@ -4,8 +4,11 @@
 //	OUT/index.sqlite   tables builds, nodes, matches, endpoints, keywords
 //	OUT/index.html     every build in one table, and the timeline plot
 //
-// The JSON reports are the record; everything else is rebuilt from them,
-// deterministically, by Render and Index (`tomscan report`).
+// The JSON reports are the record. A scan upserts each build into the index
+// as its report is written (Index); `tomscan report` rebuilds pages and index
+// from the JSON, one report at a time (Rebuild), and `tomscan report --check`
+// lists reports that cannot be read (Check). A report that cannot be read is
+// skipped with a warning, never a reason to stop.
 package archive
 
 import (
@@ -60,7 +63,9 @@ func Keys(out string) ([]string, error) {
 	return keys, nil
 }
 
-// Load reads every archived report, sorted by key.
+// Load reads every archived report, sorted by key. It holds them all in
+// memory and fails on the first unreadable one: for tests and small tools,
+// never for the archive's own upkeep (see Rebuild).
 func Load(ctx context.Context, out string) ([]Entry, error) {
 	keys, err := Keys(out)
 	if err != nil {
@@ -136,54 +141,4 @@ func writePages(dir string, r *reports.Report, formats map[string]bool) error {
 		}
 	}
 	return nil
-}
-
-// Render re-renders the Markdown and HTML page of every archived build from
-// its report.json, without rescanning.
-func Render(ctx context.Context, out string) ([]Entry, error) {
-	entries, err := Load(ctx, out)
-	if err != nil {
-		return nil, err
-	}
-	for _, e := range entries {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		if err := writePages(e.Dir, e.Report, map[string]bool{"md": true, "html": true}); err != nil {
-			return nil, fmt.Errorf("archive: render %s: %w", e.Key, err)
-		}
-	}
-	return entries, nil
-}
-
-// Rebuild re-renders every build's pages and the index: `tomscan report`.
-func Rebuild(ctx context.Context, out string) error {
-	entries, err := Render(ctx, out)
-	if err != nil {
-		return err
-	}
-	return WriteIndex(ctx, out, entries)
-}
-
-// Reindex rebuilds index.sqlite and index.html from the archived JSON; scans
-// call it once at the end.
-func Reindex(ctx context.Context, out string) error {
-	entries, err := Load(ctx, out)
-	if err != nil {
-		return err
-	}
-	return WriteIndex(ctx, out, entries)
-}
-
-// WriteIndex writes index.sqlite and index.html for entries.
-func WriteIndex(ctx context.Context, out string, entries []Entry) error {
-	rows := Summaries(entries)
-	if err := writeDB(ctx, filepath.Join(out, IndexDB), entries, rows); err != nil {
-		return err
-	}
-	page, err := IndexPage(rows)
-	if err != nil {
-		return err
-	}
-	return reports.WriteAtomic(filepath.Join(out, IndexHTML), page)
 }

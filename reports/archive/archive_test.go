@@ -24,8 +24,8 @@ func newArchive(t *testing.T) string {
 			t.Fatal(err)
 		}
 	}
-	if err := archive.Rebuild(context.Background(), out); err != nil {
-		t.Fatal(err)
+	if skipped, err := archive.Rebuild(context.Background(), out); err != nil || len(skipped) > 0 {
+		t.Fatal(err, skipped)
 	}
 	return out
 }
@@ -53,7 +53,7 @@ func TestRebuildIsReproducible(t *testing.T) {
 	}
 	// and a rebuild in place changes nothing
 	before, _ := os.ReadFile(filepath.Join(a, archive.IndexDB))
-	if err := archive.Rebuild(context.Background(), a); err != nil {
+	if _, err := archive.Rebuild(context.Background(), a); err != nil {
 		t.Fatal(err)
 	}
 	after, _ := os.ReadFile(filepath.Join(a, archive.IndexDB))
@@ -172,7 +172,7 @@ func TestResolve(t *testing.T) {
 
 func TestEmptyArchive(t *testing.T) {
 	out := t.TempDir()
-	if err := archive.Rebuild(context.Background(), out); err != nil {
+	if _, err := archive.Rebuild(context.Background(), out); err != nil {
 		t.Fatal(err)
 	}
 	page, _ := os.ReadFile(filepath.Join(out, archive.IndexHTML))

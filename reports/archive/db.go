@@ -4,71 +4,38 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
-	_ "modernc.org/sqlite" // pure-Go SQLite: no cgo beyond go-yara's
+	"modernc.org/sqlite" // pure-Go SQLite: no cgo beyond go-yara's
 
 	"github.com/tomscan/tomscan/internal/artifact"
 	"github.com/tomscan/tomscan/reports"
 	"github.com/tomscan/tomscan/reports/timeline"
 )
 
-// BuildRow is one build as the index shows it.
-type BuildRow struct {
-	Key          string
-	Path         string
-	Version      string
-	Kind         string // the TOM verdict, "" without one
-	Confidence   float64
-	Status       string
-	Type         string
-	Size         int64
-	Nodes        int
-	PEs          int
-	Matches      int
-	Issues       int
-	Endpoints    int
-	Hosts        []string
-	KeywordLists int
-	Keywords     int
-	Signer       string // the root's or first signer in tree order
-	view         *reports.View
+// versionCollation orders dotted versions the way the timeline does
+// (timeline.CompareVersions: "5.10" after "5.9"), so that SQLite itself can
+// rank builds by version without tomscan holding every version in memory.
+const versionCollation = "tomversion"
+
+func init() {
+	if err := sqlite.RegisterCollationUtf8(versionCollation, timeline.CompareVersions); err != nil {
+		panic(fmt.Sprintf("archive: register collation: %v", err))
+	}
 }
 
-// Summaries derives one row per entry, ordered by version then key: the
-// order of the index table and of the timeline.
-func Summaries(entries []Entry) []BuildRow {
-	rows := make([]BuildRow, 0, len(entries))
-	for _, e := range entries {
-		v := reports.NewView(e.Report)
-		row := BuildRow{Key: e.Key, Path: v.Path, Version: v.Version, Kind: v.Verdict, Confidence: v.Confidence,
-			Status: v.Status, Type: v.Type, Size: v.Size, Nodes: v.Summary.Nodes, PEs: v.Summary.PEs,
-			Matches: v.Summary.Matches, Issues: v.Summary.Issues, Endpoints: len(v.Endpoints),
-			KeywordLists: len(v.KeywordLists), Keywords: v.KeywordCount(), view: v}
-		seen := map[string]bool{}
-		for _, ep := range v.Endpoints {
-			if !seen[ep.Host] {
-				seen[ep.Host] = true
-				row.Hosts = append(row.Hosts, ep.Host)
-			}
-		}
-		if len(v.Signers) > 0 {
-			row.Signer = v.Signers[0].Signer
-		}
-		rows = append(rows, row)
-	}
-	timeline.SortByVersion(rows, func(r BuildRow) string { return r.Version }, func(r BuildRow) string { return r.Key })
-	return rows
-}
+// indexVersion names the layout of index.sqlite. An index with another (an
+// older tomscan's, or none: a damaged file) is rebuilt from the reports when
+// it is opened.
+const indexVersion = "2"
 
 const schemaSQL = `
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE builds (
   sha256 TEXT PRIMARY KEY, path TEXT NOT NULL, version TEXT NOT NULL,
   version_rank INTEGER NOT NULL, -- position by version (numeric dotted order): ORDER BY it
-  kind TEXT NOT NULL,
+  kind TEXT NOT NULL,    -- the TOM verdict, "" without one (kept for older queries)
+  verdict TEXT NOT NULL, -- the same: the TOM verdict, "" without one
   confidence REAL NOT NULL, status TEXT NOT NULL, status_reason TEXT NOT NULL, type TEXT NOT NULL,
   size INTEGER NOT NULL, nodes INTEGER NOT NULL, pes INTEGER NOT NULL, matches INTEGER NOT NULL,
   issues INTEGER NOT NULL, endpoints INTEGER NOT NULL, keyword_lists INTEGER NOT NULL,
@@ -90,46 +57,21 @@ CREATE TABLE endpoints (
 CREATE TABLE keywords (
   build TEXT NOT NULL REFERENCES builds(sha256), list TEXT NOT NULL, family TEXT NOT NULL,
   snapshot TEXT NOT NULL, node TEXT NOT NULL, position INTEGER NOT NULL, keyword TEXT NOT NULL);
+CREATE INDEX matches_build ON matches(build);
 CREATE INDEX matches_rule ON matches(rule);
+CREATE INDEX endpoints_build ON endpoints(build);
 CREATE INDEX endpoints_host ON endpoints(host);
+CREATE INDEX keywords_build ON keywords(build);
 CREATE INDEX keywords_keyword ON keywords(keyword);
 `
 
-// writeDB builds the index in a temp file next to path and renames it into
-// place, so a reader never opens half an index. Rows go in in a fixed order
-// (builds by version, then tree order), so the same reports give the same file.
-func writeDB(ctx context.Context, path string, entries []Entry, rows []BuildRow) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-")
-	if err != nil {
-		return fmt.Errorf("archive: index temp file: %w", err)
-	}
-	tmp := f.Name()
-	f.Close()            // SQLite takes an empty file for a new database
-	defer os.Remove(tmp) // no-op after the rename
-	db, err := sql.Open("sqlite", tmp)
-	if err != nil {
-		return fmt.Errorf("archive: open index: %w", err)
-	}
-	if err := fillDB(ctx, db, entries, rows); err != nil {
-		db.Close()
-		return err
-	}
-	if err := db.Close(); err != nil {
-		return fmt.Errorf("archive: close index: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("archive: rename index: %w", err)
-	}
-	return nil
+// buildTables are the tables holding one build's rows, by their build column.
+var buildTables = []struct{ name, col string }{
+	{"keywords", "build"}, {"endpoints", "build"}, {"matches", "build"}, {"nodes", "build"}, {"builds", "sha256"},
 }
 
-func fillDB(ctx context.Context, db *sql.DB, entries []Entry, rows []BuildRow) error {
-	db.SetMaxOpenConns(1)
-	for _, p := range []string{"PRAGMA journal_mode=OFF", "PRAGMA synchronous=OFF"} {
-		if _, err := db.ExecContext(ctx, p); err != nil {
-			return fmt.Errorf("archive: index %s: %w", p, err)
-		}
-	}
+// createSchema lays out an empty index.
+func createSchema(ctx context.Context, db *sql.DB) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("archive: index begin: %w", err)
@@ -138,64 +80,161 @@ func fillDB(ctx context.Context, db *sql.DB, entries []Entry, rows []BuildRow) e
 	if _, err := tx.ExecContext(ctx, schemaSQL); err != nil {
 		return fmt.Errorf("archive: index schema: %w", err)
 	}
-	byKey := map[string]*reports.Report{}
-	for _, e := range entries {
-		byKey[e.Key] = e.Report
-	}
-	ins := func(q string, args ...any) error {
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-			return fmt.Errorf("archive: index insert %s: %w", strings.Fields(q)[2], err)
-		}
-		return nil
-	}
-	if err := ins(`INSERT INTO meta VALUES (?, ?)`, "schema_version", reports.SchemaVersion); err != nil {
-		return err
-	}
-	for rank, row := range rows {
-		r, v := byKey[row.Key], row.view
-		if err := ins(`INSERT INTO builds VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
-			row.Key, row.Path, row.Version, rank, row.Kind, row.Confidence, row.Status, r.StatusReason, row.Type,
-			row.Size, row.Nodes, row.PEs, row.Matches, row.Issues, row.Endpoints, row.KeywordLists,
-			row.Keywords, row.Signer, r.Tool.Version, r.Rules.Digest, r.SchemaVersion); err != nil {
-			return err
-		}
-		if r.Tree != nil {
-			err := r.Tree.Walk(func(n *artifact.Node) error {
-				fv := ""
-				if n.PE != nil && n.PE.Version != nil {
-					fv = n.PE.Version.FileVersion
-				}
-				if err := ins(`INSERT INTO nodes VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`, row.Key, n.ID, n.Name, n.Depth,
-					n.Type, n.Size, n.SHA256, n.Extractor, n.DuplicateOf, fv, len(n.Matches), len(n.Findings), len(n.Issues)); err != nil {
-					return err
-				}
-				for _, m := range n.Matches {
-					if err := ins(`INSERT INTO matches VALUES (?,?,?,?)`, row.Key, n.ID, m.Namespace, m.Rule); err != nil {
-						return err
-					}
-				}
-				return ctx.Err()
-			})
-			if err != nil {
-				return err
-			}
-		}
-		for _, ep := range v.Endpoints {
-			if err := ins(`INSERT INTO endpoints VALUES (?,?,?,?,?,?,?,?)`, row.Key, ep.Node, ep.Value, ep.Host,
-				ep.Class, ep.Country, ep.Encoding, ep.Source); err != nil {
-				return err
-			}
-		}
-		for _, kl := range v.KeywordLists {
-			for i, k := range kl.Keywords {
-				if err := ins(`INSERT INTO keywords VALUES (?,?,?,?,?,?,?)`, row.Key, kl.Name, kl.Family, kl.Snapshot, kl.Node, i, k); err != nil {
-					return err
-				}
-			}
+	for _, kv := range [][2]string{{"index_version", indexVersion}, {"schema_version", reports.SchemaVersion}} {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO meta VALUES (?, ?)`, kv[0], kv[1]); err != nil {
+			return fmt.Errorf("archive: index meta: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("archive: index commit: %w", err)
+	}
+	return nil
+}
+
+// upsert replaces one build's rows in one transaction: its old rows go, the
+// report's rows come in, or nothing changes.
+func upsert(ctx context.Context, db *sql.DB, key string, r *reports.Report) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("archive: index begin: %w", err)
+	}
+	defer tx.Rollback()
+	for _, t := range buildTables {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+t.name+` WHERE `+t.col+` = ?`, key); err != nil {
+			return fmt.Errorf("archive: index delete %s %s: %w", t.name, key, err)
+		}
+	}
+	if err := insertBuild(ctx, tx, key, r); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("archive: index commit %s: %w", key, err)
+	}
+	return nil
+}
+
+// insertBuild adds one report's rows, in tree order. version_rank is set
+// by rank once the batch of upserts is done.
+func insertBuild(ctx context.Context, tx *sql.Tx, key string, r *reports.Report) error {
+	ins := func(q string, args ...any) error {
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("archive: index insert %s %s: %w", strings.Fields(q)[2], key, err)
+		}
+		return nil
+	}
+	v := reports.NewView(r)
+	signer := ""
+	if len(v.Signers) > 0 {
+		signer = v.Signers[0].Signer
+	}
+	if err := ins(`INSERT INTO builds VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+		key, v.Path, v.Version, -1, v.Verdict, v.Verdict, v.Confidence, v.Status, r.StatusReason, v.Type,
+		v.Size, v.Summary.Nodes, v.Summary.PEs, v.Summary.Matches, v.Summary.Issues, len(v.Endpoints), len(v.KeywordLists),
+		v.KeywordCount(), signer, r.Tool.Version, r.Rules.Digest, r.SchemaVersion); err != nil {
+		return err
+	}
+	if r.Tree != nil {
+		err := r.Tree.Walk(func(n *artifact.Node) error {
+			fv := ""
+			if n.PE != nil && n.PE.Version != nil {
+				fv = n.PE.Version.FileVersion
+			}
+			// OR REPLACE: a hand-edited report may repeat a node id; the
+			// last one wins, as it would in any reader keyed by id.
+			if err := ins(`INSERT OR REPLACE INTO nodes VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`, key, n.ID, n.Name, n.Depth,
+				n.Type, n.Size, n.SHA256, n.Extractor, n.DuplicateOf, fv, len(n.Matches), len(n.Findings), len(n.Issues)); err != nil {
+				return err
+			}
+			for _, m := range n.Matches {
+				if err := ins(`INSERT INTO matches VALUES (?,?,?,?)`, key, n.ID, m.Namespace, m.Rule); err != nil {
+					return err
+				}
+			}
+			return ctx.Err()
+		})
+		if err != nil {
+			return err
+		}
+	}
+	for _, ep := range v.Endpoints {
+		if err := ins(`INSERT INTO endpoints VALUES (?,?,?,?,?,?,?,?)`, key, ep.Node, ep.Value, ep.Host,
+			ep.Class, ep.Country, ep.Encoding, ep.Source); err != nil {
+			return err
+		}
+	}
+	for _, kl := range v.KeywordLists {
+		for i, k := range kl.Keywords {
+			if err := ins(`INSERT INTO keywords VALUES (?,?,?,?,?,?,?)`, key, kl.Name, kl.Family, kl.Snapshot, kl.Node, i, k); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// rank sets every build's version_rank: its position by version, then by
+// key. SQLite sorts (spilling to disk when large); only rows whose rank
+// changed are written.
+func rank(ctx context.Context, db *sql.DB) error {
+	_, err := db.ExecContext(ctx, `
+UPDATE builds SET version_rank = r.rank
+FROM (SELECT sha256, row_number() OVER (ORDER BY version COLLATE `+versionCollation+`, sha256) - 1 AS rank FROM builds) AS r
+WHERE builds.sha256 = r.sha256 AND builds.version_rank != r.rank`)
+	if err != nil {
+		return fmt.Errorf("archive: index rank: %w", err)
+	}
+	return nil
+}
+
+// BuildRow is one build as the index page shows it.
+type BuildRow struct {
+	Key          string
+	Path         string
+	Version      string
+	Kind         string // the TOM verdict, "" without one
+	Confidence   float64
+	Status       string
+	Type         string
+	Size         int64
+	Nodes        int
+	PEs          int
+	Matches      int
+	Issues       int
+	Endpoints    int
+	Hosts        []string
+	KeywordLists int
+	Keywords     int
+	Signer       string // the root's or first signer in tree order
+}
+
+// eachRow streams the builds in index order (version, then key) to fn: one
+// row in memory at a time. Hosts are the build's distinct endpoint hosts in
+// the report's order.
+func eachRow(ctx context.Context, db *sql.DB, fn func(BuildRow) error) error {
+	rows, err := db.QueryContext(ctx, `
+SELECT b.sha256, b.path, b.version, b.kind, b.confidence, b.status, b.type, b.size, b.nodes, b.pes,
+  b.matches, b.issues, b.endpoints, b.keyword_lists, b.keywords, b.signer,
+  (SELECT json_group_array(host ORDER BY first) FROM
+     (SELECT host, min(rowid) AS first FROM endpoints WHERE build = b.sha256 GROUP BY host))
+FROM builds b ORDER BY b.version_rank, b.sha256`)
+	if err != nil {
+		return fmt.Errorf("archive: index rows: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var r BuildRow
+		var hosts sql.NullString
+		if err := rows.Scan(&r.Key, &r.Path, &r.Version, &r.Kind, &r.Confidence, &r.Status, &r.Type, &r.Size, &r.Nodes,
+			&r.PEs, &r.Matches, &r.Issues, &r.Endpoints, &r.KeywordLists, &r.Keywords, &r.Signer, &hosts); err != nil {
+			return fmt.Errorf("archive: index row: %w", err)
+		}
+		r.Hosts = decodeHosts(hosts.String)
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("archive: index rows: %w", err)
 	}
 	return nil
 }

@@ -38,8 +38,8 @@ func CheckSelect(q string) error {
 	return nil
 }
 
-// Open opens OUT/index.sqlite read-only.
-func Open(out string) (*sql.DB, error) {
+// openReadOnly opens OUT/index.sqlite read-only.
+func openReadOnly(out string) (*sql.DB, error) {
 	path, err := filepath.Abs(filepath.Join(out, IndexDB))
 	if err != nil {
 		return nil, fmt.Errorf("archive: index path: %w", err)
@@ -60,7 +60,7 @@ func Query(ctx context.Context, out, q string, args ...any) (*Result, error) {
 	if err := CheckSelect(q); err != nil {
 		return nil, err
 	}
-	db, err := Open(out)
+	db, err := openReadOnly(out)
 	if err != nil {
 		return nil, err
 	}

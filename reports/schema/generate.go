@@ -26,7 +26,7 @@ var constraints = map[string]map[string]any{
 	"artifact.Node.size":            {"minimum": 0},
 	"artifact.Node.path":            {"minItems": 1},
 	"artifact.Issue.kind": {"enum": []string{"limit", "unsafe-name", "extract-error", "parse-error", "tool-missing",
-		"unsupported", "timeout", "read-error", "scan-error", "panic", "worker-crashed", "encrypted", "unsupported-format", "truncated"}},
+		"unsupported", "timeout", "read-error", "scan-error", "panic", "worker-crashed", "encrypted", "unsupported-format", "truncated", "malformed"}},
 	"tom.Verdict.kind": {"enum": []string{"regular-skype", "tom-skype-english", "tom-skype-chinese",
 		"post-tom-joint-venture", "unrelated", "undetermined"}},
 	"tom.Verdict.confidence": {"minimum": 0, "maximum": 1},

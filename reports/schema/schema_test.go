@@ -145,7 +145,7 @@ func TestCorpusReportsValidate(t *testing.T) {
 	if n == 0 {
 		t.Fatalf("no builds in %s", dir)
 	}
-	if err := archive.Reindex(ctx, out); err != nil {
+	if _, err := archive.Reindex(ctx, out); err != nil {
 		t.Fatal(err)
 	}
 	res, err := archive.Query(ctx, out, `SELECT b.sha256, b.nodes, (SELECT count(*) FROM nodes n WHERE n.build = b.sha256),

@@ -24,18 +24,26 @@ type Extractor struct{}
 func (Extractor) Name() string { return "cab" }
 
 // Match implements unpack.Extractor: "MSCF", then reserved1 = 0, as real cabinets have.
+// A file of fewer than 36 bytes that starts so is a cabinet cut inside its
+// header: it is matched so that it is reported as truncated.
 func (Extractor) Match(head []byte, size int64) bool {
-	return len(head) >= 36 && bytes.HasPrefix(head, []byte("MSCF\x00\x00\x00\x00"))
+	return bytes.HasPrefix(head, []byte("MSCF\x00\x00\x00\x00")) && (len(head) >= 36 || int64(len(head)) == size)
 }
 
 // Extract implements unpack.Extractor.
 func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink) error {
+	if in.Blob.Size() < 36 {
+		return fmt.Errorf("cab: %d bytes, the header alone has 36: %w", in.Blob.Size(), unpack.ErrTruncated)
+	}
 	c, err := cabfile.Open(in.Blob.ReaderAt(), in.Blob.Size())
 	if err != nil {
 		return fmt.Errorf("cab: open: %w", err)
 	}
 	if c.NextCabinet != "" || c.PrevCabinet != "" {
 		sink.Issue(artifact.KindUnsupported, fmt.Sprintf("cab: part %d of a multi-cabinet set (previous %q, next %q): files spanning cabinets are not extracted", c.Index, c.PrevCabinet, c.NextCabinet))
+	}
+	for _, p := range c.Check() {
+		sink.Issue(ProblemKind(p), "cab: "+p.String())
 	}
 	if off, size, ok := c.Signature(); ok {
 		sink.Signature(authenticode.CabSignature(in.Blob.ReaderAt(), off, size))
@@ -74,4 +82,12 @@ func emit(ctx context.Context, c *cabfile.Cabinet, maxWork int64, sink unpack.Si
 		return nil
 	}
 	return err
+}
+
+// ProblemKind is the issue kind of a cabinet's header problem.
+func ProblemKind(p cabfile.Problem) string {
+	if p.Truncated {
+		return artifact.KindTruncated
+	}
+	return artifact.KindMalformed
 }

@@ -105,6 +105,7 @@ func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink)
 		}
 	}
 	info := setupInstaller(ctx, s, decErr, sink)
+	checkSetup(s, in.Blob.Size(), sink)
 	if in.Tools.Innoextract == "" {
 		sink.Installer(info)
 		return fmt.Errorf("inno: %w", &unpack.ToolMissingError{Tool: "innoextract"})

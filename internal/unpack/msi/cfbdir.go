@@ -17,6 +17,7 @@ type cfbEntry struct {
 	ctime []byte
 	mtime []byte
 	size  []byte // 8 bytes, little-endian
+	start uint32 // first sector of the stream (FAT or mini FAT)
 }
 
 const (
@@ -91,7 +92,7 @@ func readDirectory(r io.ReaderAt, size int64) ([]cfbEntry, error) {
 				nameLen = 0
 			}
 			name := d[:max(nameLen-2, 0)]
-			entries = append(entries, cfbEntry{name: name, typ: d[66], clsid: d[80:96], state: d[96:100], ctime: d[100:108], mtime: d[108:116], size: d[120:128]})
+			entries = append(entries, cfbEntry{name: name, typ: d[66], clsid: d[80:96], state: d[96:100], ctime: d[100:108], mtime: d[108:116], size: d[120:128], start: le.Uint32(d[116:])})
 		}
 		var err error
 		if sector, err = next(sector); err != nil {

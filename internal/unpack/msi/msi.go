@@ -54,6 +54,13 @@ func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink)
 	for _, w := range db.warnings {
 		sink.Issue(artifact.KindParse, w)
 	}
+	for _, p := range checkCompound(in.Blob.ReaderAt(), in.Blob.Size()) {
+		kind := artifact.KindMalformed
+		if p.truncated {
+			kind = artifact.KindTruncated
+		}
+		sink.Issue(kind, "msi: "+p.String())
+	}
 	if err != nil {
 		return err
 	}
@@ -151,6 +158,13 @@ func emitCabinets(ctx context.Context, db *database, in unpack.Input, paths map[
 			continue
 		}
 		consumed[stream] = true
+		for _, p := range c.Check() {
+			kind := artifact.KindMalformed
+			if p.Truncated {
+				kind = artifact.KindTruncated
+			}
+			sink.Issue(kind, fmt.Sprintf("msi: cabinet %q: %s", stream, p))
+		}
 		for _, fo := range c.Folders {
 			if fo.Compression&0x0F == cabfile.CompressQuantum {
 				sink.Issue(artifact.KindUnsupported, fmt.Sprintf("msi: cabinet %q: CAB: Quantum compression not supported", stream))

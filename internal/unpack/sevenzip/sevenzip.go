@@ -7,11 +7,13 @@ package sevenzip
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 
 	sz "github.com/bodgit/sevenzip"
 
+	"github.com/tomscan/tomscan/internal/artifact"
 	"github.com/tomscan/tomscan/internal/unpack"
 )
 
@@ -25,11 +27,23 @@ type Extractor struct{}
 func (Extractor) Name() string { return "7z" }
 
 // Match implements unpack.Extractor.
-func (Extractor) Match(head []byte, size int64) bool { return bytes.HasPrefix(head, Magic) }
+// A file that is only the first 4 or 5 bytes of the magic is a 7z archive
+// cut short, and is matched so that it is reported as truncated.
+func (Extractor) Match(head []byte, size int64) bool {
+	return bytes.HasPrefix(head, Magic) || len(head) >= 4 && len(head) < len(Magic) && int64(len(head)) == size && bytes.HasPrefix(Magic, head)
+}
 
 // Extract implements unpack.Extractor. Entries are read in archive order, so
 // a solid block is decompressed once, front to back.
 func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink) (err error) {
+	// The library allocates what the header declares: check it first.
+	if err := CheckHeader(in.Blob.ReaderAt(), in.Blob.Size()); err != nil {
+		if errors.Is(err, errTooMany) {
+			sink.Issue(artifact.KindLimit, err.Error()+": not unpacked")
+			return nil
+		}
+		return err
+	}
 	r, err := sz.NewReader(in.Blob.ReaderAt(), in.Blob.Size())
 	var enc *opened
 	switch {

@@ -52,6 +52,7 @@ func TestTruncatedKeepsIssue(t *testing.T) {
 
 func FuzzExtract(f *testing.F) {
 	f.Add([]byte("7z\xbc\xaf\x27\x1c\x00\x04"))
+	f.Add(HugeCoderProperties())
 	if data, err := readSeed(); err == nil {
 		f.Add(data)
 	}

@@ -27,6 +27,7 @@ var ErrUnsupported = errors.New("inno: unsupported setup data version")
 type Offsets struct {
 	Header int64 // setup-0: version marker and header blocks
 	Data   int64 // setup-1: file chunks
+	Total  int64 // the installer's size as the loader knows it (TotalSize)
 }
 
 var (
@@ -102,7 +103,7 @@ func readTable(r io.ReaderAt, size, at int64) (Offsets, error) {
 		}
 		fields = fields[1:]
 	}
-	o := Offsets{Header: int64(fields[4]), Data: int64(fields[5])}
+	o := Offsets{Header: int64(fields[4]), Data: int64(fields[5]), Total: int64(fields[0])}
 	if o.Header <= 0 || o.Header >= size || o.Data < 0 || o.Data > size {
 		return Offsets{}, fmt.Errorf("inno: offsets %d/%d outside the file (%d bytes)", o.Header, o.Data, size)
 	}

@@ -1,0 +1,330 @@
+package archive
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/tomscan/tomscan/reports"
+)
+
+// Index is the archive's SQLite index, open for updates. A scan upserts
+// each build as its report is written (one transaction per build), so the
+// index never needs every report at once and a run that stops half-way
+// leaves an index of what finished. Flush ranks the builds by version and
+// writes index.html from the database, streaming.
+type Index struct {
+	out     string
+	db      *sql.DB
+	skipped []Skipped
+	dirty   bool
+}
+
+// Skipped is an archived report that could not be read: it is left out of
+// the index (with a warning) instead of stopping the run.
+type Skipped struct {
+	Key string
+	Err error
+}
+
+func (s Skipped) String() string { return fmt.Sprintf("%s: %v", s.Key, s.Err) }
+
+// Open opens OUT/index.sqlite for updates, creating it when missing. An
+// index that cannot be used (damaged, or written by a tomscan with another
+// index layout) is rebuilt from the archived reports, one at a time;
+// reports that cannot be read are skipped and listed by Skipped.
+func Open(ctx context.Context, out string) (*Index, error) {
+	path := filepath.Join(out, IndexDB)
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		keys, kerr := Keys(out)
+		if kerr != nil {
+			return nil, kerr
+		}
+		if len(keys) > 0 {
+			return reopenAfterRebuild(ctx, out)
+		}
+	}
+	db, err := openRW(ctx, path)
+	if err != nil {
+		return reopenAfterRebuild(ctx, out) // not a database: the reports are the record
+	}
+	x := &Index{out: out, db: db}
+	ok, err := x.usable(ctx)
+	if err != nil || !ok {
+		db.Close()
+		return reopenAfterRebuild(ctx, out)
+	}
+	return x, nil
+}
+
+func reopenAfterRebuild(ctx context.Context, out string) (*Index, error) {
+	skipped, err := rebuildIndex(ctx, out, nil)
+	if err != nil {
+		return nil, err
+	}
+	db, err := openRW(ctx, filepath.Join(out, IndexDB))
+	if err != nil {
+		return nil, err
+	}
+	return &Index{out: out, db: db, skipped: skipped}, nil
+}
+
+// usable tells whether the database holds this layout; an empty file (just
+// created) gets the schema.
+func (x *Index) usable(ctx context.Context) (bool, error) {
+	var n int
+	if err := x.db.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master`).Scan(&n); err != nil {
+		return false, nil // not a database: rebuild
+	}
+	if n == 0 {
+		return true, createSchema(ctx, x.db)
+	}
+	var v string
+	if err := x.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'index_version'`).Scan(&v); err != nil || v != indexVersion {
+		return false, nil
+	}
+	return true, nil
+}
+
+// openRW opens a database file for writing, one connection (SQLite allows
+// one writer), waiting on a lock held by another tomscan rather than failing.
+func openRW(ctx context.Context, path string) (*sql.DB, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("archive: index path: %w", err)
+	}
+	dsn := "file:" + (&url.URL{Path: abs}).EscapedPath() + "?_pragma=busy_timeout(30000)&_pragma=synchronous(NORMAL)"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("archive: open index: %w", err)
+	}
+	db.SetMaxOpenConns(1)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("archive: open index %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// Skipped lists the reports a rebuild on Open could not read.
+func (x *Index) Skipped() []Skipped { return x.skipped }
+
+// Upsert replaces build key's rows with r's, in one transaction.
+func (x *Index) Upsert(ctx context.Context, key string, r *reports.Report) error {
+	x.dirty = true
+	return upsert(ctx, x.db, key, r)
+}
+
+// Flush ranks the builds by version and rewrites index.html from the index.
+func (x *Index) Flush(ctx context.Context) error {
+	if err := rank(ctx, x.db); err != nil {
+		return err
+	}
+	return writePage(ctx, x.db, filepath.Join(x.out, IndexHTML))
+}
+
+// Close closes the database. It does not Flush.
+func (x *Index) Close() error {
+	if err := x.db.Close(); err != nil {
+		return fmt.Errorf("archive: close index: %w", err)
+	}
+	return nil
+}
+
+// eachReport reads the archived reports one at a time, in key order, and
+// hands each to fn. A report that cannot be read goes to skip instead: one
+// damaged file never stops the rest.
+func eachReport(ctx context.Context, out string, skip func(Skipped), fn func(key string, r *reports.Report) error) error {
+	keys, err := Keys(out)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		r, err := reports.ReadFile(filepath.Join(reports.BuildDir(out, k), ReportJSON))
+		if err != nil {
+			skip(Skipped{Key: k, Err: err})
+			continue
+		}
+		if err := fn(k, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rebuildIndex writes a fresh index.sqlite (in a temp file, renamed into
+// place) and index.html from the archived reports, reading one report at a
+// time; each is also handed to also, when given. Rows go in in key order,
+// so the same reports give the same file.
+func rebuildIndex(ctx context.Context, out string, also func(key string, r *reports.Report) error) ([]Skipped, error) {
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return nil, fmt.Errorf("archive: %w", err)
+	}
+	path := filepath.Join(out, IndexDB)
+	f, err := os.CreateTemp(out, ".tmp-"+IndexDB+"-")
+	if err != nil {
+		return nil, fmt.Errorf("archive: index temp file: %w", err)
+	}
+	tmp := f.Name()
+	f.Close()            // SQLite takes an empty file for a new database
+	defer os.Remove(tmp) // no-op after the rename
+	db, err := openRW(ctx, tmp)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	if err := createSchema(ctx, db); err != nil {
+		return nil, err
+	}
+	var skipped []Skipped
+	err = eachReport(ctx, out, func(s Skipped) { skipped = append(skipped, s) }, func(k string, r *reports.Report) error {
+		if also != nil {
+			if err := also(k, r); err != nil {
+				return err
+			}
+		}
+		return upsert(ctx, db, k, r)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := rank(ctx, db); err != nil {
+		return nil, err
+	}
+	if err := writePage(ctx, db, filepath.Join(out, IndexHTML)); err != nil {
+		return nil, err
+	}
+	if _, err := db.ExecContext(ctx, `VACUUM`); err != nil {
+		return nil, fmt.Errorf("archive: index vacuum: %w", err)
+	}
+	if err := db.Close(); err != nil {
+		return nil, fmt.Errorf("archive: close index: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return nil, fmt.Errorf("archive: rename index: %w", err)
+	}
+	return skipped, nil
+}
+
+// Rebuild re-renders every build's pages and rebuilds the index from the
+// archived JSON (`tomscan report`), one report in memory at a time.
+// Reports that cannot be read are skipped and returned.
+func Rebuild(ctx context.Context, out string) ([]Skipped, error) {
+	all := map[string]bool{"md": true, "html": true}
+	return rebuildIndex(ctx, out, func(k string, r *reports.Report) error {
+		if err := writePages(reports.BuildDir(out, k), r, all); err != nil {
+			return fmt.Errorf("archive: render %s: %w", k, err)
+		}
+		return nil
+	})
+}
+
+// Reindex rebuilds index.sqlite and index.html alone, streaming.
+func Reindex(ctx context.Context, out string) ([]Skipped, error) {
+	return rebuildIndex(ctx, out, nil)
+}
+
+// Problem is one thing `tomscan report --check` found.
+type Problem struct {
+	Key  string
+	What string // "unreadable", "not indexed", "indexed without report"
+	Err  error
+}
+
+func (p Problem) String() string {
+	if p.Err != nil {
+		return fmt.Sprintf("%s: %s: %v", p.Key, p.What, p.Err)
+	}
+	return fmt.Sprintf("%s: %s", p.Key, p.What)
+}
+
+// Check reads every archived report (one at a time) and compares the
+// archive with its index, without changing anything: reports that cannot
+// be read, builds missing from the index, index rows without a report.
+// A missing or unusable index is one problem, keyed "index.sqlite".
+func Check(ctx context.Context, out string) ([]Problem, error) {
+	var probs []Problem
+	readable := map[string]bool{}
+	err := eachReport(ctx, out, func(s Skipped) {
+		probs = append(probs, Problem{Key: s.Key, What: "unreadable", Err: s.Err})
+	}, func(k string, _ *reports.Report) error {
+		readable[k] = true
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	indexed, err := indexedKeys(ctx, out)
+	if err != nil {
+		probs = append(probs, Problem{Key: IndexDB, What: "unusable index", Err: err})
+		return probs, nil
+	}
+	for k := range readable {
+		if !indexed[k] {
+			probs = append(probs, Problem{Key: k, What: "not indexed"})
+		}
+	}
+	keys, err := Keys(out)
+	if err != nil {
+		return nil, err
+	}
+	have := map[string]bool{}
+	for _, k := range keys {
+		have[k] = true
+	}
+	for k := range indexed {
+		if !have[k] {
+			probs = append(probs, Problem{Key: k, What: "indexed without report"})
+		}
+	}
+	sort.Slice(probs, func(i, j int) bool {
+		if probs[i].Key != probs[j].Key {
+			return probs[i].Key < probs[j].Key
+		}
+		return probs[i].What < probs[j].What
+	})
+	return probs, nil
+}
+
+func indexedKeys(ctx context.Context, out string) (map[string]bool, error) {
+	db, err := openReadOnly(out)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	var v string
+	if err := db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'index_version'`).Scan(&v); err != nil || v != indexVersion {
+		return nil, fmt.Errorf("index layout %q, want %q (run 'tomscan report'): %v", v, indexVersion, err)
+	}
+	rows, err := db.QueryContext(ctx, `SELECT sha256 FROM builds`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	keys := map[string]bool{}
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, err
+		}
+		keys[k] = true
+	}
+	return keys, rows.Err()
+}
+
+func decodeHosts(s string) []string {
+	var hosts []string
+	if s == "" || json.Unmarshal([]byte(s), &hosts) != nil || len(hosts) == 0 {
+		return nil
+	}
+	return hosts
+}

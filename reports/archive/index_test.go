@@ -1,0 +1,325 @@
+package archive_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tomscan/tomscan/internal/artifact"
+	"github.com/tomscan/tomscan/reports"
+	"github.com/tomscan/tomscan/reports/archive"
+	"github.com/tomscan/tomscan/reports/reportstest"
+)
+
+// dump is every row of every index table as text, sorted: what "the same
+// index" means whatever order the rows went in.
+func dump(t *testing.T, out string) []string {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(out, archive.IndexDB)+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var lines []string
+	for _, table := range []string{"meta", "builds", "nodes", "matches", "endpoints", "keywords"} {
+		rows, err := db.Query(`SELECT * FROM ` + table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			cells := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range cells {
+				ptrs[i] = &cells[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			lines = append(lines, fmt.Sprintf("%s %q", table, cells))
+		}
+		rows.Close()
+	}
+	sort.Strings(lines)
+	return lines
+}
+
+// TestUpsertsEqualRebuild: an index built by per-build upserts, in any
+// order and with builds upserted twice, holds the same rows (and renders
+// the same page) as a rebuild from the reports.
+func TestUpsertsEqualRebuild(t *testing.T) {
+	ctx := context.Background()
+	rebuilt := newArchive(t)
+	want := dump(t, rebuilt)
+	wantPage, err := os.ReadFile(filepath.Join(rebuilt, archive.IndexHTML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := reportstest.All()
+	var keys []string
+	for k := range all {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	orders := [][]string{slices.Clone(keys), {}, {}}
+	for i := len(keys) - 1; i >= 0; i-- {
+		orders[1] = append(orders[1], keys[i])
+	}
+	for i := range keys {
+		orders[2] = append(orders[2], keys[(i*3)%len(keys)]) // a permutation when len is not a multiple of 3
+	}
+	orders[2] = append(orders[2], keys[0], keys[len(keys)-1]) // upserted again
+	for i, order := range orders {
+		out := t.TempDir()
+		x, err := archive.Open(ctx, out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 2 {
+			// a stale version of a build first: the upsert must replace it
+			stale := reportstest.Regular()
+			stale.Build.Path = "stale.exe"
+			if err := x.Upsert(ctx, reportstest.TOMKey, stale); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, k := range order {
+			if err := x.Upsert(ctx, k, all[k]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := x.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := x.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got := dump(t, out); !slices.Equal(got, want) {
+			t.Errorf("order %d: upserted index differs from the rebuilt one:\n%s", i, diffLines(got, want))
+		}
+		page, err := os.ReadFile(filepath.Join(out, archive.IndexHTML))
+		if err != nil || !bytes.Equal(page, wantPage) {
+			t.Errorf("order %d: index.html differs from the rebuilt one (%v)", i, err)
+		}
+	}
+}
+
+func diffLines(got, want []string) string {
+	var b strings.Builder
+	for _, l := range got {
+		if !slices.Contains(want, l) {
+			b.WriteString("+ " + l + "\n")
+		}
+	}
+	for _, l := range want {
+		if !slices.Contains(got, l) {
+			b.WriteString("- " + l + "\n")
+		}
+	}
+	return b.String()
+}
+
+// TestUnreadableReportIsSkipped: a report.json cut to 100 bytes is left out
+// of the index with its reason, the other builds are indexed, and Check
+// lists it.
+func TestUnreadableReportIsSkipped(t *testing.T) {
+	ctx := context.Background()
+	out := newArchive(t)
+	bad := filepath.Join(out, archive.BuildsDir, reportstest.TOMKey, archive.ReportJSON)
+	if err := os.Truncate(bad, 100); err != nil {
+		t.Fatal(err)
+	}
+	// The index still lists it (it was indexed before): Check says the
+	// report is unreadable.
+	probs, err := archive.Check(ctx, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(probs) != 1 || probs[0].Key != reportstest.TOMKey || probs[0].What != "unreadable" {
+		t.Fatalf("check: %v", probs)
+	}
+	skipped, err := archive.Rebuild(ctx, out)
+	if err != nil {
+		t.Fatalf("rebuild stopped at an unreadable report: %v", err)
+	}
+	if len(skipped) != 1 || skipped[0].Key != reportstest.TOMKey || !strings.Contains(skipped[0].Err.Error(), "decode json") {
+		t.Errorf("skipped: %v", skipped)
+	}
+	var n int
+	db, _ := sql.Open("sqlite", "file:"+filepath.Join(out, archive.IndexDB)+"?mode=ro")
+	defer db.Close()
+	if err := db.QueryRow(`SELECT count(*) FROM builds`).Scan(&n); err != nil || n != len(reportstest.All())-1 {
+		t.Errorf("index holds %d builds (%v), want all but the damaged one", n, err)
+	}
+	probs, err = archive.Check(ctx, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(probs) != 1 || probs[0].What != "unreadable" {
+		t.Errorf("check after rebuild: %v", probs)
+	}
+	// Opening for a scan works, and an upsert of a fresh report heals it.
+	x, err := archive.Open(ctx, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	if err := archive.WriteBuild(out, reportstest.TOMKey, reportstest.TOM(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Upsert(ctx, reportstest.TOMKey, reportstest.TOM()); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if probs, err := archive.Check(ctx, out); err != nil || len(probs) != 0 {
+		t.Errorf("check after the build was rewritten: %v %v", probs, err)
+	}
+}
+
+// TestOpenHealsIndex: a damaged index.sqlite, one of an older layout (no
+// verdict column) and a missing one are rebuilt from the reports on Open.
+func TestOpenHealsIndex(t *testing.T) {
+	ctx := context.Background()
+	want := dump(t, newArchive(t))
+	for _, tc := range []struct {
+		name   string
+		damage func(path string) error
+	}{
+		{"garbage", func(p string) error { return os.WriteFile(p, []byte("not a database at all, just text"), 0o644) }},
+		{"truncated", func(p string) error { return os.Truncate(p, 100) }},
+		{"missing", os.Remove},
+		{"old layout", func(p string) error {
+			db, err := sql.Open("sqlite", p)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			_, err = db.Exec(`DELETE FROM meta WHERE key = 'index_version'`)
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := newArchive(t)
+			if err := tc.damage(filepath.Join(out, archive.IndexDB)); err != nil {
+				t.Fatal(err)
+			}
+			x, err := archive.Open(ctx, out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := x.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if got := dump(t, out); !slices.Equal(got, want) {
+				t.Errorf("healed index differs:\n%s", diffLines(got, want))
+			}
+		})
+	}
+}
+
+// TestVerdictColumn: the README's example query works.
+func TestVerdictColumn(t *testing.T) {
+	out := newArchive(t)
+	res, err := archive.Query(context.Background(), out, "SELECT sha256, verdict FROM builds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, r := range res.Rows {
+		got[archive.Cell(r[0])] = archive.Cell(r[1])
+	}
+	if got[reportstest.TOMKey] != "tom-skype-english" || got[reportstest.RegularKey] != "regular-skype" {
+		t.Errorf("verdicts: %v", got)
+	}
+}
+
+// bigReport is a report of about 1 MB of JSON: many nodes.
+func bigReport(key string) *reports.Report {
+	r := reportstest.Regular()
+	r.Build.SHA256 = key
+	for i := 0; i < 2000; i++ {
+		c := r.Tree.NewChild(fmt.Sprintf("dir/file-%05d-%s.dll", i, strings.Repeat("x", 100)), "zip")
+		c.Type, c.Size, c.SHA256 = "pe", int64(i), strings.Repeat("ab", 32)
+		c.Issues = []artifact.Issue{{Kind: artifact.KindParse, Stage: "pe", Message: strings.Repeat("m", 100)}}
+		r.Tree.Children = append(r.Tree.Children, c)
+	}
+	return r
+}
+
+// peakHeap runs fn while sampling the live heap, and returns the highest
+// sample above the heap before fn.
+func peakHeap(fn func()) uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	base := ms.HeapAlloc
+	var peak atomic.Uint64
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		var m runtime.MemStats
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(2 * time.Millisecond):
+			}
+			runtime.ReadMemStats(&m)
+			if m.HeapAlloc > base && m.HeapAlloc-base > peak.Load() {
+				peak.Store(m.HeapAlloc - base)
+			}
+		}
+	}()
+	fn()
+	close(done)
+	<-stopped
+	return peak.Load()
+}
+
+// TestRebuildMemoryIsBounded: rebuilding an archive of 40 large reports
+// needs about as much heap as one of 5. Loading every report first (what
+// the index did before) would need eight times as much.
+func TestRebuildMemoryIsBounded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 30 MB of reports")
+	}
+	ctx := context.Background()
+	write := func(n int) string {
+		out := t.TempDir()
+		for i := 0; i < n; i++ {
+			key := fmt.Sprintf("%064x", i+1)
+			if err := archive.WriteBuild(out, key, bigReport(key), nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		runtime.GC()
+		return out
+	}
+	measure := func(out string) uint64 {
+		var err error
+		p := peakHeap(func() { _, err = archive.Reindex(ctx, out) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	small, large := write(5), write(40)
+	ps, pl := measure(small), measure(large)
+	t.Logf("peak heap: 5 reports %d MB, 40 reports %d MB", ps>>20, pl>>20)
+	if pl > 2*ps+32<<20 {
+		t.Errorf("peak heap grows with the archive: %d MB for 5 reports, %d MB for 40", ps>>20, pl>>20)
+	}
+}
