@@ -123,23 +123,12 @@ func isHex(s string) bool {
 // several do, the error lists every candidate (with its path and version)
 // so the user can pick a longer prefix.
 func resolvePrefix(out, prefix string) (string, error) {
-	keys, err := archive.Keys(out)
-	if err != nil {
-		return "", err
+	key, err := archive.Resolve(out, prefix)
+	var amb *archive.AmbiguousError
+	if !errors.As(err, &amb) {
+		return key, err
 	}
-	prefix = strings.ToLower(prefix)
-	var hit []string
-	for _, k := range keys {
-		if strings.HasPrefix(k, prefix) {
-			hit = append(hit, k)
-		}
-	}
-	switch len(hit) {
-	case 0:
-		return "", fmt.Errorf("no build %q in %s", prefix, out)
-	case 1:
-		return hit[0], nil
-	}
+	hit := amb.Keys
 	var b strings.Builder
 	fmt.Fprintf(&b, "%q is ambiguous: %d builds:", prefix, len(hit))
 	for _, k := range hit {

@@ -86,8 +86,19 @@ func Load(ctx context.Context, out string) ([]Entry, error) {
 	return entries, nil
 }
 
+// AmbiguousError says a sha256 prefix matches more than one build; Keys
+// lists every one of them, sorted.
+type AmbiguousError struct {
+	Prefix string
+	Keys   []string
+}
+
+func (e *AmbiguousError) Error() string {
+	return fmt.Sprintf("archive: %q is ambiguous: %d builds (%s)", e.Prefix, len(e.Keys), strings.Join(e.Keys, ", "))
+}
+
 // Resolve finds one build by a sha256 prefix of its key. It fails when the
-// prefix matches no build or more than one.
+// prefix matches no build, or more than one (an *AmbiguousError naming all).
 func Resolve(out, prefix string) (string, error) {
 	keys, err := Keys(out)
 	if err != nil {
@@ -102,11 +113,11 @@ func Resolve(out, prefix string) (string, error) {
 	}
 	switch len(hit) {
 	case 0:
-		return "", fmt.Errorf("archive: no build %q in %s", prefix, out)
+		return "", fmt.Errorf("no build %q in %s", prefix, out)
 	case 1:
 		return hit[0], nil
 	}
-	return "", fmt.Errorf("archive: %q is ambiguous: %d builds (%s, ...)", prefix, len(hit), hit[0])
+	return "", &AmbiguousError{Prefix: prefix, Keys: hit}
 }
 
 // Formats a build's pages may be written in, besides the JSON record.
