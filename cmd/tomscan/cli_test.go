@@ -68,7 +68,7 @@ func TestQueryUsageErrors(t *testing.T) {
 	if code != exitUsage || !strings.Contains(errOut, "tom-skype-english, tom-skype-chinese") {
 		t.Errorf("bad verdict: %d %s", code, errOut)
 	}
-	code, _, errOut = runCmd(t, "query", "--out", out, "--sql", "SELECT sha256, verdict FROM builds")
+	code, _, errOut = runCmd(t, "query", "--out", out, "--sql", "SELECT sha256, nonsense FROM builds")
 	if code != exitUsage || !strings.Contains(errOut, "no such column") {
 		t.Errorf("bad SELECT: %d %s", code, errOut)
 	}

@@ -4,19 +4,24 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tomscan/tomscan/reports/archive"
 )
 
 var (
@@ -72,6 +77,12 @@ func treeDigest(t *testing.T, dir string, skip func(rel string) bool) map[string
 		if err != nil {
 			return err
 		}
+		if rel == archive.IndexDB {
+			// The index is upserted build by build as reports are written,
+			// so its pages depend on the order builds finished in: what must
+			// be equal is its rows.
+			b = []byte(indexRows(t, p))
+		}
 		sum := sha256.Sum256(b)
 		got[rel] = hex.EncodeToString(sum[:])
 		return nil
@@ -80,6 +91,67 @@ func treeDigest(t *testing.T, dir string, skip func(rel string) bool) map[string
 		t.Fatal(err)
 	}
 	return got
+}
+
+// indexRows is every row of every table of an index, sorted: the index's
+// content whatever order its rows went in.
+func indexRows(t *testing.T, path string) string {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tables, err := db.Query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	var names []string
+	for tables.Next() {
+		var n string
+		if err := tables.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, n)
+	}
+	tables.Close()
+	var out []string
+	for _, n := range names {
+		rows, err := db.Query(`SELECT * FROM "` + n + `"`)
+		if err != nil {
+			t.Fatalf("%s: %s: %v", path, n, err)
+		}
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, n+"\x00"+fmt.Sprint(vals...))
+		}
+		rows.Close()
+	}
+	sort.Strings(out)
+	return strings.Join(out, "\n")
+}
+
+// indexBuilds counts the builds an index holds.
+func indexBuilds(t *testing.T, path string) int {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow("SELECT count(*) FROM builds").Scan(&n); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return n
 }
 
 func sameTree(t *testing.T, what string, want, got map[string]string) {
@@ -457,7 +529,20 @@ func TestWriteFailureStopsRun(t *testing.T) {
 	if len(got) == 0 || len(got) >= len(want) {
 		t.Fatalf("%d files written of %d", len(got), len(want))
 	}
+	reportsWritten := 0
+	for rel := range got {
+		if strings.HasSuffix(rel, "report.json") {
+			reportsWritten++
+		}
+	}
 	for rel, sum := range got {
+		if rel == archive.IndexDB {
+			// the index holds exactly the builds whose reports were written
+			if n := indexBuilds(t, filepath.Join(out, rel)); n != reportsWritten {
+				t.Errorf("index: %d builds, %d reports written", n, reportsWritten)
+			}
+			continue
+		}
 		if strings.Contains(rel, ".tmp-") {
 			t.Errorf("temp file left: %s", rel)
 		} else if want[rel] != sum {
