@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/tomscan/tomscan/reports/export/exporttest"
 )
 
 // readmeExamples returns every "$ " line inside a fenced block of the
@@ -83,7 +85,7 @@ func TestReadmeExamples(t *testing.T) {
 		t.Logf("ok: %s", ex)
 	}
 	// the STIX file of the real corpus validates and carries the builds
-	sch := stixSchema(t)
+	sch := exporttest.STIXSchema(t)
 	f, err := os.Open(filepath.Join(work, "tom.stix2"))
 	if err != nil {
 		t.Fatal(err)
@@ -112,28 +114,4 @@ func tail(b []byte, n int) string {
 		b = b[len(b)-n:]
 	}
 	return string(b)
-}
-
-func stixSchema(t *testing.T) *jsonschema.Schema {
-	t.Helper()
-	f, err := os.Open("../../reports/export/testdata/stix21-subset.schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	doc, err := jsonschema.UnmarshalJSON(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	c.DefaultDraft(jsonschema.Draft2020)
-	const id = "https://github.com/tomscan/tomscan/reports/export/testdata/stix21-subset.schema.json"
-	if err := c.AddResource(id, doc); err != nil {
-		t.Fatal(err)
-	}
-	sch, err := c.Compile(id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sch
 }

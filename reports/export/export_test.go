@@ -15,6 +15,8 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/tomscan/tomscan/reports/export/exporttest"
+
 	"github.com/tomscan/tomscan/reports"
 	"github.com/tomscan/tomscan/reports/reportstest"
 )
@@ -37,25 +39,7 @@ func validateSTIX(t *testing.T, b []byte) {
 
 func stixErr(t *testing.T, b []byte) error {
 	t.Helper()
-	f, err := os.Open("testdata/stix21-subset.schema.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	doc, err := jsonschema.UnmarshalJSON(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	c.DefaultDraft(jsonschema.Draft2020)
-	const id = "https://github.com/tomscan/tomscan/reports/export/testdata/stix21-subset.schema.json"
-	if err := c.AddResource(id, doc); err != nil {
-		t.Fatal(err)
-	}
-	sch, err := c.Compile(id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sch := exporttest.STIXSchema(t)
 	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
 	if err != nil {
 		t.Fatal(err)
