@@ -1,9 +1,6 @@
 package sevenzip
 
 import (
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -16,23 +13,7 @@ import (
 // sevenZipX is what `7zz x -pPW` extracts, as unpacktest.Set lines.
 func sevenZipX(t *testing.T, data []byte, pw string) []string {
 	t.Helper()
-	dir := t.TempDir()
-	arc := filepath.Join(dir, "a.7z")
-	os.WriteFile(arc, data, 0o644)
-	out := filepath.Join(dir, "out")
-	if b, err := exec.Command("7zz", "x", "-y", "-bd", "-p"+pw, "-o"+out, arc).CombinedOutput(); err != nil {
-		t.Fatalf("7zz x: %v\n%s", err, b)
-	}
-	files := map[string][]byte{}
-	filepath.WalkDir(out, func(p string, d os.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			b, _ := os.ReadFile(p)
-			rel, _ := filepath.Rel(out, p)
-			files[filepath.ToSlash(rel)] = b
-		}
-		return nil
-	})
-	return unpacktest.SetOf(files)
+	return unpacktest.SevenZipX(t, data, "a.7z", pw)
 }
 
 // TestPasswordAgainst7z: archives made with `7zz a -p` (content encrypted;

@@ -34,23 +34,7 @@ var cryptNames = []string{"app", "ContentFilter.x", "tiny.txt"}
 // independent decryption the extractor is checked against.
 func referenceSet(t *testing.T, data []byte, pw string) []string {
 	t.Helper()
-	dir := t.TempDir()
-	arc := filepath.Join(dir, "a.zip")
-	os.WriteFile(arc, data, 0o644)
-	out := filepath.Join(dir, "out")
-	if b, err := exec.Command("7zz", "x", "-y", "-bd", "-p"+pw, "-o"+out, arc).CombinedOutput(); err != nil {
-		t.Fatalf("7zz x: %v\n%s", err, b)
-	}
-	files := map[string][]byte{}
-	filepath.WalkDir(out, func(p string, d os.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() {
-			b, _ := os.ReadFile(p)
-			rel, _ := filepath.Rel(out, p)
-			files[filepath.ToSlash(rel)] = b
-		}
-		return nil
-	})
-	return unpacktest.SetOf(files)
+	return unpacktest.SevenZipX(t, data, "a.zip", pw)
 }
 
 // TestEncryptedAgainst7z builds archives encrypted by Info-ZIP (ZipCrypto,
