@@ -24,10 +24,11 @@ func EncodeMarkdown(r *Report) []byte {
 		fmt.Fprintf(&b, " (%s)", e(v.StatusReason))
 	}
 	b.WriteString("\n\n| field | value |\n|---|---|\n")
-	fmt.Fprintf(&b, "| sha256 | `%s` |\n| version | %s |\n| size | %d |\n| type | %s |\n", e(v.SHA256), e(orDash(v.Version)), v.Size, e(v.Type))
+	c := MarkdownCell
+	fmt.Fprintf(&b, "| sha256 | `%s` |\n| version | %s |\n| size | %d |\n| type | %s |\n", c(v.SHA256), c(orDash(v.Version)), v.Size, c(v.Type))
 	fmt.Fprintf(&b, "| nodes | %d (%d PE, %d duplicates, depth %d) |\n| matches | %d |\n| issues | %d |\n",
 		v.Summary.Nodes, v.Summary.PEs, v.Summary.Duplicates, v.Summary.MaxDepth, v.Summary.Matches, v.Summary.Issues)
-	fmt.Fprintf(&b, "| tool | %s %s |\n| rules digest | `%s` |\n\n", e(v.Tool.Name), e(v.Tool.Version), e(v.RulesDigest))
+	fmt.Fprintf(&b, "| tool | %s %s |\n| rules digest | `%s` |\n\n", c(v.Tool.Name), c(v.Tool.Version), c(v.RulesDigest))
 
 	if v.Reason != "" {
 		fmt.Fprintf(&b, "Why: %s\n\n", e(v.Reason))
@@ -201,7 +202,7 @@ func mdTable(b *bytes.Buffer, cols []string, rows []Row) {
 		if i > 0 {
 			b.WriteString(" ")
 		}
-		fmt.Fprintf(b, "| %s", Markdown(c))
+		fmt.Fprintf(b, "| %s", MarkdownCell(c))
 	}
 	b.WriteString(" |\n")
 	b.WriteString(strings.Repeat("|---", len(cols)) + "|\n")
@@ -210,7 +211,7 @@ func mdTable(b *bytes.Buffer, cols []string, rows []Row) {
 			if i > 0 {
 				b.WriteString(" ")
 			}
-			fmt.Fprintf(b, "| %s", Markdown(c))
+			fmt.Fprintf(b, "| %s", MarkdownCell(c))
 		}
 		b.WriteString(" |\n")
 	}
