@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"strings"
+	"unicode"
 )
 
 //go:embed templates
@@ -28,12 +29,25 @@ var TemplateFuncs = template.FuncMap{
 	"entry":        ShowEntry,
 	"verdictClass": VerdictClass,
 	"indent":       func(depth int) float64 { return 0.5 + 1.2*float64(depth) },
+	"han":          HasHan,
 	"short": func(s string) string {
 		if len(s) > 16 {
 			return s[:16] + "…"
 		}
 		return s
 	},
+}
+
+// HasHan tells whether s holds a Han character: such text is marked
+// lang="zh" so the browser picks a CJK font for it (and a Chinese one, not
+// a Japanese one, for the characters both share).
+func HasHan(s string) bool {
+	for _, r := range s {
+		if unicode.Is(unicode.Han, r) {
+			return true
+		}
+	}
+	return false
 }
 
 // VerdictClass is the CSS class that colours a verdict.
