@@ -17,27 +17,27 @@ import (
 
 // Diff is what changed from build A to build B.
 type Diff struct {
-	A              Side           `json:"a"`
-	B              Side           `json:"b"`
-	VersionChanges []FieldChange  `json:"version_changes"`
-	FilesAdded     []File         `json:"files_added"`
-	FilesRemoved   []File         `json:"files_removed"`
-	FilesChanged   []FileChange   `json:"files_changed"`
+	A              Side          `json:"a"`
+	B              Side          `json:"b"`
+	VersionChanges []FieldChange `json:"version_changes"`
+	FilesAdded     []File        `json:"files_added"`
+	FilesRemoved   []File        `json:"files_removed"`
+	FilesChanged   []FileChange  `json:"files_changed"`
 	// FilesMoved are files whose bytes (sha256) left one path and appear
 	// at another: a move, not a removal plus an addition.
-	FilesMoved []Move `json:"files_moved"`
-	EndpointsAdded []string       `json:"endpoints_added"`
-	EndpointsGone  []string       `json:"endpoints_removed"`
-	KeywordsAdded  []string       `json:"keywords_added"`
-	KeywordsGone   []string       `json:"keywords_removed"`
+	FilesMoved     []Move   `json:"files_moved"`
+	EndpointsAdded []string `json:"endpoints_added"`
+	EndpointsGone  []string `json:"endpoints_removed"`
+	KeywordsAdded  []string `json:"keywords_added"`
+	KeywordsGone   []string `json:"keywords_removed"`
 	// KeywordLists are the keyword changes per list role (keyfile,
 	// keyfile_u, ...): a word moving from one list to the other shows in
 	// both, while KeywordsAdded/KeywordsGone compare the union of lists.
-	KeywordLists []ListChange `json:"keyword_lists"`
-	RulesGained    []string       `json:"rules_gained"`
-	RulesLost      []string       `json:"rules_lost"`
-	MatchesGained  []NodeRuleDiff `json:"matches_gained"` // per file: rules that match in B and not in A
-	MatchesLost    []NodeRuleDiff `json:"matches_lost"`
+	KeywordLists  []ListChange   `json:"keyword_lists"`
+	RulesGained   []string       `json:"rules_gained"`
+	RulesLost     []string       `json:"rules_lost"`
+	MatchesGained []NodeRuleDiff `json:"matches_gained"` // per file: rules that match in B and not in A
+	MatchesLost   []NodeRuleDiff `json:"matches_lost"`
 }
 
 // Side names one of the two builds.
