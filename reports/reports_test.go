@@ -98,12 +98,12 @@ func TestPageContent(t *testing.T) {
 	page := string(h)
 	for _, want := range []string{
 		`id="verdict"`, "tom-skype-english", `id="endpoints"`, "skypetools.tom.com", "220.181.9.132", ">CN<",
-		"<details><summary>keyfile: 5 keywords</summary>", "法轮功", "TOMSkype_Endpoint_Agent", "3.8.0.188",
+		`<details class="kw-all"><summary>keyfile: 5 keywords</summary>`, "法轮功", "TOMSkype_Endpoint_Agent", "3.8.0.188",
 		// provenance, weight and collapsed evidence; the closest snapshot's added and removed entries,
 		// the trailing-space entry visible and distinct
 		"<td>pe-version-info</td>", `<td class="num">0.60</td>`, "7 (first at 0xfa0, 0x1004,", `id="reason"`,
-		"keyfile: 1 added against the snapshot", "<li>&#34;x卧底下载 &#34;</li>", "<li>x卧底下载</li>",
-		"keyfile: 1 removed against the snapshot", "<li>达赖</li>", "六四 ×2",
+		"keyfile: 1 added against the snapshot", `<li lang="zh">&#34;x卧底下载 &#34;</li>`, `<li lang="zh">x卧底下载</li>`,
+		"keyfile: 1 removed against the snapshot", `<li lang="zh">达赖</li>`, "六四 ×2",
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("HTML lacks %q", want)
@@ -119,8 +119,11 @@ func TestPageContent(t *testing.T) {
 		}
 		last = i
 	}
-	if regexp.MustCompile(`(?i)<(script|link|img|iframe)\b|src=|href="http`).MatchString(page) {
-		t.Error("a build page must be self-contained: no script, no external reference")
+	if regexp.MustCompile(`(?i)<(script|link|img|iframe)\b|src=|href="http`).MatchString(string(reports.WithoutOwnScript(h))) {
+		t.Error("a build page must be self-contained: no script but its own, no external reference")
+	}
+	if !strings.Contains(page, "script-src '"+reports.ScriptHash(reports.SortScript)+"'") || strings.Contains(page, "unsafe-inline'; img") && strings.Contains(page, "script-src 'unsafe-inline") {
+		t.Error("the CSP must allow the page's script by its hash, and nothing else")
 	}
 	for _, want := range []string{"**Verdict: tom-skype-english**", "| skypetools.tom.com | - |", "keyfile: 5 keywords",
 		"| 0.60 | pe-version-info |", "keyfile, added against the snapshot (1): \"x卧底下载 \"", "keyfile, removed against the snapshot (1): 达赖"} {
@@ -140,7 +143,7 @@ func TestHostileStringsAreInert(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	page := string(h)
+	page := string(reports.WithoutOwnScript(h))
 	for _, bad := range []string{"<script", "<img", "\x1b", "\u202e", "</td></tr> ", "<b>"} {
 		if strings.Contains(page, bad) {
 			t.Errorf("HTML carries %q from a binary unescaped", bad)
@@ -259,7 +262,7 @@ func FuzzDecodeJSON(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if bytes.Contains(h, []byte("<script")) {
+		if bytes.Contains(reports.WithoutOwnScript(h), []byte("<script")) {
 			t.Fatalf("rendered a script tag from %q", b)
 		}
 		_ = reports.EncodeMarkdown(r)

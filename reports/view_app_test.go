@@ -43,7 +43,7 @@ func TestAppSections(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	page := string(h)
+	page := string(reports.WithoutOwnScript(h))
 	if !strings.Contains(page, "143465 CN") || !strings.Contains(page, "iOS app app.ipa") {
 		t.Error("HTML lacks the app section")
 	}
