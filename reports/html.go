@@ -3,8 +3,8 @@ package reports
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/base64"
 	"embed"
+	"encoding/base64"
 	"fmt"
 	"html/template"
 	"strings"
