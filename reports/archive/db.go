@@ -63,11 +63,13 @@ CREATE INDEX endpoints_build ON endpoints(build);
 CREATE INDEX endpoints_host ON endpoints(host);
 CREATE INDEX keywords_build ON keywords(build);
 CREATE INDEX keywords_keyword ON keywords(keyword);
+` + pageLinksSQL + `;
 `
 
 // buildTables are the tables holding one build's rows, by their build column.
 var buildTables = []struct{ name, col string }{
 	{"keywords", "build"}, {"endpoints", "build"}, {"matches", "build"}, {"nodes", "build"}, {"builds", "sha256"},
+	{"page_links", "sha256"}, // the page was rewritten without neighbours: the next Flush adds them
 }
 
 // createSchema lays out an empty index.
