@@ -68,6 +68,10 @@ type View struct {
 	Distinct          int
 	DERNoise          int
 	Matches           []RuleMatch
+	// The build's dates for the archive's timeline (YYYY-MM-DD, "" when
+	// unknown): the product executable's link time (COFF TimeDateStamp)
+	// when plausible, and the date of the first list's closest snapshot.
+	PEDate, SnapshotDate string
 }
 
 // Row is one line of a generic table: cells in the order of its Section's Columns.
@@ -189,7 +193,7 @@ func NewView(r *Report) *View {
 	}
 	v.Endpoints = mergeEndpoints(v.Endpoints)
 	v.pageEvidence()
-	v.identity(r)
+	v.identity(r) // also Date
 	v.ConfidenceMeaning = ConfidenceMeaning(v.Verdict, v.Confidence)
 	v.Matches = ruleMatches(r.Tree)
 	return v

@@ -181,6 +181,9 @@ func (v *View) identity(r *Report) {
 	}
 	var first string
 	_ = r.Tree.Walk(func(n *artifact.Node) error {
+		if n.ID == v.ProductNode && n.PE != nil && plausibleBuildTime(n.PE.Timestamp) {
+			v.PEDate = n.PE.Timestamp[:10]
+		}
 		if n.PE == nil || n.PE.Version == nil {
 			return nil
 		}
@@ -202,9 +205,25 @@ func (v *View) identity(r *Report) {
 	if v.ID.Product == "" {
 		v.ID.Product = first
 	}
+	for _, kl := range v.KeywordLists {
+		if len(kl.Snapshot) >= 10 {
+			v.SnapshotDate = kl.Snapshot[:10]
+			break
+		}
+	}
 	if v.ProductNode != "" {
 		add(v.ProductNode[strings.LastIndex(v.ProductNode, artifact.PathSeparator)+1:])
 	}
+}
+
+// plausibleBuildTime: a link time a Skype build could have; 0, reproducible
+// builds' fixed stamps and far-future values say nothing about the build.
+func plausibleBuildTime(ts string) bool {
+	if len(ts) < 10 {
+		return false
+	}
+	y, err := strconv.Atoi(ts[:4])
+	return err == nil && y >= 1995 && y <= 2035
 }
 
 // ruleMatches lists every match in tree order with its strings.

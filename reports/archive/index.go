@@ -89,11 +89,6 @@ func (x *Index) usable(ctx context.Context) (bool, error) {
 	if err := x.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'index_version'`).Scan(&v); err != nil || v != indexVersion {
 		return false, nil
 	}
-	// an index written before pages linked their neighbours lacks only
-	// this table: add it rather than rebuild
-	if _, err := x.db.ExecContext(ctx, pageLinksSQL); err != nil {
-		return false, fmt.Errorf("archive: page links table: %w", err)
-	}
 	return true, nil
 }
 
