@@ -106,21 +106,34 @@ func createSchema(ctx context.Context, db *sql.DB) error {
 // upsert replaces one build's rows in one transaction: its old rows go, the
 // report's rows come in, or nothing changes.
 func upsert(ctx context.Context, db *sql.DB, key string, r *reports.Report) error {
+	return upsertMany(ctx, db, []Keyed{{key, r}})
+}
+
+// Keyed is one build to upsert: its key (folder name) and report.
+type Keyed struct {
+	Key    string
+	Report *reports.Report
+}
+
+// upsertMany replaces the rows of every build in one transaction.
+func upsertMany(ctx context.Context, db *sql.DB, builds []Keyed) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("archive: index begin: %w", err)
 	}
 	defer tx.Rollback()
-	for _, t := range buildTables {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM `+t.name+` WHERE `+t.col+` = ?`, key); err != nil {
-			return fmt.Errorf("archive: index delete %s %s: %w", t.name, key, err)
+	for _, b := range builds {
+		for _, t := range buildTables {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+t.name+` WHERE `+t.col+` = ?`, b.Key); err != nil {
+				return fmt.Errorf("archive: index delete %s %s: %w", t.name, b.Key, err)
+			}
+		}
+		if err := insertBuild(ctx, tx, b.Key, b.Report); err != nil {
+			return err
 		}
 	}
-	if err := insertBuild(ctx, tx, key, r); err != nil {
-		return err
-	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("archive: index commit %s: %w", key, err)
+		return fmt.Errorf("archive: index commit: %w", err)
 	}
 	return nil
 }

@@ -121,6 +121,13 @@ func (x *Index) Upsert(ctx context.Context, key string, r *reports.Report) error
 	return upsert(ctx, x.db, key, r)
 }
 
+// UpsertBatch replaces many builds' rows in one transaction: for imports
+// of many reports at once, where a commit per build would dominate.
+func (x *Index) UpsertBatch(ctx context.Context, builds []Keyed) error {
+	x.dirty = true
+	return upsertMany(ctx, x.db, builds)
+}
+
 // Flush ranks the builds by version and rewrites index.html from the index.
 func (x *Index) Flush(ctx context.Context) error {
 	if err := rank(ctx, x.db); err != nil {
