@@ -155,6 +155,28 @@ func TestHostileStringsAreInert(t *testing.T) {
 	if !strings.Contains(page, `\x1b[31mRED`) || !strings.Contains(page, `\u202e`) {
 		t.Error("HTML should show control and bidi characters as visible escapes")
 	}
+	// the page's newer elements carry the strings as text too: identity,
+	// top evidence, rule matches (description, tags, strings with offsets)
+	for _, want := range []string{`id="identity"`, "describes &lt;script&gt;", "tag&lt;script&gt;", "0x40:$u&lt;script&gt;", `id="rule-matches"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("HTML lacks %q", want)
+		}
+	}
+	// links to neighbours: labels from reports are text, hrefs are ours
+	h, err = reports.EncodeHTMLLinks(r, reports.Links{Index: "../../index.html", JSON: "report.json",
+		Prev: &reports.Neighbour{Href: "../1/report.html", Label: reportstest.Hostile, Family: reportstest.Hostile}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	linked := string(reports.WithoutOwnScript(h))
+	for _, bad := range []string{"<script", "<img", "\x1b", "\u202e"} {
+		if strings.Contains(linked, bad) {
+			t.Errorf("HTML with links carries %q unescaped", bad)
+		}
+	}
+	if !strings.Contains(linked, `<a href="../1/report.html" id="link-prev" rel="prev">← previous &lt;script&gt;`) {
+		t.Error("previous-build link missing or its label not escaped")
+	}
 
 	md := string(reports.EncodeMarkdown(r))
 	if unescapedLink.MatchString(md) {

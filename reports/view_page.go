@@ -206,7 +206,7 @@ func (v *View) identity(r *Report) {
 		v.ID.Product = first
 	}
 	for _, kl := range v.KeywordLists {
-		if len(kl.Snapshot) >= 10 {
+		if isoDate.MatchString(kl.Snapshot) {
 			v.SnapshotDate = kl.Snapshot[:10]
 			break
 		}
@@ -219,12 +219,16 @@ func (v *View) identity(r *Report) {
 // plausibleBuildTime: a link time a Skype build could have; 0, reproducible
 // builds' fixed stamps and far-future values say nothing about the build.
 func plausibleBuildTime(ts string) bool {
-	if len(ts) < 10 {
+	if !isoDate.MatchString(ts) {
 		return false
 	}
 	y, err := strconv.Atoi(ts[:4])
 	return err == nil && y >= 1995 && y <= 2035
 }
+
+// isoDate: a string that starts with a YYYY-MM-DD date (a loaded report's
+// dates are input too).
+var isoDate = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}`)
 
 // ruleMatches lists every match in tree order with its strings.
 func ruleMatches(root *artifact.Node) []RuleMatch {

@@ -157,8 +157,8 @@ func HostileBuild() *reports.Report {
 		Signature: &pe.Signature{Signer: "CN=" + Hostile, Issuer: Hostile}}
 	root.Strings = &pe.StringSet{Count: 1, Strings: []pe.String{{Offset: 1, Encoding: "ascii", Value: Hostile}}}
 	child := node(root, "dir/"+Hostile, "text"+Hostile, 10, strings.Repeat("c1", 32))
-	child.Matches = []artifact.Match{{Rule: "Rule" + Hostile, Namespace: "ns" + Hostile, Meta: map[string]string{"category": "endpoint"},
-		Strings: []artifact.MatchString{{Name: "$u", Data: "http://evil.example/" + Hostile}}}}
+	child.Matches = []artifact.Match{{Rule: "Rule" + Hostile, Namespace: "ns" + Hostile, Meta: map[string]string{"category": "endpoint", "description": "describes " + Hostile},
+		Tags: []string{"tag" + Hostile}, Strings: []artifact.MatchString{{Name: "$u" + Hostile, Offset: 0x40, Data: "http://evil.example/" + Hostile}}}}
 	child.Findings = []artifact.Finding{{Analyzer: "tom", Kind: "endpoint", Value: "http://x.example/" + Hostile, Detail: map[string]string{"class": Hostile}}}
 	child.AddIssue(artifact.KindParse, "pe"+Hostile, "bad header: "+Hostile)
 	hostileLine := strings.ReplaceAll(Hostile, "\n", " ")

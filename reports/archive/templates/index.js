@@ -54,7 +54,10 @@
   var peDates = {};
   builds.forEach(function (b) { if (b[C.verdict].indexOf("tom-skype") === 0 && b[C.pe_date]) { peDates[b[C.pe_date]] = 1; } });
   basisSel.value = Object.keys(peDates).length >= 3 ? "pe" : "snapshot";
-  function dateOf(b) { return basisSel.value === "pe" ? b[C.pe_date] : b[C.snapshot_date]; }
+  function dateOf(b) {
+    var d = basisSel.value === "pe" ? b[C.pe_date] : b[C.snapshot_date];
+    return /^\d{4}-\d{2}-\d{2}$/.test(d) ? d : "";
+  }
   function basisWords() { return basisSel.value === "pe" ? "the product executable's link time" : "the closest keyword-list snapshot's date"; }
 
   // filters
