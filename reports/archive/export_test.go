@@ -63,4 +63,3 @@ func CloneBuilds(ctx context.Context, out string, n int) (int, error) {
 	err = db.QueryRowContext(ctx, `SELECT count(*) FROM builds`).Scan(&total)
 	return total, err
 }
-
