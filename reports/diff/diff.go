@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"html/template"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/tomscan/tomscan/internal/artifact"
+	"github.com/tomscan/tomscan/internal/termtable"
 	"github.com/tomscan/tomscan/reports"
 )
 
@@ -413,10 +415,13 @@ func (d *Diff) Text() []byte {
 		}
 	}
 	if len(d.VersionChanges) > 0 {
+		// a table padded by display width (termtable): Chinese values align
 		fmt.Fprintf(&b, "\nversion info changes (%d):\n", len(d.VersionChanges))
+		rows := [][]string{{"  FILE", "FIELD", "A", "B"}}
 		for _, c := range d.VersionChanges {
-			fmt.Fprintf(&b, "  %s %s: %q -> %q\n", t(nodeName(c.Node)), t(c.Field), t(c.A), t(c.B))
+			rows = append(rows, []string{"  " + t(nodeName(c.Node)), t(c.Field), t(strconv.Quote(c.A)), t(strconv.Quote(c.B))})
 		}
+		b.WriteString(termtable.Format(rows, 2))
 	}
 	var added, removed, changed []string
 	for _, f := range d.FilesAdded {

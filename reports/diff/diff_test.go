@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/tomscan/tomscan/internal/artifact"
+	"github.com/tomscan/tomscan/internal/termtable"
 	"github.com/tomscan/tomscan/reports"
 	"github.com/tomscan/tomscan/reports/diff"
 	"github.com/tomscan/tomscan/reports/reportstest"
@@ -208,5 +209,42 @@ func TestMovesAndLists(t *testing.T) {
 		if !strings.Contains(string(h), want) {
 			t.Errorf("HTML lacks %q", want)
 		}
+	}
+}
+
+// TestTextTableAlignsChinese: the version-info table of the text diff pads
+// by display width, so the B column starts at one column on every row even
+// when an A value is Chinese.
+func TestTextTableAlignsChinese(t *testing.T) {
+	d := diff.Compare("a", reportstest.Chinese(), "b", reportstest.TOM())
+	lines := strings.Split(string(d.Text()), "\n")
+	start := -1
+	for i, l := range lines {
+		if strings.HasPrefix(l, "version info changes") {
+			start = i + 1
+		}
+	}
+	if start < 0 {
+		t.Fatalf("no version info table:\n%s", d.Text())
+	}
+	col := -1
+	han := false
+	for _, l := range lines[start:] {
+		if !strings.HasPrefix(l, "  ") {
+			break
+		}
+		cut := strings.LastIndex(l, ` "`)
+		if strings.HasPrefix(strings.TrimSpace(l), "FILE") {
+			cut = strings.LastIndex(l, " B") // the header
+		}
+		w := termtable.Width(l[:cut])
+		han = han || reports.HasHan(l[:cut])
+		if col >= 0 && w != col {
+			t.Errorf("B column at %d, want %d: %q", w, col, l)
+		}
+		col = w
+	}
+	if !han {
+		t.Error("the fixture pair no longer has a Chinese A or field value to align")
 	}
 }
