@@ -40,8 +40,22 @@ func EncodeMarkdown(r *Report) []byte {
 	if len(v.Evidence) == 0 {
 		b.WriteString("No evidence recorded.\n\n")
 	} else {
-		fmt.Fprintf(&b, "The %d heaviest of %d items, ranked by weight (report.json keeps all). Only executable content (pe-version-info, signer, pe-resources, installer-script, pe-strings) can decide a verdict.\n\n", len(v.TopEvidence), v.EvidenceTotal)
-		mdTable(&b, EvidenceColumns, v.TopEvidence)
+		// the page's summary: the same string from several sources is one
+		// row, certificate-byte noise is left out (report.json keeps all)
+		fmt.Fprintf(&b, "The %d heaviest of %d distinct items (%d recorded", len(v.TopItems), v.Distinct, v.EvidenceTotal)
+		if v.DERNoise > 0 {
+			fmt.Fprintf(&b, "; %d certificate-byte strings left out", v.DERNoise)
+		}
+		b.WriteString("), ranked by weight (report.json keeps all). Only executable content (pe-version-info, signer, pe-resources, installer-script, pe-strings) can decide a verdict.\n\n")
+		var rows []Row
+		for _, it := range v.TopItems {
+			prov := it.Provenance
+			if it.Also != "" {
+				prov += " (also " + it.Also + ")"
+			}
+			rows = append(rows, Row{it.Weight, prov, it.Source, it.Node, it.Seen, it.Detail})
+		}
+		mdTable(&b, EvidenceColumns, rows)
 	}
 	if len(v.Rules) > 0 {
 		b.WriteString("Rules that matched:\n\n")

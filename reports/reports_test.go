@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/tomscan/tomscan/internal/tom"
+	"github.com/tomscan/tomscan/pe"
 	"github.com/tomscan/tomscan/reports"
 	"github.com/tomscan/tomscan/reports/reportstest"
 )
@@ -104,6 +105,9 @@ func TestPageContent(t *testing.T) {
 		"<td>pe-version-info</td>", `<td class="num">0.60</td>`, "7 (first at 0xfa0, 0x1004,", `id="reason"`,
 		"keyfile: 1 added against the snapshot", `<li lang="zh">&#34;x卧底下载 &#34;</li>`, `<li lang="zh">x卧底下载</li>`,
 		"keyfile: 1 removed against the snapshot", `<li lang="zh">达赖</li>`, "六四 ×2",
+		// identity, the confidence's meaning, rule matches as yara -s shows them
+		`<th>product</th><td>TOM-Skype</td>`, "strong: several independent kinds", "0x1000:$agent: http://skypetools.tom.com/agent/keyfile",
+		"category: endpoint", `<nav class="toc" id="toc">`,
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("HTML lacks %q", want)
@@ -319,7 +323,7 @@ func TestEvidenceTopTen(t *testing.T) {
 			Weight: 0.3, Decides: true, Family: "tom", Detail: fmt.Sprintf("item-%02d", i), Count: 1})
 	}
 	md := string(reports.EncodeMarkdown(r))
-	if !strings.Contains(md, "The 10 heaviest of 15 items") || !strings.Contains(md, "item-09") || strings.Contains(md, "item-10") {
+	if !strings.Contains(md, "The 10 heaviest of 15 distinct items (15 recorded)") || !strings.Contains(md, "item-09") || strings.Contains(md, "item-10") {
 		t.Errorf("Markdown does not hold exactly the top ten:\n%s", md)
 	}
 	js, err := reports.EncodeJSON(r)
@@ -328,5 +332,47 @@ func TestEvidenceTopTen(t *testing.T) {
 	}
 	if !strings.Contains(string(js), "item-14") {
 		t.Error("JSON lost evidence past the top ten")
+	}
+}
+
+// TestEvidenceSummary: the page's evidence summary keeps one row per thing
+// said (the heaviest, naming the other sources) and leaves out strings that
+// are a signer's name with certificate bytes glued on.
+func TestEvidenceSummary(t *testing.T) {
+	r := reportstest.TOM()
+	r.TOMRaw = nil
+	r.Tree.Children[0].Signature = &pe.Signature{Signer: "/C=CN/O=TOM Online Inc./CN=TOM Online Inc.", Issuer: "/CN=Some CA"}
+	node := r.Tree.Children[0].ID
+	ev := func(prov, src, detail string, w float64) tom.Evidence {
+		return tom.Evidence{Node: node, Source: src, Provenance: prov, Weight: w, Decides: true, Family: "tom", Detail: detail, Count: 1}
+	}
+	r.TOM.Verdict.Evidence = []tom.Evidence{
+		ev(tom.ProvVersionInfo, "version-info", `080404b0 CompanyName = "TOM Online Inc."`, 0.6),
+		ev(tom.ProvVersionInfo, "string", `utf16le "TOM Online Inc."`, 0.6),
+		ev(tom.ProvStrings, "string", `ascii "TOM Online Inc.1402"`, 0.3),
+		ev(tom.ProvStrings, "string", `ascii "TOM Online Inc.0"`, 0.3),
+		ev(tom.ProvStrings, "string", `ascii "TOM Online Inc."`, 0.3),
+		ev(tom.ProvStrings, "string", `ascii "TOM Online Inc. Beijing office"`, 0.3), // a real string, not DER noise
+	}
+	v := reports.NewView(r)
+	if v.DERNoise != 2 {
+		t.Errorf("DER noise = %d, want 2", v.DERNoise)
+	}
+	if v.Distinct != 2 || len(v.TopItems) != 2 {
+		t.Fatalf("distinct items = %d %+v, want 2", v.Distinct, v.TopItems)
+	}
+	if top := v.TopItems[0]; top.Provenance != tom.ProvVersionInfo || top.Also != tom.ProvStrings || top.Weight != "0.60" {
+		t.Errorf("top item %+v", top)
+	}
+	if len(v.AllItems) != 4 {
+		t.Errorf("all evidence on the page = %d items, want 4 (6 less 2 DER strings)", len(v.AllItems))
+	}
+	h, _ := reports.EncodeHTML(r)
+	if strings.Contains(string(h), "Inc.1402") || !strings.Contains(string(h), "2 certificate-byte strings left out") {
+		t.Error("the page shows certificate-byte noise or does not say it left it out")
+	}
+	js, _ := reports.EncodeJSON(r)
+	if !strings.Contains(string(js), "TOM Online Inc.1402") {
+		t.Error("evidence is never edited: report.json must keep the DER string")
 	}
 }

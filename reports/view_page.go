@@ -13,7 +13,7 @@ import (
 
 // Identity is what a build says it is, for the top of its page.
 type Identity struct {
-	Product   string   // ProductName of the product executable (else the first PE that has one)
+	Product   string   // ProductName (else FileDescription) of the product executable, else of the first PE that has one
 	Version   string   // View.Version
 	Signer    string   // the first signer in tree order
 	FileNames []string // every input name these bytes were seen under, and the product executable
@@ -187,16 +187,19 @@ func (v *View) identity(r *Report) {
 		if n.PE == nil || n.PE.Version == nil {
 			return nil
 		}
-		for _, t := range n.PE.Version.Tables {
-			for _, s := range t.Strings {
-				if s.Key != "ProductName" || s.Value == "" {
-					continue
-				}
-				if n.ID == v.ProductNode && v.ID.Product == "" {
-					v.ID.Product = s.Value
-				}
-				if first == "" {
-					first = s.Value
+		// ProductName, else FileDescription (some builds carry only that)
+		for _, key := range []string{"ProductName", "FileDescription"} {
+			for _, t := range n.PE.Version.Tables {
+				for _, s := range t.Strings {
+					if s.Key != key || s.Value == "" {
+						continue
+					}
+					if n.ID == v.ProductNode && v.ID.Product == "" {
+						v.ID.Product = s.Value
+					}
+					if first == "" {
+						first = s.Value
+					}
 				}
 			}
 		}
