@@ -113,8 +113,9 @@ func TestPageContent(t *testing.T) {
 			t.Errorf("HTML lacks %q", want)
 		}
 	}
-	// verdict and evidence come before endpoints, keyword lists and the tree
-	order := []string{`id="verdict"`, `id="evidence"`, `id="endpoints"`, `id="keyword-lists"`, `id="tree"`}
+	// the first screen: verdict, endpoints and keyword lists (short), the
+	// top evidence; then the sections, the tree among them
+	order := []string{`id="verdict"`, `id="endpoints"`, `id="keyword-lists"`, `id="evidence"`, `id="toc"`, `id="tree"`}
 	last := -1
 	for _, id := range order {
 		i := strings.Index(page, id)
