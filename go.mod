@@ -7,6 +7,7 @@ require (
 	github.com/bodgit/sevenzip v1.6.5
 	github.com/hillu/go-yara/v4 v4.2.4
 	github.com/klauspost/compress v1.19.0
+	github.com/mattn/go-runewidth v0.0.16
 	github.com/richardlehane/mscfb v1.0.9
 	github.com/saferwall/pe v1.6.5
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.2

@@ -37,15 +37,37 @@ func unsafeRune(r rune) bool {
 }
 
 // Markdown escapes a string from a binary for Markdown text and table cells:
-// terminal-safe first, then every character Markdown or inline HTML could act on.
-func Markdown(s string) string {
+// terminal-safe first (so it is one line), then only what Markdown or inline
+// HTML could act on. Version numbers and names read as written ("5.1.4.10",
+// "tom-en-x"); a hostile string still cannot open a tag, a link, emphasis,
+// code, a table cell or a block (a heading, quote or list at its start).
+func Markdown(s string) string { return markdown(s, true) }
+
+// MarkdownCell escapes s for a table cell, where no block can open: a cell
+// of "-" stays "-".
+func MarkdownCell(s string) string { return markdown(s, false) }
+
+func markdown(s string, lineStart bool) string {
 	s = Terminal(s)
+	rs := []rune(s)
+	mark := -1
+	if lineStart {
+		mark = blockMarker(rs)
+	}
 	var b strings.Builder
-	for _, r := range s {
+	for i, r := range rs {
 		switch r {
-		case '\\', '`', '*', '_', '{', '}', '[', ']', '(', ')', '#', '+', '-', '.', '!', '|', '~', '>', '"', '\'':
+		case '\\', '`', '*', '[', ']', '|', '~':
 			b.WriteByte('\\')
 			b.WriteRune(r)
+		case '_':
+			// intraword underscores never emphasise (CommonMark), so
+			// tom_endpoints stays readable; at a word's edge it could
+			if i > 0 && i < len(rs)-1 && wordRune(rs[i-1]) && wordRune(rs[i+1]) {
+				b.WriteRune(r)
+			} else {
+				b.WriteString(`\_`)
+			}
 		case '<':
 			b.WriteString("&lt;")
 		case '&':
@@ -53,8 +75,45 @@ func Markdown(s string) string {
 		case '\t':
 			b.WriteString(" ")
 		default:
+			if i == mark {
+				b.WriteByte('\\')
+			}
 			b.WriteRune(r)
 		}
 	}
 	return b.String()
+}
+
+func wordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+
+// blockMarker is the index of the rune that would make rs, at the start
+// of a line, open a block: a heading (#), a quote (>), a list item (- + or
+// "1." "1)"), a thematic break or setext underline (--- ===). -1 when none:
+// "-x", "#1" and "5.1.4.10" open nothing, so they are left alone.
+func blockMarker(rs []rune) int {
+	i := 0
+	for i < len(rs) && i < 3 && rs[i] == ' ' {
+		i++
+	}
+	if i == len(rs) {
+		return -1
+	}
+	endsMarker := func(j int) bool { return j >= len(rs) || rs[j] == ' ' }
+	switch c := rs[i]; c {
+	case '>':
+		return i
+	case '#', '-', '+', '=':
+		if endsMarker(i+1) || rs[i+1] == c {
+			return i
+		}
+		return -1
+	}
+	j := i
+	for j < len(rs) && j-i < 9 && rs[j] >= '0' && rs[j] <= '9' {
+		j++
+	}
+	if j > i && j < len(rs) && (rs[j] == '.' || rs[j] == ')') && endsMarker(j+1) {
+		return j
+	}
+	return -1
 }

@@ -2,10 +2,15 @@ package reports
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"embed"
+	"encoding/base64"
 	"fmt"
 	"html/template"
 	"strings"
+	"unicode"
+
+	"github.com/tomscan/tomscan/internal/artifact"
 )
 
 //go:embed templates
@@ -28,12 +33,47 @@ var TemplateFuncs = template.FuncMap{
 	"entry":        ShowEntry,
 	"verdictClass": VerdictClass,
 	"indent":       func(depth int) float64 { return 0.5 + 1.2*float64(depth) },
+	"han":          HasHan,
+	"rel":          RelNode,
+	"seenCount":    seenCount,
 	"short": func(s string) string {
 		if len(s) > 16 {
 			return s[:16] + "…"
 		}
 		return s
 	},
+}
+
+// RelNode is a node id below the build file ("setup.exe!a.cab!Skype.exe"
+// reads "a.cab!Skype.exe"), for tables where every row is in one build;
+// the build file itself reads "(build file)".
+func RelNode(id string) string {
+	if _, rest, ok := strings.Cut(id, artifact.PathSeparator); ok {
+		return rest
+	}
+	if id == "" {
+		return ""
+	}
+	return "(build file)"
+}
+
+// seenCount is the count an evidence "seen" cell starts with ("11 (first
+// at ...)" -> "×11").
+func seenCount(seen string) string {
+	n, _, _ := strings.Cut(seen, " ")
+	return "×" + n
+}
+
+// HasHan tells whether s holds a Han character: such text is marked
+// lang="zh" so the browser picks a CJK font for it (and a Chinese one, not
+// a Japanese one, for the characters both share).
+func HasHan(s string) bool {
+	for _, r := range s {
+		if unicode.Is(unicode.Han, r) {
+			return true
+		}
+	}
+	return false
 }
 
 // VerdictClass is the CSS class that colours a verdict.
@@ -49,21 +89,70 @@ func VerdictClass(kind string) string {
 	return "none"
 }
 
+// SortScript sorts a table.sortable by a click on a th[data-sort]. It is
+// the one script of a build page, inlined, and the page's CSP allows it by
+// its hash (ScriptHash) and nothing else.
+var SortScript = mustRead("templates/sort.js")
+
+// WithoutOwnScript removes the page's own script (SortScript, once) from a
+// rendered page, so a test can check that nothing else is script.
+func WithoutOwnScript(page []byte) []byte {
+	return bytes.Replace(page, []byte("<script>"+SortScript+"</script>"), nil, 1)
+}
+
+// ScriptHash is the CSP source that allows exactly script s inline.
+func ScriptHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return "sha256-" + base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// Links are the page's links to the rest of the archive, relative to the
+// page's folder: set when the page is written into an archive
+// (reports/archive), empty for a page rendered alone.
+type Links struct {
+	Index, JSON, MD string
+	Prev, Next      *Neighbour
+}
+
+// Neighbour is the previous or next build of the same family by version.
+type Neighbour struct {
+	Href   string // relative URL of its report.html
+	Label  string // its version
+	Family string // the verdict the two builds share
+}
+
 var buildPage = template.Must(template.New("build.html.tmpl").Funcs(TemplateFuncs).ParseFS(templateFS, "templates/build.html.tmpl"))
 
-// EncodeHTML renders r as one self-contained page: inline CSS, no script, no
-// external reference. html/template escapes every value by its context, so
+// EncodeHTML renders r as one self-contained page: inline CSS, one inline
+// script allowed by its hash (table sorting), no external reference. html/template escapes every value by its context, so
 // strings from a binary are text, never markup; Terminal first removes
 // control characters and bidi overrides that would mislead a reader.
-func EncodeHTML(r *Report) ([]byte, error) {
+func EncodeHTML(r *Report) ([]byte, error) { return EncodeHTMLLinks(r, Links{}) }
+
+// EncodeHTMLLinks is EncodeHTML with links to the archive around the page.
+// The hrefs are the caller's (paths it computed), never a report's strings.
+func EncodeHTMLLinks(r *Report, l Links) ([]byte, error) {
 	v := NewView(r)
 	v.sanitize(Terminal)
 	var b bytes.Buffer
+	if l.Prev != nil {
+		p := *l.Prev
+		p.Label, p.Family = Terminal(p.Label), Terminal(p.Family)
+		l.Prev = &p
+	}
+	if l.Next != nil {
+		n := *l.Next
+		n.Label, n.Family = Terminal(n.Label), Terminal(n.Family)
+		l.Next = &n
+	}
 	err := buildPage.Execute(&b, struct {
-		V      *View
-		CSS    template.CSS
-		Schema string
-	}{v, CSS, r.SchemaVersion})
+		V          *View
+		L          Links
+		CSS        template.CSS
+		Schema     string
+		Script     template.JS
+		ScriptHash string
+	}{v, l, CSS, r.SchemaVersion, template.JS(SortScript), ScriptHash(SortScript)})
 	if err != nil {
 		return nil, fmt.Errorf("reports: render html: %w", err)
 	}

@@ -24,10 +24,11 @@ func EncodeMarkdown(r *Report) []byte {
 		fmt.Fprintf(&b, " (%s)", e(v.StatusReason))
 	}
 	b.WriteString("\n\n| field | value |\n|---|---|\n")
-	fmt.Fprintf(&b, "| sha256 | `%s` |\n| version | %s |\n| size | %d |\n| type | %s |\n", e(v.SHA256), e(orDash(v.Version)), v.Size, e(v.Type))
+	c := MarkdownCell
+	fmt.Fprintf(&b, "| sha256 | `%s` |\n| version | %s |\n| size | %d |\n| type | %s |\n", c(v.SHA256), c(orDash(v.Version)), v.Size, c(v.Type))
 	fmt.Fprintf(&b, "| nodes | %d (%d PE, %d duplicates, depth %d) |\n| matches | %d |\n| issues | %d |\n",
 		v.Summary.Nodes, v.Summary.PEs, v.Summary.Duplicates, v.Summary.MaxDepth, v.Summary.Matches, v.Summary.Issues)
-	fmt.Fprintf(&b, "| tool | %s %s |\n| rules digest | `%s` |\n\n", e(v.Tool.Name), e(v.Tool.Version), e(v.RulesDigest))
+	fmt.Fprintf(&b, "| tool | %s %s |\n| rules digest | `%s` |\n\n", c(v.Tool.Name), c(v.Tool.Version), c(v.RulesDigest))
 
 	if v.Reason != "" {
 		fmt.Fprintf(&b, "Why: %s\n\n", e(v.Reason))
@@ -39,8 +40,22 @@ func EncodeMarkdown(r *Report) []byte {
 	if len(v.Evidence) == 0 {
 		b.WriteString("No evidence recorded.\n\n")
 	} else {
-		fmt.Fprintf(&b, "The %d heaviest of %d items, ranked by weight (report.json keeps all). Only executable content (pe-version-info, signer, pe-resources, installer-script, pe-strings) can decide a verdict.\n\n", len(v.TopEvidence), v.EvidenceTotal)
-		mdTable(&b, EvidenceColumns, v.TopEvidence)
+		// the page's summary: the same string from several sources is one
+		// row, certificate-byte noise is left out (report.json keeps all)
+		fmt.Fprintf(&b, "The %d heaviest of %d distinct items (%d recorded", len(v.TopItems), v.Distinct, v.EvidenceTotal)
+		if v.DERNoise > 0 {
+			fmt.Fprintf(&b, "; %d certificate-byte strings left out", v.DERNoise)
+		}
+		b.WriteString("), ranked by weight (report.json keeps all). Only executable content (pe-version-info, signer, pe-resources, installer-script, pe-strings) can decide a verdict.\n\n")
+		var rows []Row
+		for _, it := range v.TopItems {
+			prov := it.Provenance
+			if it.Also != "" {
+				prov += " (also " + it.Also + ")"
+			}
+			rows = append(rows, Row{it.Weight, prov, it.Source, it.Node, it.Seen, it.Detail})
+		}
+		mdTable(&b, EvidenceColumns, rows)
 	}
 	if len(v.Rules) > 0 {
 		b.WriteString("Rules that matched:\n\n")
@@ -201,7 +216,7 @@ func mdTable(b *bytes.Buffer, cols []string, rows []Row) {
 		if i > 0 {
 			b.WriteString(" ")
 		}
-		fmt.Fprintf(b, "| %s", Markdown(c))
+		fmt.Fprintf(b, "| %s", MarkdownCell(c))
 	}
 	b.WriteString(" |\n")
 	b.WriteString(strings.Repeat("|---", len(cols)) + "|\n")
@@ -210,7 +225,7 @@ func mdTable(b *bytes.Buffer, cols []string, rows []Row) {
 			if i > 0 {
 				b.WriteString(" ")
 			}
-			fmt.Fprintf(b, "| %s", Markdown(c))
+			fmt.Fprintf(b, "| %s", MarkdownCell(c))
 		}
 		b.WriteString(" |\n")
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/tomscan/tomscan/internal/tom"
+	"github.com/tomscan/tomscan/pe"
 	"github.com/tomscan/tomscan/reports"
 	"github.com/tomscan/tomscan/reports/reportstest"
 )
@@ -98,19 +99,23 @@ func TestPageContent(t *testing.T) {
 	page := string(h)
 	for _, want := range []string{
 		`id="verdict"`, "tom-skype-english", `id="endpoints"`, "skypetools.tom.com", "220.181.9.132", ">CN<",
-		"<details><summary>keyfile: 5 keywords</summary>", "法轮功", "TOMSkype_Endpoint_Agent", "3.8.0.188",
+		`<details class="kw-all"><summary>keyfile: 5 keywords</summary>`, "法轮功", "TOMSkype_Endpoint_Agent", "3.8.0.188",
 		// provenance, weight and collapsed evidence; the closest snapshot's added and removed entries,
 		// the trailing-space entry visible and distinct
 		"<td>pe-version-info</td>", `<td class="num">0.60</td>`, "7 (first at 0xfa0, 0x1004,", `id="reason"`,
-		"keyfile: 1 added against the snapshot", "<li>&#34;x卧底下载 &#34;</li>", "<li>x卧底下载</li>",
-		"keyfile: 1 removed against the snapshot", "<li>达赖</li>", "六四 ×2",
+		"keyfile: 1 added against the snapshot", `<li lang="zh">&#34;x卧底下载 &#34;</li>`, `<li lang="zh">x卧底下载</li>`,
+		"keyfile: 1 removed against the snapshot", `<li lang="zh">达赖</li>`, "六四 ×2",
+		// identity, the confidence's meaning, rule matches as yara -s shows them
+		`<th>product</th><td>TOM-Skype</td>`, "strong: several independent kinds", "0x1000:$agent: http://skypetools.tom.com/agent/keyfile",
+		"category: endpoint", `<nav class="toc" id="toc">`,
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("HTML lacks %q", want)
 		}
 	}
-	// verdict and evidence come before endpoints, keyword lists and the tree
-	order := []string{`id="verdict"`, `id="evidence"`, `id="endpoints"`, `id="keyword-lists"`, `id="tree"`}
+	// the first screen: verdict, endpoints and keyword lists (short), the
+	// top evidence; then the sections, the tree among them
+	order := []string{`id="verdict"`, `id="endpoints"`, `id="keyword-lists"`, `id="evidence"`, `id="toc"`, `id="tree"`}
 	last := -1
 	for _, id := range order {
 		i := strings.Index(page, id)
@@ -119,11 +124,14 @@ func TestPageContent(t *testing.T) {
 		}
 		last = i
 	}
-	if regexp.MustCompile(`(?i)<(script|link|img|iframe)\b|src=|href="http`).MatchString(page) {
-		t.Error("a build page must be self-contained: no script, no external reference")
+	if regexp.MustCompile(`(?i)<(script|link|img|iframe)\b|src=|href="http`).MatchString(string(reports.WithoutOwnScript(h))) {
+		t.Error("a build page must be self-contained: no script but its own, no external reference")
 	}
-	for _, want := range []string{"**Verdict: tom\\-skype\\-english**", "| skypetools\\.tom\\.com | \\- |", "keyfile: 5 keywords",
-		"| 0\\.60 | pe\\-version\\-info |", "keyfile, added against the snapshot (1): \\\"x卧底下载 \\\"", "keyfile, removed against the snapshot (1): 达赖"} {
+	if !strings.Contains(page, "script-src '"+reports.ScriptHash(reports.SortScript)+"'") || strings.Contains(page, "unsafe-inline'; img") && strings.Contains(page, "script-src 'unsafe-inline") {
+		t.Error("the CSP must allow the page's script by its hash, and nothing else")
+	}
+	for _, want := range []string{"**Verdict: tom-skype-english**", "| skypetools.tom.com | - |", "keyfile: 5 keywords",
+		"| 0.60 | pe-version-info |", "keyfile, added against the snapshot (1): \"x卧底下载 \"", "keyfile, removed against the snapshot (1): 达赖"} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("Markdown lacks %q", want)
 		}
@@ -140,7 +148,7 @@ func TestHostileStringsAreInert(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	page := string(h)
+	page := string(reports.WithoutOwnScript(h))
 	for _, bad := range []string{"<script", "<img", "\x1b", "\u202e", "</td></tr> ", "<b>"} {
 		if strings.Contains(page, bad) {
 			t.Errorf("HTML carries %q from a binary unescaped", bad)
@@ -152,9 +160,34 @@ func TestHostileStringsAreInert(t *testing.T) {
 	if !strings.Contains(page, `\x1b[31mRED`) || !strings.Contains(page, `\u202e`) {
 		t.Error("HTML should show control and bidi characters as visible escapes")
 	}
+	// the page's newer elements carry the strings as text too: identity,
+	// top evidence, rule matches (description, tags, strings with offsets)
+	for _, want := range []string{`id="identity"`, "describes &lt;script&gt;", "tag&lt;script&gt;", "0x40:$u&lt;script&gt;", `id="rule-matches"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("HTML lacks %q", want)
+		}
+	}
+	// links to neighbours: labels from reports are text, hrefs are ours
+	h, err = reports.EncodeHTMLLinks(r, reports.Links{Index: "../../index.html", JSON: "report.json",
+		Prev: &reports.Neighbour{Href: "../1/report.html", Label: reportstest.Hostile, Family: reportstest.Hostile}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	linked := string(reports.WithoutOwnScript(h))
+	for _, bad := range []string{"<script", "<img", "\x1b", "\u202e"} {
+		if strings.Contains(linked, bad) {
+			t.Errorf("HTML with links carries %q unescaped", bad)
+		}
+	}
+	if !strings.Contains(linked, `<a href="../1/report.html" id="link-prev" rel="prev">← previous &lt;script&gt;`) {
+		t.Error("previous-build link missing or its label not escaped")
+	}
 
 	md := string(reports.EncodeMarkdown(r))
-	for _, bad := range []string{"<script", "<img", "\x1b", "\u202e", "](http", "**bold**", "`code`", "\r", "\nnext line"} {
+	if unescapedLink.MatchString(md) {
+		t.Error("Markdown carries a link from a binary unescaped")
+	}
+	for _, bad := range []string{"<script", "<img", "\x1b", "\u202e", "**bold**", "`code`", "\r", "\nnext line"} {
 		if strings.Contains(md, bad) {
 			t.Errorf("Markdown carries %q from a binary unescaped", bad)
 		}
@@ -165,6 +198,10 @@ func TestHostileStringsAreInert(t *testing.T) {
 		}
 	}
 }
+
+// unescapedLink finds "](" whose bracket no backslash escapes (an even
+// number of backslashes before it escape each other).
+var unescapedLink = regexp.MustCompile(`(^|[^\\])(\\\\)*\]\(`)
 
 func TestTerminal(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
@@ -188,14 +225,27 @@ func TestTerminal(t *testing.T) {
 
 func TestMarkdown(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
-		{"Skype.exe", `Skype\.exe`},
+		{"Skype.exe", "Skype.exe"}, // only what Markdown needs: versions and names read as written
+		{"5.1.4.10", "5.1.4.10"},
+		{"tom-en-5.1.exe", "tom-en-5.1.exe"},
+		{"tom_endpoints", "tom_endpoints"},
+		{"(c) 2007! {x}", "(c) 2007! {x}"},
+		{"_em_ x", `\_em\_ x`},
 		{"a|b", `a\|b`},
-		{"<script>", `&lt;script\>`},
-		{"[x](http://e)", `\[x\]\(http://e\)`},
-		{"*em* _em_ `c`", "\\*em\\* \\_em\\_ \\`c\\`"},
+		{"<script>", `&lt;script>`},
+		{"[x](http://e)", `\[x\](http://e)`},
+		{"![i](x)", `!\[i\](x)`},
+		{"*em* `c` ~~s~~", "\\*em\\* \\`c\\` \\~\\~s\\~\\~"},
 		{"AT&T", "AT&amp;T"},
 		{"\x1b[0m", `\\x1b\[0m`},
 		{"# heading", `\# heading`},
+		{"#1 hit", "#1 hit"},
+		{"- item", `\- item`},
+		{"-x", "-x"},
+		{"> quote", `\> quote`},
+		{"1. first", `1\. first`},
+		{"---", `\---`},
+		{"a\\b", `a\\b`},
 	} {
 		if got := reports.Markdown(tc.in); got != tc.want {
 			t.Errorf("Markdown(%q) = %q, want %q", tc.in, got, tc.want)
@@ -239,7 +289,7 @@ func FuzzDecodeJSON(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if bytes.Contains(h, []byte("<script")) {
+		if bytes.Contains(reports.WithoutOwnScript(h), []byte("<script")) {
 			t.Fatalf("rendered a script tag from %q", b)
 		}
 		_ = reports.EncodeMarkdown(r)
@@ -257,7 +307,7 @@ func FuzzEscape(f *testing.F) {
 			}
 		}
 		md := reports.Markdown(s)
-		if strings.ContainsAny(md, "\n\r<") || strings.Contains(md, "](") {
+		if strings.ContainsAny(md, "\n\r<") || unescapedLink.MatchString(md) {
 			t.Fatalf("Markdown(%q) = %q acts as markup", s, md)
 		}
 	})
@@ -274,7 +324,7 @@ func TestEvidenceTopTen(t *testing.T) {
 			Weight: 0.3, Decides: true, Family: "tom", Detail: fmt.Sprintf("item-%02d", i), Count: 1})
 	}
 	md := string(reports.EncodeMarkdown(r))
-	if !strings.Contains(md, "The 10 heaviest of 15 items") || !strings.Contains(md, "item\\-09") || strings.Contains(md, "item\\-10") {
+	if !strings.Contains(md, "The 10 heaviest of 15 distinct items (15 recorded)") || !strings.Contains(md, "item-09") || strings.Contains(md, "item-10") {
 		t.Errorf("Markdown does not hold exactly the top ten:\n%s", md)
 	}
 	js, err := reports.EncodeJSON(r)
@@ -283,5 +333,47 @@ func TestEvidenceTopTen(t *testing.T) {
 	}
 	if !strings.Contains(string(js), "item-14") {
 		t.Error("JSON lost evidence past the top ten")
+	}
+}
+
+// TestEvidenceSummary: the page's evidence summary keeps one row per thing
+// said (the heaviest, naming the other sources) and leaves out strings that
+// are a signer's name with certificate bytes glued on.
+func TestEvidenceSummary(t *testing.T) {
+	r := reportstest.TOM()
+	r.TOMRaw = nil
+	r.Tree.Children[0].Signature = &pe.Signature{Signer: "/C=CN/O=TOM Online Inc./CN=TOM Online Inc.", Issuer: "/CN=Some CA"}
+	node := r.Tree.Children[0].ID
+	ev := func(prov, src, detail string, w float64) tom.Evidence {
+		return tom.Evidence{Node: node, Source: src, Provenance: prov, Weight: w, Decides: true, Family: "tom", Detail: detail, Count: 1}
+	}
+	r.TOM.Verdict.Evidence = []tom.Evidence{
+		ev(tom.ProvVersionInfo, "version-info", `080404b0 CompanyName = "TOM Online Inc."`, 0.6),
+		ev(tom.ProvVersionInfo, "string", `utf16le "TOM Online Inc."`, 0.6),
+		ev(tom.ProvStrings, "string", `ascii "TOM Online Inc.1402"`, 0.3),
+		ev(tom.ProvStrings, "string", `ascii "TOM Online Inc.0"`, 0.3),
+		ev(tom.ProvStrings, "string", `ascii "TOM Online Inc."`, 0.3),
+		ev(tom.ProvStrings, "string", `ascii "TOM Online Inc. Beijing office"`, 0.3), // a real string, not DER noise
+	}
+	v := reports.NewView(r)
+	if v.DERNoise != 2 {
+		t.Errorf("DER noise = %d, want 2", v.DERNoise)
+	}
+	if v.Distinct != 2 || len(v.TopItems) != 2 {
+		t.Fatalf("distinct items = %d %+v, want 2", v.Distinct, v.TopItems)
+	}
+	if top := v.TopItems[0]; top.Provenance != tom.ProvVersionInfo || top.Also != tom.ProvStrings || top.Weight != "0.60" {
+		t.Errorf("top item %+v", top)
+	}
+	if len(v.AllItems) != 4 {
+		t.Errorf("all evidence on the page = %d items, want 4 (6 less 2 DER strings)", len(v.AllItems))
+	}
+	h, _ := reports.EncodeHTML(r)
+	if strings.Contains(string(h), "Inc.1402") || !strings.Contains(string(h), "2 certificate-byte strings left out") {
+		t.Error("the page shows certificate-byte noise or does not say it left it out")
+	}
+	js, _ := reports.EncodeJSON(r)
+	if !strings.Contains(string(js), "TOM Online Inc.1402") {
+		t.Error("evidence is never edited: report.json must keep the DER string")
 	}
 }

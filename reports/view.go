@@ -55,6 +55,23 @@ type View struct {
 	Summary       Summary
 	Tool          Tool
 	RulesDigest   string
+
+	// For the page (view_page.go): the build's identity, what the
+	// confidence means, the evidence deduplicated (TopItems, Distinct)
+	// and without certificate-byte noise (AllItems; DERNoise counts what
+	// was left out, report.json keeps it), every rule match with its
+	// strings.
+	ID                Identity
+	ConfidenceMeaning string
+	TopItems          []EvidenceItem
+	AllItems          []EvidenceItem
+	Distinct          int
+	DERNoise          int
+	Matches           []RuleMatch
+	// The build's dates for the archive's timeline (YYYY-MM-DD, "" when
+	// unknown): the product executable's link time (COFF TimeDateStamp)
+	// when plausible, and the date of the first list's closest snapshot.
+	PEDate, SnapshotDate string
 }
 
 // Row is one line of a generic table: cells in the order of its Section's Columns.
@@ -175,6 +192,10 @@ func NewView(r *Report) *View {
 		v.Endpoints = treeEndpoints(r.Tree)
 	}
 	v.Endpoints = mergeEndpoints(v.Endpoints)
+	v.pageEvidence()
+	v.identity(r) // also Date
+	v.ConfidenceMeaning = ConfidenceMeaning(v.Verdict, v.Confidence)
+	v.Matches = ruleMatches(r.Tree)
 	return v
 }
 
@@ -721,6 +742,27 @@ func (v *View) sanitize(f func(string) string) {
 	}
 	for i := range v.Rules {
 		v.Rules[i] = f(v.Rules[i])
+	}
+	v.ID.Product, v.ID.Version, v.ID.Signer = f(v.ID.Product), f(v.ID.Version), f(v.ID.Signer)
+	for i := range v.ID.FileNames {
+		v.ID.FileNames[i] = f(v.ID.FileNames[i])
+	}
+	for _, items := range [][]EvidenceItem{v.TopItems, v.AllItems} {
+		for i := range items {
+			it := &items[i]
+			for _, p := range []*string{&it.Weight, &it.Provenance, &it.Also, &it.Source, &it.Node, &it.Seen, &it.Detail} {
+				*p = f(*p)
+			}
+		}
+	}
+	for i := range v.Matches {
+		m := &v.Matches[i]
+		for _, p := range []*string{&m.Rule, &m.Node, &m.Description, &m.Tags} {
+			*p = f(*p)
+		}
+		for j := range m.Strings {
+			m.Strings[j] = f(m.Strings[j])
+		}
 	}
 	for i := range v.Nodes {
 		n := &v.Nodes[i]

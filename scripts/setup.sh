@@ -20,6 +20,7 @@ pkgs=(
   geoip-database                  # internal/tom: offline IP -> country
   geoip-bin                       # internal/tom/geoip: geoiplookup, reference for the GeoIP.dat reader test
   chromium                        # reports/: headless browser test of the HTML pages
+  fonts-wqy-zenhei                # reports/: a CJK font, so the browser tests render Han glyphs, not boxes
   llvm                            # macho/: llvm-objdump --macho, reference for the Mach-O cross-check
   ca-certificates git make gcc
 )

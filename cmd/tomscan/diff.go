@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,6 +49,7 @@ func cmdDiff(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		return exitRuntime, err
 	}
 	d := diff.Compare(keys[0], reps[0], keys[1], reps[1])
+	d.A.Report, d.B.Report = reportLink(*out, names[0], keys[0]), reportLink(*out, names[1], keys[1])
 	var b []byte
 	switch *format {
 	case "json":
@@ -63,7 +65,41 @@ func cmdDiff(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	if _, err := stdout.Write(b); err != nil {
 		return exitRuntime, fmt.Errorf("diff: write: %w", err)
 	}
+	if !d.Empty() {
+		return exitDiffer, nil // like diff(1): 1 when the builds differ
+	}
 	return exitOK, nil
+}
+
+// exitDiffer is diff's exit code when the two builds differ (diff(1)'s 1).
+const exitDiffer = 1
+
+// reportLink is the file:// URL of a build's report.html for the HTML
+// diff's links (the page goes to stdout, so no relative path would hold),
+// or of its report.json when no page was written; "" when neither exists.
+func reportLink(out, name, key string) string {
+	dir := ""
+	if st, err := os.Stat(name); err == nil {
+		dir = name
+		if !st.IsDir() {
+			dir = filepath.Dir(name)
+		}
+	} else if out != "" {
+		dir = reports.BuildDir(out, key)
+	}
+	if dir == "" {
+		return ""
+	}
+	for _, f := range []string{archive.ReportHTML, archive.ReportJSON} {
+		p, err := filepath.Abs(filepath.Join(dir, f))
+		if err != nil {
+			continue
+		}
+		if _, err := os.Stat(p); err == nil {
+			return (&url.URL{Scheme: "file", Path: filepath.ToSlash(p)}).String()
+		}
+	}
+	return ""
 }
 
 // loadBuild reads a build's report: a path to a report.json (or to a build

@@ -102,7 +102,7 @@ func TestReadmeExamples(t *testing.T) {
 		t.Errorf("tom.stix2 has %d reports", strings.Count(string(b), `"type": "report"`))
 	}
 	// what the examples wrote is what they promise
-	for _, f := range []string{"builds.csv", "keywords.csv", "tom.stix2", "tomscan.bash", "archive/index.sqlite"} {
+	for _, f := range []string{"builds.csv", "keywords.csv", "tom.stix2", "tomscan.bash", "archive/index.sqlite", "diff.html"} {
 		if st, err := os.Stat(filepath.Join(work, f)); err != nil || st.Size() == 0 {
 			t.Errorf("%s: %v", f, err)
 		}

@@ -87,10 +87,10 @@ func TestQueryCommand(t *testing.T) {
 func TestDiffCommand(t *testing.T) {
 	out := fixtureArchive(t)
 	code, stdout, stderr := runCmd(t, "diff", "--out", out, "1111", "2222")
-	if code != exitOK {
-		t.Fatalf("diff: exit %d: %s", code, stderr)
+	if code != exitDiffer {
+		t.Fatalf("diff of two different builds: exit %d, want %d (like diff(1)): %s", code, exitDiffer, stderr)
 	}
-	for _, want := range []string{"endpoints added (2)", "+ http://skypetools.tom.com/agent/keyfile", "keywords added (5)", "+ 法轮功", "rules gained"} {
+	for _, want := range []string{"endpoints added (2)", "+ http://skypetools.tom.com/agent/keyfile", "keyfile: keywords added (0 -> 5) (5):", "keywords added, all lists (5)", "+ 法轮功", "rules gained"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("diff text lacks %q:\n%s", want, stdout)
 		}
@@ -102,12 +102,22 @@ func TestDiffCommand(t *testing.T) {
 	var d struct {
 		EndpointsAdded []string `json:"endpoints_added"`
 	}
-	if code != exitOK || json.Unmarshal([]byte(stdout), &d) != nil || len(d.EndpointsAdded) != 2 {
+	if code != exitDiffer || json.Unmarshal([]byte(stdout), &d) != nil || len(d.EndpointsAdded) != 2 {
 		t.Errorf("diff --format json: exit %d: %s", code, stdout)
 	}
 	code, stdout, _ = runCmd(t, "diff", "--out", out, "1111", "2222", "--format", "html")
-	if code != exitOK || !strings.Contains(stdout, `<ul id="endpoints-added">`) {
+	if code != exitDiffer || !strings.Contains(stdout, `<ul id="endpoints-added">`) {
 		t.Errorf("diff --format html: exit %d", code)
+	}
+	// the page links both builds' reports in the archive
+	for _, k := range []string{reportstest.RegularKey, reportstest.TOMKey} {
+		if !strings.Contains(stdout, `href="file://`) || !strings.Contains(stdout, k+"/report.") {
+			t.Errorf("diff --format html does not link %s's report", k[:4])
+		}
+	}
+	// a build compared with itself: no differences, exit 0
+	if code, stdout, _ = runCmd(t, "diff", "--out", out, "2222", "2222"); code != exitOK || !strings.Contains(stdout, "no differences") {
+		t.Errorf("diff of a build with itself: exit %d:\n%s", code, stdout)
 	}
 	for _, args := range [][]string{{"diff", "--out", out, "1111"}, {"diff", "--out", out, "1111", "9999"}, {"diff", "1111", "2222"}, {"diff", "--out", out, "1", "2", "--format", "pdf"}} {
 		if code, _, _ := runCmd(t, args...); code != exitUsage {

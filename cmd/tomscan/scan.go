@@ -395,21 +395,7 @@ func writeBuildFiles(out string, r pipeline.Result, want map[string]bool) error 
 		return err
 	}
 	// The pages as archive.WriteBuild renders them, from the decoded report.
-	if want["md"] {
-		if err := reports.WriteAtomic(filepath.Join(dir, archive.ReportMD), reports.EncodeMarkdown(r.Report)); err != nil {
-			return err
-		}
-	}
-	if want["html"] {
-		h, err := reports.EncodeHTML(r.Report)
-		if err != nil {
-			return err
-		}
-		if err := reports.WriteAtomic(filepath.Join(dir, archive.ReportHTML), h); err != nil {
-			return err
-		}
-	}
-	return nil
+	return archive.WritePages(dir, r.Report, want)
 }
 
 // readTrustStore reads and checks a PEM bundle of trusted roots; "" means no

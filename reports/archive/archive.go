@@ -133,23 +133,5 @@ func WriteBuild(out, key string, r *reports.Report, formats map[string]bool) err
 	if err := reports.WriteAtomic(filepath.Join(dir, ReportJSON), js); err != nil {
 		return err
 	}
-	return writePages(dir, r, formats)
-}
-
-func writePages(dir string, r *reports.Report, formats map[string]bool) error {
-	if formats["md"] {
-		if err := reports.WriteAtomic(filepath.Join(dir, ReportMD), reports.EncodeMarkdown(r)); err != nil {
-			return err
-		}
-	}
-	if formats["html"] {
-		h, err := reports.EncodeHTML(r)
-		if err != nil {
-			return err
-		}
-		if err := reports.WriteAtomic(filepath.Join(dir, ReportHTML), h); err != nil {
-			return err
-		}
-	}
-	return nil
+	return WritePages(dir, r, formats)
 }

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -144,7 +146,8 @@ func TestIndexContent(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := string(page)
-	for _, want := range []string{`<svg`, `id="timeline"`, `id="builds"`, `href="builds/` + reportstest.TOMKey + `/report.html"`, "tom-skype-english", "regular-skype", "<polyline"} {
+	for _, want := range []string{`<svg`, `id="timeline"`, `id="years"`, `id="builds"`, `id="f-keyword"`, `id="f-verdict"`, `id="f-family"`, `id="f-host"`,
+		`<span class="badge tom" data-verdict="tom-skype-english"><b>1</b> tom-skype-english</span>`, "regular-skype"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("index.html lacks %q", want)
 		}
@@ -152,10 +155,63 @@ func TestIndexContent(t *testing.T) {
 	if strings.Contains(s, "<script>alert") || strings.Contains(s, "\x1b") || strings.Contains(s, "\u202e") {
 		t.Error("index.html carries a hostile string unescaped")
 	}
-	// The regular build (3.8.0.188, key 111..) sorts before the TOM build of the same version by key.
-	if strings.Index(s, reportstest.RegularKey) > strings.Index(s, reportstest.TOMKey) {
-		t.Error("builds are not ordered by version, then key")
+	d := indexData(t, page)
+	keys := []string{}
+	var tom []any
+	for _, b := range d.Builds {
+		keys = append(keys, b[0].(string))
+		if b[0] == reportstest.TOMKey {
+			tom = b
+		}
 	}
+	// The regular build (3.8.0.188, key 111..) sorts before the TOM build of the same version by key.
+	if slices.Index(keys, reportstest.RegularKey) > slices.Index(keys, reportstest.TOMKey) || len(keys) != len(reportstest.All()) {
+		t.Errorf("builds are not ordered by version, then key: %v", keys)
+	}
+	if tom == nil || tom[3] != "tom-skype-english" || tom[2] != "3.8.0.188" {
+		t.Fatalf("TOM build row %v", tom)
+	}
+	if ls := tom[13].([]any); len(ls) != 1 || ls[0].([]any)[0] != "keyfile" || ls[0].([]any)[1] != 5.0 {
+		t.Errorf("TOM build lists %v", tom[13])
+	} else if w := d.Lists[int(ls[0].([]any)[2].(float64))]; !slices.Contains(w, "法轮功") {
+		t.Errorf("TOM build's list words %v", w)
+	}
+	if tom[12] == "" || tom[11] == "" { // family, snapshot date
+		t.Errorf("TOM build row lacks its family or snapshot date: %v", tom)
+	}
+}
+
+type pageData struct {
+	Columns []string   `json:"columns"`
+	Builds  [][]any    `json:"builds"`
+	Lists   [][]string `json:"lists"`
+	Omitted bool       `json:"keywords_omitted"`
+}
+
+// indexData reads the JSON data block of an index page, and checks that
+// the page runs no script but its own, allowed by its hash.
+func indexData(t *testing.T, page []byte) pageData {
+	t.Helper()
+	s := string(page)
+	const open = `<script type="application/json" id="data">`
+	i := strings.Index(s, open)
+	if i < 0 {
+		t.Fatal("index.html has no data block")
+	}
+	j := strings.Index(s[i:], "</script>")
+	var d pageData
+	if err := json.Unmarshal([]byte(s[i+len(open):i+j]), &d); err != nil {
+		t.Fatalf("index data: %v", err)
+	}
+	if n := strings.Count(s, "<script"); n != 2 {
+		t.Errorf("index.html has %d script elements, want the data block and its own script", n)
+	}
+	k := strings.LastIndex(s, "<script>")
+	own := s[k+len("<script>") : k+strings.Index(s[k:], "</script>")]
+	if !strings.Contains(s, "script-src '"+reports.ScriptHash(own)+"'") {
+		t.Error("the index's script is not the one its CSP allows by hash")
+	}
+	return d
 }
 
 func TestResolve(t *testing.T) {
@@ -176,7 +232,7 @@ func TestEmptyArchive(t *testing.T) {
 		t.Fatal(err)
 	}
 	page, _ := os.ReadFile(filepath.Join(out, archive.IndexHTML))
-	if !bytes.Contains(page, []byte("0 builds")) || !bytes.Contains(page, []byte("no builds")) {
+	if !bytes.Contains(page, []byte("<b>0</b> builds")) || !bytes.Contains(page, []byte("no builds")) {
 		t.Error("an empty archive should say it has no builds")
 	}
 }

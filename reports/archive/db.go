@@ -27,7 +27,7 @@ func init() {
 // indexVersion names the layout of index.sqlite. An index with another (an
 // older tomscan's, or none: a damaged file) is rebuilt from the reports when
 // it is opened.
-const indexVersion = "2"
+const indexVersion = "3" // 3: build_meta and build_lists for the index page
 
 const schemaSQL = `
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -63,11 +63,23 @@ CREATE INDEX endpoints_build ON endpoints(build);
 CREATE INDEX endpoints_host ON endpoints(host);
 CREATE INDEX keywords_build ON keywords(build);
 CREATE INDEX keywords_keyword ON keywords(keyword);
+CREATE TABLE build_meta (
+  sha256 TEXT PRIMARY KEY REFERENCES builds(sha256),
+  pe_date TEXT NOT NULL,       -- the product executable's link time, YYYY-MM-DD, or ""
+  snapshot_date TEXT NOT NULL, -- the closest keyword-list snapshot's date, or ""
+  product TEXT NOT NULL);
+CREATE TABLE build_lists (
+  build TEXT NOT NULL REFERENCES builds(sha256), list TEXT NOT NULL, family TEXT NOT NULL,
+  snapshot TEXT NOT NULL, sha256 TEXT NOT NULL, count INTEGER NOT NULL);
+CREATE INDEX build_lists_build ON build_lists(build);
+` + pageLinksSQL + `;
 `
 
 // buildTables are the tables holding one build's rows, by their build column.
 var buildTables = []struct{ name, col string }{
 	{"keywords", "build"}, {"endpoints", "build"}, {"matches", "build"}, {"nodes", "build"}, {"builds", "sha256"},
+	{"page_links", "sha256"}, // the page was rewritten without neighbours: the next Flush adds them
+	{"build_meta", "sha256"}, {"build_lists", "build"},
 }
 
 // createSchema lays out an empty index.
@@ -94,21 +106,34 @@ func createSchema(ctx context.Context, db *sql.DB) error {
 // upsert replaces one build's rows in one transaction: its old rows go, the
 // report's rows come in, or nothing changes.
 func upsert(ctx context.Context, db *sql.DB, key string, r *reports.Report) error {
+	return upsertMany(ctx, db, []Keyed{{key, r}})
+}
+
+// Keyed is one build to upsert: its key (folder name) and report.
+type Keyed struct {
+	Key    string
+	Report *reports.Report
+}
+
+// upsertMany replaces the rows of every build in one transaction.
+func upsertMany(ctx context.Context, db *sql.DB, builds []Keyed) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("archive: index begin: %w", err)
 	}
 	defer tx.Rollback()
-	for _, t := range buildTables {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM `+t.name+` WHERE `+t.col+` = ?`, key); err != nil {
-			return fmt.Errorf("archive: index delete %s %s: %w", t.name, key, err)
+	for _, b := range builds {
+		for _, t := range buildTables {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+t.name+` WHERE `+t.col+` = ?`, b.Key); err != nil {
+				return fmt.Errorf("archive: index delete %s %s: %w", t.name, b.Key, err)
+			}
+		}
+		if err := insertBuild(ctx, tx, b.Key, b.Report); err != nil {
+			return err
 		}
 	}
-	if err := insertBuild(ctx, tx, key, r); err != nil {
-		return err
-	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("archive: index commit %s: %w", key, err)
+		return fmt.Errorf("archive: index commit: %w", err)
 	}
 	return nil
 }
@@ -162,7 +187,13 @@ func insertBuild(ctx context.Context, tx *sql.Tx, key string, r *reports.Report)
 			return err
 		}
 	}
+	if err := ins(`INSERT INTO build_meta VALUES (?,?,?,?)`, key, v.PEDate, v.SnapshotDate, v.ID.Product); err != nil {
+		return err
+	}
 	for _, kl := range v.KeywordLists {
+		if err := ins(`INSERT INTO build_lists VALUES (?,?,?,?,?,?)`, key, kl.Name, kl.Family, kl.Snapshot, kl.SHA256, kl.Count); err != nil {
+			return err
+		}
 		for i, k := range kl.Keywords {
 			if err := ins(`INSERT INTO keywords VALUES (?,?,?,?,?,?,?)`, key, kl.Name, kl.Family, kl.Snapshot, kl.Node, i, k); err != nil {
 				return err

@@ -64,7 +64,7 @@ func Open(ctx context.Context, out string) (*Index, error) {
 }
 
 func reopenAfterRebuild(ctx context.Context, out string) (*Index, error) {
-	skipped, err := rebuildIndex(ctx, out, nil)
+	skipped, err := rebuildIndex(ctx, out, nil, false)
 	if err != nil {
 		return nil, err
 	}
@@ -121,9 +121,19 @@ func (x *Index) Upsert(ctx context.Context, key string, r *reports.Report) error
 	return upsert(ctx, x.db, key, r)
 }
 
+// UpsertBatch replaces many builds' rows in one transaction: for imports
+// of many reports at once, where a commit per build would dominate.
+func (x *Index) UpsertBatch(ctx context.Context, builds []Keyed) error {
+	x.dirty = true
+	return upsertMany(ctx, x.db, builds)
+}
+
 // Flush ranks the builds by version and rewrites index.html from the index.
 func (x *Index) Flush(ctx context.Context) error {
 	if err := rank(ctx, x.db); err != nil {
+		return err
+	}
+	if err := relink(ctx, x.db, x.out, false); err != nil {
 		return err
 	}
 	return writePage(ctx, x.db, filepath.Join(x.out, IndexHTML))
@@ -165,7 +175,7 @@ func eachReport(ctx context.Context, out string, skip func(Skipped), fn func(key
 // place) and index.html from the archived reports, reading one report at a
 // time; each is also handed to also, when given. Rows go in in key order,
 // so the same reports give the same file.
-func rebuildIndex(ctx context.Context, out string, also func(key string, r *reports.Report) error) ([]Skipped, error) {
+func rebuildIndex(ctx context.Context, out string, also func(key string, r *reports.Report) error, forcePages bool) ([]Skipped, error) {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, fmt.Errorf("archive: %w", err)
 	}
@@ -200,6 +210,11 @@ func rebuildIndex(ctx context.Context, out string, also func(key string, r *repo
 	if err := rank(ctx, db); err != nil {
 		return nil, err
 	}
+	// a fresh index has no page_links: the pages whose neighbours are not
+	// what they show are re-rendered (every page, with forcePages)
+	if err := relink(ctx, db, out, forcePages); err != nil {
+		return nil, err
+	}
 	if err := writePage(ctx, db, filepath.Join(out, IndexHTML)); err != nil {
 		return nil, err
 	}
@@ -219,18 +234,20 @@ func rebuildIndex(ctx context.Context, out string, also func(key string, r *repo
 // archived JSON (`tomscan report`), one report in memory at a time.
 // Reports that cannot be read are skipped and returned.
 func Rebuild(ctx context.Context, out string) ([]Skipped, error) {
-	all := map[string]bool{"md": true, "html": true}
+	// md here; every report.html once the index is ranked (relink), so
+	// each page is rendered once, with its neighbours
+	md := map[string]bool{"md": true}
 	return rebuildIndex(ctx, out, func(k string, r *reports.Report) error {
-		if err := writePages(reports.BuildDir(out, k), r, all); err != nil {
+		if err := WritePages(reports.BuildDir(out, k), r, md); err != nil {
 			return fmt.Errorf("archive: render %s: %w", k, err)
 		}
 		return nil
-	})
+	}, true)
 }
 
 // Reindex rebuilds index.sqlite and index.html alone, streaming.
 func Reindex(ctx context.Context, out string) ([]Skipped, error) {
-	return rebuildIndex(ctx, out, nil)
+	return rebuildIndex(ctx, out, nil, false)
 }
 
 // Problem is one thing `tomscan report --check` found.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"encoding/json"
 	"fmt"
 	"html/template"
 	"io"
@@ -13,7 +14,6 @@ import (
 	"sort"
 
 	"github.com/tomscan/tomscan/reports"
-	"github.com/tomscan/tomscan/reports/timeline"
 )
 
 //go:embed templates
@@ -21,21 +21,51 @@ var templateFS embed.FS
 
 var indexPage = template.Must(template.New("index.html.tmpl").Funcs(reports.TemplateFuncs).ParseFS(templateFS, "templates/index.html.tmpl"))
 
-// pageHead is what the page says above the table of builds.
+// The index page is one static file that works offline from file://: the
+// builds are embedded as JSON in a <script type="application/json"> block
+// (inert: no browser runs it; Go's encoder escapes <, > and &, so no
+// string can close the block) and one inline script, allowed by its hash
+// in the CSP, draws the table, the filters and the charts from it. At
+// 10,000 builds the page stays under 5 MB: rows are arrays, and each
+// distinct keyword list (by sha256) is embedded once.
+
+// indexScript draws the index page from its data block.
+var indexScript = mustRead("templates/index.js")
+
+func mustRead(name string) string {
+	b, err := templateFS.ReadFile(name)
+	if err != nil {
+		panic(err) // embedded at build time
+	}
+	return string(b)
+}
+
+// pageHead is what the page says above its data.
 type pageHead struct {
-	Builds int
-	Kinds  []kindCount
-	CSS    template.CSS
-	SVG    template.HTML
+	Builds     int
+	Kinds      []kindCount
+	CSS        template.CSS
+	Script     template.JS
+	ScriptHash string
+	Data       template.JS // JSON, HTML-escaped by encoding/json
 }
 
 type kindCount struct {
 	Kind  string
+	Class string
 	Count int
 }
 
+// MaxKeywordBytes caps the keyword text the index page embeds for its
+// keyword filter; past it the filter says to use `tomscan query --keyword`.
+const MaxKeywordBytes = 1 << 20
+
+// indexColumns name the fields of each build row in the page's data.
+var indexColumns = []string{"key", "path", "version", "verdict", "confidence", "status", "endpoints", "hosts",
+	"keywords", "signer", "pe_date", "snapshot_date", "family", "lists", "issues"}
+
 // safeRow makes a row's strings from binaries terminal-safe (no control or
-// bidi characters); html/template then escapes them.
+// bidi characters); the JSON encoder then escapes them for the page.
 func safeRow(r BuildRow) BuildRow {
 	r.Path, r.Version, r.Kind, r.Signer, r.Status = reports.Terminal(r.Path), reports.Terminal(r.Version),
 		reports.Terminal(r.Kind), reports.Terminal(r.Signer), reports.Terminal(r.Status)
@@ -47,52 +77,149 @@ func safeRow(r BuildRow) BuildRow {
 	return r
 }
 
-// renderPage writes the archive's index page: every build in one table, and
-// the timeline plot. The builds are read from the index twice, one row at a
-// time: once for the plot's points (a label and two counts each), once for
-// the table, which is written as it is read.
+type listRef struct {
+	list, family, snapshot, sha string
+	count                       int
+}
+
+// renderPage writes the archive's index page from the index.
 func renderPage(ctx context.Context, db *sql.DB, w io.Writer) error {
+	meta := map[string][2]string{}
+	if err := eachQuery(ctx, db, `SELECT sha256, pe_date, snapshot_date FROM build_meta`, func(sc func(...any) error) error {
+		var k, d, src string
+		if err := sc(&k, &d, &src); err != nil {
+			return err
+		}
+		meta[k] = [2]string{d, src}
+		return nil
+	}); err != nil {
+		return err
+	}
+	lists := map[string][]listRef{}
+	listOwner := map[string][2]string{} // list sha256 -> a build and list name holding it
+	if err := eachQuery(ctx, db, `SELECT build, list, family, snapshot, sha256, count FROM build_lists ORDER BY build, rowid`, func(sc func(...any) error) error {
+		var b string
+		var l listRef
+		if err := sc(&b, &l.list, &l.family, &l.snapshot, &l.sha, &l.count); err != nil {
+			return err
+		}
+		lists[b] = append(lists[b], l)
+		if _, ok := listOwner[l.sha]; !ok && l.sha != "" {
+			listOwner[l.sha] = [2]string{b, l.list}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	// each distinct list's keywords, once, within the budget
+	shas := make([]string, 0, len(listOwner))
+	for sha := range listOwner {
+		shas = append(shas, sha)
+	}
+	sort.Strings(shas)
+	listIdx := map[string]int{}
+	var listWords [][]string
+	budget, omitted := MaxKeywordBytes, false
+	for _, sha := range shas {
+		var words []string
+		size := 0
+		o := listOwner[sha]
+		if err := eachQuery(ctx, db, `SELECT keyword FROM keywords WHERE build = ? AND list = ? ORDER BY position`, func(sc func(...any) error) error {
+			var k string
+			if err := sc(&k); err != nil {
+				return err
+			}
+			k = reports.Terminal(k)
+			words = append(words, k)
+			size += len(k) + 3
+			return nil
+		}, o[0], o[1]); err != nil {
+			return err
+		}
+		if size > budget {
+			omitted = true
+			continue
+		}
+		budget -= size
+		listIdx[sha] = len(listWords)
+		listWords = append(listWords, words)
+	}
+
 	kinds := map[string]int{}
-	var points []timeline.Point
-	n := 0
+	var rows [][]any
 	err := eachRow(ctx, db, func(r BuildRow) error {
 		r = safeRow(r)
-		n++
 		k := r.Kind
 		if k == "" {
 			k = "no verdict"
 		}
 		kinds[k]++
-		label := r.Version
-		if label == "" {
-			label = r.Key[:min(12, len(r.Key))]
+		family := ""
+		var ls [][]any
+		for _, l := range lists[r.Key] {
+			idx := -1
+			if i, ok := listIdx[l.sha]; ok {
+				idx = i
+			}
+			if family == "" {
+				family = reports.Terminal(l.family)
+			}
+			ls = append(ls, []any{reports.Terminal(l.list), l.count, idx})
 		}
-		points = append(points, timeline.Point{Label: label, Title: r.Path, Keywords: r.Keywords, Endpoints: r.Endpoints})
+		m := meta[r.Key]
+		hosts := r.Hosts
+		if hosts == nil {
+			hosts = []string{}
+		}
+		if ls == nil {
+			ls = [][]any{}
+		}
+		rows = append(rows, []any{r.Key, r.Path, r.Version, r.Kind, r.Confidence, r.Status, r.Endpoints, hosts,
+			r.Keywords, r.Signer, m[0], m[1], family, ls, r.Issues})
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	head := pageHead{Builds: n, CSS: reports.CSS, SVG: template.HTML(timeline.SVG(points))} // SVG escapes its own text
-	points = nil
+	data, err := json.Marshal(map[string]any{"columns": indexColumns, "builds": rows, "lists": listWords, "keywords_omitted": omitted})
+	if err != nil {
+		return fmt.Errorf("archive: index data: %w", err)
+	}
+	head := pageHead{Builds: len(rows), CSS: reports.CSS, Script: template.JS(indexScript),
+		ScriptHash: reports.ScriptHash(indexScript), Data: template.JS(data)}
 	for k, c := range kinds {
-		head.Kinds = append(head.Kinds, kindCount{k, c})
-	}
-	sort.Slice(head.Kinds, func(i, j int) bool { return head.Kinds[i].Kind < head.Kinds[j].Kind })
-	if err := indexPage.ExecuteTemplate(w, "head", head); err != nil {
-		return fmt.Errorf("archive: render index: %w", err)
-	}
-	err = eachRow(ctx, db, func(r BuildRow) error {
-		if err := indexPage.ExecuteTemplate(w, "row", safeRow(r)); err != nil {
-			return fmt.Errorf("archive: render index row %s: %w", r.Key, err)
+		cls := reports.VerdictClass(k)
+		if k == "no verdict" {
+			cls = "none"
 		}
-		return nil
-	})
-	if err != nil {
-		return err
+		head.Kinds = append(head.Kinds, kindCount{k, cls, c})
 	}
-	if err := indexPage.ExecuteTemplate(w, "foot", nil); err != nil {
+	sort.Slice(head.Kinds, func(i, j int) bool {
+		if head.Kinds[i].Count != head.Kinds[j].Count {
+			return head.Kinds[i].Count > head.Kinds[j].Count
+		}
+		return head.Kinds[i].Kind < head.Kinds[j].Kind
+	})
+	if err := indexPage.ExecuteTemplate(w, "page", head); err != nil {
 		return fmt.Errorf("archive: render index: %w", err)
+	}
+	return nil
+}
+
+// eachQuery runs q and hands each row's Scan to fn.
+func eachQuery(ctx context.Context, db *sql.DB, q string, fn func(scan func(...any) error) error, args ...any) error {
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("archive: index page query: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows.Scan); err != nil {
+			return fmt.Errorf("archive: index page row: %w", err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("archive: index page rows: %w", err)
 	}
 	return nil
 }

@@ -5,12 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/tomscan/tomscan/internal/termtable"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"strings"
 )
 
 // Result is the answer to a query: column names and rows of cells.
@@ -148,22 +148,5 @@ func (r *Result) Table(escape func(string) string) string {
 		}
 		cells = append(cells, line)
 	}
-	widths := make([]int, len(r.Columns))
-	for _, line := range cells {
-		for i, c := range line {
-			widths[i] = max(widths[i], len([]rune(c)))
-		}
-	}
-	var b strings.Builder
-	for _, line := range cells {
-		for i, c := range line {
-			if i == len(line)-1 {
-				b.WriteString(c)
-				break
-			}
-			b.WriteString(c + strings.Repeat(" ", widths[i]-len([]rune(c))+2))
-		}
-		b.WriteString("\n")
-	}
-	return b.String()
+	return termtable.Format(cells, 2) // by display width: Chinese cells align
 }

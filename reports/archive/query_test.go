@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tomscan/tomscan/internal/termtable"
 	"github.com/tomscan/tomscan/reports"
 	"github.com/tomscan/tomscan/reports/archive"
 	"github.com/tomscan/tomscan/reports/reportstest"
@@ -96,5 +97,16 @@ func TestTableEscapesCells(t *testing.T) {
 	}
 	if !strings.Contains(table, `\x1b[31mRED`) {
 		t.Error("escape sequences should show as text")
+	}
+}
+
+// TestTableAlignsChinese: a query's table pads by display width, so the
+// column after a keyword in Chinese starts where it does after ASCII.
+func TestTableAlignsChinese(t *testing.T) {
+	res := &archive.Result{Columns: []string{"keyword", "list"}, Rows: [][]any{{"法轮功", "keyfile"}, {"falun", "keyfile_u"}}}
+	lines := strings.Split(strings.TrimSuffix(res.Table(reports.Terminal), "\n"), "\n")
+	at := func(l, w string) int { return termtable.Width(l[:strings.Index(l, w)]) }
+	if a, b, c := at(lines[0], "list"), at(lines[1], "keyfile"), at(lines[2], "keyfile_u"); a != b || b != c {
+		t.Errorf("second column at %d, %d, %d:\n%s", a, b, c, strings.Join(lines, "\n"))
 	}
 }

@@ -9,28 +9,37 @@ import (
 	"fmt"
 	"html/template"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/tomscan/tomscan/internal/artifact"
+	"github.com/tomscan/tomscan/internal/termtable"
 	"github.com/tomscan/tomscan/reports"
 )
 
 // Diff is what changed from build A to build B.
 type Diff struct {
-	A              Side           `json:"a"`
-	B              Side           `json:"b"`
-	VersionChanges []FieldChange  `json:"version_changes"`
-	FilesAdded     []File         `json:"files_added"`
-	FilesRemoved   []File         `json:"files_removed"`
-	FilesChanged   []FileChange   `json:"files_changed"`
-	EndpointsAdded []string       `json:"endpoints_added"`
-	EndpointsGone  []string       `json:"endpoints_removed"`
-	KeywordsAdded  []string       `json:"keywords_added"`
-	KeywordsGone   []string       `json:"keywords_removed"`
-	RulesGained    []string       `json:"rules_gained"`
-	RulesLost      []string       `json:"rules_lost"`
-	MatchesGained  []NodeRuleDiff `json:"matches_gained"` // per file: rules that match in B and not in A
-	MatchesLost    []NodeRuleDiff `json:"matches_lost"`
+	A              Side          `json:"a"`
+	B              Side          `json:"b"`
+	VersionChanges []FieldChange `json:"version_changes"`
+	FilesAdded     []File        `json:"files_added"`
+	FilesRemoved   []File        `json:"files_removed"`
+	FilesChanged   []FileChange  `json:"files_changed"`
+	// FilesMoved are files whose bytes (sha256) left one path and appear
+	// at another: a move, not a removal plus an addition.
+	FilesMoved     []Move   `json:"files_moved"`
+	EndpointsAdded []string `json:"endpoints_added"`
+	EndpointsGone  []string `json:"endpoints_removed"`
+	KeywordsAdded  []string `json:"keywords_added"`
+	KeywordsGone   []string `json:"keywords_removed"`
+	// KeywordLists are the keyword changes per list role (keyfile,
+	// keyfile_u, ...): a word moving from one list to the other shows in
+	// both, while KeywordsAdded/KeywordsGone compare the union of lists.
+	KeywordLists  []ListChange   `json:"keyword_lists"`
+	RulesGained   []string       `json:"rules_gained"`
+	RulesLost     []string       `json:"rules_lost"`
+	MatchesGained []NodeRuleDiff `json:"matches_gained"` // per file: rules that match in B and not in A
+	MatchesLost   []NodeRuleDiff `json:"matches_lost"`
 }
 
 // Side names one of the two builds.
@@ -40,6 +49,27 @@ type Side struct {
 	Version string `json:"version"`
 	Verdict string `json:"verdict"`
 	Status  string `json:"status"`
+	// Report is where the build's report page is, for the HTML page's
+	// link (a file:// URL or a relative path); set by the caller, who
+	// knows where the reports live. "" renders no link.
+	Report string `json:"-"`
+}
+
+// Move is one file found at another path in B, with the same bytes.
+type Move struct {
+	From   string `json:"from"`
+	To     string `json:"to"`
+	SHA256 string `json:"sha256"`
+	Size   int64  `json:"size"`
+}
+
+// ListChange is what changed in one keyword list role from A to B.
+type ListChange struct {
+	List    string   `json:"list"`
+	CountA  int      `json:"count_a"`
+	CountB  int      `json:"count_b"`
+	Added   []string `json:"added"`
+	Removed []string `json:"removed"`
 }
 
 // FieldChange is one version-info value that differs; Node is the path
@@ -108,6 +138,8 @@ func Compare(keyA string, a *reports.Report, keyB string, b *reports.Report) *Di
 			}
 		}
 	}
+	d.FilesAdded, d.FilesRemoved, d.FilesMoved = moves(d.FilesAdded, d.FilesRemoved)
+	d.KeywordLists = listChanges(va, vb)
 	ea, eb := endpoints(va), endpoints(vb)
 	d.EndpointsAdded, d.EndpointsGone = minus(eb, ea), minus(ea, eb)
 	ka, kb := keywords(va), keywords(vb)
@@ -115,6 +147,70 @@ func Compare(keyA string, a *reports.Report, keyB string, b *reports.Report) *Di
 	ra, rb := set(va.Rules), set(vb.Rules)
 	d.RulesGained, d.RulesLost = minus(rb, ra), minus(ra, rb)
 	return d
+}
+
+// moves pairs removed and added files with the same sha256 (in path
+// order, one to one) as moves; what is left stays added or removed.
+func moves(added, removed []File) ([]File, []File, []Move) {
+	gone := map[string][]File{}
+	for _, f := range removed {
+		if f.SHA256 != "" {
+			gone[f.SHA256] = append(gone[f.SHA256], f)
+		}
+	}
+	used := map[string]bool{}
+	var keptAdded []File
+	var mv []Move
+	for _, f := range added {
+		if cands := gone[f.SHA256]; f.SHA256 != "" && len(cands) > 0 {
+			from := cands[0]
+			gone[f.SHA256] = cands[1:]
+			used[from.Path] = true
+			mv = append(mv, Move{From: from.Path, To: f.Path, SHA256: f.SHA256, Size: f.Size})
+			continue
+		}
+		keptAdded = append(keptAdded, f)
+	}
+	var keptRemoved []File
+	for _, f := range removed {
+		if !used[f.Path] {
+			keptRemoved = append(keptRemoved, f)
+		}
+	}
+	return keptAdded, keptRemoved, mv
+}
+
+// listChanges compares the keyword lists role by role (the list's name:
+// keyfile, keyfile_u); two lists of one role in a build are one set.
+func listChanges(va, vb *reports.View) []ListChange {
+	byRole := func(v *reports.View) map[string]map[string]bool {
+		m := map[string]map[string]bool{}
+		for _, kl := range v.KeywordLists {
+			if m[kl.Name] == nil {
+				m[kl.Name] = map[string]bool{}
+			}
+			for _, k := range kl.Keywords {
+				m[kl.Name][k] = true
+			}
+		}
+		return m
+	}
+	ra, rb := byRole(va), byRole(vb)
+	var out []ListChange
+	for _, role := range sortedKeys(union(ra, rb)) {
+		a, b := ra[role], rb[role]
+		if a == nil {
+			a = map[string]bool{}
+		}
+		if b == nil {
+			b = map[string]bool{}
+		}
+		c := ListChange{List: role, CountA: len(a), CountB: len(b), Added: minus(b, a), Removed: minus(a, b)}
+		if len(c.Added)+len(c.Removed) > 0 {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func side(key string, v *reports.View) Side {
@@ -241,7 +337,7 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // Empty tells whether the two builds show no difference.
 func (d *Diff) Empty() bool {
-	return len(d.VersionChanges)+len(d.FilesAdded)+len(d.FilesRemoved)+len(d.FilesChanged)+
+	return len(d.VersionChanges)+len(d.FilesAdded)+len(d.FilesRemoved)+len(d.FilesChanged)+len(d.FilesMoved)+len(d.KeywordLists)+
 		len(d.EndpointsAdded)+len(d.EndpointsGone)+len(d.KeywordsAdded)+len(d.KeywordsGone)+
 		len(d.RulesGained)+len(d.RulesLost)+len(d.MatchesGained)+len(d.MatchesLost) == 0 &&
 		d.A.Verdict == d.B.Verdict
@@ -266,6 +362,22 @@ func (d *Diff) JSON() ([]byte, error) {
 	}
 	if c.FilesChanged == nil {
 		c.FilesChanged = []FileChange{}
+	}
+	if c.FilesMoved == nil {
+		c.FilesMoved = []Move{}
+	}
+	if c.KeywordLists == nil {
+		c.KeywordLists = []ListChange{}
+	}
+	for i := range c.KeywordLists {
+		l := c.KeywordLists[i]
+		if l.Added == nil {
+			l.Added = []string{}
+		}
+		if l.Removed == nil {
+			l.Removed = []string{}
+		}
+		c.KeywordLists[i] = l
 	}
 	if c.MatchesGained == nil {
 		c.MatchesGained = []NodeRuleDiff{}
@@ -303,10 +415,13 @@ func (d *Diff) Text() []byte {
 		}
 	}
 	if len(d.VersionChanges) > 0 {
+		// a table padded by display width (termtable): Chinese values align
 		fmt.Fprintf(&b, "\nversion info changes (%d):\n", len(d.VersionChanges))
+		rows := [][]string{{"  FILE", "FIELD", "A", "B"}}
 		for _, c := range d.VersionChanges {
-			fmt.Fprintf(&b, "  %s %s: %q -> %q\n", t(nodeName(c.Node)), t(c.Field), t(c.A), t(c.B))
+			rows = append(rows, []string{"  " + t(nodeName(c.Node)), t(c.Field), t(strconv.Quote(c.A)), t(strconv.Quote(c.B))})
 		}
+		b.WriteString(termtable.Format(rows, 2))
 	}
 	var added, removed, changed []string
 	for _, f := range d.FilesAdded {
@@ -318,13 +433,22 @@ func (d *Diff) Text() []byte {
 	for _, f := range d.FilesChanged {
 		changed = append(changed, fmt.Sprintf("%s (%s %d bytes -> %s %d bytes)", nodeName(f.Path), short(f.SHA_A), f.SizeA, short(f.SHA_B), f.SizeB))
 	}
+	var moved []string
+	for _, m := range d.FilesMoved {
+		moved = append(moved, fmt.Sprintf("%s -> %s (%s, %d bytes)", m.From, m.To, short(m.SHA256), m.Size))
+	}
 	list("files added", "+", added)
 	list("files removed", "-", removed)
 	list("files changed", "~", changed)
+	list("files moved", ">", moved)
 	list("endpoints added", "+", d.EndpointsAdded)
 	list("endpoints removed", "-", d.EndpointsGone)
-	list("keywords added", "+", d.KeywordsAdded)
-	list("keywords removed", "-", d.KeywordsGone)
+	for _, l := range d.KeywordLists {
+		list(fmt.Sprintf("%s: keywords added (%d -> %d)", t(l.List), l.CountA, l.CountB), "+", l.Added)
+		list(fmt.Sprintf("%s: keywords removed (%d -> %d)", t(l.List), l.CountA, l.CountB), "-", l.Removed)
+	}
+	list("keywords added, all lists", "+", d.KeywordsAdded)
+	list("keywords removed, all lists", "-", d.KeywordsGone)
 	list("rules gained", "+", d.RulesGained)
 	list("rules lost", "-", d.RulesLost)
 	var gained, lost []string
@@ -342,35 +466,45 @@ func (d *Diff) Text() []byte {
 	return b.Bytes()
 }
 
-var page = template.Must(template.New("diff").Funcs(reports.TemplateFuncs).Funcs(template.FuncMap{"node": nodeName, "lists": listArgs}).Parse(`<!DOCTYPE html>
+var page = template.Must(template.New("diff").Funcs(reports.TemplateFuncs).Funcs(template.FuncMap{"node": nodeName, "lists": listArgs,
+	// Side.Report is set by the caller from where the reports are, never
+	// from a report's content: a file:// URL html/template would refuse
+	"link": func(s string) template.URL { return template.URL(s) }}).Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
-<title>tomscan diff</title><style>{{.CSS}}
-.add{color:#070}.del{color:#a00}</style></head><body>
+<title>tomscan diff: {{.D.A.Path}} → {{.D.B.Path}}</title><style>{{.CSS}}</style></head><body>
 <h1>tomscan diff</h1>
-<table id="sides"><tr><th></th><th>build</th><th>version</th><th>verdict</th><th>status</th></tr>
-{{with .D.A}}<tr><th>A</th><td><span class="mono">{{.Path}}</span><br><small class="mono">{{.Key}}</small></td><td>{{.Version}}</td><td><span class="verdict {{verdictClass .Verdict}}">{{.Verdict}}</span></td><td>{{.Status}}</td></tr>{{end}}
-{{with .D.B}}<tr><th>B</th><td><span class="mono">{{.Path}}</span><br><small class="mono">{{.Key}}</small></td><td>{{.Version}}</td><td><span class="verdict {{verdictClass .Verdict}}">{{.Verdict}}</span></td><td>{{.Status}}</td></tr>{{end}}
+{{define "side"}}<tr><th>{{.Name}}</th><td>{{if .S.Report}}<a href="{{link .S.Report}}" class="mono">{{.S.Path}}</a>{{else}}<span class="mono">{{.S.Path}}</span>{{end}}<br><small class="mono">{{.S.Key}}</small></td><td>{{or .S.Version "unknown"}}</td><td><span class="badge {{verdictClass .S.Verdict}}">{{or .S.Verdict "no verdict"}}</span></td><td class="status-{{.S.Status}}">{{.S.Status}}</td></tr>{{end}}
+<table id="sides"><tr><th style="width:2em"></th><th>build</th><th style="width:9em">version</th><th style="width:14em">verdict</th><th style="width:7em">status</th></tr>
+{{template "side" (lists "A" "" "" nil .D.A)}}
+{{template "side" (lists "B" "" "" nil .D.B)}}
 </table>
-{{define "list"}}{{if .Items}}<h2>{{.Title}} ({{len .Items}})</h2><ul id="{{.ID}}">{{range .Items}}<li class="{{$.Class}} mono">{{.}}</li>{{end}}</ul>{{end}}{{end}}
+{{if .D.Empty}}<p id="no-differences">No differences.</p>{{else}}<p id="summary">{{if ne .D.A.Verdict .D.B.Verdict}}Verdict changed. {{end}}{{len .D.VersionChanges}} version-info changes; files: {{len .D.FilesAdded}} added, {{len .D.FilesRemoved}} removed, {{len .D.FilesChanged}} changed, {{len .D.FilesMoved}} moved; endpoints: {{len .D.EndpointsAdded}} added, {{len .D.EndpointsGone}} removed; keywords: {{len .D.KeywordsAdded}} added, {{len .D.KeywordsGone}} removed over all lists.</p>{{end}}
+{{if .D.KeywordLists}}<h2>Keyword lists, per list</h2>
+<table id="keyword-lists"><tr><th>list</th><th class="num">keywords in A</th><th class="num">keywords in B</th><th class="num">added</th><th class="num">removed</th></tr>
+{{range .D.KeywordLists}}<tr><td>{{.List}}</td><td class="num">{{.CountA}}</td><td class="num">{{.CountB}}</td><td class="num add">+{{len .Added}}</td><td class="num del">−{{len .Removed}}</td></tr>
+{{end}}</table>
+{{range .D.KeywordLists}}<h3>{{.List}}</h3><table class="kw-change" data-list="{{.List}}"><tr><th>added in B ({{len .Added}})</th><th>removed from A ({{len .Removed}})</th></tr>
+<tr><td><ul class="kw add">{{range .Added}}<li{{if han .}} lang="zh"{{end}}>{{entry .}}</li>{{end}}</ul></td><td><ul class="kw del">{{range .Removed}}<li{{if han .}} lang="zh"{{end}}>{{entry .}}</li>{{end}}</ul></td></tr></table>
+{{end}}{{end}}
+{{define "list"}}{{if .Items}}<h2>{{.Title}} ({{len .Items}})</h2><ul id="{{.ID}}">{{range .Items}}<li class="{{$.Class}} mono"{{if han .}} lang="zh"{{end}}>{{.}}</li>{{end}}</ul>{{end}}{{end}}
 {{template "list" (lists "endpoints added" "endpoints-added" "add" .D.EndpointsAdded)}}
 {{template "list" (lists "endpoints removed" "endpoints-removed" "del" .D.EndpointsGone)}}
-{{template "list" (lists "keywords added" "keywords-added" "add" .D.KeywordsAdded)}}
-{{template "list" (lists "keywords removed" "keywords-removed" "del" .D.KeywordsGone)}}
 {{template "list" (lists "rules gained" "rules-gained" "add" .D.RulesGained)}}
 {{template "list" (lists "rules lost" "rules-lost" "del" .D.RulesLost)}}
-{{if .D.VersionChanges}}<h2>Version info changes</h2><table><tr><th>file</th><th>field</th><th>A</th><th>B</th></tr>
+{{if .D.VersionChanges}}<h2>Version info changes</h2><table id="version-changes"><tr><th>file</th><th>field</th><th>A</th><th>B</th></tr>
 {{range .D.VersionChanges}}<tr><td class="mono">{{node .Node}}</td><td>{{.Field}}</td><td>{{.A}}</td><td>{{.B}}</td></tr>{{end}}</table>{{end}}
-{{if or .D.FilesAdded .D.FilesRemoved .D.FilesChanged}}<h2>Files</h2><table id="files"><tr><th></th><th>path</th><th>sha256</th><th class="num">size</th></tr>
-{{range .D.FilesAdded}}<tr class="add"><td>+</td><td class="mono">{{.Path}}</td><td class="mono">{{short .SHA256}}</td><td class="num">{{.Size}}</td></tr>{{end}}
-{{range .D.FilesRemoved}}<tr class="del"><td>-</td><td class="mono">{{.Path}}</td><td class="mono">{{short .SHA256}}</td><td class="num">{{.Size}}</td></tr>{{end}}
-{{range .D.FilesChanged}}<tr><td>~</td><td class="mono">{{node .Path}}</td><td class="mono">{{short .SHA_A}} → {{short .SHA_B}}</td><td class="num">{{.SizeA}} → {{.SizeB}}</td></tr>{{end}}
+{{if or .D.FilesAdded .D.FilesRemoved .D.FilesChanged .D.FilesMoved}}<h2>Files</h2><table id="files"><tr><th style="width:6em">change</th><th>path</th><th style="width:16em">sha256</th><th class="num" style="width:10em">size</th></tr>
+{{range .D.FilesAdded}}<tr class="add"><td>+ added</td><td class="mono">{{.Path}}</td><td class="mono">{{short .SHA256}}</td><td class="num">{{.Size}}</td></tr>{{end}}
+{{range .D.FilesRemoved}}<tr class="del"><td>− removed</td><td class="mono">{{.Path}}</td><td class="mono">{{short .SHA256}}</td><td class="num">{{.Size}}</td></tr>{{end}}
+{{range .D.FilesMoved}}<tr class="move"><td>→ moved</td><td class="mono">{{.From}} → {{.To}}</td><td class="mono">{{short .SHA256}}</td><td class="num">{{.Size}}</td></tr>{{end}}
+{{range .D.FilesChanged}}<tr><td>~ changed</td><td class="mono">{{node .Path}}</td><td class="mono">{{short .SHA_A}} → {{short .SHA_B}}</td><td class="num">{{.SizeA}} → {{.SizeB}}</td></tr>{{end}}
 </table>{{end}}
-{{if or .D.MatchesGained .D.MatchesLost}}<h2>Rule matches per file</h2><table><tr><th></th><th>file</th><th>rule</th></tr>
-{{range .D.MatchesGained}}<tr class="add"><td>+</td><td class="mono">{{node .Path}}</td><td>{{.Rule}}</td></tr>{{end}}
-{{range .D.MatchesLost}}<tr class="del"><td>-</td><td class="mono">{{node .Path}}</td><td>{{.Rule}}</td></tr>{{end}}
+{{if or .D.MatchesGained .D.MatchesLost}}<h2>Rule matches per file</h2><table id="matches"><tr><th style="width:6em"></th><th>file</th><th>rule</th></tr>
+{{range .D.MatchesGained}}<tr class="add"><td>+ gained</td><td class="mono">{{node .Path}}</td><td>{{.Rule}}</td></tr>{{end}}
+{{range .D.MatchesLost}}<tr class="del"><td>− lost</td><td class="mono">{{node .Path}}</td><td>{{.Rule}}</td></tr>{{end}}
 </table>{{end}}
-{{if .D.Empty}}<p>No differences.</p>{{end}}
 </body></html>
 `))
 
@@ -387,9 +521,13 @@ func (d *Diff) HTML() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// listArgs bundles the arguments of the "list" template.
-func listArgs(title, id, class string, items []string) map[string]any {
-	return map[string]any{"Title": title, "ID": id, "Class": class, "Items": items}
+// listArgs bundles the arguments of the "list" and "side" templates.
+func listArgs(title, id, class string, items []string, side ...Side) map[string]any {
+	m := map[string]any{"Title": title, "Name": title, "ID": id, "Class": class, "Items": items}
+	if len(side) > 0 {
+		m["S"] = side[0]
+	}
+	return m
 }
 
 // sanitized returns a copy of d with every string made terminal-safe, so
@@ -404,8 +542,8 @@ func (d *Diff) sanitized() *Diff {
 		}
 		return out
 	}
-	c.A = Side{t(d.A.Key), t(d.A.Path), t(d.A.Version), t(d.A.Verdict), t(d.A.Status)}
-	c.B = Side{t(d.B.Key), t(d.B.Path), t(d.B.Version), t(d.B.Verdict), t(d.B.Status)}
+	c.A = Side{t(d.A.Key), t(d.A.Path), t(d.A.Version), t(d.A.Verdict), t(d.A.Status), d.A.Report}
+	c.B = Side{t(d.B.Key), t(d.B.Path), t(d.B.Version), t(d.B.Verdict), t(d.B.Status), d.B.Report}
 	c.EndpointsAdded, c.EndpointsGone = strs(d.EndpointsAdded), strs(d.EndpointsGone)
 	c.KeywordsAdded, c.KeywordsGone = strs(d.KeywordsAdded), strs(d.KeywordsGone)
 	c.RulesGained, c.RulesLost = strs(d.RulesGained), strs(d.RulesLost)
@@ -425,6 +563,14 @@ func (d *Diff) sanitized() *Diff {
 	for _, f := range d.FilesChanged {
 		f.Path = t(f.Path)
 		c.FilesChanged = append(c.FilesChanged, f)
+	}
+	c.FilesMoved = nil
+	for _, m := range d.FilesMoved {
+		c.FilesMoved = append(c.FilesMoved, Move{t(m.From), t(m.To), m.SHA256, m.Size})
+	}
+	c.KeywordLists = nil
+	for _, l := range d.KeywordLists {
+		c.KeywordLists = append(c.KeywordLists, ListChange{t(l.List), l.CountA, l.CountB, strs(l.Added), strs(l.Removed)})
 	}
 	rules := func(l []NodeRuleDiff) []NodeRuleDiff {
 		var out []NodeRuleDiff

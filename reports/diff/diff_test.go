@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tomscan/tomscan/internal/artifact"
+	"github.com/tomscan/tomscan/internal/termtable"
 	"github.com/tomscan/tomscan/reports"
 	"github.com/tomscan/tomscan/reports/diff"
 	"github.com/tomscan/tomscan/reports/reportstest"
@@ -130,5 +132,119 @@ func TestDiffOfLoadedReports(t *testing.T) {
 	b := diff.Compare("a", load(reportstest.Regular()), "b", load(reportstest.TOM()))
 	if !bytes.Equal(a.Text(), b.Text()) {
 		t.Error("diff changes when the reports are reloaded from JSON")
+	}
+}
+
+// TestMovesAndLists: a file at another path with the same bytes is a move,
+// not a removal and an addition; keyword changes are reported per list role.
+func TestMovesAndLists(t *testing.T) {
+	a, b := reportstest.TOM(), reportstest.TOM()
+	var skype *artifact.Node
+	for _, c := range b.Tree.Children {
+		if c.Name == "Skype.exe" {
+			skype = c
+		}
+	}
+	if skype == nil {
+		t.Fatal("fixture has no Skype.exe")
+	}
+	skype.Name = "Skype.exe"
+	skype.Path = []string{b.Tree.Name, "Program Files/Skype/Phone/Skype.exe"}
+	var tomSec map[string]any
+	if err := json.Unmarshal(b.TOMRaw, &tomSec); err != nil {
+		t.Fatal(err)
+	}
+	lists := tomSec["keyword_lists"].([]any)
+	l0 := lists[0].(map[string]any)
+	l0["keywords"] = []string{"falun", "法轮功", "达赖"} // 六四 and both x卧底下载 gone, 达赖 new
+	l1 := map[string]any{}
+	for k, v := range l0 {
+		l1[k] = v
+	}
+	l1["name"], l1["keywords"] = "keyfile_u", []string{"六四"} // 六四 moved to the other list
+	if snap, ok := l1["snapshot"].(map[string]any); ok {
+		s := map[string]any{}
+		for k, v := range snap {
+			s[k] = v
+		}
+		s["name"] = "keyfile_u"
+		l1["snapshot"] = s
+	}
+	tomSec["keyword_lists"] = append(lists, l1)
+	raw, _ := json.Marshal(tomSec)
+	b.TOMRaw = raw
+
+	d := diff.Compare("a", a, "b", b)
+	if len(d.FilesMoved) != 1 || d.FilesMoved[0].From != "Skype.exe" || d.FilesMoved[0].To != "Program Files/Skype/Phone/Skype.exe" {
+		t.Errorf("files moved = %+v", d.FilesMoved)
+	}
+	if len(d.FilesAdded)+len(d.FilesRemoved) != 0 {
+		t.Errorf("a move also shows as added %+v / removed %+v", d.FilesAdded, d.FilesRemoved)
+	}
+	byList := map[string]diff.ListChange{}
+	for _, l := range d.KeywordLists {
+		byList[l.List] = l
+	}
+	if l := byList["keyfile"]; !slices.Equal(l.Added, []string{"达赖"}) || !slices.Equal(l.Removed, []string{"x卧底下载", "x卧底下载 ", "六四"}) || l.CountA != 5 || l.CountB != 3 {
+		t.Errorf("keyfile change = %+v", l)
+	}
+	if l := byList["keyfile_u"]; !slices.Equal(l.Added, []string{"六四"}) || len(l.Removed) != 0 {
+		t.Errorf("keyfile_u change = %+v", l)
+	}
+	if slices.Contains(d.KeywordsGone, "六四") {
+		t.Error("a word that moved between lists is gone from the union")
+	}
+	txt := string(d.Text())
+	for _, want := range []string{"files moved (1):", "> Skype.exe -> Program Files/Skype/Phone/Skype.exe", "keyfile_u: keywords added (0 -> 1) (1):", "keyfile: keywords removed (5 -> 3) (3):"} {
+		if !strings.Contains(txt, want) {
+			t.Errorf("text lacks %q:\n%s", want, txt)
+		}
+	}
+	d.A.Report, d.B.Report = "../a/report.html", "../b/report.html"
+	h, err := d.HTML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`<a href="../a/report.html"`, `<a href="../b/report.html"`, `data-list="keyfile_u"`, `<li lang="zh">六四</li>`, "→ moved", `<span class="badge tom">`} {
+		if !strings.Contains(string(h), want) {
+			t.Errorf("HTML lacks %q", want)
+		}
+	}
+}
+
+// TestTextTableAlignsChinese: the version-info table of the text diff pads
+// by display width, so the B column starts at one column on every row even
+// when an A value is Chinese.
+func TestTextTableAlignsChinese(t *testing.T) {
+	d := diff.Compare("a", reportstest.Chinese(), "b", reportstest.TOM())
+	lines := strings.Split(string(d.Text()), "\n")
+	start := -1
+	for i, l := range lines {
+		if strings.HasPrefix(l, "version info changes") {
+			start = i + 1
+		}
+	}
+	if start < 0 {
+		t.Fatalf("no version info table:\n%s", d.Text())
+	}
+	col := -1
+	han := false
+	for _, l := range lines[start:] {
+		if !strings.HasPrefix(l, "  ") {
+			break
+		}
+		cut := strings.LastIndex(l, ` "`)
+		if strings.HasPrefix(strings.TrimSpace(l), "FILE") {
+			cut = strings.LastIndex(l, " B") // the header
+		}
+		w := termtable.Width(l[:cut])
+		han = han || reports.HasHan(l[:cut])
+		if col >= 0 && w != col {
+			t.Errorf("B column at %d, want %d: %q", w, col, l)
+		}
+		col = w
+	}
+	if !han {
+		t.Error("the fixture pair no longer has a Chinese A or field value to align")
 	}
 }

@@ -5,8 +5,13 @@
 package reportstest
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"path"
 	"strings"
+	"time"
 
 	"github.com/tomscan/tomscan/internal/artifact"
 	"github.com/tomscan/tomscan/internal/limits"
@@ -152,8 +157,8 @@ func HostileBuild() *reports.Report {
 		Signature: &pe.Signature{Signer: "CN=" + Hostile, Issuer: Hostile}}
 	root.Strings = &pe.StringSet{Count: 1, Strings: []pe.String{{Offset: 1, Encoding: "ascii", Value: Hostile}}}
 	child := node(root, "dir/"+Hostile, "text"+Hostile, 10, strings.Repeat("c1", 32))
-	child.Matches = []artifact.Match{{Rule: "Rule" + Hostile, Namespace: "ns" + Hostile, Meta: map[string]string{"category": "endpoint"},
-		Strings: []artifact.MatchString{{Name: "$u", Data: "http://evil.example/" + Hostile}}}}
+	child.Matches = []artifact.Match{{Rule: "Rule" + Hostile, Namespace: "ns" + Hostile, Meta: map[string]string{"category": "endpoint", "description": "describes " + Hostile},
+		Tags: []string{"tag" + Hostile}, Strings: []artifact.MatchString{{Name: "$u" + Hostile, Offset: 0x40, Data: "http://evil.example/" + Hostile}}}}
 	child.Findings = []artifact.Finding{{Analyzer: "tom", Kind: "endpoint", Value: "http://x.example/" + Hostile, Detail: map[string]string{"class": Hostile}}}
 	child.AddIssue(artifact.KindParse, "pe"+Hostile, "bad header: "+Hostile)
 	hostileLine := strings.ReplaceAll(Hostile, "\n", " ")
@@ -243,4 +248,47 @@ func Failed() *reports.Report {
 func All() map[string]*reports.Report {
 	return map[string]*reports.Report{RegularKey: Regular(), TOMKey: TOM(), HostileKey: HostileBuild(),
 		ChineseKey: Chinese(), GMWKey: GMW(), OtherKey: Unrelated(), FailedKey: Failed()}
+}
+
+// Variant makes r, a fixture fresh from its constructor, the i-th of many
+// copies for archives of thousands of builds: its own key and path, a
+// version and a link date that grow with i, and its keyword lists' closest
+// snapshot dated accordingly. r is changed and returned.
+func Variant(r *reports.Report, i int) *reports.Report {
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%s/%d", r.Build.SHA256, i)))
+	key := hex.EncodeToString(sum[:])
+	ver := fmt.Sprintf("%d.%d.%d.%d", 3+i/500%4, i/50%10, i%50, 100+i%900)
+	day := time.Date(2006, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i)
+	ext := path.Ext(r.Build.Path)
+	r.Build.Path = fmt.Sprintf("%s-%d%s", strings.TrimSuffix(r.Build.Path, ext), i, ext)
+	r.Build.SHA256 = key
+	if r.Tree != nil {
+		r.Tree.Name, r.Tree.SHA256 = r.Build.Path, key
+		_ = r.Tree.Walk(func(n *artifact.Node) error {
+			if n.PE != nil {
+				n.PE.Timestamp = day.Format(time.RFC3339)
+				if n.PE.Version != nil {
+					n.PE.Version.FileVersion, n.PE.Version.ProductVersion = ver, ver
+				}
+			}
+			return nil
+		})
+	}
+	if r.TOMRaw != nil {
+		var sec map[string]any
+		if json.Unmarshal(r.TOMRaw, &sec) == nil {
+			lists, _ := sec["keyword_lists"].([]any)
+			for _, l := range lists {
+				if m, ok := l.(map[string]any); ok {
+					if s, ok := m["snapshot"].(map[string]any); ok {
+						s["date"] = day.AddDate(0, 0, 20).Format("2006-01-02")
+					}
+				}
+			}
+			if raw, err := json.Marshal(sec); err == nil {
+				r.TOMRaw = raw
+			}
+		}
+	}
+	return r
 }

@@ -5,14 +5,17 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
+
+	"github.com/tomscan/tomscan/internal/termtable"
+	"github.com/tomscan/tomscan/reports"
 )
 
 // WriteTable writes res for a person: one line per rule, then the inputs
 // behind every FP and FN, the example checks that failed, and a verdict line.
 func WriteTable(w io.Writer, res *Result) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "RULE\tCATEGORY\tTP\tFP\tFN\tTN\tPRECISION\tRECALL\tEXAMPLES")
+	// by display width (termtable), so a Chinese category still aligns;
+	// names from rule files are escaped like any other input
+	rows := [][]string{{"RULE", "CATEGORY", "TP", "FP", "FN", "TN", "PRECISION", "RECALL", "EXAMPLES"}}
 	for _, st := range res.Rules {
 		ok := 0
 		for _, e := range st.Examples {
@@ -20,10 +23,10 @@ func WriteTable(w io.Writer, res *Result) error {
 				ok++
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\t%d/%d\n", st.Rule, dash(st.Category), st.TP, st.FP, st.FN, st.TN,
-			ratio(st.Precision), ratio(st.Recall), ok, len(st.Examples))
+		rows = append(rows, []string{reports.Terminal(st.Rule), reports.Terminal(dash(st.Category)), fmt.Sprint(st.TP), fmt.Sprint(st.FP),
+			fmt.Sprint(st.FN), fmt.Sprint(st.TN), ratio(st.Precision), ratio(st.Recall), fmt.Sprintf("%d/%d", ok, len(st.Examples))})
 	}
-	if err := tw.Flush(); err != nil {
+	if _, err := io.WriteString(w, termtable.Format(rows, 2)); err != nil {
 		return err
 	}
 	var b strings.Builder

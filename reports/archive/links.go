@@ -1,0 +1,152 @@
+package archive
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+
+	"github.com/tomscan/tomscan/reports"
+)
+
+// A build's page links to the archive around it: the index, its own
+// report.json and report.md, and the previous and next build of the same
+// family (the same verdict) by version. The neighbours are known only once
+// the index is ranked, so Flush and the rebuilds re-render the pages whose
+// neighbours changed (relink); page_links remembers what each page shows.
+
+// pageLinks are the links of a page in OUT/builds/<key>/, relative to it.
+func pageLinks(dir string, md bool) reports.Links {
+	l := reports.Links{Index: "../../" + IndexHTML, JSON: ReportJSON}
+	if md {
+		l.MD = ReportMD
+	} else if _, err := os.Stat(filepath.Join(dir, ReportMD)); err == nil {
+		l.MD = ReportMD
+	}
+	return l
+}
+
+// WritePages renders the pages asked for (md, html) of r into the build's
+// folder dir, the HTML with its links to the archive (neighbours are added
+// by the next Flush).
+func WritePages(dir string, r *reports.Report, formats map[string]bool) error {
+	return writePagesLinks(dir, r, formats, pageLinks(dir, formats["md"]))
+}
+
+func writePagesLinks(dir string, r *reports.Report, formats map[string]bool, l reports.Links) error {
+	if formats["md"] {
+		if err := reports.WriteAtomic(filepath.Join(dir, ReportMD), reports.EncodeMarkdown(r)); err != nil {
+			return err
+		}
+	}
+	if formats["html"] {
+		h, err := reports.EncodeHTMLLinks(r, l)
+		if err != nil {
+			return err
+		}
+		if err := reports.WriteAtomic(filepath.Join(dir, ReportHTML), h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+const pageLinksSQL = `CREATE TABLE IF NOT EXISTS page_links (sha256 TEXT PRIMARY KEY, prev TEXT NOT NULL, next TEXT NOT NULL)`
+
+type neighbours struct {
+	key, family                 string
+	prev, prevVersion, prevPath string
+	next, nextVersion, nextPath string
+	shownPrev, shownNext        string
+}
+
+// relink re-renders report.html of every build whose previous or next
+// build of its family changed since its page was written (all of them
+// with force), and records what each page now shows. Only builds that
+// have a report.html are rendered, unless force. One report in memory at
+// a time.
+func relink(ctx context.Context, db *sql.DB, out string, force bool) error {
+	if _, err := db.ExecContext(ctx, pageLinksSQL); err != nil {
+		return fmt.Errorf("archive: page links table: %w", err)
+	}
+	rows, err := db.QueryContext(ctx, `
+SELECT b.sha256, b.kind,
+  CASE WHEN b.kind = '' THEN '' ELSE coalesce(lag(b.sha256) OVER w, '') END,
+  coalesce(lag(b.version) OVER w, ''), coalesce(lag(b.path) OVER w, ''),
+  CASE WHEN b.kind = '' THEN '' ELSE coalesce(lead(b.sha256) OVER w, '') END,
+  coalesce(lead(b.version) OVER w, ''), coalesce(lead(b.path) OVER w, ''),
+  coalesce(p.prev, ''), coalesce(p.next, '')
+FROM builds b LEFT JOIN page_links p ON p.sha256 = b.sha256
+WINDOW w AS (PARTITION BY b.kind ORDER BY b.version_rank, b.sha256)
+ORDER BY b.version_rank, b.sha256`)
+	if err != nil {
+		return fmt.Errorf("archive: page links: %w", err)
+	}
+	var todo []neighbours
+	for rows.Next() {
+		var n neighbours
+		if err := rows.Scan(&n.key, &n.family, &n.prev, &n.prevVersion, &n.prevPath, &n.next, &n.nextVersion, &n.nextPath, &n.shownPrev, &n.shownNext); err != nil {
+			rows.Close()
+			return fmt.Errorf("archive: page links: %w", err)
+		}
+		if force || n.prev != n.shownPrev || n.next != n.shownNext {
+			todo = append(todo, n)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("archive: page links: %w", err)
+	}
+	html := map[string]bool{"html": true}
+	// the rows go in one transaction: thousands of builds, one commit
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("archive: page links begin: %w", err)
+	}
+	defer tx.Rollback()
+	for _, n := range todo {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		dir := reports.BuildDir(out, n.key)
+		if _, err := os.Stat(filepath.Join(dir, ReportHTML)); errors.Is(err, os.ErrNotExist) && !force {
+			// no page to link (--format json only): remember the
+			// neighbours so the build is not looked at again
+		} else {
+			r, err := reports.ReadFile(filepath.Join(dir, ReportJSON))
+			if err != nil {
+				continue // unreadable: report --check lists it; the page stays as it is
+			}
+			l := pageLinks(dir, false)
+			l.Prev = neighbour(n.prev, n.prevVersion, n.prevPath, n.family)
+			l.Next = neighbour(n.next, n.nextVersion, n.nextPath, n.family)
+			if err := writePagesLinks(dir, r, html, l); err != nil {
+				return fmt.Errorf("archive: relink %s: %w", n.key, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO page_links VALUES (?, ?, ?)`, n.key, n.prev, n.next); err != nil {
+			return fmt.Errorf("archive: page links %s: %w", n.key, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("archive: page links commit: %w", err)
+	}
+	return nil
+}
+
+func neighbour(key, version, p, family string) *reports.Neighbour {
+	if key == "" {
+		return nil
+	}
+	label := version
+	if label == "" {
+		label = "unknown version"
+	}
+	if b := path.Base(filepath.ToSlash(p)); b != "" && b != "." {
+		label += " (" + b + ")"
+	}
+	return &reports.Neighbour{Href: "../" + key + "/" + ReportHTML, Label: label, Family: family}
+}
