@@ -95,6 +95,8 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		ruleDirs   multiFlag
 		passwords  multiFlag
 		pwFile     = fs.String("password-file", "", "file of passwords for encrypted archives, one a line (reports name the line, never the password)")
+		rescan     = fs.Bool("rescan", false, "scan every build again, even one whose archived report was made under the same cache key")
+		shardFlag  = fs.String("shard", "", "i/n: scan only the builds whose sha256 falls in shard i of n (0 <= i < n); merge the shard archives with 'tomscan merge'")
 	)
 	fs.Var(&ruleDirs, "rules", "extra folder of .yar rules (repeatable)")
 	fs.Var(&passwords, "password", "password tried on encrypted ZIP/7z archives after infected, malware, virus (repeatable)")
@@ -120,6 +122,10 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		return exitUsage, usagef("scan: --max-worker-memory must be >= 0 (0: no cap)")
 	}
 	if err := lim.Validate(); err != nil {
+		return exitUsage, usagef("scan: %v", err)
+	}
+	shardSel, err := parseShard(*shardFlag)
+	if err != nil {
 		return exitUsage, usagef("scan: %v", err)
 	}
 	want := map[string]bool{}
@@ -149,15 +155,18 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	if err != nil {
 		return exitUsage, err
 	}
+	digests := pipeline.CacheDigests{TrustStore: sha256Hex(trustPEM), Passwords: passwordsDigest(pwList)}
 	if *keywords != "" {
-		if _, err := lists.Load(ctx, *keywords); err != nil {
+		snaps, err := lists.Load(ctx, *keywords)
+		if err != nil {
 			return exitUsage, usagef("scan: --keyword-lists %s: %v: name the folder that holds tom-skype-raw-data/dlist-*/ (e.g. ../shared/data/tom-skype-keyword-lists)", esc(*keywords), err)
 		}
+		digests.KeywordLists = snaps.Digest
 	}
 	if missing := missingTools(unpack.FindTools()); len(missing) > 0 {
 		return exitUsage, usagef("scan: external tools not found on PATH: %s: run 'make setup' (Debian: apt-get install 7zip innoextract unshield)", strings.Join(missing, ", "))
 	}
-	lock, err := openArchive(*out, stderr)
+	lock, err := openArchive("scan", *out, stderr)
 	if err != nil {
 		return exitUsage, err
 	}
@@ -186,7 +195,10 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	for _, s := range skipped {
 		fmt.Fprintf(stderr, "tomscan: skipped %s: %s\n", esc(s.Path), esc(s.Reason))
 	}
-	if len(builds) == 0 {
+	if shardSel != nil && len(builds) > 0 {
+		// An empty shard is no error: its archive is empty, and merges.
+		builds = shardSel.filter(builds)
+	} else if len(builds) == 0 {
 		return exitUsage, usagef("scan: no file to scan in %s (%d skipped): name files or folders that hold installers", esc(strings.Join(paths, " ")), len(skipped))
 	}
 	index, err := archive.Open(ctx, *out) // the index heals itself: see archive.Open
@@ -195,7 +207,7 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	}
 	defer index.Close()
 
-	spec := scanSpec{Limits: lim, KeywordLists: *keywords, TrustPEM: trustPEM, Tool: toolInfo(), Timestamps: *timestamps, ScratchDir: run.Dir(), Passwords: pwList}
+	spec := scanSpec{Limits: lim, KeywordLists: *keywords, TrustPEM: trustPEM, Tool: toolInfo(), Timestamps: *timestamps, ScratchDir: run.Dir(), Passwords: pwList, Cache: digests}
 	for _, src := range set.Sources {
 		spec.Rules = append(spec.Rules, specRule{Namespace: src.Namespace, Path: src.Path, Text: src.Text})
 	}
@@ -215,12 +227,28 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		cfg.Isolation = iso
 	}
 
+	stream := newNDJSONStream(*ndjson, stdout)
+	var reused []*pipeline.Build
+	if !*rescan {
+		// Never the same work twice: see splitReusable.
+		if builds, reused, err = splitReusable(ctx, *out, index, cfg, builds, want); err != nil {
+			return exitRuntime, fmt.Errorf("scan: %w", err)
+		}
+		if *ndjson {
+			for _, b := range reused {
+				r, err := reports.ReadFile(filepath.Join(reports.BuildDir(*out, b.Key), archive.ReportJSON))
+				if err != nil {
+					return exitRuntime, fmt.Errorf("scan: reused build %s: %w", b.Key, err)
+				}
+				stream.WriteReused(b.Key, r)
+			}
+		}
+	}
 	var total int64
 	for _, b := range builds {
 		total += b.Size
 	}
 	bar := newBar(stderr, *quiet, total, len(builds))
-	stream := newNDJSONStream(*ndjson, stdout)
 	start := time.Now()
 	// The run stops at once when the environment fails under it: a report
 	// that cannot be written (disk full, read-only) or a worker that cannot
@@ -264,8 +292,8 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	}
 	archived := counts[reports.StatusSucceeded] + counts[reports.StatusPartial] + counts[reports.StatusFailed]
 	if !*quiet {
-		fmt.Fprintf(stderr, "tomscan: %d builds: %d succeeded, %d partial, %d failed; %d matches; %d inputs skipped; %s; reports in %s\n",
-			len(builds), counts[reports.StatusSucceeded], counts[reports.StatusPartial], counts[reports.StatusFailed],
+		fmt.Fprintf(stderr, "tomscan: %d builds: %d succeeded, %d partial, %d failed, %d reused; %d matches; %d inputs skipped; %s; reports in %s\n",
+			len(builds)+len(reused), counts[reports.StatusSucceeded], counts[reports.StatusPartial], counts[reports.StatusFailed], len(reused),
 			matches, len(skipped), time.Since(start).Round(time.Millisecond), esc(*out))
 	}
 	if stopErr != nil {
@@ -321,22 +349,22 @@ const archiveLock = ".tomscan.lock"
 // openArchive creates the --out folder, checks that reports can be written
 // into it, and takes its lock. A lock left by a dead run means that run was
 // killed: its temp files are removed (and said so), nothing else.
-func openArchive(out string, stderr io.Writer) (*runlock.Lock, error) {
+func openArchive(cmd, out string, stderr io.Writer) (*runlock.Lock, error) {
 	builds := filepath.Join(out, archive.BuildsDir)
 	if err := os.MkdirAll(builds, 0o755); err != nil {
-		return nil, usagef("scan: --out %s: cannot create it: %v: name a folder tomscan can write to", esc(out), err)
+		return nil, usagef("%s: --out %s: cannot create it: %v: name a folder tomscan can write to", cmd, esc(out), err)
 	}
 	lock, stale, err := runlock.Acquire(filepath.Join(out, archiveLock))
 	if errors.Is(err, runlock.ErrHeld) {
-		return nil, usagef("scan: --out %s: %v: wait for that run to end, or give another --out", esc(out), err)
+		return nil, usagef("%s: --out %s: %v: wait for that run to end, or give another --out", cmd, esc(out), err)
 	}
 	if err != nil {
-		return nil, usagef("scan: --out %s is not writable: %v: name a folder tomscan can write to", esc(out), err)
+		return nil, usagef("%s: --out %s is not writable: %v: name a folder tomscan can write to", cmd, esc(out), err)
 	}
 	probe, err := os.CreateTemp(builds, ".tmp-report.probe-")
 	if err != nil {
 		lock.Release()
-		return nil, usagef("scan: --out %s is not writable: %v: name a folder tomscan can write to", esc(out), err)
+		return nil, usagef("%s: --out %s is not writable: %v: name a folder tomscan can write to", cmd, esc(out), err)
 	}
 	probe.Close()
 	os.Remove(probe.Name())
@@ -347,7 +375,7 @@ func openArchive(out string, stderr io.Writer) (*runlock.Lock, error) {
 		}
 		if err != nil {
 			lock.Release()
-			return nil, fmt.Errorf("scan: %w", err)
+			return nil, fmt.Errorf("%s: %w", cmd, err)
 		}
 	}
 	return lock, nil

@@ -38,6 +38,8 @@ type scanSpec struct {
 	// Passwords tried on encrypted archives: the defaults, then --password
 	// and --password-file (the worker reads no flags or files of its own).
 	Passwords []unpack.Password `json:"passwords"`
+	// Cache: the digests every report's cache key is made of (CacheKey).
+	Cache pipeline.CacheDigests `json:"cache"`
 }
 
 type specRule struct {
@@ -77,6 +79,7 @@ func (s scanSpec) config(ctx context.Context, set *rules.Set) (pipeline.Config, 
 		TOM:        tom.Options{KeywordListsDir: s.KeywordLists},
 		TrustRoots: trust,
 		Tool:       s.Tool,
+		Cache:      s.Cache,
 	}
 	if s.Timestamps {
 		cfg.Now = time.Now

@@ -36,6 +36,9 @@ type Config struct {
 	TrustRoots *x509.CertPool // --trust-store: the only store Authenticode chains are checked against
 	Tool       reports.Tool
 	Now        func() time.Time // non-nil only with --timestamps
+	// Cache holds the digests the cache key is made of besides the above
+	// (CacheKey); every report records its key.
+	Cache CacheDigests
 	// Isolation runs each build in a worker process (see isolate.go); nil
 	// runs builds in this process, as tests and fuzzing do.
 	Isolation *Isolation
@@ -219,11 +222,9 @@ func newReport(cfg Config, b *Build) (*reports.Report, *artifact.Node) {
 		Tree:          root,
 	}
 	if cfg.Rules != nil {
-		rep.Rules = reports.RulesInfo{Digest: cfg.Rules.Digest, Count: len(cfg.Rules.Names)}
-		for _, s := range cfg.Rules.Sources {
-			rep.Rules.Files = append(rep.Rules.Files, reports.RuleFile{Namespace: s.Namespace, Path: s.Path})
-		}
+		rep.Rules = rulesInfo(cfg)
 	}
+	rep.Cache = &reports.Cache{Key: CacheKey(cfg, b), KeywordLists: cfg.Cache.KeywordLists, TrustStore: cfg.Cache.TrustStore}
 	if len(b.Inputs) > 1 {
 		for _, in := range b.Inputs {
 			rep.Build.Paths = append(rep.Build.Paths, in.Ref)

@@ -72,7 +72,8 @@ func reopenAfterRebuild(ctx context.Context, out string) (*Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Index{out: out, db: db, skipped: skipped}, nil
+	// dirty: Flush rewrites the rebuilt file canonically, as after upserts.
+	return &Index{out: out, db: db, skipped: skipped, dirty: true}, nil
 }
 
 // usable tells whether the database holds this layout; an empty file (just
@@ -121,10 +122,42 @@ func (x *Index) Upsert(ctx context.Context, key string, r *reports.Report) error
 	return upsert(ctx, x.db, key, r)
 }
 
-// Flush ranks the builds by version and rewrites index.html from the index.
+// CacheKey returns the cache key and status build key was archived with
+// ("" and "" when the index has no such build), by one index lookup.
+func (x *Index) CacheKey(ctx context.Context, key string) (cacheKey, status string, err error) {
+	err = x.db.QueryRowContext(ctx, `SELECT cache_key, status FROM builds WHERE sha256 = ?`, key).Scan(&cacheKey, &status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", "", nil
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("archive: index lookup %s: %w", key, err)
+	}
+	return cacheKey, status, nil
+}
+
+// Flush ranks the builds by version, rewrites index.sqlite canonically when
+// this Index changed it (see canonicalize: the file's bytes then depend only
+// on its rows, so a scan with any --jobs, shards merged in any order and a
+// single scan give the same file), and rewrites index.html from the index.
 func (x *Index) Flush(ctx context.Context) error {
 	if err := rank(ctx, x.db); err != nil {
 		return err
+	}
+	if x.dirty {
+		path := filepath.Join(x.out, IndexDB)
+		if err := x.db.Close(); err != nil {
+			return fmt.Errorf("archive: close index: %w", err)
+		}
+		cerr := canonicalize(ctx, path)
+		db, err := openRW(ctx, path) // the canonical file, or the old one when canonicalize failed
+		if err != nil {
+			return err
+		}
+		x.db = db
+		if cerr != nil {
+			return cerr
+		}
+		x.dirty = false
 	}
 	return writePage(ctx, x.db, filepath.Join(x.out, IndexHTML))
 }
