@@ -39,9 +39,9 @@ func TestParseShard(t *testing.T) {
 	// assignment never changes between tomscan versions or machines
 	s := &shard{n: 4}
 	for key, want := range map[string]uint64{
-		"0000000000000003ffffffffffffffffffffffffffffffffffffffffffffffff": 3,
-		"ffffffffffffffff000000000000000000000000000000000000000000000000": 3,
-		"0000000000000004000000000000000000000000000000000000000000000000": 0,
+		"0000000000000003ffffffffffffffffffffffffffffffffffffffffffffffff":            3,
+		"ffffffffffffffff000000000000000000000000000000000000000000000000":            3,
+		"0000000000000004000000000000000000000000000000000000000000000000":            0,
 		"unreadable-0000000000000006000000000000000000000000000000000000000000000000": 2,
 	} {
 		if got := s.of(key); got != want {

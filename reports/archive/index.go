@@ -196,8 +196,9 @@ func eachReport(ctx context.Context, out string, skip func(Skipped), fn func(key
 
 // rebuildIndex writes a fresh index.sqlite (in a temp file, renamed into
 // place) and index.html from the archived reports, reading one report at a
-// time; each is also handed to also, when given. Rows go in in key order,
-// so the same reports give the same file.
+// time; each is also handed to also, when given. The file is written
+// canonically (canonicalize): the same reports give the same bytes as a
+// scan's Flush.
 func rebuildIndex(ctx context.Context, out string, also func(key string, r *reports.Report) error) ([]Skipped, error) {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, fmt.Errorf("archive: %w", err)
@@ -236,11 +237,13 @@ func rebuildIndex(ctx context.Context, out string, also func(key string, r *repo
 	if err := writePage(ctx, db, filepath.Join(out, IndexHTML)); err != nil {
 		return nil, err
 	}
-	if _, err := db.ExecContext(ctx, `VACUUM`); err != nil {
-		return nil, fmt.Errorf("archive: index vacuum: %w", err)
-	}
 	if err := db.Close(); err != nil {
 		return nil, fmt.Errorf("archive: close index: %w", err)
+	}
+	// The same bytes a scan's Flush writes for these rows (and no free
+	// pages, which VACUUM removed before).
+	if err := canonicalize(ctx, tmp); err != nil {
+		return nil, err
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		return nil, fmt.Errorf("archive: rename index: %w", err)
