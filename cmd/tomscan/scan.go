@@ -76,6 +76,9 @@ func loadRules(ctx context.Context, dirs []string, noBuiltin bool) (*rules.Set, 
 // worker process may grow its address space while it scans a build.
 const defaultMaxWorkerMemory = 2 << 30
 
+// defaultCacheBytes is --cache-bytes' default.
+const defaultCacheBytes = 4 << 30
+
 func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
 	fs := flag.NewFlagSet("scan", flag.ContinueOnError)
 	installHelp(fs, "scan", stdout)
@@ -96,6 +99,8 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		passwords  multiFlag
 		pwFile     = fs.String("password-file", "", "file of passwords for encrypted archives, one a line (reports name the line, never the password)")
 		rescan     = fs.Bool("rescan", false, "scan every build again, even one whose archived report was made under the same cache key")
+		cacheDir   = fs.String("cache", "", "node cache folder: unpacked trees and node bytes by sha256, so a rescan with other rules or keyword lists runs only YARA and the TOM analysers")
+		cacheBytes = fs.Int64("cache-bytes", defaultCacheBytes, "size bound of --cache (least recently used entries go first)")
 		shardFlag  = fs.String("shard", "", "i/n: scan only the builds whose sha256 falls in shard i of n (0 <= i < n); merge the shard archives with 'tomscan merge'")
 	)
 	fs.Var(&ruleDirs, "rules", "extra folder of .yar rules (repeatable)")
@@ -123,6 +128,9 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	}
 	if err := lim.Validate(); err != nil {
 		return exitUsage, usagef("scan: %v", err)
+	}
+	if *cacheBytes <= 0 {
+		return exitUsage, usagef("scan: --cache-bytes must be > 0")
 	}
 	shardSel, err := parseShard(*shardFlag)
 	if err != nil {
@@ -207,7 +215,7 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	}
 	defer index.Close()
 
-	spec := scanSpec{Limits: lim, KeywordLists: *keywords, TrustPEM: trustPEM, Tool: toolInfo(), Timestamps: *timestamps, ScratchDir: run.Dir(), Passwords: pwList, Cache: digests}
+	spec := scanSpec{Limits: lim, KeywordLists: *keywords, TrustPEM: trustPEM, Tool: toolInfo(), Timestamps: *timestamps, ScratchDir: run.Dir(), Passwords: pwList, Cache: digests, NodeCache: *cacheDir, NodeCacheBytes: *cacheBytes}
 	for _, src := range set.Sources {
 		spec.Rules = append(spec.Rules, specRule{Namespace: src.Namespace, Path: src.Path, Text: src.Text})
 	}
@@ -219,6 +227,11 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		return exitUsage, err
 	}
 	cfg.Jobs = *jobs
+	if cfg.NodeCache != nil {
+		cfg.NodeCache.Warn = func(msg string) { fmt.Fprintf(stderr, "tomscan: warning: %s\n", esc(msg)) }
+		// Within its bound at the end of the run too (workers trim as they write).
+		defer cfg.NodeCache.Trim()
+	}
 	if !*inProcess {
 		iso, err := isolation(spec, *maxMem)
 		if err != nil {
@@ -257,6 +270,7 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	defer stopRun()
 	var (
 		counts              = map[string]int{}
+		stats               pipeline.Stats
 		matches, done, intr int
 		stopErr             error
 	)
@@ -279,6 +293,12 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 			return
 		}
 		counts[r.Report.Status]++
+		stats.Nodes += r.Stats.Nodes
+		stats.Unpacked += r.Stats.Unpacked
+		stats.CacheHits += r.Stats.CacheHits
+		for _, w := range r.Stats.Warnings {
+			fmt.Fprintf(stderr, "tomscan: warning: %s\n", esc(w))
+		}
 		matches += r.Report.Summary.Matches
 		stream.Write(r.Build.Key, r.Report)
 		if bar != nil {
@@ -295,6 +315,9 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		fmt.Fprintf(stderr, "tomscan: %d builds: %d succeeded, %d partial, %d failed, %d reused; %d matches; %d inputs skipped; %s; reports in %s\n",
 			len(builds)+len(reused), counts[reports.StatusSucceeded], counts[reports.StatusPartial], counts[reports.StatusFailed], len(reused),
 			matches, len(skipped), time.Since(start).Round(time.Millisecond), esc(*out))
+		if cfg.NodeCache != nil {
+			fmt.Fprintf(stderr, "tomscan: node cache: unpacked %d of %d nodes, cache hits %d\n", stats.Unpacked, stats.Nodes, stats.CacheHits)
+		}
 	}
 	if stopErr != nil {
 		return exitRuntime, stopErr

@@ -258,3 +258,13 @@ func (c *Cache) Trim() (int64, error) {
 	}
 	return total, nil
 }
+
+// HasBlob tells whether a blob is stored under sum (not verified: GetBlob
+// does that).
+func (c *Cache) HasBlob(sum string) bool {
+	if !validKey(sum) {
+		return false
+	}
+	_, err := os.Stat(c.blobPath(sum))
+	return err == nil
+}
