@@ -95,5 +95,3 @@ func TestFlushIndexBytesIndependentOfUpsertOrder(t *testing.T) {
 		t.Errorf("CacheKey of a missing build = %q %q %v", ck, status, err)
 	}
 }
-
-
