@@ -72,8 +72,7 @@ func reopenAfterRebuild(ctx context.Context, out string) (*Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	// dirty: Flush rewrites the rebuilt file canonically, as after upserts.
-	return &Index{out: out, db: db, skipped: skipped, dirty: true}, nil
+	return &Index{out: out, db: db, skipped: skipped}, nil
 }
 
 // usable tells whether the database holds this layout; an empty file (just
@@ -135,31 +134,36 @@ func (x *Index) CacheKey(ctx context.Context, key string) (cacheKey, status stri
 	return cacheKey, status, nil
 }
 
-// Flush ranks the builds by version, rewrites index.sqlite canonically when
-// this Index changed it (see canonicalize: the file's bytes then depend only
-// on its rows, so a scan with any --jobs, shards merged in any order and a
-// single scan give the same file), and rewrites index.html from the index.
+// Flush ranks the builds by version, rewrites index.html from the index
+// and, when builds were upserted, rewrites index.sqlite in canonical order
+// (Canonicalize): the same reports give the same file whatever order the
+// builds finished in.
 func (x *Index) Flush(ctx context.Context) error {
 	if err := rank(ctx, x.db); err != nil {
 		return err
 	}
-	if x.dirty {
-		path := filepath.Join(x.out, IndexDB)
-		if err := x.db.Close(); err != nil {
-			return fmt.Errorf("archive: close index: %w", err)
-		}
-		cerr := canonicalize(ctx, path)
-		db, err := openRW(ctx, path) // the canonical file, or the old one when canonicalize failed
-		if err != nil {
-			return err
-		}
-		x.db = db
-		if cerr != nil {
-			return cerr
-		}
-		x.dirty = false
+	if err := writePage(ctx, x.db, filepath.Join(x.out, IndexHTML)); err != nil {
+		return err
 	}
-	return writePage(ctx, x.db, filepath.Join(x.out, IndexHTML))
+	if !x.dirty {
+		return nil
+	}
+	// The rewrite replaces the file under the open handle: close it, and
+	// reopen the canonical file for whatever comes after.
+	if err := x.db.Close(); err != nil {
+		return fmt.Errorf("archive: close index: %w", err)
+	}
+	cerr := Canonicalize(ctx, x.out)
+	db, err := openRW(ctx, filepath.Join(x.out, IndexDB))
+	if err != nil {
+		return err
+	}
+	x.db = db
+	if cerr != nil {
+		return cerr
+	}
+	x.dirty = false
+	return nil
 }
 
 // Close closes the database. It does not Flush.
@@ -196,9 +200,8 @@ func eachReport(ctx context.Context, out string, skip func(Skipped), fn func(key
 
 // rebuildIndex writes a fresh index.sqlite (in a temp file, renamed into
 // place) and index.html from the archived reports, reading one report at a
-// time; each is also handed to also, when given. The file is written
-// canonically (canonicalize): the same reports give the same bytes as a
-// scan's Flush.
+// time; each is also handed to also, when given. Rows go in in key order,
+// so the same reports give the same file.
 func rebuildIndex(ctx context.Context, out string, also func(key string, r *reports.Report) error) ([]Skipped, error) {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, fmt.Errorf("archive: %w", err)
@@ -240,13 +243,15 @@ func rebuildIndex(ctx context.Context, out string, also func(key string, r *repo
 	if err := db.Close(); err != nil {
 		return nil, fmt.Errorf("archive: close index: %w", err)
 	}
-	// The same bytes a scan's Flush writes for these rows (and no free
-	// pages, which VACUUM removed before).
-	if err := canonicalize(ctx, tmp); err != nil {
-		return nil, err
-	}
 	if err := os.Rename(tmp, path); err != nil {
 		return nil, fmt.Errorf("archive: rename index: %w", err)
+	}
+	// The same canonical copy a scan's Flush makes: how a value is stored
+	// on disk (a whole REAL as an integer or not) depends on how it was
+	// written; a copy by value, in canonical order, makes the file a
+	// function of the rows alone.
+	if err := Canonicalize(ctx, out); err != nil {
+		return nil, err
 	}
 	return skipped, nil
 }
