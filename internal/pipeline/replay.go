@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"reflect"
 
 	"github.com/tomscan/tomscan/internal/artifact"
 	"github.com/tomscan/tomscan/internal/tom"
@@ -73,6 +74,10 @@ func (r *recorder) visited(n, parent *artifact.Node, at, count int, data []byte)
 	}
 }
 
+// treeFormat names the layout of a cached tree entry; a change to it (or
+// to what the entry means) gets a new name, so older entries are never read.
+const treeFormat = "tree-v2" // v2: strings that are not UTF-8 escaped (rawstrings.go)
+
 // treeKey is the node cache's key for b's tree: CacheKey's inputs without
 // the rules and the keyword-list snapshots (only the rule stages read them).
 func treeKey(cfg Config, b *Build) string {
@@ -80,7 +85,7 @@ func treeKey(cfg Config, b *Build) string {
 	c.Rules = nil
 	c.Cache.KeywordLists = ""
 	c.Now = nil
-	sum := sha256.Sum256([]byte("tree\x00" + CacheKey(c, b)))
+	sum := sha256.Sum256([]byte(treeFormat + "\x00" + CacheKey(c, b)))
 	return hex.EncodeToString(sum[:])
 }
 
@@ -144,8 +149,12 @@ func (r *recorder) entry(rep *reports.Report) ([]byte, bool) {
 	if bad {
 		return nil, false
 	}
-	// A deep copy through JSON: the report keeps its tree.
+	// A deep copy through JSON: the report keeps its tree. Strings that
+	// are not UTF-8 are escaped for the round trip (rawstrings.go), in
+	// place and back: nothing else uses the report meanwhile.
+	mapStrings(reflect.ValueOf(root), escapeRaw)
 	raw, err := json.Marshal(root)
+	mapStrings(reflect.ValueOf(root), unescapeRaw)
 	if err != nil {
 		return nil, false
 	}
@@ -187,6 +196,7 @@ func replay(ctx context.Context, cfg Config, a *analyzer, b *Build, payload []by
 		return nil, false
 	}
 	root := e.Tree
+	mapStrings(reflect.ValueOf(root), unescapeRaw)
 	byID := map[string]*artifact.Node{}
 	_ = root.Walk(func(n *artifact.Node) error {
 		byID[n.ID] = n
