@@ -14,7 +14,7 @@ import (
 
 // SchemaVersion is bumped on every change to the JSON shape: major for
 // removals or changed meanings, minor for additions.
-const SchemaVersion = "2.0.0" // 2: keyword lists byte-exact (count, sha256, keywords changed meaning), evidence provenance and weights
+const SchemaVersion = "2.1.0" // 2: keyword lists byte-exact (count, sha256, keywords changed meaning), evidence provenance and weights; 2.1: cache (the key the report was made under)
 
 // Build statuses.
 const (
@@ -34,6 +34,7 @@ type Report struct {
 	Status        string         `json:"status"`
 	StatusReason  string         `json:"status_reason,omitempty"`
 	ScannedAt     string         `json:"scanned_at,omitempty"` // only with --timestamps
+	Cache         *Cache         `json:"cache,omitempty"`
 	Summary       Summary        `json:"summary"`
 	TOM           *tom.Result    `json:"tom,omitempty"`
 	Tree          *artifact.Node `json:"tree"`
@@ -85,4 +86,15 @@ type Summary struct {
 	Issues     int            `json:"issues"`
 	IssueKinds map[string]int `json:"issue_kinds,omitempty"`
 	MaxDepth   int            `json:"max_depth"`
+}
+
+// Cache records what shaped the report besides the build's bytes, the tool,
+// the rules and the limits (those are above): digests of the keyword-list
+// snapshots and the trust store, and the key computed from all of it and
+// the password list (pipeline.CacheKey; the passwords enter the key only). A scan that would compute the same key for the
+// same build reuses the archived report instead of scanning again.
+type Cache struct {
+	Key          string `json:"key"`
+	KeywordLists string `json:"keyword_lists,omitempty"` // digest of the --keyword-lists snapshots; "" without
+	TrustStore   string `json:"trust_store,omitempty"`   // sha256 of the --trust-store PEM; "" without
 }

@@ -122,6 +122,13 @@ func TestExitCodeTable(t *testing.T) {
 		{cmd: "scan", code: 2, args: []string{"scan", filepath.Dir(text), "--out", filepath.Join(notDir, "sub"), "--quiet"}},
 		// the run cannot go on: stdout (--ndjson) fails under it
 		{cmd: "scan", code: 3, args: []string{"scan", filepath.Dir(text), "--out", filepath.Join(work, "o3"), "--quiet", "--ndjson"}, failW: true},
+		// a shard that does not exist (shards are 0 to n-1)
+		{cmd: "scan", code: 2, args: []string{"scan", filepath.Dir(text), "--out", filepath.Join(work, "o4"), "--shard", "4/4"}},
+		{cmd: "merge", code: 0, args: []string{"merge", filepath.Join(work, "m0"), arch, "--quiet"}},
+		{cmd: "merge", code: 2, args: []string{"merge", filepath.Join(work, "m2")}},
+		{cmd: "merge", code: 2, args: []string{"merge", filepath.Join(work, "m2b"), notDir}},
+		// a shard whose report cannot be read: the rest is merged, exit 3
+		{cmd: "merge", code: 3, args: []string{"merge", filepath.Join(work, "m3"), arch, broken, "--quiet"}},
 		{cmd: "rules check", code: 0, args: []string{"rules", "check", "../../rules/"}},
 		{cmd: "rules check", code: 1, args: []string{"rules", "check", "../../rules/testdata/broken"}},
 		{cmd: "rules check", code: 2, args: []string{"rules", "check", "/nonexistent/rules"}},

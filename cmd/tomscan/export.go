@@ -155,6 +155,20 @@ func (s *ndjsonStream) Write(key string, r *reports.Report) {
 	}
 }
 
+// WriteReused prints the record line of a build the scan reused, marked so.
+func (s *ndjsonStream) WriteReused(key string, r *reports.Report) {
+	if s == nil || r == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err == nil {
+		rec := export.NewRecord(key, r)
+		rec.Reused = true
+		s.err = export.WriteLine(s.w, rec)
+	}
+}
+
 // Err is the first write error, nil when all lines were written.
 func (s *ndjsonStream) Err() error {
 	if s == nil {

@@ -47,6 +47,7 @@ const usage = `usage: tomscan <command> [flags]
 commands:
   scan PATH... --out DIR   scan installers and write one report per build
   rules check|test|bench|suggest  lint, measure, time and draft YARA rules
+  merge OUT SHARD...       merge shard archives (scan --shard i/n) into one archive
   report --out DIR         re-render every build's pages and the archive index from the JSON
   query --out DIR ...      builds by --verdict, --endpoint, --keyword, --keyword-history, or --sql SELECT
   diff A B [--out DIR]     compare two builds (sha256 prefix or report.json): text, json or html
@@ -72,6 +73,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		code, err = cmdRules(ctx, args[1:], stdout, stderr)
 	case "report":
 		code, err = cmdReport(ctx, args[1:], stdout, stderr)
+	case "merge":
+		code, err = cmdMerge(ctx, args[1:], stdout, stderr)
 	case "query":
 		code, err = cmdQuery(ctx, args[1:], stdout, stderr)
 	case "diff":

@@ -53,7 +53,9 @@ func TestReadmeExamples(t *testing.T) {
 	root := t.TempDir()
 	work := filepath.Join(root, "checkout")
 	rulesDir, _ := filepath.Abs("../../rules")
+	deployDir, _ := filepath.Abs("../../deploy")
 	links := map[string]string{
+		filepath.Join(work, "deploy"):                                    deployDir,
 		filepath.Join(work, "corpus", "out"):                             corpus,
 		filepath.Join(work, "corpus", "real"):                            real,
 		filepath.Join(work, "rules"):                                     rulesDir,

@@ -76,6 +76,9 @@ func loadRules(ctx context.Context, dirs []string, noBuiltin bool) (*rules.Set, 
 // worker process may grow its address space while it scans a build.
 const defaultMaxWorkerMemory = 2 << 30
 
+// defaultCacheBytes is --cache-bytes' default.
+const defaultCacheBytes = 4 << 30
+
 func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
 	fs := flag.NewFlagSet("scan", flag.ContinueOnError)
 	installHelp(fs, "scan", stdout)
@@ -95,6 +98,10 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		ruleDirs   multiFlag
 		passwords  multiFlag
 		pwFile     = fs.String("password-file", "", "file of passwords for encrypted archives, one a line (reports name the line, never the password)")
+		rescan     = fs.Bool("rescan", false, "scan every build again, even one whose archived report was made under the same cache key")
+		cacheDir   = fs.String("cache", "", "node cache folder: unpacked trees and node bytes by sha256, so a rescan with other rules or keyword lists runs only YARA and the TOM analysers")
+		cacheBytes = fs.Int64("cache-bytes", defaultCacheBytes, "size bound of --cache (least recently used entries go first)")
+		shardFlag  = fs.String("shard", "", "i/n: scan only the builds whose sha256 falls in shard i of n (0 <= i < n); merge the shard archives with 'tomscan merge'")
 	)
 	fs.Var(&ruleDirs, "rules", "extra folder of .yar rules (repeatable)")
 	fs.Var(&passwords, "password", "password tried on encrypted ZIP/7z archives after infected, malware, virus (repeatable)")
@@ -120,6 +127,13 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		return exitUsage, usagef("scan: --max-worker-memory must be >= 0 (0: no cap)")
 	}
 	if err := lim.Validate(); err != nil {
+		return exitUsage, usagef("scan: %v", err)
+	}
+	if *cacheBytes <= 0 {
+		return exitUsage, usagef("scan: --cache-bytes must be > 0")
+	}
+	shardSel, err := parseShard(*shardFlag)
+	if err != nil {
 		return exitUsage, usagef("scan: %v", err)
 	}
 	want := map[string]bool{}
@@ -149,15 +163,18 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	if err != nil {
 		return exitUsage, err
 	}
+	digests := pipeline.CacheDigests{TrustStore: sha256Hex(trustPEM), Passwords: passwordsDigest(pwList)}
 	if *keywords != "" {
-		if _, err := lists.Load(ctx, *keywords); err != nil {
+		snaps, err := lists.Load(ctx, *keywords)
+		if err != nil {
 			return exitUsage, usagef("scan: --keyword-lists %s: %v: name the folder that holds tom-skype-raw-data/dlist-*/ (e.g. ../shared/data/tom-skype-keyword-lists)", esc(*keywords), err)
 		}
+		digests.KeywordLists = snaps.Digest
 	}
 	if missing := missingTools(unpack.FindTools()); len(missing) > 0 {
 		return exitUsage, usagef("scan: external tools not found on PATH: %s: run 'make setup' (Debian: apt-get install 7zip innoextract unshield)", strings.Join(missing, ", "))
 	}
-	lock, err := openArchive(*out, stderr)
+	lock, err := openArchive("scan", *out, stderr)
 	if err != nil {
 		return exitUsage, err
 	}
@@ -186,7 +203,10 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	for _, s := range skipped {
 		fmt.Fprintf(stderr, "tomscan: skipped %s: %s\n", esc(s.Path), esc(s.Reason))
 	}
-	if len(builds) == 0 {
+	if shardSel != nil && len(builds) > 0 {
+		// An empty shard is no error: its archive is empty, and merges.
+		builds = shardSel.filter(builds)
+	} else if len(builds) == 0 {
 		return exitUsage, usagef("scan: no file to scan in %s (%d skipped): name files or folders that hold installers", esc(strings.Join(paths, " ")), len(skipped))
 	}
 	index, err := archive.Open(ctx, *out) // the index heals itself: see archive.Open
@@ -195,7 +215,7 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	}
 	defer index.Close()
 
-	spec := scanSpec{Limits: lim, KeywordLists: *keywords, TrustPEM: trustPEM, Tool: toolInfo(), Timestamps: *timestamps, ScratchDir: run.Dir(), Passwords: pwList}
+	spec := scanSpec{Limits: lim, KeywordLists: *keywords, TrustPEM: trustPEM, Tool: toolInfo(), Timestamps: *timestamps, ScratchDir: run.Dir(), Passwords: pwList, Cache: digests, NodeCache: *cacheDir, NodeCacheBytes: *cacheBytes}
 	for _, src := range set.Sources {
 		spec.Rules = append(spec.Rules, specRule{Namespace: src.Namespace, Path: src.Path, Text: src.Text})
 	}
@@ -207,6 +227,11 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		return exitUsage, err
 	}
 	cfg.Jobs = *jobs
+	if cfg.NodeCache != nil {
+		cfg.NodeCache.Warn = func(msg string) { fmt.Fprintf(stderr, "tomscan: warning: %s\n", esc(msg)) }
+		// Within its bound at the end of the run too (workers trim as they write).
+		defer cfg.NodeCache.Trim()
+	}
 	if !*inProcess {
 		iso, err := isolation(spec, *maxMem)
 		if err != nil {
@@ -215,12 +240,28 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		cfg.Isolation = iso
 	}
 
+	stream := newNDJSONStream(*ndjson, stdout)
+	var reused []*pipeline.Build
+	if !*rescan {
+		// Never the same work twice: see splitReusable.
+		if builds, reused, err = splitReusable(ctx, *out, index, cfg, builds, want); err != nil {
+			return exitRuntime, fmt.Errorf("scan: %w", err)
+		}
+		if *ndjson {
+			for _, b := range reused {
+				r, err := reports.ReadFile(filepath.Join(reports.BuildDir(*out, b.Key), archive.ReportJSON))
+				if err != nil {
+					return exitRuntime, fmt.Errorf("scan: reused build %s: %w", b.Key, err)
+				}
+				stream.WriteReused(b.Key, r)
+			}
+		}
+	}
 	var total int64
 	for _, b := range builds {
 		total += b.Size
 	}
 	bar := newBar(stderr, *quiet, total, len(builds))
-	stream := newNDJSONStream(*ndjson, stdout)
 	start := time.Now()
 	// The run stops at once when the environment fails under it: a report
 	// that cannot be written (disk full, read-only) or a worker that cannot
@@ -229,6 +270,7 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	defer stopRun()
 	var (
 		counts              = map[string]int{}
+		stats               pipeline.Stats
 		matches, done, intr int
 		stopErr             error
 	)
@@ -251,6 +293,12 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 			return
 		}
 		counts[r.Report.Status]++
+		stats.Nodes += r.Stats.Nodes
+		stats.Unpacked += r.Stats.Unpacked
+		stats.CacheHits += r.Stats.CacheHits
+		for _, w := range r.Stats.Warnings {
+			fmt.Fprintf(stderr, "tomscan: warning: %s\n", esc(w))
+		}
 		matches += r.Report.Summary.Matches
 		stream.Write(r.Build.Key, r.Report)
 		if bar != nil {
@@ -264,9 +312,12 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	}
 	archived := counts[reports.StatusSucceeded] + counts[reports.StatusPartial] + counts[reports.StatusFailed]
 	if !*quiet {
-		fmt.Fprintf(stderr, "tomscan: %d builds: %d succeeded, %d partial, %d failed; %d matches; %d inputs skipped; %s; reports in %s\n",
-			len(builds), counts[reports.StatusSucceeded], counts[reports.StatusPartial], counts[reports.StatusFailed],
+		fmt.Fprintf(stderr, "tomscan: %d builds: %d succeeded, %d partial, %d failed, %d reused; %d matches; %d inputs skipped; %s; reports in %s\n",
+			len(builds)+len(reused), counts[reports.StatusSucceeded], counts[reports.StatusPartial], counts[reports.StatusFailed], len(reused),
 			matches, len(skipped), time.Since(start).Round(time.Millisecond), esc(*out))
+		if cfg.NodeCache != nil {
+			fmt.Fprintf(stderr, "tomscan: node cache: unpacked %d of %d nodes, cache hits %d\n", stats.Unpacked, stats.Nodes, stats.CacheHits)
+		}
 	}
 	if stopErr != nil {
 		return exitRuntime, stopErr
@@ -321,22 +372,22 @@ const archiveLock = ".tomscan.lock"
 // openArchive creates the --out folder, checks that reports can be written
 // into it, and takes its lock. A lock left by a dead run means that run was
 // killed: its temp files are removed (and said so), nothing else.
-func openArchive(out string, stderr io.Writer) (*runlock.Lock, error) {
+func openArchive(cmd, out string, stderr io.Writer) (*runlock.Lock, error) {
 	builds := filepath.Join(out, archive.BuildsDir)
 	if err := os.MkdirAll(builds, 0o755); err != nil {
-		return nil, usagef("scan: --out %s: cannot create it: %v: name a folder tomscan can write to", esc(out), err)
+		return nil, usagef("%s: --out %s: cannot create it: %v: name a folder tomscan can write to", cmd, esc(out), err)
 	}
 	lock, stale, err := runlock.Acquire(filepath.Join(out, archiveLock))
 	if errors.Is(err, runlock.ErrHeld) {
-		return nil, usagef("scan: --out %s: %v: wait for that run to end, or give another --out", esc(out), err)
+		return nil, usagef("%s: --out %s: %v: wait for that run to end, or give another --out", cmd, esc(out), err)
 	}
 	if err != nil {
-		return nil, usagef("scan: --out %s is not writable: %v: name a folder tomscan can write to", esc(out), err)
+		return nil, usagef("%s: --out %s is not writable: %v: name a folder tomscan can write to", cmd, esc(out), err)
 	}
 	probe, err := os.CreateTemp(builds, ".tmp-report.probe-")
 	if err != nil {
 		lock.Release()
-		return nil, usagef("scan: --out %s is not writable: %v: name a folder tomscan can write to", esc(out), err)
+		return nil, usagef("%s: --out %s is not writable: %v: name a folder tomscan can write to", cmd, esc(out), err)
 	}
 	probe.Close()
 	os.Remove(probe.Name())
@@ -347,7 +398,7 @@ func openArchive(out string, stderr io.Writer) (*runlock.Lock, error) {
 		}
 		if err != nil {
 			lock.Release()
-			return nil, fmt.Errorf("scan: %w", err)
+			return nil, fmt.Errorf("%s: %w", cmd, err)
 		}
 	}
 	return lock, nil

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tomscan/tomscan/internal/limits"
+	"github.com/tomscan/tomscan/internal/nodecache"
 	"github.com/tomscan/tomscan/internal/pipeline"
 	"github.com/tomscan/tomscan/internal/tom"
 	"github.com/tomscan/tomscan/internal/unpack"
@@ -38,6 +39,11 @@ type scanSpec struct {
 	// Passwords tried on encrypted archives: the defaults, then --password
 	// and --password-file (the worker reads no flags or files of its own).
 	Passwords []unpack.Password `json:"passwords"`
+	// Cache: the digests every report's cache key is made of (CacheKey).
+	Cache pipeline.CacheDigests `json:"cache"`
+	// NodeCache and NodeCacheBytes: --cache and --cache-bytes ("": none).
+	NodeCache      string `json:"node_cache,omitempty"`
+	NodeCacheBytes int64  `json:"node_cache_bytes,omitempty"`
 }
 
 type specRule struct {
@@ -77,9 +83,17 @@ func (s scanSpec) config(ctx context.Context, set *rules.Set) (pipeline.Config, 
 		TOM:        tom.Options{KeywordListsDir: s.KeywordLists},
 		TrustRoots: trust,
 		Tool:       s.Tool,
+		Cache:      s.Cache,
 	}
 	if s.Timestamps {
 		cfg.Now = time.Now
+	}
+	if s.NodeCache != "" {
+		nc, err := nodecache.Open(s.NodeCache, s.NodeCacheBytes)
+		if err != nil {
+			return pipeline.Config{}, usagef("scan: --cache %s: %v: name a folder tomscan can write to", esc(s.NodeCache), err)
+		}
+		cfg.NodeCache = nc
 	}
 	return cfg, nil
 }
@@ -109,6 +123,7 @@ func cmdWorker(ctx context.Context, stderr io.Writer) int {
 		if err != nil {
 			return nil, err
 		}
+
 		return pipeline.WorkerHandler(cfg)
 	})
 	if err != nil {

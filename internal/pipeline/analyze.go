@@ -22,6 +22,7 @@ type analyzer struct {
 	trust   *x509.CertPool // explicit Authenticode trust store; nil: chains are not judged
 	scanner *rules.Scanner
 	tom     *tom.Build // the current build's TOM analysis; set by scanBuild
+	rec     *recorder  // with a node cache: what a replay needs (replay.go); nil without
 }
 
 // newAnalyzer makes one worker's analyzer, with its own YARA scanner. On a
@@ -102,6 +103,17 @@ func (a *analyzer) visit(ctx context.Context, n, parent *artifact.Node) {
 		// otherwise all be reported as incompletely analysed.
 		n.Strings = pe.ExtractStrings(ctx, data, pe.StringOptions{MinLength: a.limits.MinStringLength, Max: a.limits.MaxStringsPerNode, Layout: n.PE})
 	})
+	at := len(n.Issues)
+	a.ruleStages(ctx, n, parent, data)
+	if a.rec != nil {
+		a.rec.visited(n, parent, at, len(n.Issues)-at, data)
+	}
+}
+
+// ruleStages are the stages whose results depend on the rules or on what
+// the TOM analysers make of the matches: all a replay from the node cache
+// runs again (replay.go). They only append to n.Issues, as one run.
+func (a *analyzer) ruleStages(ctx context.Context, n, parent *artifact.Node, data []byte) {
 	stage(n, "yara", func() {
 		if a.scanner == nil {
 			return

@@ -114,9 +114,10 @@ func (w *isolated) scan(ctx context.Context, b *Build) Result {
 		}
 		return Result{Build: b, Interrupted: true}
 	case err == nil:
-		rep, derr := reports.DecodeJSON(ans)
+		st, js := splitAnswer(ans)
+		rep, derr := reports.DecodeJSON(js)
 		if derr == nil {
-			return Result{Build: b, Report: rep, JSON: ans}
+			return Result{Build: b, Report: rep, JSON: js, Stats: st}
 		}
 		// A worker that answers garbage is not trusted with the next build.
 		w.p.Kill()
@@ -190,7 +191,12 @@ func WorkerHandler(cfg Config) (worker.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	var warnings []string // one build at a time: no lock
+	if cfg.NodeCache != nil {
+		cfg.NodeCache.Warn = func(msg string) { warnings = append(warnings, msg) }
+	}
 	return func(ctx context.Context, raw []byte) ([]byte, error) {
+		warnings = nil
 		var req request
 		if err := json.Unmarshal(raw, &req); err != nil {
 			return nil, fmt.Errorf("decode request: %w", err)
@@ -200,10 +206,15 @@ func WorkerHandler(cfg Config) (worker.Handler, error) {
 		}
 		c := cfg
 		c.ScratchDir = req.Scratch
-		rep, err := scanBuild(ctx, c, a, &Build{Key: req.Key, Inputs: req.Inputs, Size: req.Size})
+		rep, st, err := scanBuildCached(ctx, c, a, &Build{Key: req.Key, Inputs: req.Inputs, Size: req.Size})
 		if err != nil {
 			return nil, err
 		}
-		return reports.EncodeJSON(rep)
+		js, err := reports.EncodeJSON(rep)
+		if err != nil {
+			return nil, err
+		}
+		st.Warnings = warnings
+		return joinAnswer(st, js)
 	}, nil
 }

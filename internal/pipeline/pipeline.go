@@ -18,6 +18,7 @@ import (
 
 	"github.com/tomscan/tomscan/internal/artifact"
 	"github.com/tomscan/tomscan/internal/limits"
+	"github.com/tomscan/tomscan/internal/nodecache"
 	"github.com/tomscan/tomscan/internal/scratch"
 	"github.com/tomscan/tomscan/internal/tom"
 	"github.com/tomscan/tomscan/internal/unpack"
@@ -36,6 +37,13 @@ type Config struct {
 	TrustRoots *x509.CertPool // --trust-store: the only store Authenticode chains are checked against
 	Tool       reports.Tool
 	Now        func() time.Time // non-nil only with --timestamps
+	// Cache holds the digests the cache key is made of besides the above
+	// (CacheKey); every report records its key.
+	Cache CacheDigests
+	// NodeCache (--cache), when set, keeps every build's rule-independent
+	// tree and node bytes, so a scan with other rules replays them instead
+	// of unpacking (replay.go).
+	NodeCache *nodecache.Cache
 	// Isolation runs each build in a worker process (see isolate.go); nil
 	// runs builds in this process, as tests and fuzzing do.
 	Isolation *Isolation
@@ -137,6 +145,9 @@ type Result struct {
 	// build; Report is nil and the run should stop rather than archive a
 	// report that blames the build.
 	Err error
+	// Stats says how the report was made: unpacked, or replayed from the
+	// node cache.
+	Stats Stats
 }
 
 // Run scans builds with cfg.Jobs workers and calls done for each finished
@@ -196,14 +207,14 @@ func Run(ctx context.Context, cfg Config, builds []*Build, done func(Result)) er
 
 // scanHere scans b in this process.
 func scanHere(ctx context.Context, cfg Config, a *analyzer, b *Build) Result {
-	rep, err := scanBuild(ctx, cfg, a, b)
+	rep, st, err := scanBuildCached(ctx, cfg, a, b)
 	switch {
 	case ctx.Err() != nil:
 		return Result{Build: b, Interrupted: true}
 	case err != nil:
 		return Result{Build: b, Err: err}
 	}
-	return Result{Build: b, Report: rep}
+	return Result{Build: b, Report: rep, Stats: st}
 }
 
 // newReport is a build's report before its tree is filled in.
@@ -219,11 +230,9 @@ func newReport(cfg Config, b *Build) (*reports.Report, *artifact.Node) {
 		Tree:          root,
 	}
 	if cfg.Rules != nil {
-		rep.Rules = reports.RulesInfo{Digest: cfg.Rules.Digest, Count: len(cfg.Rules.Names)}
-		for _, s := range cfg.Rules.Sources {
-			rep.Rules.Files = append(rep.Rules.Files, reports.RuleFile{Namespace: s.Namespace, Path: s.Path})
-		}
+		rep.Rules = rulesInfo(cfg)
 	}
+	rep.Cache = &reports.Cache{Key: CacheKey(cfg, b), KeywordLists: cfg.Cache.KeywordLists, TrustStore: cfg.Cache.TrustStore}
 	if len(b.Inputs) > 1 {
 		for _, in := range b.Inputs {
 			rep.Build.Paths = append(rep.Build.Paths, in.Ref)
@@ -309,6 +318,9 @@ func scanBuild(ctx context.Context, cfg Config, a *analyzer, b *Build) (rep *rep
 	// is an interruption, which the caller sees in ctx and does not archive.
 	if bctx.Err() != nil && ctx.Err() == nil {
 		root.AddIssue(artifact.KindTimeout, "pipeline", fmt.Sprintf("build timeout %s reached: the tree is incomplete", cfg.Limits.BuildTimeout))
+	}
+	if a.rec != nil {
+		a.rec.rootIssues = len(root.Issues)
 	}
 	rep.TOM = a.tom.Finish(bctx, root)
 	return rep, nil

@@ -27,7 +27,7 @@ func init() {
 // indexVersion names the layout of index.sqlite. An index with another (an
 // older tomscan's, or none: a damaged file) is rebuilt from the reports when
 // it is opened.
-const indexVersion = "3" // 3: build_meta and build_lists for the index page
+const indexVersion = "3" // 3: builds.cache_key; build_meta, build_lists and page_links for the pages
 
 const schemaSQL = `
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -40,7 +40,8 @@ CREATE TABLE builds (
   size INTEGER NOT NULL, nodes INTEGER NOT NULL, pes INTEGER NOT NULL, matches INTEGER NOT NULL,
   issues INTEGER NOT NULL, endpoints INTEGER NOT NULL, keyword_lists INTEGER NOT NULL,
   keywords INTEGER NOT NULL, signer TEXT NOT NULL, tool_version TEXT NOT NULL,
-  rules_digest TEXT NOT NULL, schema_version TEXT NOT NULL);
+  rules_digest TEXT NOT NULL, schema_version TEXT NOT NULL,
+  cache_key TEXT NOT NULL); -- the report's cache.key, "" without: a scan reuses a build by it
 CREATE TABLE nodes (
   build TEXT NOT NULL REFERENCES builds(sha256), id TEXT NOT NULL, name TEXT NOT NULL,
   depth INTEGER NOT NULL, type TEXT NOT NULL, size INTEGER NOT NULL, sha256 TEXT NOT NULL,
@@ -152,10 +153,14 @@ func insertBuild(ctx context.Context, tx *sql.Tx, key string, r *reports.Report)
 	if len(v.Signers) > 0 {
 		signer = v.Signers[0].Signer
 	}
-	if err := ins(`INSERT INTO builds VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	cacheKey := ""
+	if r.Cache != nil {
+		cacheKey = r.Cache.Key
+	}
+	if err := ins(`INSERT INTO builds VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
 		key, v.Path, v.Version, -1, v.Verdict, v.Verdict, v.Confidence, v.Status, r.StatusReason, v.Type,
 		v.Size, v.Summary.Nodes, v.Summary.PEs, v.Summary.Matches, v.Summary.Issues, len(v.Endpoints), len(v.KeywordLists),
-		v.KeywordCount(), signer, r.Tool.Version, r.Rules.Digest, r.SchemaVersion); err != nil {
+		v.KeywordCount(), signer, r.Tool.Version, r.Rules.Digest, r.SchemaVersion, cacheKey); err != nil {
 		return err
 	}
 	if r.Tree != nil {

@@ -46,6 +46,10 @@ type Record struct {
 	// KeywordCounts is keywords per list role (keyfile, keyfile_u, ...),
 	// summed over the build's lists.
 	KeywordCounts map[string]int `json:"keyword_counts"`
+	// Reused is set only by `scan --ndjson`, for a build the scan did not
+	// scan again because its archived report was made under the same cache
+	// key (the record is that report's).
+	Reused bool `json:"reused,omitempty"`
 }
 
 // Endpoint is one network address of a build.

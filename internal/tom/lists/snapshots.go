@@ -2,6 +2,8 @@ package lists
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io/fs"
 	"os"
@@ -26,8 +28,12 @@ type Snapshot struct {
 
 // Snapshots is every snapshot of one folder, sorted by family, name, date.
 type Snapshots struct {
-	List  []Snapshot
-	known map[string]bool // union of all snapshots
+	List []Snapshot
+	// Digest is the sha256 over every snapshot file read (its path below
+	// tom-skype-raw-data and the sha256 of its bytes, in path order): what a
+	// report's comparisons depend on (reports.Cache.KeywordLists).
+	Digest string
+	known  map[string]bool // union of all snapshots
 }
 
 // Match is how a recovered list compares with the snapshots, entry by exact
@@ -78,6 +84,7 @@ func Load(ctx context.Context, dir string) (*Snapshots, error) {
 func load(ctx context.Context, dir string) (*Snapshots, error) {
 	root := filepath.Join(dir, "tom-skype-raw-data")
 	s := &Snapshots{known: map[string]bool{}}
+	digest := sha256.New() // WalkDir goes in lexical order: the digest is stable
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -107,6 +114,8 @@ func load(ctx context.Context, dir string) (*Snapshots, error) {
 		if err != nil {
 			return err
 		}
+		fileSum := sha256.Sum256(b)
+		fmt.Fprintf(digest, "%s\x00%x\n", filepath.ToSlash(rel), fileSum)
 		lines := keywords.Distinct(keywords.Entries(textOf(b)))
 		snap := Snapshot{Family: m[1], Name: m[2], Date: m[3], set: make(map[string]bool, len(lines)), order: lines}
 		for _, l := range lines {
@@ -122,6 +131,7 @@ func load(ctx context.Context, dir string) (*Snapshots, error) {
 	if len(s.List) == 0 {
 		return nil, fmt.Errorf("lists: no snapshot files under %s", root)
 	}
+	s.Digest = hex.EncodeToString(digest.Sum(nil))
 	sort.Slice(s.List, func(i, j int) bool {
 		a, b := s.List[i], s.List[j]
 		if a.Family != b.Family {

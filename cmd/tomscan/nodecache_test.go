@@ -1,0 +1,108 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"testing"
+)
+
+// TestNodeCacheRulesOnlyRescan: a scan with --cache, then a scan with one
+// more rule file (rules only changed) replays every build from the cache:
+// nothing is unpacked ("unpacked 0 of N nodes, cache hits N") and the
+// reports equal, byte for byte, those of the same scan without a cache.
+// Then a damaged blob and a damaged tree entry are each ignored with a
+// warning and recomputed, and the reports stay the same.
+func TestNodeCacheRulesOnlyRescan(t *testing.T) {
+	corpus, kw := os.Getenv("TOMSCAN_CORPUS"), os.Getenv("TOMSCAN_KEYWORD_LISTS")
+	if corpus == "" || kw == "" {
+		t.Skip("TOMSCAN_CORPUS or TOMSCAN_KEYWORD_LISTS not set")
+	}
+	all, err := filepath.Glob(filepath.Join(corpus, "builds", "*"))
+	if err != nil || len(all) < 30 {
+		t.Fatalf("corpus builds: %d, %v", len(all), err)
+	}
+	sort.Strings(all)
+	var inputs []string
+	for i := 1; i < len(all); i += 4 {
+		inputs = append(inputs, all[i])
+	}
+	bin := buildBinary(t)
+	work := t.TempDir()
+	extra := filepath.Join(work, "extra")
+	if err := os.MkdirAll(extra, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(extra, "extra.yar"), []byte("rule Extra_DOS_Stub { strings: $a = \"This program\" condition: $a }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cache := filepath.Join(work, "cache")
+	scan := func(out string, extraArgs ...string) string {
+		t.Helper()
+		args := append([]string{"scan", "--out", out, "--jobs", "2", "--keyword-lists", kw}, extraArgs...)
+		cmd := exec.Command(bin, append(args, inputs...)...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("scan %v: %v\n%s", extraArgs, err, stderr.String())
+		}
+		return stderr.String()
+	}
+	stat := regexp.MustCompile(`node cache: unpacked (\d+) of (\d+) nodes, cache hits (\d+)`)
+	counts := func(errOut string) (unpacked, nodes, hits int) {
+		t.Helper()
+		m := stat.FindStringSubmatch(errOut)
+		if m == nil {
+			t.Fatalf("no node cache line in %q", errOut)
+		}
+		u, _ := strconv.Atoi(m[1])
+		n, _ := strconv.Atoi(m[2])
+		h, _ := strconv.Atoi(m[3])
+		return u, n, h
+	}
+	if u, n, h := counts(scan(filepath.Join(work, "first"), "--cache", cache)); u != n || h != 0 || n < len(inputs) {
+		t.Fatalf("first scan: unpacked %d of %d, hits %d", u, n, h)
+	}
+	fresh := filepath.Join(work, "fresh")
+	scan(fresh, "--rules", extra)
+	want := archiveFiles(t, fresh)
+
+	cached := filepath.Join(work, "cached")
+	u, n, h := counts(scan(cached, "--rules", extra, "--cache", cache))
+	if u != 0 || h != n {
+		t.Errorf("rules-only rescan: unpacked %d of %d nodes, cache hits %d: want nothing unpacked", u, n, h)
+	}
+	sameArchive(t, "rules-only rescan from the cache vs a scan without cache", want, archiveFiles(t, cached))
+	if bytes.Equal(want["index.sqlite"], archiveFiles(t, filepath.Join(work, "first"))["index.sqlite"]) {
+		t.Fatal("the extra rule changed nothing: the test proves nothing")
+	}
+
+	// damage one blob and one tree entry: each is a warning and a miss
+	blobs, _ := filepath.Glob(filepath.Join(cache, "blobs", "*", "*"))
+	trees, _ := filepath.Glob(filepath.Join(cache, "trees", "*", "*"))
+	if len(blobs) == 0 || len(trees) < 2 {
+		t.Fatalf("cache holds %d blobs, %d trees", len(blobs), len(trees))
+	}
+	b, _ := os.ReadFile(blobs[0])
+	b[len(b)/2] ^= 0xff
+	if err := os.WriteFile(blobs[0], b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tr, _ := os.ReadFile(trees[1])
+	if err := os.WriteFile(trees[1], tr[:len(tr)-10], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	again := filepath.Join(work, "again")
+	errOut := scan(again, "--rules", extra, "--cache", cache)
+	if c := len(regexp.MustCompile(`warning: node cache: .*(blob does not hash|does not match its checksum)`).FindAllString(errOut, -1)); c != 2 {
+		t.Errorf("%d warnings about the damaged entries, want 2:\n%s", c, errOut)
+	}
+	if u, _, _ := counts(errOut); u == 0 {
+		t.Error("damaged entries were not recomputed")
+	}
+	sameArchive(t, "rescan over a damaged cache vs a scan without cache", want, archiveFiles(t, again))
+}

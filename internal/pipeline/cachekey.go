@@ -1,0 +1,90 @@
+package pipeline
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"sort"
+
+	"github.com/tomscan/tomscan/internal/limits"
+	"github.com/tomscan/tomscan/reports"
+)
+
+// CacheDigests are the digests of what shapes a report besides the build,
+// the tool, the rules and the limits; the caller computes them from the
+// files it read (keyword-list snapshots, trust store, password list).
+type CacheDigests struct {
+	KeywordLists string // lists.Snapshots.Digest; "" without --keyword-lists
+	TrustStore   string // sha256 of the trust store's PEM; "" without
+	Passwords    string // sha256 over the password list; it enters the key only, never a report
+}
+
+// cacheKeyInputs is everything a report is a function of, but the build.
+// Its JSON is hashed, so a field added here changes every key (and so a
+// tomscan that adds one rescans everything once: the safe direction).
+type cacheKeyInputs struct {
+	Schema       string            `json:"schema"`
+	Tool         reports.Tool      `json:"tool"`
+	Rules        reports.RulesInfo `json:"rules"`
+	Limits       limits.Limits     `json:"limits"`
+	Extractors   []string          `json:"extractors"`
+	KeywordLists string            `json:"keyword_lists"`
+	TrustStore   string            `json:"trust_store"`
+	Passwords    string            `json:"passwords"`
+	Timestamps   bool              `json:"timestamps"`
+}
+
+// cacheBase is the part of every build's key that depends on cfg alone.
+func cacheBase(cfg Config) string {
+	in := cacheKeyInputs{
+		Schema:       reports.SchemaVersion,
+		Tool:         cfg.Tool,
+		Rules:        rulesInfo(cfg),
+		Limits:       cfg.Limits,
+		KeywordLists: cfg.Cache.KeywordLists,
+		TrustStore:   cfg.Cache.TrustStore,
+		Passwords:    cfg.Cache.Passwords,
+		Timestamps:   cfg.Now != nil,
+	}
+	if cfg.Engine != nil {
+		in.Extractors = cfg.Engine.Extractors()
+	}
+	b, err := json.Marshal(in)
+	if err != nil {
+		panic("pipeline: cache key inputs do not encode: " + err.Error()) // plain data: cannot happen
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// CacheKey is the key build b's report is made under with cfg: the sha256
+// of the build's bytes, every path it was found at (the report lists them),
+// and cacheBase. Same key, same report bytes: a scan that finds an archived
+// report with this key reuses it (README: Reuse).
+func CacheKey(cfg Config, b *Build) string {
+	refs := make([]string, 0, len(b.Inputs))
+	for _, in := range b.Inputs {
+		refs = append(refs, in.Ref)
+	}
+	sort.Strings(refs)
+	in, _ := json.Marshal(struct {
+		Build string   `json:"build"`
+		Refs  []string `json:"refs"`
+		Base  string   `json:"base"`
+	}{b.Key, refs, cacheBase(cfg)})
+	sum := sha256.Sum256(in)
+	return hex.EncodeToString(sum[:])
+}
+
+// rulesInfo is the report's description of cfg's rules.
+func rulesInfo(cfg Config) reports.RulesInfo {
+	var ri reports.RulesInfo
+	if cfg.Rules == nil {
+		return ri
+	}
+	ri = reports.RulesInfo{Digest: cfg.Rules.Digest, Count: len(cfg.Rules.Names)}
+	for _, s := range cfg.Rules.Sources {
+		ri.Files = append(ri.Files, reports.RuleFile{Namespace: s.Namespace, Path: s.Path})
+	}
+	return ri
+}

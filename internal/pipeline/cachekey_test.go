@@ -1,0 +1,51 @@
+package pipeline
+
+import (
+	"testing"
+	"time"
+
+	"github.com/tomscan/tomscan/internal/limits"
+	"github.com/tomscan/tomscan/reports"
+	"github.com/tomscan/tomscan/rules"
+)
+
+// TestCacheKeyChangesWithEveryInput: each thing a report is a function of
+// changes the key; the input order of a build's paths does not.
+func TestCacheKeyChangesWithEveryInput(t *testing.T) {
+	base := func() (Config, *Build) {
+		return Config{Limits: limits.Default(), Tool: reports.Tool{Name: "tomscan", Version: "1.0"}},
+			&Build{Key: "aa", Inputs: []Input{{Ref: "in/a.exe"}, {Ref: "in/b.exe"}}}
+	}
+	cfg, b := base()
+	want := CacheKey(cfg, b)
+	if len(want) != 64 {
+		t.Fatalf("key %q", want)
+	}
+	cfg2, b2 := base()
+	b2.Inputs[0], b2.Inputs[1] = b2.Inputs[1], b2.Inputs[0]
+	if got := CacheKey(cfg2, b2); got != want {
+		t.Errorf("the order of a build's paths changed its key")
+	}
+	for name, change := range map[string]func(*Config, *Build){
+		"build":        func(_ *Config, b *Build) { b.Key = "bb" },
+		"paths":        func(_ *Config, b *Build) { b.Inputs = b.Inputs[:1] },
+		"tool version": func(c *Config, _ *Build) { c.Tool.Version = "1.1" },
+		"tool commit":  func(c *Config, _ *Build) { c.Tool.Commit = "abc" },
+		"dependency":   func(c *Config, _ *Build) { c.Tool.Dependencies = map[string]string{"libyara": "4.5.2"} },
+		"limits":       func(c *Config, _ *Build) { c.Limits.MaxDepth++ },
+		"rules":        func(c *Config, _ *Build) { c.Rules = &rules.Set{Digest: "sha256:1"} },
+		"rule path": func(c *Config, _ *Build) {
+			c.Rules = &rules.Set{Sources: []rules.Source{{Namespace: "x", Path: "x.yar"}}}
+		},
+		"keyword lists": func(c *Config, _ *Build) { c.Cache.KeywordLists = "k" },
+		"trust store":   func(c *Config, _ *Build) { c.Cache.TrustStore = "t" },
+		"passwords":     func(c *Config, _ *Build) { c.Cache.Passwords = "p" },
+		"timestamps":    func(c *Config, _ *Build) { c.Now = time.Now },
+	} {
+		c, b := base()
+		change(&c, b)
+		if CacheKey(c, b) == want {
+			t.Errorf("changing the %s left the cache key as it was", name)
+		}
+	}
+}

@@ -1,0 +1,270 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"reflect"
+
+	"github.com/tomscan/tomscan/internal/artifact"
+	"github.com/tomscan/tomscan/internal/tom"
+	"github.com/tomscan/tomscan/reports"
+)
+
+// Stats says how one build's report was made.
+type Stats struct {
+	Nodes     int `json:"nodes"`      // nodes in the build's tree
+	Unpacked  int `json:"unpacked"`   // nodes the engine unpacked and analysed afresh
+	CacheHits int `json:"cache_hits"` // nodes replayed from the node cache: only the rule stages ran
+	// Warnings about the node cache (damaged entries ignored), from a
+	// worker, whose stderr is not the user's: the parent prints them.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// A build's scan is staged by what each stage depends on:
+//
+//	identify, unpack, PE, iOS, Mach-O, strings, trust   the bytes, limits, tools, trust store, passwords
+//	YARA, TOM (Visit per node, Finish per build)        also the rules and the keyword-list snapshots
+//
+// With a node cache (--cache), a fresh scan records what the rule stages
+// need to run again without the first group: every node's bytes (by
+// sha256), the order the engine visited the nodes in (the TOM analysers
+// keep bounded candidates in that order), and the tree as the first group
+// left it (no matches, no findings, no issues of the rule stages, whose
+// places are recorded). A later scan whose rules or snapshots changed, but
+// nothing else, replays that: the rule stages over the cached bytes in the
+// recorded order, each node's rule issues put back in their place, then
+// Finish. The report is the one a fresh scan would write (tested:
+// TestReplayEqualsFreshScan). Anything missing or damaged in the cache is a
+// miss, and the build is scanned afresh.
+
+// treeEntry is a build's cached rule-independent tree.
+type treeEntry struct {
+	Order []visitRec     `json:"order"` // nodes in the order the engine visited them
+	Tree  *artifact.Node `json:"tree"`
+}
+
+// visitRec is one visited node: where its rule-stage issues were.
+type visitRec struct {
+	ID     string `json:"id"`
+	Parent string `json:"parent,omitempty"` // "" for the root
+	At     int    `json:"at"`               // index in Issues where the rule stages began
+	Count  int    `json:"count"`            // issues the rule stages added
+}
+
+// recorder collects a fresh scan's treeEntry.
+type recorder struct {
+	cfg        Config
+	order      []visitRec
+	complete   bool // every visited node's bytes are in the cache
+	rootIssues int  // root issues before tom Finish
+}
+
+func (r *recorder) visited(n, parent *artifact.Node, at, count int, data []byte) {
+	rec := visitRec{ID: n.ID, At: at, Count: count}
+	if parent != nil {
+		rec.Parent = parent.ID
+	}
+	r.order = append(r.order, rec)
+	if !r.cfg.NodeCache.PutBlob(n.SHA256, data) {
+		r.complete = false
+	}
+}
+
+// treeFormat names the layout of a cached tree entry; a change to it (or
+// to what the entry means) gets a new name, so older entries are never read.
+const treeFormat = "tree-v2" // v2: strings that are not UTF-8 escaped (rawstrings.go)
+
+// treeKey is the node cache's key for b's tree: CacheKey's inputs without
+// the rules and the keyword-list snapshots (only the rule stages read them).
+func treeKey(cfg Config, b *Build) string {
+	c := cfg
+	c.Rules = nil
+	c.Cache.KeywordLists = ""
+	c.Now = nil
+	sum := sha256.Sum256([]byte(treeFormat + "\x00" + CacheKey(c, b)))
+	return hex.EncodeToString(sum[:])
+}
+
+// scanBuildCached is scanBuild with the node cache: a replay when the
+// build's tree is cached, else a fresh scan that fills the cache.
+func scanBuildCached(ctx context.Context, cfg Config, a *analyzer, b *Build) (*reports.Report, Stats, error) {
+	if cfg.NodeCache == nil || b.Err != nil {
+		rep, err := scanBuild(ctx, cfg, a, b)
+		return rep, freshStats(rep), err
+	}
+	key := treeKey(cfg, b)
+	if payload, ok := cfg.NodeCache.GetTree(key); ok {
+		if rep, ok := replay(ctx, cfg, a, b, payload); ok {
+			return rep, Stats{Nodes: rep.Summary.Nodes, CacheHits: rep.Summary.Nodes}, nil
+		}
+		if ctx.Err() != nil {
+			return nil, Stats{}, nil // interrupted: the caller sees ctx
+		}
+	}
+	a.rec = &recorder{cfg: cfg, complete: true}
+	rec := a.rec
+	rep, err := scanBuild(ctx, cfg, a, b)
+	a.rec = nil
+	if err == nil && rep != nil && ctx.Err() == nil && rec.complete {
+		if payload, ok := rec.entry(rep); ok {
+			_ = cfg.NodeCache.PutTree(key, payload) // a cache that cannot be written is only slower
+		}
+	}
+	return rep, freshStats(rep), err
+}
+
+func freshStats(rep *reports.Report) Stats {
+	if rep == nil {
+		return Stats{}
+	}
+	return Stats{Nodes: rep.Summary.Nodes, Unpacked: rep.Summary.Nodes}
+}
+
+// entry strips rep's tree of what the rule stages added and encodes it;
+// false when the build is not worth replaying (a timeout, a crash, issues
+// after Finish that a replay would not make again).
+func (r *recorder) entry(rep *reports.Report) ([]byte, bool) {
+	root := rep.Tree
+	if root == nil || len(root.Issues) < r.rootIssues {
+		return nil, false
+	}
+	for _, is := range root.Issues[r.rootIssues:] {
+		if is.Stage != "tom" {
+			return nil, false // cleanup or panic after Finish
+		}
+	}
+	bad := false
+	_ = root.Walk(func(n *artifact.Node) error {
+		for _, is := range n.Issues {
+			if is.Kind == artifact.KindTimeout || is.Kind == artifact.KindWorkerCrashed || (is.Kind == artifact.KindPanic && is.Stage == "pipeline") {
+				bad = true
+			}
+		}
+		return nil
+	})
+	if bad {
+		return nil, false
+	}
+	// A deep copy through JSON: the report keeps its tree. Strings that
+	// are not UTF-8 are escaped for the round trip (rawstrings.go), in
+	// place and back: nothing else uses the report meanwhile.
+	mapStrings(reflect.ValueOf(root), escapeRaw)
+	raw, err := json.Marshal(root)
+	mapStrings(reflect.ValueOf(root), unescapeRaw)
+	if err != nil {
+		return nil, false
+	}
+	var tree artifact.Node
+	if err := json.Unmarshal(raw, &tree); err != nil {
+		return nil, false
+	}
+	tree.Issues = tree.Issues[:r.rootIssues]
+	byID := map[string]*artifact.Node{}
+	_ = tree.Walk(func(n *artifact.Node) error {
+		byID[n.ID] = n
+		n.Matches, n.Findings = nil, nil
+		return nil
+	})
+	for _, v := range r.order {
+		n := byID[v.ID]
+		if n == nil || v.At+v.Count > len(n.Issues) {
+			return nil, false
+		}
+		n.Issues = append(n.Issues[:v.At:v.At], n.Issues[v.At+v.Count:]...)
+	}
+	payload, err := json.Marshal(treeEntry{Order: r.order, Tree: &tree})
+	if err != nil {
+		return nil, false
+	}
+	return payload, true
+}
+
+// replay makes b's report from a cached tree entry: the rule stages over
+// the cached node bytes, in the recorded order, then Finish. false: the
+// entry cannot be used (damaged, a node's bytes evicted, the build
+// deadline): scan afresh.
+func replay(ctx context.Context, cfg Config, a *analyzer, b *Build, payload []byte) (*reports.Report, bool) {
+	var e treeEntry
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&e); err != nil || e.Tree == nil {
+		warn(cfg, fmt.Sprintf("node cache: tree of %s unreadable (%v): scanned afresh", b.Key, err))
+		return nil, false
+	}
+	root := e.Tree
+	mapStrings(reflect.ValueOf(root), unescapeRaw)
+	byID := map[string]*artifact.Node{}
+	_ = root.Walk(func(n *artifact.Node) error {
+		byID[n.ID] = n
+		return nil
+	})
+	// Every node's bytes must be there before anything runs.
+	for _, v := range e.Order {
+		n := byID[v.ID]
+		if n == nil || (v.Parent != "" && byID[v.Parent] == nil) || v.At > len(n.Issues) || !cfg.NodeCache.HasBlob(n.SHA256) {
+			return nil, false
+		}
+	}
+	rep, _ := newReport(cfg, b)
+	rep.Tree = root
+	bctx, cancel := context.WithTimeout(ctx, cfg.Limits.BuildTimeout)
+	defer cancel()
+	a.tom = tom.NewBuild(cfg.TOM)
+	defer func() { a.tom = nil }()
+	for _, v := range e.Order {
+		n, parent := byID[v.ID], byID[v.Parent]
+		data, ok := cfg.NodeCache.GetBlob(n.SHA256)
+		if !ok || bctx.Err() != nil {
+			return nil, false // evicted or damaged under us, or out of time: scan afresh
+		}
+		tail := append([]artifact.Issue(nil), n.Issues[v.At:]...)
+		n.Issues = n.Issues[:v.At]
+		a.ruleStages(bctx, n, parent, data)
+		n.Issues = append(n.Issues, tail...)
+		if len(n.Issues) == 0 {
+			n.Issues = nil
+		}
+	}
+	rep.TOM = a.tom.Finish(bctx, root)
+	if bctx.Err() != nil {
+		return nil, false
+	}
+	finishReport(rep, root)
+	return rep, true
+}
+
+func warn(cfg Config, msg string) {
+	if cfg.NodeCache != nil && cfg.NodeCache.Warn != nil {
+		cfg.NodeCache.Warn(msg)
+	}
+}
+
+// statsPrefix opens a worker's answer when it carries Stats: one line of
+// JSON, then the report's JSON byte for byte.
+const statsPrefix = "tomscan-stats "
+
+func joinAnswer(st Stats, js []byte) ([]byte, error) {
+	line, err := json.Marshal(st)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, len(statsPrefix)+len(line)+1+len(js))
+	out = append(append(append(append(out, statsPrefix...), line...), '\n'), js...)
+	return out, nil
+}
+
+func splitAnswer(ans []byte) (Stats, []byte) {
+	var st Stats
+	if !bytes.HasPrefix(ans, []byte(statsPrefix)) {
+		return st, ans
+	}
+	line, js, ok := bytes.Cut(ans[len(statsPrefix):], []byte{'\n'})
+	if !ok || json.Unmarshal(line, &st) != nil {
+		return Stats{}, ans // not ours: DecodeJSON will say so
+	}
+	return st, js
+}

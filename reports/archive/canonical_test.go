@@ -1,0 +1,97 @@
+package archive
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+
+	"github.com/tomscan/tomscan/reports/reportstest"
+)
+
+// TestFlushIndexBytesIndependentOfUpsertOrder: the same builds upserted in
+// opposite orders (jobs finishing in any order, shards merged in any order),
+// in one batch or in two runs, give the same index.sqlite byte for byte,
+// and the same index.html.
+func TestFlushIndexBytesIndependentOfUpsertOrder(t *testing.T) {
+	ctx := context.Background()
+	all := reportstest.All()
+	var keys []string
+	for k := range all {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	if len(keys) < 3 {
+		t.Fatalf("only %d fixture reports", len(keys))
+	}
+	fill := func(order [][]string) string {
+		out := t.TempDir()
+		for _, batch := range order {
+			x, err := Open(ctx, out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range batch {
+				if err := WriteBuild(out, k, all[k], nil); err != nil {
+					t.Fatal(err)
+				}
+				if err := x.Upsert(ctx, k, all[k]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := x.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := x.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return out
+	}
+	rev := append([]string(nil), keys...)
+	sort.Sort(sort.Reverse(sort.StringSlice(rev)))
+	// a build upserted twice (a rescan) ends the same as once
+	again := append([]string{keys[0]}, rev...)
+	a := fill([][]string{keys})
+	b := fill([][]string{rev})
+	c := fill([][]string{rev[:2], again})
+	for _, f := range []string{IndexDB, IndexHTML} {
+		want, err := os.ReadFile(filepath.Join(a, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, dir := range map[string]string{"reversed": b, "two runs": c} {
+			got, err := os.ReadFile(filepath.Join(dir, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s: %s differs from the one upserted in key order (%d vs %d bytes)", name, f, len(got), len(want))
+			}
+		}
+	}
+	// the canonical file still holds every build, with its cache key
+	x, err := Open(ctx, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	for _, k := range keys {
+		ck, status, err := x.CacheKey(ctx, k)
+		if err != nil || status == "" {
+			t.Errorf("build %s not in the canonical index: %q %v", k, status, err)
+		}
+		want := ""
+		if all[k].Cache != nil {
+			want = all[k].Cache.Key
+		}
+		if ck != want {
+			t.Errorf("build %s cache_key %q, want %q", k, ck, want)
+		}
+	}
+	if ck, status, err := x.CacheKey(ctx, "no-such-build"); ck != "" || status != "" || err != nil {
+		t.Errorf("CacheKey of a missing build = %q %q %v", ck, status, err)
+	}
+}
