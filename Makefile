@@ -68,7 +68,7 @@ fuzz: setup
 # (TestCampaignSubset).
 STRESS_N  ?= 5000
 stress: build corpus
-	$(GO) run ./corpus/cmd/campaign -tomscan '$(BIN)' -corpus '$(CORPUS)' -n $(STRESS_N)
+	$(GO) run ./corpus/cmd/campaign -tomscan '$(BIN)' -corpus '$(CORPUS)' -n $(STRESS_N) -max-rss-mb 2248
 
 bench: setup corpus
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -64,8 +64,11 @@ type Input struct {
 }
 
 // MustNotSucceed tells whether a report that says `succeeded` for this
-// input is wrong: a truncated container is never whole.
-func (in Input) MustNotSucceed() bool { return in.Class == ClassTruncTail || in.Class == ClassTrunc }
+// input is wrong: a truncated container is never whole, and a header that
+// lies about the bytes is an issue (README "Header lies are issues").
+func (in Input) MustNotSucceed() bool {
+	return in.Class == ClassTruncTail || in.Class == ClassTrunc || in.Class == ClassLie
+}
 
 // Build is one corpus build: its id and bytes.
 type Build struct {
