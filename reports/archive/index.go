@@ -121,12 +121,36 @@ func (x *Index) Upsert(ctx context.Context, key string, r *reports.Report) error
 	return upsert(ctx, x.db, key, r)
 }
 
-// Flush ranks the builds by version and rewrites index.html from the index.
+// Flush ranks the builds by version, rewrites index.html from the index
+// and, when builds were upserted, rewrites index.sqlite in canonical order
+// (Canonicalize): the same reports give the same file whatever order the
+// builds finished in.
 func (x *Index) Flush(ctx context.Context) error {
 	if err := rank(ctx, x.db); err != nil {
 		return err
 	}
-	return writePage(ctx, x.db, filepath.Join(x.out, IndexHTML))
+	if err := writePage(ctx, x.db, filepath.Join(x.out, IndexHTML)); err != nil {
+		return err
+	}
+	if !x.dirty {
+		return nil
+	}
+	// The rewrite replaces the file under the open handle: close it, and
+	// reopen the canonical file for whatever comes after.
+	if err := x.db.Close(); err != nil {
+		return fmt.Errorf("archive: close index: %w", err)
+	}
+	cerr := Canonicalize(ctx, x.out)
+	db, err := openRW(ctx, filepath.Join(x.out, IndexDB))
+	if err != nil {
+		return err
+	}
+	x.db = db
+	if cerr != nil {
+		return cerr
+	}
+	x.dirty = false
+	return nil
 }
 
 // Close closes the database. It does not Flush.
@@ -203,14 +227,18 @@ func rebuildIndex(ctx context.Context, out string, also func(key string, r *repo
 	if err := writePage(ctx, db, filepath.Join(out, IndexHTML)); err != nil {
 		return nil, err
 	}
-	if _, err := db.ExecContext(ctx, `VACUUM`); err != nil {
-		return nil, fmt.Errorf("archive: index vacuum: %w", err)
-	}
 	if err := db.Close(); err != nil {
 		return nil, fmt.Errorf("archive: close index: %w", err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		return nil, fmt.Errorf("archive: rename index: %w", err)
+	}
+	// The same canonical copy a scan's Flush makes: how a value is stored
+	// on disk (a whole REAL as an integer or not) depends on how it was
+	// written; a copy by value, in canonical order, makes the file a
+	// function of the rows alone.
+	if err := Canonicalize(ctx, out); err != nil {
+		return nil, err
 	}
 	return skipped, nil
 }

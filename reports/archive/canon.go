@@ -1,0 +1,115 @@
+package archive
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// An index upserted build by build as reports are written holds the same
+// rows whatever order the builds finished in, but not the same bytes: its
+// rowids and pages follow that order, which depends on --jobs, on timing,
+// and on where an earlier run was killed. Canonicalize rewrites it in one
+// canonical order, the order rebuildIndex (`tomscan report`) writes, so that
+// the same reports give the same index.sqlite byte for byte however they
+// were scanned: at -j1 or -j8, interrupted and rerun, or merged from shards.
+
+// canonicalOrder is each table's rows in the order rebuildIndex inserts
+// them: builds by key, and each build's rows in the order its upsert
+// inserted them (tree order: their rowids are consecutive and ascending).
+var canonicalOrder = []struct{ table, order string }{
+	{"meta", "key"},
+	{"builds", "sha256"},
+	{"nodes", "build, rowid"},
+	{"matches", "build, rowid"},
+	{"endpoints", "build, rowid"},
+	{"keywords", "build, rowid"},
+}
+
+// Canonicalize rewrites OUT/index.sqlite with its rows in canonical order:
+// a fresh database with the schema, every table copied by value in that
+// order in one transaction (no VACUUM: a fresh file filled by the same
+// statements with the same rows is the same file, and it is already
+// compact); written to a temp file in OUT and renamed over the index, so a
+// crash leaves the old index (and a temp file the next run sweeps). The
+// index must not be open for writing elsewhere. Its bytes equal those of an
+// index rebuilt from the same reports (Reindex). The cost is one copy of the
+// index: measured in BenchmarkCanonicalize and README "Archive index".
+func Canonicalize(ctx context.Context, out string) error {
+	path := filepath.Join(out, IndexDB)
+	src, err := filepath.Abs(path)
+	if err != nil {
+		return fmt.Errorf("archive: canonicalize: %w", err)
+	}
+	if _, err := os.Stat(src); err != nil {
+		return fmt.Errorf("archive: canonicalize: %w", err)
+	}
+	f, err := os.CreateTemp(out, ".tmp-"+IndexDB+"-")
+	if err != nil {
+		return fmt.Errorf("archive: canonicalize: index temp file: %w", err)
+	}
+	tmp := f.Name()
+	f.Close()            // SQLite takes an empty file for a new database
+	defer os.Remove(tmp) // no-op after the rename
+	db, err := openRW(ctx, tmp)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := copyCanonical(ctx, db, src); err != nil {
+		return err
+	}
+	if err := db.Close(); err != nil {
+		return fmt.Errorf("archive: canonicalize: close: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("archive: canonicalize: rename: %w", err)
+	}
+	return nil
+}
+
+// copyCanonical fills the empty database db from the index at src.
+func copyCanonical(ctx context.Context, db *sql.DB, src string) error {
+	if err := createSchema(ctx, db); err != nil {
+		return err
+	}
+	conn, err := db.Conn(ctx) // ATTACH holds for one connection
+	if err != nil {
+		return fmt.Errorf("archive: canonicalize: %w", err)
+	}
+	defer conn.Close()
+	// The temp file is renamed into place only once complete, so it needs
+	// no rollback journal; a larger page cache keeps the copy off the disk
+	// until the commit (bounded: 64 MiB).
+	for _, p := range []string{`PRAGMA journal_mode = OFF`, `PRAGMA cache_size = -65536`} {
+		if _, err := conn.ExecContext(ctx, p); err != nil {
+			return fmt.Errorf("archive: canonicalize: %s: %w", p, err)
+		}
+	}
+	if _, err := conn.ExecContext(ctx, `ATTACH DATABASE ? AS src`, "file:"+src+"?mode=ro"); err != nil {
+		return fmt.Errorf("archive: canonicalize: attach %s: %w", src, err)
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("archive: canonicalize: begin: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM main.meta`); err != nil { // createSchema's: src's win
+		return fmt.Errorf("archive: canonicalize: meta: %w", err)
+	}
+	for _, t := range canonicalOrder {
+		q := `INSERT INTO main.` + t.table + ` SELECT * FROM src.` + t.table + ` ORDER BY ` + t.order
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("archive: canonicalize: copy %s: %w", t.table, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("archive: canonicalize: commit: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, `DETACH DATABASE src`); err != nil {
+		return fmt.Errorf("archive: canonicalize: detach: %w", err)
+	}
+	return nil
+}
