@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -37,6 +38,14 @@ type KillOptions struct {
 	Jobs    int
 	Timeout time.Duration // per run
 	Log     io.Writer
+	// In, when set, is a folder of inputs to scan instead of Builds and N;
+	// Reference, when set, is the uninterrupted archive of them (file ->
+	// sha256, as Digests gives it), RefTime how long it took and RefCode its
+	// exit code: the campaign then does not scan it again.
+	In        string
+	Reference map[string]string
+	RefTime   time.Duration
+	RefCode   int
 }
 
 // Kill is one kill: when it came, and what was on disk.
@@ -84,15 +93,21 @@ func (r *KillResult) String() string {
 
 // KillBuilds writes n builds into dir: the corpus builds as they are, and
 // past its size copies with a tail naming the copy (a distinct sha256, so
-// a distinct build), cycling through the corpus.
+// a distinct build), cycling through the smaller half of the corpus so that
+// a scan of thousands stays minutes long.
 func KillBuilds(dir string, builds []Build, n int) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("kill: %w", err)
 	}
+	small := slices.Clone(builds)
+	sort.SliceStable(small, func(i, j int) bool { return len(small[i].Data) < len(small[j].Data) })
+	small = small[:max(1, len(small)/2)]
 	for i := 0; i < n; i++ {
 		b := builds[i%len(builds)]
 		data, name := b.Data, b.ID+ext(b.ID)
 		if i >= len(builds) {
+			b = small[i%len(small)]
+			name = b.ID + ext(b.ID)
 			data = append(bytes.Clone(b.Data), fmt.Sprintf("\ntomscan kill campaign copy %06d\n", i)...)
 			name = fmt.Sprintf("%06d-%s", i, name)
 		}
@@ -113,7 +128,9 @@ func RunKill(ctx context.Context, o KillOptions) (*KillResult, error) {
 	}
 	res := &KillResult{Seed: o.Seed, Builds: o.N}
 	in, ref, out, scratch := filepath.Join(o.Work, "in"), filepath.Join(o.Work, "ref"), filepath.Join(o.Work, "out"), filepath.Join(o.Work, "scratch")
-	if err := KillBuilds(in, o.Builds, o.N); err != nil {
+	if o.In != "" {
+		in = o.In
+	} else if err := KillBuilds(in, o.Builds, o.N); err != nil {
 		return nil, err
 	}
 	if err := os.MkdirAll(scratch, 0o755); err != nil {
@@ -127,13 +144,17 @@ func RunKill(ctx context.Context, o KillOptions) (*KillResult, error) {
 			fmt.Fprintf(o.Log, "kill campaign: "+format+"\n", a...)
 		}
 	}
-	begin := time.Now()
-	refCode, err := runToEnd(ctx, o, args(ref))
-	if err != nil {
-		return nil, err
+	want, refCode := o.Reference, o.RefCode
+	res.Reference = o.RefTime
+	if want == nil {
+		begin := time.Now()
+		code, err := runToEnd(ctx, o, args(ref))
+		if err != nil {
+			return nil, err
+		}
+		res.Reference, refCode, want = time.Since(begin), code, Digests(ref)
+		logf("reference scan of %d builds: exit %d, %s", o.N, refCode, res.Reference.Round(time.Millisecond))
 	}
-	res.Reference = time.Since(begin)
-	logf("reference scan of %d builds: exit %d, %s", o.N, refCode, res.Reference.Round(time.Millisecond))
 
 	r := rand.New(rand.NewPCG(o.Seed, 0x6b696c6c))
 	for i := 0; i < o.Points; i++ {
@@ -156,7 +177,7 @@ func RunKill(ctx context.Context, o KillOptions) (*KillResult, error) {
 	if code != refCode {
 		res.Mismatches = append(res.Mismatches, fmt.Sprintf("final rerun: exit %d, the uninterrupted scan's %d", code, refCode))
 	}
-	want, got := digests(ref), digests(out)
+	got := Digests(out)
 	res.Compared = len(want)
 	var names []string
 	for k := range want {
@@ -277,8 +298,9 @@ func reportsSince(out string, t time.Time) int {
 	return n
 }
 
-// digests maps every file under dir to its sha256.
-func digests(dir string) map[string]string {
+// Digests maps every file under dir (its path relative to dir) to its
+// sha256.
+func Digests(dir string) map[string]string {
 	got := map[string]string{}
 	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
