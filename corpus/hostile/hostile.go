@@ -451,6 +451,13 @@ func makeCrafted() []Input {
 		// The input file's own name is hostile too ('/' cannot be in a file name).
 		add(ClassNames, fmt.Sprintf("names-file-%d-%s.txt", i, strings.ReplaceAll(h, "/", "_")), "file name "+fmt.Sprintf("%q", h), []byte("plain "+h+"\n"))
 	}
+	// MZ files cut before their PE header (a miss of an earlier campaign:
+	// the 76-byte stub whose e_lfanew points past the end was succeeded).
+	stub := make([]byte, 76)
+	copy(stub, "MZ")
+	binary.LittleEndian.PutUint32(stub[0x3c:], 0x80)
+	add(ClassTrunc, "mz-stub-76.exe", "76-byte DOS stub, e_lfanew 0x80 past the end", stub)
+	add(ClassTrunc, "mz-2.exe", "the 2 bytes MZ", []byte("MZ"))
 	add(ClassNames, "names-invalid-utf8.zip", "invalid UTF-8 and 4096-byte names", zipOf(func(w *zip.Writer) {
 		for _, n := range []string{"\xff\xfe" + Marker, strings.Repeat("x", 4096), Marker + "\r\nnext"} {
 			f, _ := w.CreateHeader(&zip.FileHeader{Name: n, Method: zip.Store})
