@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/tomscan/tomscan/reports/archive"
+	"github.com/tomscan/tomscan/reports/reportstest"
 )
 
 // TestCanonicalizeIsIdempotent: a canonical index canonicalized again is
@@ -31,6 +34,43 @@ func TestCanonicalizeIsIdempotent(t *testing.T) {
 	}
 	if err := archive.Canonicalize(context.Background(), t.TempDir()); err == nil {
 		t.Error("no error for an archive without an index")
+	}
+}
+
+// TestFlushAfterKilledRun: a run killed after its upserts, before its
+// Flush, leaves an index in the order its builds finished and without the
+// canonical mark; the next run's Flush canonicalizes it even when that run
+// upserts nothing (a rerun that finds every report cached).
+func TestFlushAfterKilledRun(t *testing.T) {
+	ctx := context.Background()
+	want, err := os.ReadFile(filepath.Join(newArchive(t), archive.IndexDB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	x, err := archive.Open(ctx, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := reportstest.All()
+	keys := slices.Sorted(maps.Keys(all))
+	slices.Reverse(keys)
+	for _, k := range keys {
+		if err := x.Upsert(ctx, k, all[k]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	x.Close() // killed: no Flush
+	x, err = archive.Open(ctx, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	x.Close()
+	if got, err := os.ReadFile(filepath.Join(out, archive.IndexDB)); err != nil || !bytes.Equal(got, want) {
+		t.Errorf("index after a killed run and a Flush without upserts is not the canonical one (%v)", err)
 	}
 }
 

@@ -115,10 +115,22 @@ func openRW(ctx context.Context, path string) (*sql.DB, error) {
 // Skipped lists the reports a rebuild on Open could not read.
 func (x *Index) Skipped() []Skipped { return x.skipped }
 
-// Upsert replaces build key's rows with r's, in one transaction.
+// Upsert replaces build key's rows with r's, in one transaction. The first
+// of a run first clears the index's canonical mark (Canonicalize).
 func (x *Index) Upsert(ctx context.Context, key string, r *reports.Report) error {
-	x.dirty = true
+	if !x.dirty {
+		if _, err := x.db.ExecContext(ctx, `DELETE FROM meta WHERE key = ?`, metaCanonical); err != nil {
+			return fmt.Errorf("archive: index meta: %w", err)
+		}
+		x.dirty = true
+	}
 	return upsert(ctx, x.db, key, r)
+}
+
+// canonical tells whether the index carries Canonicalize's mark.
+func (x *Index) canonical(ctx context.Context) bool {
+	var v string
+	return x.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, metaCanonical).Scan(&v) == nil && v == "1"
 }
 
 // Flush ranks the builds by version, rewrites index.html from the index
@@ -132,7 +144,7 @@ func (x *Index) Flush(ctx context.Context) error {
 	if err := writePage(ctx, x.db, filepath.Join(x.out, IndexHTML)); err != nil {
 		return err
 	}
-	if !x.dirty {
+	if !x.dirty && x.canonical(ctx) {
 		return nil
 	}
 	// The rewrite replaces the file under the open handle: close it, and
