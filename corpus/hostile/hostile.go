@@ -260,6 +260,7 @@ func lies(b Build, r *rand.Rand) []Input {
 		if e := bytes.LastIndex(d, []byte("PK\x01\x02")); e >= 0 && e+28 <= len(d) {
 			add("zip central uncompressed size 4GiB", patch(d, e+24, le32(0xFFFFFFF0)))
 			add("zip central compressed size +1000", patch(d, e+20, le32(binary.LittleEndian.Uint32(d[e+20:])+1000)))
+			add("zip central crc-32 changed", patch(d, e+16, le32(binary.LittleEndian.Uint32(d[e+16:])^0x5a5a)))
 		}
 	}
 	return out
