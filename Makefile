@@ -25,7 +25,7 @@ DEMO_OUT  ?= $(CURDIR)/demo-out
 FUZZTIME  ?= 30s
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: setup build test demo lint fuzz bench bench-pages stress corpus corpus-real clean
+.PHONY: setup build test demo lint fuzz bench bench-e2e bench-pages stress stress-kill corpus corpus-real clean
 
 setup:
 	@bash scripts/setup.sh
@@ -66,9 +66,19 @@ fuzz: setup
 # bombs, traversal and hostile names scanned by the built binary; prints the
 # table and exits 1 when a target is missed. A 200-input subset runs in `make test`
 # (TestCampaignSubset).
+# `make stress` then runs the kill campaign (also alone: `make stress-kill`):
+# a STRESS_KILL_BUILDS-build scan killed with SIGKILL at STRESS_KILLS random
+# moments, each followed by a rerun; the final archive must equal an
+# uninterrupted scan's byte for byte (TestKill9AtRandomPoints: 3 kills, corpus).
 STRESS_N  ?= 5000
+STRESS_KILLS ?= 10
+STRESS_KILL_BUILDS ?= 2000
 stress: build corpus
-	$(GO) run ./corpus/cmd/campaign -tomscan '$(BIN)' -corpus '$(CORPUS)' -n $(STRESS_N)
+	$(GO) run ./corpus/cmd/campaign -tomscan '$(BIN)' -corpus '$(CORPUS)' -n $(STRESS_N) -max-rss-mb 2248 \
+	  -kill-points $(STRESS_KILLS) -kill-builds $(STRESS_KILL_BUILDS)
+
+stress-kill: build corpus
+	$(GO) run ./corpus/cmd/campaign -tomscan '$(BIN)' -corpus '$(CORPUS)' -n 0 -kill-points $(STRESS_KILLS) -kill-builds $(STRESS_KILL_BUILDS)
 
 bench: setup corpus
 	$(GO) test -run '^$$' -bench . -benchmem ./...

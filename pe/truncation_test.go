@@ -89,3 +89,42 @@ func endsInSections(s *Summary, n int) bool {
 	}
 	return false
 }
+
+// TestCheckMZ: an MZ file cut before its PE header is truncated with the
+// sizes: the 2-byte "MZ", a 76-byte DOS stub whose e_lfanew (0x80) points
+// past the end (the campaign found it reported succeeded once), a stub cut
+// inside the PE signature; a DOS program (e_lfanew 0 or inside the file
+// with no PE signature there) and non-MZ data are not.
+func TestCheckMZ(t *testing.T) {
+	stub := func(n int, lfanew uint32) []byte {
+		b := make([]byte, n)
+		copy(b, "MZ")
+		if n >= 0x40 {
+			b[0x3c], b[0x3d], b[0x3e], b[0x3f] = byte(lfanew), byte(lfanew>>8), byte(lfanew>>16), byte(lfanew>>24)
+		}
+		return b
+	}
+	cutSig := stub(0x82, 0x80)
+	copy(cutSig[0x80:], "PE")
+	for _, tc := range []struct {
+		name     string
+		data     []byte
+		expected int64 // 0: not truncated
+	}{
+		{"two bytes", []byte("MZ"), 0x40},
+		{"DOS header cut", stub(40, 0), 0x40},
+		{"76-byte stub, e_lfanew past the end", stub(76, 0x80), 0x80 + 24},
+		{"cut inside the PE signature", cutSig, 0x80 + 24},
+		{"DOS program, e_lfanew 0", stub(200, 0), 0},
+		{"DOS program, e_lfanew inside, no PE", stub(300, 0x80), 0},
+		{"not MZ", []byte("PK\x03\x04 not a PE at all"), 0},
+	} {
+		tr := CheckMZ(tc.data)
+		switch {
+		case tc.expected == 0 && tr != nil:
+			t.Errorf("%s: truncated %v, want none", tc.name, tr)
+		case tc.expected != 0 && (tr == nil || tr.Expected != tc.expected || tr.Actual != int64(len(tc.data))):
+			t.Errorf("%s: %+v, want truncated: %d bytes, headers need %d", tc.name, tr, len(tc.data), tc.expected)
+		}
+	}
+}

@@ -37,7 +37,7 @@ type Outcome struct {
 	Result string // handled | crashed | hung | missing
 	Status string // the report's status when handled
 	Kinds  []string
-	// WrongStatus: a truncated input reported succeeded.
+	// WrongStatus: a truncated or lying input reported succeeded.
 	WrongStatus bool
 	// Unescaped: a hostile string reached its Markdown or HTML page raw.
 	Unescaped bool
@@ -489,7 +489,7 @@ func (r *Result) Failures() []string {
 			why = append(why, o.Result)
 		}
 		if o.WrongStatus {
-			why = append(why, "truncated but "+o.Status)
+			why = append(why, "damaged ("+o.Input.Class+") but "+o.Status)
 		}
 		if o.Unescaped {
 			why = append(why, "unescaped")

@@ -64,8 +64,11 @@ type Input struct {
 }
 
 // MustNotSucceed tells whether a report that says `succeeded` for this
-// input is wrong: a truncated container is never whole.
-func (in Input) MustNotSucceed() bool { return in.Class == ClassTruncTail || in.Class == ClassTrunc }
+// input is wrong: a truncated container is never whole, and a header that
+// lies about the bytes is an issue (README "Header lies are issues").
+func (in Input) MustNotSucceed() bool {
+	return in.Class == ClassTruncTail || in.Class == ClassTrunc || in.Class == ClassLie
+}
 
 // Build is one corpus build: its id and bytes.
 type Build struct {
@@ -257,6 +260,7 @@ func lies(b Build, r *rand.Rand) []Input {
 		if e := bytes.LastIndex(d, []byte("PK\x01\x02")); e >= 0 && e+28 <= len(d) {
 			add("zip central uncompressed size 4GiB", patch(d, e+24, le32(0xFFFFFFF0)))
 			add("zip central compressed size +1000", patch(d, e+20, le32(binary.LittleEndian.Uint32(d[e+20:])+1000)))
+			add("zip central crc-32 changed", patch(d, e+16, le32(binary.LittleEndian.Uint32(d[e+16:])^0x5a5a)))
 		}
 	}
 	return out
@@ -448,6 +452,13 @@ func makeCrafted() []Input {
 		// The input file's own name is hostile too ('/' cannot be in a file name).
 		add(ClassNames, fmt.Sprintf("names-file-%d-%s.txt", i, strings.ReplaceAll(h, "/", "_")), "file name "+fmt.Sprintf("%q", h), []byte("plain "+h+"\n"))
 	}
+	// MZ files cut before their PE header (a miss of an earlier campaign:
+	// the 76-byte stub whose e_lfanew points past the end was succeeded).
+	stub := make([]byte, 76)
+	copy(stub, "MZ")
+	binary.LittleEndian.PutUint32(stub[0x3c:], 0x80)
+	add(ClassTrunc, "mz-stub-76.exe", "76-byte DOS stub, e_lfanew 0x80 past the end", stub)
+	add(ClassTrunc, "mz-2.exe", "the 2 bytes MZ", []byte("MZ"))
 	add(ClassNames, "names-invalid-utf8.zip", "invalid UTF-8 and 4096-byte names", zipOf(func(w *zip.Writer) {
 		for _, n := range []string{"\xff\xfe" + Marker, strings.Repeat("x", 4096), Marker + "\r\nnext"} {
 			f, _ := w.CreateHeader(&zip.FileHeader{Name: n, Method: zip.Store})

@@ -16,11 +16,17 @@ import (
 // the same reports give the same index.sqlite byte for byte however they
 // were scanned: at -j1 or -j8, interrupted and rerun, or merged from shards.
 
+// metaCanonical is the meta key Canonicalize sets and the first upsert of a
+// run removes (before it writes): an index without it may hold rows in the
+// order a killed run left them, and is canonicalized at the next Flush even
+// when that run upserts nothing.
+const metaCanonical = "canonical"
+
 // canonicalOrder is each table's rows in the order rebuildIndex inserts
 // them: builds by key, and each build's rows in the order its upsert
 // inserted them (tree order: their rowids are consecutive and ascending).
 var canonicalOrder = []struct{ table, order string }{
-	{"meta", "key"},
+	{"meta", "key"}, // without the canonical mark: it is set after the copy
 	{"builds", "sha256"},
 	{"nodes", "build, rowid"},
 	{"matches", "build, rowid"},
@@ -103,10 +109,17 @@ func copyCanonical(ctx context.Context, db *sql.DB, src string) error {
 		return fmt.Errorf("archive: canonicalize: meta: %w", err)
 	}
 	for _, t := range canonicalOrder {
-		q := `INSERT INTO main.` + t.table + ` SELECT * FROM src.` + t.table + ` ORDER BY ` + t.order
+		where := ""
+		if t.table == "meta" {
+			where = ` WHERE key != '` + metaCanonical + `'`
+		}
+		q := `INSERT INTO main.` + t.table + ` SELECT * FROM src.` + t.table + where + ` ORDER BY ` + t.order
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("archive: canonicalize: copy %s: %w", t.table, err)
 		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO main.meta VALUES (?, '1')`, metaCanonical); err != nil {
+		return fmt.Errorf("archive: canonicalize: meta: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("archive: canonicalize: commit: %w", err)

@@ -115,9 +115,15 @@ func openRW(ctx context.Context, path string) (*sql.DB, error) {
 // Skipped lists the reports a rebuild on Open could not read.
 func (x *Index) Skipped() []Skipped { return x.skipped }
 
-// Upsert replaces build key's rows with r's, in one transaction.
+// Upsert replaces build key's rows with r's, in one transaction. The first
+// of a run first clears the index's canonical mark (Canonicalize).
 func (x *Index) Upsert(ctx context.Context, key string, r *reports.Report) error {
-	x.dirty = true
+	if !x.dirty {
+		if _, err := x.db.ExecContext(ctx, `DELETE FROM meta WHERE key = ?`, metaCanonical); err != nil {
+			return fmt.Errorf("archive: index meta: %w", err)
+		}
+		x.dirty = true
+	}
 	return upsert(ctx, x.db, key, r)
 }
 
@@ -141,6 +147,12 @@ func (x *Index) CacheKey(ctx context.Context, key string) (cacheKey, status stri
 	return cacheKey, status, nil
 }
 
+// canonical tells whether the index carries Canonicalize's mark.
+func (x *Index) canonical(ctx context.Context) bool {
+	var v string
+	return x.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, metaCanonical).Scan(&v) == nil && v == "1"
+}
+
 // Flush ranks the builds by version, rewrites index.html from the index
 // and, when builds were upserted, rewrites index.sqlite in canonical order
 // (Canonicalize): the same reports give the same file whatever order the
@@ -149,13 +161,17 @@ func (x *Index) Flush(ctx context.Context) error {
 	if err := rank(ctx, x.db); err != nil {
 		return err
 	}
-	if err := relink(ctx, x.db, x.out, false); err != nil {
+	// page_links rows changed by relinking make the index differ from its
+	// canonical copy just as upserts do
+	if n, err := relink(ctx, x.db, x.out, false); err != nil {
 		return err
+	} else if n > 0 {
+		x.dirty = true
 	}
 	if err := writePage(ctx, x.db, filepath.Join(x.out, IndexHTML)); err != nil {
 		return err
 	}
-	if !x.dirty {
+	if !x.dirty && x.canonical(ctx) {
 		return nil
 	}
 	// The rewrite replaces the file under the open handle: close it, and
@@ -249,7 +265,7 @@ func rebuildIndex(ctx context.Context, out string, also func(key string, r *repo
 	}
 	// a fresh index has no page_links: the pages whose neighbours are not
 	// what they show are re-rendered (every page, with forcePages)
-	if err := relink(ctx, db, out, forcePages); err != nil {
+	if _, err := relink(ctx, db, out, forcePages); err != nil {
 		return nil, err
 	}
 	if err := writePage(ctx, db, filepath.Join(out, IndexHTML)); err != nil {

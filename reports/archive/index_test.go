@@ -56,12 +56,17 @@ func dump(t *testing.T, out string) []string {
 
 // TestUpsertsEqualRebuild: an index built by per-build upserts, in any
 // order and with builds upserted twice, holds the same rows (and renders
-// the same page) as a rebuild from the reports.
+// the same page) as a rebuild from the reports; once flushed (canonical
+// order: Canonicalize) it is the same file byte for byte.
 func TestUpsertsEqualRebuild(t *testing.T) {
 	ctx := context.Background()
 	rebuilt := newArchive(t)
 	want := dump(t, rebuilt)
 	wantPage, err := os.ReadFile(filepath.Join(rebuilt, archive.IndexHTML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantDB, err := os.ReadFile(filepath.Join(rebuilt, archive.IndexDB))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,6 +115,13 @@ func TestUpsertsEqualRebuild(t *testing.T) {
 		page, err := os.ReadFile(filepath.Join(out, archive.IndexHTML))
 		if err != nil || !bytes.Equal(page, wantPage) {
 			t.Errorf("order %d: index.html differs from the rebuilt one (%v)", i, err)
+		}
+		db, err := os.ReadFile(filepath.Join(out, archive.IndexDB))
+		if err != nil || !bytes.Equal(db, wantDB) {
+			t.Errorf("order %d: index.sqlite is not byte-identical to the rebuilt one (%v): %d vs %d bytes", i, err, len(db), len(wantDB))
+		}
+		if tmp, _ := filepath.Glob(filepath.Join(out, ".tmp-*")); len(tmp) > 0 {
+			t.Errorf("order %d: temp files left: %v", i, tmp)
 		}
 	}
 }

@@ -68,11 +68,11 @@ type neighbours struct {
 // with force), and records what each page now shows. Only builds that
 // have a report.html are rendered, unless force. One report in memory at
 // a time.
-func relink(ctx context.Context, db *sql.DB, out string, force bool) error {
+func relink(ctx context.Context, db *sql.DB, out string, force bool) (changed int, err error) {
 	if _, err := db.ExecContext(ctx, pageLinksSQL); err != nil {
-		return fmt.Errorf("archive: page links table: %w", err)
+		return 0, fmt.Errorf("archive: page links table: %w", err)
 	}
-	rows, err := db.QueryContext(ctx, `
+	rows, qerr := db.QueryContext(ctx, `
 SELECT b.sha256, b.kind,
   CASE WHEN b.kind = '' THEN '' ELSE coalesce(lag(b.sha256) OVER w, '') END,
   coalesce(lag(b.version) OVER w, ''), coalesce(lag(b.path) OVER w, ''),
@@ -82,15 +82,15 @@ SELECT b.sha256, b.kind,
 FROM builds b LEFT JOIN page_links p ON p.sha256 = b.sha256
 WINDOW w AS (PARTITION BY b.kind ORDER BY b.version_rank, b.sha256)
 ORDER BY b.version_rank, b.sha256`)
-	if err != nil {
-		return fmt.Errorf("archive: page links: %w", err)
+	if qerr != nil {
+		return 0, fmt.Errorf("archive: page links: %w", qerr)
 	}
 	var todo []neighbours
 	for rows.Next() {
 		var n neighbours
 		if err := rows.Scan(&n.key, &n.family, &n.prev, &n.prevVersion, &n.prevPath, &n.next, &n.nextVersion, &n.nextPath, &n.shownPrev, &n.shownNext); err != nil {
 			rows.Close()
-			return fmt.Errorf("archive: page links: %w", err)
+			return 0, fmt.Errorf("archive: page links: %w", err)
 		}
 		if force || n.prev != n.shownPrev || n.next != n.shownNext {
 			todo = append(todo, n)
@@ -98,18 +98,18 @@ ORDER BY b.version_rank, b.sha256`)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("archive: page links: %w", err)
+		return 0, fmt.Errorf("archive: page links: %w", err)
 	}
 	html := map[string]bool{"html": true}
 	// the rows go in one transaction: thousands of builds, one commit
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("archive: page links begin: %w", err)
+	tx, txErr := db.BeginTx(ctx, nil)
+	if txErr != nil {
+		return 0, fmt.Errorf("archive: page links begin: %w", txErr)
 	}
 	defer tx.Rollback()
 	for _, n := range todo {
 		if err := ctx.Err(); err != nil {
-			return err
+			return 0, err
 		}
 		dir := reports.BuildDir(out, n.key)
 		if _, err := os.Stat(filepath.Join(dir, ReportHTML)); errors.Is(err, os.ErrNotExist) && !force {
@@ -124,17 +124,17 @@ ORDER BY b.version_rank, b.sha256`)
 			l.Prev = neighbour(n.prev, n.prevVersion, n.prevPath, n.family)
 			l.Next = neighbour(n.next, n.nextVersion, n.nextPath, n.family)
 			if err := writePagesLinks(dir, r, html, l); err != nil {
-				return fmt.Errorf("archive: relink %s: %w", n.key, err)
+				return 0, fmt.Errorf("archive: relink %s: %w", n.key, err)
 			}
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO page_links VALUES (?, ?, ?)`, n.key, n.prev, n.next); err != nil {
-			return fmt.Errorf("archive: page links %s: %w", n.key, err)
+			return 0, fmt.Errorf("archive: page links %s: %w", n.key, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("archive: page links commit: %w", err)
+		return 0, fmt.Errorf("archive: page links commit: %w", err)
 	}
-	return nil
+	return len(todo), nil
 }
 
 func neighbour(key, version, p, family string) *reports.Neighbour {

@@ -1,6 +1,8 @@
 package nsis
 
 import (
+	"bytes"
+	"encoding/binary"
 	"strings"
 	"testing"
 
@@ -29,6 +31,44 @@ func TestShortTailCutIsTruncated(t *testing.T) {
 			if !found {
 				t.Errorf("%s cut by %d: issues %v, err %v: no truncated issue", c, cut, res.Issues, res.Err)
 			}
+		}
+	}
+}
+
+// TestCRCCatchesLengthLie: a first header that declares 64 bytes more than
+// the data while the file still has them (a signed installer carries its
+// signature after the data), and a byte changed inside the data, fail the
+// installer's own CRC32: malformed. The campaign found `nsis data length
+// +64` reported succeeded for every signed corpus installer.
+func TestCRCCatchesLengthLie(t *testing.T) {
+	unpacktest.Tool(t, "7zz")
+	data, _ := installer(t, "zlib")
+	off := -1
+	for o := 0; o+28 <= len(data); o += 512 {
+		if string(data[o+8:o+20]) == "NullsoftInst" {
+			off = o
+			break
+		}
+	}
+	if off < 0 {
+		t.Fatal("no first header")
+	}
+	signed := append(bytes.Clone(data), bytes.Repeat([]byte{0x30}, 1800)...) // what a signature adds
+	lie := bytes.Clone(signed)
+	binary.LittleEndian.PutUint32(lie[off+24:], binary.LittleEndian.Uint32(lie[off+24:])+64)
+	flipped := bytes.Clone(signed)
+	flipped[off+100] ^= 0x5a
+	for name, tc := range map[string]struct {
+		data []byte
+		want bool
+	}{"signed": {signed, false}, "length +64": {lie, true}, "byte changed": {flipped, true}} {
+		res := unpacktest.Run(t, Extractor{}, tc.data, unpacktest.Options{})
+		found := false
+		for _, is := range res.Issues {
+			found = found || strings.HasPrefix(is, "malformed: ") && strings.Contains(is, "CRC32")
+		}
+		if found != tc.want {
+			t.Errorf("%s: CRC issue %v, want %v: %v", name, found, tc.want, res.Issues)
 		}
 	}
 }

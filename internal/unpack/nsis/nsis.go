@@ -78,7 +78,7 @@ func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink)
 	if off < 0 {
 		return nil // not an NSIS installer: the next extractor gets it
 	}
-	checkLength(in, off, sink)
+	checkLength(ctx, in, off, sink)
 	if in.Tools.SevenZip == "" {
 		return fmt.Errorf("nsis: installer header at %d: %w", off, &unpack.ToolMissingError{Tool: "7z"})
 	}

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"slices"
 
 	"github.com/ulikunitz/xz/lzma"
 
@@ -86,8 +87,14 @@ var errTooMany = errors.New("7z: header larger than tomscan reads")
 // header itself, within maxHeaderBytes). It returns nil when the library
 // may go ahead; an error wrapping unpack.ErrMalformed or ErrTruncated (a
 // *headerError naming the field) or errTooMany when it must not. A header
-// it cannot decode (encrypted, an unusual coder) is left to the library.
-func CheckHeader(r io.ReaderAt, size int64) error {
+// it cannot decode (an unusual coder, or encrypted with none of the
+// passwords: CheckHeaderPasswords) is left to the library.
+func CheckHeader(r io.ReaderAt, size int64) error { return CheckHeaderPasswords(r, size, nil) }
+
+// CheckHeaderPasswords is CheckHeader that also decrypts an encrypted
+// header with the first of passwords that opens it (headercrypt.go) and
+// checks it like a plain one.
+func CheckHeaderPasswords(r io.ReaderAt, size int64, passwords []string) error {
 	if size < signatureHeaderSize {
 		head := make([]byte, min(size, int64(len(Magic))))
 		if n, _ := r.ReadAt(head, 0); n == len(head) && bytes.HasPrefix(Magic, head[:min(len(head), len(Magic))]) {
@@ -127,7 +134,7 @@ func CheckHeader(r io.ReaderAt, size int64) error {
 		if err != nil {
 			return err
 		}
-		decoded, err := c.decodeHeader(r, si)
+		decoded, err := c.decodeHeader(r, si, passwords)
 		if err != nil || decoded == nil {
 			return err
 		}
@@ -304,6 +311,8 @@ type streamsInfo struct {
 	packPos   uint64
 	packSizes []uint64
 	folders   []*folderInfo
+	folderCRC uint32 // the CRC of a lone folder's output, when hasCRC
+	hasCRC    bool
 }
 
 func (c *cursor) streamsInfo() (*streamsInfo, error) {
@@ -433,8 +442,20 @@ func (c *cursor) unpackInfo(si *streamsInfo) error {
 		return err
 	}
 	if id == idCRC {
+		at := c.p
 		if err := c.digests("folder CRCs", n); err != nil {
 			return err
+		}
+		// One folder (an encoded header's): keep its CRC to prove a
+		// decryption (headercrypt.go).
+		if n == 1 {
+			b := c.b[at:c.p]
+			switch {
+			case len(b) == 5 && b[0] != 0:
+				si.folderCRC, si.hasCRC = binary.LittleEndian.Uint32(b[1:]), true
+			case len(b) == 6 && b[0] == 0 && b[1]&0x80 != 0:
+				si.folderCRC, si.hasCRC = binary.LittleEndian.Uint32(b[2:]), true
+			}
 		}
 		if id, err = c.byte("unpack info"); err != nil {
 			return err
@@ -660,11 +681,50 @@ func (c *cursor) header() error {
 // decodeHeader decompresses an encoded header when its one folder is a
 // single LZMA, LZMA2 or copy coder (what 7-Zip writes unencrypted), within
 // maxHeaderBytes. It returns nil, nil for a header it leaves to the library.
-func (c *cursor) decodeHeader(r io.ReaderAt, si *streamsInfo) ([]byte, error) {
+// lzmaDecoder reads an LZMA or LZMA2 coder's output of out bytes from in.
+func lzmaDecoder(co coderInfo, in io.Reader, out uint64) (io.Reader, error) {
+	// A dictionary never needs to be larger than the output.
+	dict := func(d uint64) int {
+		return int(max(min(d, out), lzma.MinDictCap))
+	}
+	if bytes.Equal(co.id, coderLZMA) {
+		if len(co.props) != 5 {
+			return nil, malformed("coder properties size", "LZMA properties of %d bytes, want 5", len(co.props))
+		}
+		d := dict(uint64(binary.LittleEndian.Uint32(co.props[1:])))
+		var h [13]byte
+		h[0] = co.props[0]
+		binary.LittleEndian.PutUint32(h[1:], uint32(d))
+		binary.LittleEndian.PutUint64(h[5:], out)
+		lr, err := lzma.ReaderConfig{DictCap: d}.NewReader(io.MultiReader(bytes.NewReader(h[:]), in))
+		if err != nil {
+			return nil, malformed("encoded header", "LZMA: %v", err)
+		}
+		return lr, nil
+	}
+	if len(co.props) != 1 || co.props[0] > 40 {
+		return nil, malformed("coder properties", "LZMA2 properties %x", co.props)
+	}
+	p := co.props[0]
+	d := uint64(2|p&1) << (p/2 + 11)
+	if p == 40 {
+		d = 0xFFFFFFFF
+	}
+	lr, err := lzma.Reader2Config{DictCap: dict(d)}.NewReader2(in)
+	if err != nil {
+		return nil, malformed("encoded header", "LZMA2: %v", err)
+	}
+	return lr, nil
+}
+
+func (c *cursor) decodeHeader(r io.ReaderAt, si *streamsInfo, passwords []string) ([]byte, error) {
 	if len(si.folders) != 1 || len(si.packSizes) < 1 {
 		return nil, nil // the library wants exactly one folder
 	}
 	f := si.folders[0]
+	if len(passwords) > 0 && slices.ContainsFunc(f.coders, func(co coderInfo) bool { return bytes.Equal(co.id, coderAES) }) {
+		return c.decryptHeader(r, si, passwords)
+	}
 	if len(f.coders) != 1 || f.outs != 1 || f.packed != 1 || len(f.unpack) != 1 {
 		return nil, nil
 	}
@@ -675,42 +735,15 @@ func (c *cursor) decodeHeader(r io.ReaderAt, si *streamsInfo) ([]byte, error) {
 	start := c.base + int64(si.packPos)
 	packed := io.NewSectionReader(r, start, int64(si.packSizes[0])) // within the file: checked in packInfo
 	co := f.coders[0]
-	// A dictionary never needs to be larger than the output.
-	dict := func(d uint64) int {
-		return int(max(min(d, out), lzma.MinDictCap))
-	}
 	var dec io.Reader
 	switch {
 	case bytes.Equal(co.id, coderCopy):
 		dec = packed
-	case bytes.Equal(co.id, coderLZMA):
-		if len(co.props) != 5 {
-			return nil, malformed("coder properties size", "LZMA properties of %d bytes, want 5", len(co.props))
+	case bytes.Equal(co.id, coderLZMA), bytes.Equal(co.id, coderLZMA2):
+		var err error
+		if dec, err = lzmaDecoder(co, packed, out); err != nil {
+			return nil, err
 		}
-		d := dict(uint64(binary.LittleEndian.Uint32(co.props[1:])))
-		var h [13]byte
-		h[0] = co.props[0]
-		binary.LittleEndian.PutUint32(h[1:], uint32(d))
-		binary.LittleEndian.PutUint64(h[5:], out)
-		lr, err := lzma.ReaderConfig{DictCap: d}.NewReader(io.MultiReader(bytes.NewReader(h[:]), packed))
-		if err != nil {
-			return nil, malformed("encoded header", "LZMA: %v", err)
-		}
-		dec = lr
-	case bytes.Equal(co.id, coderLZMA2):
-		if len(co.props) != 1 || co.props[0] > 40 {
-			return nil, malformed("coder properties", "LZMA2 properties %x", co.props)
-		}
-		p := co.props[0]
-		d := uint64(2|p&1) << (p/2 + 11)
-		if p == 40 {
-			d = 0xFFFFFFFF
-		}
-		lr, err := lzma.Reader2Config{DictCap: dict(d)}.NewReader2(packed)
-		if err != nil {
-			return nil, malformed("encoded header", "LZMA2: %v", err)
-		}
-		dec = lr
 	default:
 		return nil, nil // encrypted or another coder: left to the library
 	}

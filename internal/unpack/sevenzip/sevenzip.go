@@ -37,7 +37,11 @@ func (Extractor) Match(head []byte, size int64) bool {
 // a solid block is decompressed once, front to back.
 func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink) (err error) {
 	// The library allocates what the header declares: check it first.
-	if err := CheckHeader(in.Blob.ReaderAt(), in.Blob.Size()); err != nil {
+	pws := make([]string, len(in.Passwords))
+	for i, p := range in.Passwords {
+		pws[i] = p.Value
+	}
+	if err := CheckHeaderPasswords(in.Blob.ReaderAt(), in.Blob.Size(), pws); err != nil {
 		if errors.Is(err, errTooMany) {
 			sink.Issue(artifact.KindLimit, err.Error()+": not unpacked")
 			return nil

@@ -49,14 +49,18 @@ var specials = map[byte]string{
 // limits, and a body it does not read (over the entry limit) is skipped by
 // archive/tar, never loaded.
 func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink) error {
-	tr := tar.NewReader(in.Blob.Reader())
+	pos := &position{r: in.Blob.Reader().(io.ReadSeeker)}
+	tr := tar.NewReader(pos)
 	for i := 0; ; i++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
-			return nil
+			return checkEnd(in.Blob, pos.n)
+		}
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return fmt.Errorf("tar: the file ends inside the header of member %d (%d bytes): %w", i+1, in.Blob.Size(), unpack.ErrTruncated)
 		}
 		if err != nil {
 			return fmt.Errorf("tar: read header of member %d: %w", i+1, err)
@@ -96,6 +100,54 @@ func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink)
 			}
 		}
 	}
+}
+
+// position counts how far archive/tar has read or sought, so that the end
+// of the archive can be checked after it returns io.EOF.
+type position struct {
+	r io.ReadSeeker
+	n int64
+}
+
+func (p *position) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.n += int64(n)
+	return n, err
+}
+
+// Seek lets archive/tar skip unread bodies without reading them.
+func (p *position) Seek(off int64, whence int) (int64, error) {
+	n, err := p.r.Seek(off, whence)
+	if err == nil {
+		p.n = n
+	}
+	return n, err
+}
+
+// checkEnd tells a whole tar from a cut one after archive/tar said io.EOF,
+// which it also says when the file stops right at a block boundary, with
+// no or only one of the two zero blocks that end an archive. A tar is made
+// of 512-byte blocks (GNU tar pads to 10240-byte records), so a size that
+// is not a multiple of 512 or an end without the two zero blocks means the
+// file was cut: truncated, with the figures.
+func checkEnd(blob *artifact.Blob, at int64) error {
+	const block = 512
+	size := blob.Size()
+	if size%block != 0 {
+		return fmt.Errorf("tar: the file has %d bytes, not a whole number of %d-byte blocks (%d bytes past the last whole block): %w",
+			size, block, size%block, unpack.ErrTruncated)
+	}
+	if at < 2*block {
+		return fmt.Errorf("tar: the archive ends at %d without its two zero end blocks: %w", at, unpack.ErrTruncated)
+	}
+	tail := make([]byte, 2*block)
+	if _, err := blob.ReaderAt().ReadAt(tail, at-2*block); err != nil {
+		return fmt.Errorf("tar: read the end blocks at %d: %w", at-2*block, err)
+	}
+	if !bytes.Equal(tail, make([]byte, 2*block)) {
+		return fmt.Errorf("tar: the archive ends at %d without its two zero end blocks: %w", at, unpack.ErrTruncated)
+	}
+	return nil
 }
 
 func typeName(t byte) string {

@@ -259,3 +259,38 @@ func FuzzTar(f *testing.F) {
 		unpacktest.Run(t, tarx.Extractor{}, data, unpacktest.Options{Limits: &l, MaxBody: 1 << 20})
 	})
 }
+
+// TestTailCuts: a tar cut anywhere in its end (the padding, the two zero
+// end blocks, right after the last member) is truncated, never a whole
+// archive: archive/tar itself says io.EOF for a cut at a block boundary.
+// The campaign found a GNU tar cut by 33 to 56 bytes reported succeeded.
+func TestTailCuts(t *testing.T) {
+	unpacktest.Tool(t, "tar")
+	data := unpacktest.Build(t, files, "a.tar", "tar", "-c", "-f", "a.tar", "--sort=name", "--owner=0", "--group=0", "--mtime=2011-01-01", "app", "readme.txt")
+	whole := unpacktest.RunEngine(context.Background(), t, extractors(), "a.tar", data, limits.Default())
+	if is := unpacktest.Issues(whole); len(is) > 0 {
+		t.Fatalf("whole tar: issues %v", is)
+	}
+	// The end of the last member's data: the first of the two zero blocks.
+	end := len(data)
+	for end >= 512 && bytes.Equal(data[end-512:end], make([]byte, 512)) {
+		end -= 512
+	}
+	// Whole 512-byte padding blocks past the two zero blocks carry nothing:
+	// cutting them leaves a whole archive (archive/tar writes none at all).
+	for _, cut := range []int{1, 33, 64, 511, 513, len(data) - end - 512, len(data) - end - 100, len(data) - end} {
+		t.Run(strconv.Itoa(cut), func(t *testing.T) {
+			root := unpacktest.RunEngine(context.Background(), t, extractors(), "cut.tar", data[:len(data)-cut], limits.Default())
+			found := false
+			for _, is := range root.Issues {
+				found = found || is.Kind == artifact.KindTruncated
+			}
+			if !found {
+				t.Errorf("cut %d of %d: want a truncated issue, got %v", cut, len(data), unpacktest.Issues(root))
+			}
+			if len(root.Children) != len(whole.Children) {
+				t.Errorf("cut %d: %d members, want the %d before the cut", cut, len(root.Children), len(whole.Children))
+			}
+		})
+	}
+}

@@ -33,6 +33,7 @@ func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink)
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
 		return fmt.Errorf("zip: open: %w", err)
 	}
+	checkBounds(ctx, in.Blob.ReaderAt(), in.Blob.Size(), r.File, sink)
 	keys := &keyring{list: in.Passwords, winner: -1}
 	for _, f := range r.File {
 		if err := ctx.Err(); err != nil {
