@@ -137,7 +137,7 @@ var listEnc = [nLists]string{EncASCII, EncUTF16LE, EncUTF16LE, EncGBK}
 // strList is one scanner's distinct strings, in the order found.
 type strList struct {
 	seen hashSet // hashes of every distinct value found
-	out  []cand              // the first maxKeptStrings of them
+	out  []cand  // the first maxKeptStrings of them
 }
 
 // cand is one string found: its encoding is its list's.
