@@ -25,7 +25,7 @@ DEMO_OUT  ?= $(CURDIR)/demo-out
 FUZZTIME  ?= 30s
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: setup build test demo lint fuzz bench stress corpus corpus-real clean
+.PHONY: setup build test demo lint fuzz bench bench-e2e stress corpus corpus-real clean
 
 setup:
 	@bash scripts/setup.sh
@@ -72,6 +72,18 @@ stress: build corpus
 
 bench: setup corpus
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# tomscan against the analyst's pipeline (bench/peer/peer.sh) and the tools it
+# calls, interleaved runs, medians; prints each issue-16 target PASS or MISS.
+# Long (tens of minutes): BENCH_N=1 BENCH_LARGE_MB=64 BENCH_RSS=100,1000 for a
+# quick look, BENCH_ONLY=e2e-synthetic,jobs for some sections.
+BENCH_N        ?= 3
+BENCH_LARGE_MB ?= 1024
+BENCH_RSS      ?= 100,1000,10000
+BENCH_ONLY     ?=
+bench-e2e: build corpus corpus-real
+	nice $(GO) run ./bench/e2e -tomscan '$(BIN)' -corpus '$(CORPUS)' -real '$(REAL)' -keyword-lists '$(KEYWORDS)' \
+	  -n $(BENCH_N) -large-mb $(BENCH_LARGE_MB) -rss-builds '$(BENCH_RSS)' -only '$(BENCH_ONLY)'
 
 clean:
 	rm -rf bin '$(DEMO_OUT)' '$(CORPUS)'
