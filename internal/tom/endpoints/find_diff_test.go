@@ -53,7 +53,6 @@ func refFind(value string, off int64, enc string) []Hit {
 	return hits
 }
 
-
 // TestFindMatchesReference: on every string tomscan extracts from the
 // synthetic corpus's files and from the real PEs (a sample under the race
 // detector or -short), and on random strings of URL, IP and host pieces,
