@@ -41,6 +41,7 @@ import (
 
 type config struct {
 	tomscan, corpus, real, keywords, work, repo string
+	largeFrom                                   string
 	n                                           int
 	largeMB                                     int
 	rssSizes                                    []int
@@ -57,6 +58,7 @@ func main() {
 	flag.StringVar(&c.work, "work", "", "scratch folder (default: a new temporary one, removed at the end)")
 	flag.IntVar(&c.n, "n", 3, "interleaved rounds per comparison (medians)")
 	flag.IntVar(&c.largeMB, "large-mb", 1024, "size of the generated ZIP of PEs, MiB")
+	flag.StringVar(&c.largeFrom, "large-from", "", "folder whose PEs fill the large ZIP (default: the real corpus's files/)")
 	flag.StringVar(&rss, "rss-builds", "100,1000,10000", "archive sizes (builds) for the peak-RSS series")
 	flag.StringVar(&only, "only", "", "comma-separated sections to run: e2e-synthetic,e2e-real,yara,large,jobs,rescan,rss (default: all)")
 	flag.StringVar(&yaraStage, "yara-stage", "", "internal: run tomscan's YARA stage over this folder and exit")
@@ -115,7 +117,7 @@ func run(c *config) error {
 	if want("yara") && c.corpus != "" {
 		yaraStage(c, t, self)
 	}
-	if want("large") && c.real != "" {
+	if want("large") && (c.real != "" || c.largeFrom != "") {
 		large(c, t)
 	}
 	if want("jobs") && c.corpus != "" {
@@ -444,7 +446,11 @@ func large(c *config, t *table) {
 	}
 	z := filepath.Join(w, fmt.Sprintf("pes-%dMiB.zip", c.largeMB))
 	fmt.Fprintf(os.Stderr, "large: writing %s\n", z)
-	if err := makeZip(z, filepath.Join(c.real, "files"), int64(c.largeMB)<<20); err != nil {
+	from := c.largeFrom
+	if from == "" {
+		from = filepath.Join(c.real, "files")
+	}
+	if err := makeZip(z, from, int64(c.largeMB)<<20); err != nil {
 		t.fail("large", err)
 		return
 	}
