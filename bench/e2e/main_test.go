@@ -123,14 +123,7 @@ func TestPeerScript(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	strs, _ := filepath.Glob(filepath.Join(work, "strings", "*.a"))
-	found := false
-	for _, s := range strs {
-		if b, _ := os.ReadFile(s); bytes.Contains(b, []byte("hello from the peer pipeline")) {
-			found = true
-		}
-	}
-	if !found {
-		t.Errorf("strings -a output lacks the text (%d files)", len(strs))
+	if b, err := os.ReadFile(filepath.Join(work, "strings", "ascii.txt")); err != nil || !bytes.Contains(b, []byte("hello from the peer pipeline")) {
+		t.Errorf("strings -a output lacks the text: %v %q", err, b)
 	}
 }

@@ -72,12 +72,9 @@ if [ "$pefile" = 1 ]; then
   "$PY" "$here/pefile_all.py" "$work/tree" >"$work/pefile.txt"
 fi
 
-# strings -a (ASCII) and -el (UTF-16LE) over every file.
-i=0
-while IFS= read -r -d '' -u 3 f; do
-  i=$((i + 1))
-  strings -a -n 6 -- "$f" >"$work/strings/$i.a" 2>/dev/null || true
-  strings -a -n 6 -el -- "$f" >"$work/strings/$i.el" 2>/dev/null || true
-done 3< <(find "$work/tree" -type f -print0)
+# strings -a (ASCII) and -el (UTF-16LE) over every file, many files per
+# process as find -exec + batches them, each line naming its file.
+find "$work/tree" -type f -exec strings -f -a -n 6 -- {} + >"$work/strings/ascii.txt" 2>/dev/null || true
+find "$work/tree" -type f -exec strings -f -a -n 6 -el -- {} + >"$work/strings/utf16le.txt" 2>/dev/null || true
 
 echo "peer: $n inputs, $(find "$work/tree" -type f | wc -l) files, $(wc -l <"$work/yara.txt") YARA matches" >&2
