@@ -89,5 +89,17 @@ bench: setup corpus
 bench-pages: setup
 	TOMSCAN_ARTIFACTS='$(CURDIR)/test-artifacts' $(GO) test -count=1 -v -run 'TestBigIndexInChromium' -bench 'BenchmarkBigIndexLoad' -benchtime 3x ./reports/archive
 
+# tomscan against the analyst's pipeline (bench/peer/peer.sh) and the tools it
+# calls, interleaved runs, medians; prints each issue-16 target PASS or MISS.
+# Long (tens of minutes): BENCH_N=1 BENCH_LARGE_MB=64 BENCH_RSS=100,1000 for a
+# quick look, BENCH_ONLY=e2e-synthetic,jobs for some sections.
+BENCH_N        ?= 3
+BENCH_LARGE_MB ?= 1024
+BENCH_RSS      ?= 100,1000,10000
+BENCH_ONLY     ?=
+bench-e2e: build corpus corpus-real
+	nice $(GO) run ./bench/e2e -tomscan '$(BIN)' -corpus '$(CORPUS)' -real '$(REAL)' -keyword-lists '$(KEYWORDS)' \
+	  -n $(BENCH_N) -large-mb $(BENCH_LARGE_MB) -rss-builds '$(BENCH_RSS)' -only '$(BENCH_ONLY)'
+
 clean:
 	rm -rf bin '$(DEMO_OUT)' '$(CORPUS)'

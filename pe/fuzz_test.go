@@ -81,18 +81,6 @@ func BenchmarkAnalyze(b *testing.B) {
 	}
 }
 
-func BenchmarkExtractStrings(b *testing.B) {
-	fx := buildFixtures(b)
-	data := fx.exe
-	for len(data) < 4<<20 { // a few MiB of PE-like bytes
-		data = append(data, fx.exe...)
-	}
-	s, err := Analyze(context.Background(), fx.exe, Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.SetBytes(int64(len(data)))
-	for b.Loop() {
-		ExtractStrings(context.Background(), data, StringOptions{MinLength: 6, Max: 5000, Layout: s})
-	}
-}
+// BenchmarkExtractStrings: the one-pass extractor on PE-like bytes; see
+// strings_diff_test.go for the real PE and the reference variants.
+func BenchmarkExtractStrings(b *testing.B) { benchStrings(b, ExtractStrings, false) }

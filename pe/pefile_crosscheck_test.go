@@ -69,7 +69,7 @@ func (p *pefileImport) UnmarshalJSON(b []byte) error {
 }
 
 // realPEs lists the distinct PE files under dir (by content), sorted by path.
-func realPEs(t *testing.T, dir string) []string {
+func realPEs(t testing.TB, dir string) []string {
 	t.Helper()
 	seen := map[[32]byte]bool{}
 	var out []string

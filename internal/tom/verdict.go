@@ -612,7 +612,15 @@ func contains(list []string, s string) bool {
 
 // hasMarker finds marker in s, case-insensitively, with no letter or digit
 // glued to either end of it.
+//
+// It runs on every string of every node for every marker, so ASCII text (all
+// but a few strings) is compared case-folded in place, without the
+// lower-cased copy; other text goes by strings.ToLower, whose Unicode rules
+// (the Kelvin sign lower-cases to k) the fold would not follow.
 func hasMarker(s, marker string) bool {
+	if marker != "" && isASCII(s) && isASCII(marker) {
+		return hasMarkerASCII(s, marker)
+	}
 	ls, lm := strings.ToLower(s), strings.ToLower(marker)
 	for from := 0; ; {
 		i := strings.Index(ls[from:], lm)
@@ -626,6 +634,51 @@ func hasMarker(s, marker string) bool {
 		}
 		from = i + 1
 	}
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// hasMarkerASCII is hasMarker for ASCII s and marker: what the lower-cased
+// copies would show, read through an ASCII fold.
+func hasMarkerASCII(s, marker string) bool {
+	m := len(marker)
+	first := lowerASCII(marker[0])
+	for i := 0; i+m <= len(s); i++ {
+		if lowerASCII(s[i]) != first {
+			continue
+		}
+		j := 1
+		for j < m && lowerASCII(s[i+j]) == lowerASCII(marker[j]) {
+			j++
+		}
+		if j == m && !wordByteFold(s, i-1) && !wordByteFold(s, i+m) {
+			return true
+		}
+	}
+	return false
+}
+
+func lowerASCII(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// wordByteFold is wordByte on the lower-cased string, read in the original.
+func wordByteFold(s string, i int) bool {
+	if i < 0 || i >= len(s) {
+		return false
+	}
+	c := lowerASCII(s[i])
+	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_'
 }
 
 func wordByte(s string, i int) bool {

@@ -84,43 +84,89 @@ var tlds = map[string]bool{
 // Find returns the endpoints in one string value that starts at byte offset
 // off of its node; enc ("ascii", "utf16le", "gbk") maps character positions
 // back to byte offsets. Hits are in string order.
+//
+// Find runs on every string of every node, and most strings hold no
+// endpoint: each pattern's regular expression runs only when the string has
+// what every match of it needs ("://" for a URL, three dots for an IPv4
+// literal, a label character, a dot and two lower-case letters for a host
+// name), and the string is copied for masking only once something matched.
 func Find(value string, off int64, enc string) []Hit {
+	hasURL := strings.Contains(value, "://")
+	hasIP := strings.Count(value, ".") >= 3
+	hasHost := mayHoldHost(value)
+	if !hasURL && !hasIP && !hasHost {
+		return nil
+	}
 	var hits []Hit
 	at := func(i int) int64 { return off + byteOffset(value[:i], enc) }
-	masked := []byte(value)
-	for _, loc := range urlRE.FindAllStringIndex(value, -1) {
-		u := trimURL(value[loc[0]:loc[1]])
-		host := urlHost(u)
-		if host == "" {
-			continue
+	var masked []byte // value with the matches so far blanked, once there are any
+	mask := func(i, j int) {
+		if masked == nil {
+			masked = []byte(value)
 		}
-		hits = append(hits, Hit{Value: u, Kind: KindURL, Host: host, Class: ClassifyURL(u), Offset: at(loc[0])})
-		for i := loc[0]; i < loc[0]+len(u); i++ {
-			masked[i] = ' '
+		for k := i; k < j; k++ {
+			masked[k] = ' '
 		}
 	}
-	rest := string(masked)
-	for _, loc := range ipRE.FindAllStringIndex(rest, -1) {
-		v := rest[loc[0]:loc[1]]
-		if !bareIPv4(rest, loc[0], loc[1]) {
-			continue
+	rest := value
+	if hasURL {
+		for _, loc := range urlRE.FindAllStringIndex(value, -1) {
+			u := trimURL(value[loc[0]:loc[1]])
+			host := urlHost(u)
+			if host == "" {
+				continue
+			}
+			hits = append(hits, Hit{Value: u, Kind: KindURL, Host: host, Class: ClassifyURL(u), Offset: at(loc[0])})
+			mask(loc[0], loc[0]+len(u))
 		}
-		host, _, _ := strings.Cut(v, ":")
-		hits = append(hits, Hit{Value: v, Kind: KindIPv4, Host: host, Class: ClassOther, Offset: at(loc[0])})
-		for i := loc[0]; i < loc[1]; i++ {
-			masked[i] = ' '
+		if masked != nil {
+			rest = string(masked)
 		}
 	}
-	rest = string(masked)
-	for _, loc := range hostRE.FindAllStringIndex(rest, -1) {
-		v := rest[loc[0]:loc[1]]
-		if !bareHost(rest, loc[0], loc[1]) {
-			continue
+	if hasIP {
+		for _, loc := range ipRE.FindAllStringIndex(rest, -1) {
+			v := rest[loc[0]:loc[1]]
+			if !bareIPv4(rest, loc[0], loc[1]) {
+				continue
+			}
+			host, _, _ := strings.Cut(v, ":")
+			hits = append(hits, Hit{Value: v, Kind: KindIPv4, Host: host, Class: ClassOther, Offset: at(loc[0])})
+			mask(loc[0], loc[1])
 		}
-		hits = append(hits, Hit{Value: v, Kind: KindHost, Host: v, Class: ClassOther, Offset: at(loc[0])})
+		if masked != nil {
+			rest = string(masked)
+		}
+	}
+	if hasHost {
+		for _, loc := range hostRE.FindAllStringIndex(rest, -1) {
+			v := rest[loc[0]:loc[1]]
+			if !bareHost(rest, loc[0], loc[1]) {
+				continue
+			}
+			hits = append(hits, Hit{Value: v, Kind: KindHost, Host: v, Class: ClassOther, Offset: at(loc[0])})
+		}
 	}
 	return hits
 }
+
+// mayHoldHost: s holds what every match of hostRE ends with, a label's last
+// character ([a-z0-9]), a dot and two lower-case letters.
+func mayHoldHost(s string) bool {
+	for i := strings.IndexByte(s, '.'); i >= 0 && i+2 < len(s); {
+		if i > 0 && isLabelEnd(s[i-1]) && isLower(s[i+1]) && isLower(s[i+2]) {
+			return true
+		}
+		j := strings.IndexByte(s[i+1:], '.')
+		if j < 0 {
+			return false
+		}
+		i += 1 + j
+	}
+	return false
+}
+
+func isLower(c byte) bool    { return c >= 'a' && c <= 'z' }
+func isLabelEnd(c byte) bool { return isLower(c) || c >= '0' && c <= '9' }
 
 // byteOffset is the length in the node's bytes of the decoded prefix s.
 func byteOffset(s, enc string) int64 {

@@ -1,0 +1,129 @@
+package main
+
+import (
+	"archive/zip"
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The driver's smoke test: its parts on tiny inputs, no timing judged (the
+// targets live in `make bench-e2e` only).
+
+func TestMedian(t *testing.T) {
+	s := time.Second
+	for _, tc := range []struct {
+		in   []time.Duration
+		want time.Duration
+	}{{nil, 0}, {[]time.Duration{3 * s}, 3 * s}, {[]time.Duration{5 * s, 1 * s, 3 * s}, 3 * s}, {[]time.Duration{4 * s, 1 * s, 2 * s, 9 * s}, 3 * s}} {
+		if got := median(tc.in); got != tc.want {
+			t.Errorf("median(%v) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestInterleave: every command runs n times, in rotating order, and a
+// failing command is an error naming it.
+func TestInterleave(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "log")
+	c := func(name string) cmd {
+		return cmd{name: name, argv: []string{"sh", "-c", "echo " + name + " >> " + log}}
+	}
+	if _, _, err := interleave(2, c("a"), c("b")); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(log)
+	if got := strings.Fields(string(b)); strings.Join(got, "") != "abba" {
+		t.Errorf("runs in order %v, want a b b a", got)
+	}
+	_, _, err := interleave(1, cmd{name: "fails", argv: []string{"sh", "-c", "echo boom >&2; exit 3"}})
+	if err == nil || !strings.Contains(err.Error(), "fails: exit 3: boom") {
+		t.Errorf("error %v", err)
+	}
+	if _, _, err := interleave(1, cmd{name: "findings", argv: []string{"sh", "-c", "exit 1"}, ok: exitOK(1)}); err != nil {
+		t.Errorf("exit 1 allowed: %v", err)
+	}
+}
+
+func TestMakeZip(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a.exe"), append([]byte("MZ"), make([]byte, 1000)...), 0o644)
+	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("not a PE"), 0o644)
+	z := filepath.Join(t.TempDir(), "big.zip")
+	if err := makeZip(z, dir, 3500); err != nil {
+		t.Fatal(err)
+	}
+	r, err := zip.OpenReader(z)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if len(r.File) != 4 { // 4 x 1002 bytes reach 3500
+		t.Fatalf("%d entries, want 4", len(r.File))
+	}
+	for _, f := range r.File {
+		if f.Method != zip.Store || !strings.HasSuffix(f.Name, "a.exe") {
+			t.Errorf("entry %s method %d", f.Name, f.Method)
+		}
+	}
+}
+
+// TestReplicate: n builds, the copies under new keys with the key replaced
+// inside the report.
+func TestReplicate(t *testing.T) {
+	seed := t.TempDir()
+	key := strings.Repeat("ab", 32)
+	os.MkdirAll(filepath.Join(seed, "builds", key), 0o755)
+	os.WriteFile(filepath.Join(seed, "builds", key, "report.json"), []byte(`{"build":{"sha256":"`+key+`"}}`), 0o644)
+	out := filepath.Join(t.TempDir(), "archive")
+	if err := replicate(seed, out, 5); err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := os.ReadDir(filepath.Join(out, "builds"))
+	if len(ents) != 5 {
+		t.Fatalf("%d builds, want 5", len(ents))
+	}
+	for _, e := range ents {
+		b, _ := os.ReadFile(filepath.Join(out, "builds", e.Name(), "report.json"))
+		if !bytes.Contains(b, []byte(e.Name())) {
+			t.Errorf("%s: report does not name its key: %s", e.Name(), b)
+		}
+	}
+}
+
+// TestPeerScript: the peer pipeline runs on one tiny ZIP and leaves its
+// outputs (YARA, pefile and strings).
+func TestPeerScript(t *testing.T) {
+	for _, tool := range []string{"7z", "yara", "strings", "innoextract", "msiextract", "/usr/bin/python3"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed (scripts/setup.sh installs it)", tool)
+		}
+	}
+	in := t.TempDir()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	w, _ := zw.Create("hello.txt")
+	w.Write([]byte("hello from the peer pipeline\n"))
+	zw.Close()
+	os.WriteFile(filepath.Join(in, "one.zip"), buf.Bytes(), 0o644)
+	work := filepath.Join(t.TempDir(), "peer")
+	out, err := exec.Command("../peer/peer.sh", work, in).CombinedOutput()
+	if err != nil {
+		t.Fatalf("peer.sh: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "peer: 1 inputs") {
+		t.Errorf("summary: %s", out)
+	}
+	for _, f := range []string{"yara.txt", "pefile.txt", "tree/1/x/hello.txt"} {
+		if _, err := os.Stat(filepath.Join(work, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(work, "strings", "ascii.txt")); err != nil || !bytes.Contains(b, []byte("hello from the peer pipeline")) {
+		t.Errorf("strings -a output lacks the text: %v %q", err, b)
+	}
+}

@@ -1,0 +1,720 @@
+package pe
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"hash/maphash"
+	"slices"
+	"unicode/utf8"
+	"unsafe"
+
+	"golang.org/x/text/encoding/simplifiedchinese"
+)
+
+// The scan behind ExtractStrings. One pass over the data, block by block:
+// each block (scanBlock bytes, so it stays in cache) is read by the four
+// scanners in turn (ASCII, UTF-16LE at even and at odd offsets, GBK), each
+// resuming where it stopped. A scanner may read past its block to finish a
+// run; it then resumes after the run. What each scanner finds, and in which
+// order, is exactly what the four whole-data passes found before
+// (TestExtractStringsMatchesReference and FuzzExtractStringsReference hold the
+// old extractor as the reference); the speed comes from:
+//   - byte classes in tables, and tight loops that skip what cannot start a
+//     string (most of a binary) with one lookup a byte or unit;
+//   - cheap counts first: a run's expensive tallies (common, frequent hanzi,
+//     the repetition rule) are computed by walking it again only when the
+//     cheap ones (hanzi, punctuation, stretches, termination) let it pass;
+//   - no allocation per candidate: a run is hashed from its bytes, and only a
+//     new one is decoded, into one growing backing buffer.
+const scanBlock = 64 << 10
+
+const (
+	hi8 = 0x8080808080808080 // the top bit of each of eight bytes
+	lo8 = 0x0101010101010101 // one in each of eight bytes
+)
+
+var hashSeed = maphash.MakeSeed()
+
+func isPrint(c byte) bool { return (c >= 0x20 && c < 0x7f) || c == '\t' }
+
+// printTab[c]: c is printable ASCII or a tab (isPrint).
+var printTab = func() (t [256]bool) {
+	for c := range t {
+		t[c] = isPrint(byte(c))
+	}
+	return t
+}()
+
+// gbkLeadTab[c]: c can start a GBK double byte (0x81-0xFE).
+var gbkLeadTab = func() (t [256]bool) {
+	for c := 0x81; c < 0xFF; c++ {
+		t[c] = true
+	}
+	return t
+}()
+
+// ExtractStrings finds ASCII, UTF-16LE and GBK/GB18030 runs, counted and
+// judged as described above. Each distinct (encoding, value) is kept once,
+// at its first offset (UTF-16 at even offsets before odd ones, as the
+// scanners' order has always been).
+func ExtractStrings(ctx context.Context, b []byte, opts StringOptions) *StringSet {
+	minLen := opts.MinLength
+	if minLen < 1 {
+		minLen = 4
+	}
+	x := &extractor{ctx: ctx, b: b, min: minLen, hanWeight: (minLen + 1) / 2}
+	if opts.Layout != nil {
+		x.layout = newTextLayout(opts.Layout, b)
+	}
+	x.u16[0].init(0)
+	x.u16[1].init(1)
+	for lim := 0; lim < len(b); {
+		if ctx.Err() != nil {
+			break // cancelled: what was found so far
+		}
+		lim = min(lim+scanBlock, len(b))
+		x.asciiTo(lim)
+		x.utf16To(&x.u16[0], lim)
+		x.utf16To(&x.u16[1], lim)
+		x.gbkTo(lim)
+	}
+	if ctx.Err() == nil {
+		x.utf16End(&x.u16[0])
+		x.utf16End(&x.u16[1])
+	}
+	all, count := x.collect()
+	slices.SortStableFunc(all, func(a, b String) int {
+		if a.Offset != b.Offset {
+			if a.Offset < b.Offset {
+				return -1
+			}
+			return 1
+		}
+		switch {
+		case a.Encoding < b.Encoding:
+			return -1
+		case a.Encoding > b.Encoding:
+			return 1
+		}
+		return 0
+	})
+	set := &StringSet{Count: count, Truncated: count > len(all)}
+	max := opts.Max
+	if max < 0 {
+		max = 0
+	}
+	if len(all) > max {
+		all = all[:max]
+		set.Truncated = true
+	}
+	compact(all)
+	if opts.Layout != nil {
+		w := newLocator(opts.Layout, int64(len(b)))
+		for i := range all {
+			all[i].Where = w.at(all[i].Offset)
+		}
+	}
+	set.Strings = all
+	if set.Strings == nil {
+		set.Strings = []String{}
+	}
+	return set
+}
+
+// Candidate lists, in the order the scanners have always been run: the first
+// of equal values in this order is the one kept.
+const (
+	listASCII = iota
+	listUTF16Even
+	listUTF16Odd
+	listGBK
+	nLists
+)
+
+var listEnc = [nLists]string{EncASCII, EncUTF16LE, EncUTF16LE, EncGBK}
+
+// strList is one scanner's distinct strings, in the order found.
+type strList struct {
+	seen hashSet // hashes of every distinct value found
+	out  []cand  // the first maxKeptStrings of them
+}
+
+// cand is one string found: its encoding is its list's.
+type cand struct {
+	off int64
+	v   string
+}
+
+type extractor struct {
+	ctx       context.Context
+	b         []byte
+	min       int
+	hanWeight int         // what one Han character counts for against min
+	layout    *textLayout // nil when the blob is not a PE analysed first
+	lists     [nLists]strList
+	arena     []byte // backing store of the values found (see keep)
+	u16       [2]u16Scan
+	ai, gi    int // where the ASCII and GBK scanners resume
+	dec       interface{ Bytes([]byte) ([]byte, error) }
+}
+
+// key hashes a value the way the scanner sees it: its bytes in the data for
+// ASCII and UTF-16 (a one-to-one encoding of the value, as runs hold no
+// surrogates), its UTF-8 for GBK. Each list has its own set; the two UTF-16
+// lists share one key space.
+func key(p []byte) uint64 { return maphash.Bytes(hashSeed, p) }
+
+// hashSet is a set of 64-bit hashes: open addressing, linear probing, 0
+// marking an empty slot (a hash of 0 is stored as 1). Faster than a map for
+// the hundreds of thousands of strings a debug-info-laden DLL holds.
+type hashSet struct {
+	slots []uint64
+	n     int
+}
+
+// add inserts h and reports whether it was new.
+func (s *hashSet) add(h uint64) bool {
+	if h == 0 {
+		h = 1
+	}
+	if 4*(s.n+1) > 3*len(s.slots) {
+		s.grow()
+	}
+	mask := uint64(len(s.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		switch s.slots[i] {
+		case h:
+			return false
+		case 0:
+			s.slots[i] = h
+			s.n++
+			return true
+		}
+	}
+}
+
+func (s *hashSet) has(h uint64) bool {
+	if h == 0 {
+		h = 1
+	}
+	if len(s.slots) == 0 {
+		return false
+	}
+	mask := uint64(len(s.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		switch s.slots[i] {
+		case h:
+			return true
+		case 0:
+			return false
+		}
+	}
+}
+
+func (s *hashSet) grow() {
+	old := s.slots
+	s.slots = make([]uint64, max(1024, 2*len(old)))
+	s.n = 0
+	for _, h := range old {
+		if h != 0 {
+			s.add(h)
+		}
+	}
+}
+
+func (s *hashSet) each(f func(uint64)) {
+	for _, h := range s.slots {
+		if h != 0 {
+			f(h)
+		}
+	}
+}
+
+// add records p (raw bytes in the scanner's encoding) found at off in list
+// l, decoding it only when it is new to that list.
+func (x *extractor) add(l int, off int, p []byte) {
+	lst := &x.lists[l]
+	if !lst.seen.add(key(p)) {
+		return
+	}
+	if len(lst.out) >= maxKeptStrings {
+		return
+	}
+	var v string
+	switch l {
+	case listUTF16Even, listUTF16Odd:
+		v = x.keepUTF16(p)
+	default:
+		v = x.keep(p)
+	}
+	lst.out = append(lst.out, cand{int64(off), v})
+}
+
+// collect merges the four lists as the four passes did: UTF-16 values found
+// at odd offsets count only when not found at even ones, and the first
+// maxKeptStrings in list order are kept.
+func (x *extractor) collect() ([]String, int) {
+	even, odd := &x.lists[listUTF16Even], &x.lists[listUTF16Odd]
+	count := x.lists[listASCII].seen.n + even.seen.n + x.lists[listGBK].seen.n
+	odd.seen.each(func(k uint64) {
+		if !even.seen.has(k) {
+			count++
+		}
+	})
+	n := 0
+	for l := range x.lists {
+		n += len(x.lists[l].out)
+	}
+	all := make([]String, 0, min(n, maxKeptStrings))
+	for l := range x.lists {
+		for _, c := range x.lists[l].out {
+			if len(all) >= maxKeptStrings {
+				return all, count
+			}
+			if l == listUTF16Odd {
+				if even.seen.has(key(utf16Raw(c.v))) {
+					continue
+				}
+			}
+			all = append(all, String{Offset: c.off, Encoding: listEnc[l], Value: c.v})
+		}
+	}
+	return all, count
+}
+
+// utf16Raw re-encodes a value found by the UTF-16 scanner to its bytes (all
+// of its characters are in the BMP, outside the surrogates).
+func utf16Raw(s string) []byte {
+	p := make([]byte, 0, 2*len(s))
+	for _, r := range s {
+		p = append(p, byte(r), byte(r>>8))
+	}
+	return p
+}
+
+// keep copies p into the backing buffer and returns it as a string: one
+// allocation per 64 KiB of values, not one per value. The buffer is only
+// appended to, so earlier strings never change.
+func (x *extractor) keep(p []byte) string {
+	if len(p) == 0 {
+		return ""
+	}
+	x.reserve(len(p))
+	s := len(x.arena)
+	x.arena = append(x.arena, p...)
+	return unsafe.String(&x.arena[s], len(p))
+}
+
+func (x *extractor) reserve(n int) {
+	if cap(x.arena)-len(x.arena) < n {
+		x.arena = make([]byte, 0, max(64<<10, n))
+	}
+}
+
+// keepUTF16 decodes UTF-16LE bytes (an even count, no surrogates: the
+// scanner's runs hold none) into the backing buffer.
+func (x *extractor) keepUTF16(p []byte) string {
+	x.reserve(3 * len(p) / 2)
+	s := len(x.arena)
+	for i := 0; i+1 < len(p); i += 2 {
+		r := rune(p[i]) | rune(p[i+1])<<8
+		if r >= 0xD800 && r < 0xE000 {
+			r = utf8.RuneError // as utf16.Decode reads a lone surrogate
+		}
+		x.arena = utf8.AppendRune(x.arena, r)
+	}
+	if len(x.arena) == s {
+		return ""
+	}
+	return unsafe.String(&x.arena[s], len(x.arena)-s)
+}
+
+// compact copies the values kept into one buffer of their own, so that the
+// set does not hold on to the backing buffers of every candidate found.
+func compact(all []String) {
+	n := 0
+	for _, s := range all {
+		n += len(s.Value)
+	}
+	buf := make([]byte, 0, n)
+	for i := range all {
+		v := all[i].Value
+		if v == "" {
+			continue
+		}
+		p := len(buf)
+		buf = append(buf, v...)
+		all[i].Value = unsafe.String(&buf[p], len(v))
+	}
+}
+
+// asciiTo scans printable ASCII runs starting before lim.
+func (x *extractor) asciiTo(lim int) {
+	b := x.b
+	i := x.ai
+	for i < lim {
+		for i < lim && !printTab[b[i]] {
+			i++
+			// Zero fill, and bytes all 0x80 or above: eight at a time
+			// (tried at every eighth byte, so code pays little for it).
+			for i&7 == 0 && i+8 <= lim {
+				if w := binary.LittleEndian.Uint64(b[i:]); w != 0 && w&hi8 != hi8 {
+					break
+				}
+				i += 8
+			}
+		}
+		if i >= lim {
+			break
+		}
+		s := i
+		i++
+		for {
+			// Text: eight printable bytes (0x20-0x7E) at a time.
+			for i+8 <= len(b) {
+				w := binary.LittleEndian.Uint64(b[i:])
+				if ((w-lo8*0x20)&^w|(w+lo8*(0x80-0x7F))|w)&hi8 != 0 {
+					break
+				}
+				i += 8
+			}
+			if i >= len(b) || !printTab[b[i]] {
+				break
+			}
+			i++
+		}
+		if i-s >= x.min {
+			x.add(listASCII, s, b[s:min(i, s+maxStringBytes)])
+		}
+	}
+	x.ai = i
+}
+
+// u16Scan is the UTF-16 scanner's state at one alignment, between blocks.
+// Printable ASCII, Latin-1 and CJK make up runs; Latin-1 and CJK are never
+// in one run. While in a run it keeps the cheap counts only (see
+// judgeUTF16).
+type u16Scan struct {
+	align int
+	i     int // the next unit's offset
+	run   u16Run
+}
+
+// u16Run is the run being read: where it starts and its cheap counts.
+type u16Run struct {
+	start     int  // -1 outside a run
+	startOK   bool // the run starts where strings start
+	chars     int
+	hanzi     int
+	punct     int
+	latin1    int
+	stretches int
+	lastWide  bool
+	asciiRun  int  // ASCII units at the run's end so far
+	longASCII bool // the run holds an ASCII stretch of min units or more
+}
+
+func (s *u16Scan) init(align int) {
+	*s = u16Scan{align: align, i: align, run: u16Run{start: -1}}
+}
+
+// startTab[u]: the code unit u starts a run: it is narrow, Latin-1, Han or
+// CJK punctuation, and not a tab (a dialog's 9-point font size is one).
+// prevCtlTab[u]: after u, a run starts where strings start (u is a control
+// unit or a tab).
+var startTab, prevCtlTab = func() (st, pc *[1 << 16]bool) {
+	st, pc = new([1 << 16]bool), new([1 << 16]bool)
+	for u := range st {
+		k := kind16tab[u]
+		st[u] = k > u16Ctl && u != '\t'
+		pc[u] = k == u16Ctl || u == '\t'
+	}
+	return st, pc
+}()
+
+// utf16To scans the units starting before lim. The run's counts live in
+// locals while the loop runs (the compiler keeps them in registers) and go
+// back to s when it returns or a run is judged.
+func (x *extractor) utf16To(s *u16Scan, lim int) {
+	b := x.b
+	tab, starts := kind16tab, startTab
+	minLen := x.min
+	end := min(lim, len(b)-1) // units start before both
+	i := s.i
+	r := s.run
+	start, chars, hanzi, punct, latin1, stretches := r.start, r.chars, r.hanzi, r.punct, r.latin1, r.stretches
+	lastWide, asciiRun, longASCII := r.lastWide, r.asciiRun, r.longASCII
+	startOK := r.startOK
+	for i < end {
+		if start < 0 {
+			// Outside a run (most of a binary): one table lookup a unit.
+			for i < end && !starts[uint16(b[i])|uint16(b[i+1])<<8] {
+				i += 2
+				// Zero fill (padding, BSS images): eight bytes at a time.
+				for i&6 == 0 && i+8 <= end && binary.LittleEndian.Uint64(b[i:]) == 0 {
+					i += 8
+				}
+			}
+			if i >= end {
+				break
+			}
+			// The unit before: the data's start, or a control or tab (the
+			// unit that ended the last run is never a tab).
+			start, startOK = i, i < 2 || prevCtlTab[uint16(b[i-2])|uint16(b[i-1])<<8]
+		} else if i-start >= maxStringBytes {
+			// A string, not a section dump: cut here.
+			x.endRun16(s.align, start, i, true, startOK, hanzi, punct, chars, stretches, longASCII)
+			start, chars, hanzi, punct, latin1, stretches = -1, 0, 0, 0, 0, 0
+			lastWide, asciiRun, longASCII = false, 0, false
+			start, startOK = i, false
+		}
+		u := uint16(b[i]) | uint16(b[i+1])<<8
+		k := tab[u]
+		switch k {
+		case u16Narrow:
+			lastWide = false
+			chars++
+			if u < 0x80 {
+				asciiRun++
+				if asciiRun >= minLen {
+					longASCII = true
+				}
+			} else {
+				asciiRun = 0
+			}
+		case u16Latin1:
+			if hanzi+punct > 0 {
+				x.endRun16(s.align, start, i, true, startOK, hanzi, punct, chars, stretches, longASCII)
+				start, chars, hanzi, punct, latin1, stretches = -1, 0, 0, 0, 0, 0
+				lastWide, asciiRun, longASCII = false, 0, false
+				start, startOK = i, false
+			}
+			lastWide = false
+			chars++
+			latin1++
+			asciiRun = 0
+		case u16Han, u16Punct:
+			if latin1 > 0 {
+				x.endRun16(s.align, start, i, false, startOK, hanzi, punct, chars, stretches, longASCII)
+				start, chars, hanzi, punct, latin1, stretches = -1, 0, 0, 0, 0, 0
+				lastWide, asciiRun, longASCII = false, 0, false
+				start, startOK = i, false
+			}
+			if chars == 0 || !lastWide {
+				stretches++
+			}
+			lastWide = true
+			chars++
+			if k == u16Han {
+				hanzi++
+			} else {
+				punct++
+			}
+			asciiRun = 0
+		default:
+			// Most runs in binary data end here unjudged: short Latin, or
+			// CJK neither terminated (by a control unit) nor holding an
+			// ASCII stretch.
+			if hanzi|punct == 0 && i-start >= 2*minLen || hanzi|punct != 0 && (longASCII || k == u16Ctl && hanzi >= 2) {
+				x.endRun16(s.align, start, i, k == u16Ctl, startOK, hanzi, punct, chars, stretches, longASCII)
+			}
+			start, chars, hanzi, punct, latin1, stretches = -1, 0, 0, 0, 0, 0
+			lastWide, asciiRun, longASCII = false, 0, false
+		}
+		i += 2
+	}
+	s.i = i
+	s.run = u16Run{start: start, startOK: startOK, chars: chars, hanzi: hanzi, punct: punct, latin1: latin1,
+		stretches: stretches, lastWide: lastWide, asciiRun: asciiRun, longASCII: longASCII}
+}
+
+// endRun16 hands the run b[start:end] to judgeUTF16 when it may yield a
+// string; most runs in binary data cannot (CJK that is not terminated and
+// holds no ASCII stretch, or fails the cheap counts).
+func (x *extractor) endRun16(align, start, end int, terminated, startOK bool, hanzi, punct, chars, stretches int, longASCII bool) {
+	if hanzi == 0 && punct == 0 { // Latin text
+		if (end-start)/2 >= x.min {
+			x.add(listUTF16Even+align, start, x.b[start:end])
+		}
+		return
+	}
+	if longASCII || cheapPlausible(hanzi, punct, chars, stretches, x.hanWeight, x.min, terminated) && (hanzi >= 4 || startOK && stretches == 1) {
+		x.judgeUTF16(align, start, end, startOK, terminated, longASCII)
+	}
+}
+
+// utf16End ends the run the data's end cuts.
+func (x *extractor) utf16End(s *u16Scan) {
+	if s.run.start >= 0 {
+		r := s.run
+		x.endRun16(s.align, r.start, s.align+(len(x.b)-s.align)&^1, true, r.startOK, r.hanzi, r.punct, r.chars, r.stretches, r.longASCII)
+	}
+}
+
+// cheapPlausible is what cjkCounts.plausible checks with the cheap counts
+// alone: false here means false there.
+func cheapPlausible(hanzi, punct, chars, stretches, hanWeight, min int, terminated bool) bool {
+	return hanzi >= 2 && terminated && punct <= hanzi && chars-hanzi+hanzi*hanWeight >= min && 2*(hanzi+punct) >= 3*stretches
+}
+
+// judgeUTF16 emits the run b[start:end] holding CJK when it passes the
+// plausibility rule, else its ASCII stretches (when it has any of min units
+// or more).
+func (x *extractor) judgeUTF16(align, start, end int, startOK, terminated, longASCII bool) {
+	l := listUTF16Even + align
+	b := x.b
+	c := recount16(b[start:end])
+	if c.plausible(x.hanWeight, x.min, startOK, terminated) && x.utf16Believable(start, end, &c) {
+		x.add(l, start, b[start:end])
+		return
+	}
+	if !longASCII {
+		return
+	}
+	// Not believable as CJK text: keep the ASCII stretches it contains.
+	st := -1
+	for i := start; i <= end; i += 2 {
+		if i < end && b[i+1] == 0 && b[i] < 0x80 {
+			if st < 0 {
+				st = i
+			}
+			continue
+		}
+		if st >= 0 && (i-st)/2 >= x.min {
+			x.add(l, st, b[st:i])
+		}
+		st = -1
+	}
+}
+
+// recount16 tallies a UTF-16 run in full, as the scan's notes did.
+func recount16(p []byte) cjkCounts {
+	var c cjkCounts
+	for i := 0; i+1 < len(p); i += 2 {
+		u := uint16(p[i]) | uint16(p[i+1])<<8
+		switch kind16tab[u] {
+		case u16Narrow:
+			c.note(false, 0, false, false)
+		case u16Latin1:
+			c.note(false, 0, false, false)
+			c.latin1++
+		case u16Han:
+			r := rune(u)
+			c.note(true, r, true, commonHan.has(r))
+		case u16Punct:
+			c.note(true, 0, false, false)
+			c.punct++
+		}
+	}
+	return c
+}
+
+// gbkTo scans for GBK/GB18030 double-byte text mixed with ASCII, from lead
+// bytes before lim.
+func (x *extractor) gbkTo(lim int) {
+	b := x.b
+	i := x.gi
+	for i < lim {
+		for i < lim && !gbkLeadTab[b[i]] {
+			i++
+			// ASCII text and zero fill: no byte of 0x80 or above, eight
+			// bytes at a time.
+			for i&7 == 0 && i+8 <= lim && binary.LittleEndian.Uint64(b[i:])&hi8 == 0 {
+				i += 8
+			}
+		}
+		if i >= lim {
+			break
+		}
+		// Back up over printable ASCII that leads into the double bytes.
+		start := i
+		for start > 0 && i-start < 256 && printTab[b[start-1]] {
+			start--
+		}
+		// The run, with the cheap counts.
+		var chars, hanzi, punct, rare, stretches int
+		lastWide := false
+		j := start
+		for j < len(b) && j-start < maxStringBytes {
+			ch := b[j]
+			if printTab[ch] {
+				chars++
+				lastWide = false
+				j++
+				continue
+			}
+			if !gbkLeadTab[ch] || j+1 >= len(b) {
+				break
+			}
+			t := b[j+1]
+			if t < 0x40 || t == 0x7F || t == 0xFF {
+				break
+			}
+			if chars == 0 || !lastWide {
+				stretches++
+			}
+			lastWide = true
+			chars++
+			switch {
+			case ch >= 0xB0 && ch <= 0xF7 && t >= 0xA1:
+				hanzi++
+			case ch == 0xA1 && t >= 0xA1 && t <= 0xBF, ch == 0xA3 && t >= 0xA1:
+				punct++
+			default:
+				rare++
+			}
+			j += 2
+		}
+		terminated := j >= len(b) || b[j] == 0 || b[j] == '\r' || b[j] == '\n'
+		if cheapPlausible(hanzi, punct, chars, stretches, x.hanWeight, x.min, terminated) && (hanzi >= 4 || rare == 0 && stretches == 1) {
+			x.judgeGBK(start, j)
+		}
+		if j <= i {
+			j = i + 1
+		}
+		i = j
+	}
+	x.gi = i
+}
+
+// judgeGBK emits the GBK run b[start:end] when it is believable, counted in
+// full.
+func (x *extractor) judgeGBK(start, end int) {
+	b := x.b
+	var c cjkCounts
+	for j := start; j < end; {
+		ch := b[j]
+		if isPrint(ch) {
+			c.note(false, 0, false, false)
+			j++
+			continue
+		}
+		t := b[j+1]
+		switch {
+		case ch >= 0xB0 && ch <= 0xF7 && t >= 0xA1:
+			r := gbkHanzi(ch, t)
+			c.note(true, r, true, ch <= 0xD7 && gb2312Level1.has(r))
+		case ch == 0xA1 && t >= 0xA1 && t <= 0xBF, ch == 0xA3 && t >= 0xA1:
+			c.note(true, 0, false, false)
+			c.punct++
+		default:
+			c.note(true, 0, false, false)
+			c.rare++
+		}
+		j += 2
+	}
+	startOK := start == 0 || b[start-1] == 0 || b[start-1] == '\r' || b[start-1] == '\n'
+	terminated := end >= len(b) || b[end] == 0 || b[end] == '\r' || b[end] == '\n'
+	if !c.plausible(x.hanWeight, x.min, startOK, terminated) || !x.gbkBelievable(start, end, &c) {
+		return
+	}
+	if x.dec == nil {
+		x.dec = simplifiedchinese.GB18030.NewDecoder()
+	}
+	v, err := x.dec.Bytes(b[start:end])
+	if err != nil || bytes.ContainsRune(v, utf8.RuneError) {
+		return
+	}
+	x.add(listGBK, start, v)
+}
