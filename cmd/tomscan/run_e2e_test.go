@@ -169,9 +169,10 @@ func sameTree(t *testing.T, what string, want, got map[string]string) {
 }
 
 var (
-	refMu      sync.Mutex
-	refArchive map[string]string
-	refTime    time.Duration // how long the reference scan took
+	refMu       sync.Mutex
+	refArchive  map[string]string
+	refUnlinked map[string]string // report.html digests without the archive links (pageSansLinks)
+	refTime     time.Duration     // how long the reference scan took
 )
 
 // referenceArchive is an uninterrupted scan of the corpus (made once).
@@ -187,8 +188,40 @@ func referenceArchive(t *testing.T, bin, in string) map[string]string {
 		}
 		refTime = time.Since(begin)
 		refArchive = treeDigest(t, out, nil)
+		refUnlinked = pageDigests(t, out)
 	}
 	return refArchive
+}
+
+// linksNav is the line of a build page that links the index, the build's
+// other files and its previous/next build: it depends on which other builds
+// the archive holds, not on the build.
+var linksNav = regexp.MustCompile(`(?m)^<nav class="links" id="links">.*</nav>$`)
+
+// pageDigests digests every build page with its links line blanked out.
+func pageDigests(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	got := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || d.Name() != archive.ReportHTML {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if linksNav.FindIndex(b) == nil {
+			t.Fatalf("%s: no links line (%s)", rel, linksNav)
+		}
+		sum := sha256.Sum256(linksNav.ReplaceAll(b, nil))
+		got[rel] = hex.EncodeToString(sum[:])
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
 }
 
 // startScan starts a scan and returns it running, with its stderr.
@@ -570,6 +603,7 @@ func TestWriteFailureStopsRun(t *testing.T) {
 		t.Fatalf("full disk: exit %d: %s", code, stderr)
 	}
 	got := treeDigest(t, out, func(rel string) bool { return rel == archiveLock })
+	unlinked := pageDigests(t, out)
 	if len(got) == 0 || len(got) >= len(want) {
 		t.Fatalf("%d files written of %d", len(got), len(want))
 	}
@@ -589,6 +623,12 @@ func TestWriteFailureStopsRun(t *testing.T) {
 		}
 		if strings.Contains(rel, ".tmp-") {
 			t.Errorf("temp file left: %s", rel)
+		} else if filepath.Base(rel) == archive.ReportHTML {
+			// a page links the builds archived beside it, fewer here than
+			// in the whole scan: all else is intact
+			if refUnlinked[rel] != unlinked[rel] {
+				t.Errorf("%s: not intact (besides its archive links)", rel)
+			}
 		} else if want[rel] != sum {
 			t.Errorf("%s: not intact", rel)
 		}
