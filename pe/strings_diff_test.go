@@ -3,6 +3,7 @@ package pe
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -227,4 +228,27 @@ func largestRealPE() []byte {
 		return nil
 	}
 	return b
+}
+
+// TestPrintMask8: the eight-byte printable test agrees with isPrint for
+// every byte value in every lane, next to every neighbour class (a carry
+// between lanes would show as a wrong bit).
+func TestPrintMask8(t *testing.T) {
+	for _, fill := range []byte{0x00, 0x09, 0x1f, 0x20, 0x7e, 0x7f, 0x80, 0xff} {
+		for lane := range 8 {
+			for c := range 256 {
+				var p [8]byte
+				for k := range p {
+					p[k] = fill
+				}
+				p[lane] = byte(c)
+				got := printMask8(binary.LittleEndian.Uint64(p[:]))
+				for k := range p {
+					if want := isPrint(p[k]); (got>>k&1 == 1) != want {
+						t.Fatalf("fill %#x lane %d byte %#x: bit %d = %v, want %v", fill, lane, c, k, !want, want)
+					}
+				}
+			}
+		}
+	}
 }

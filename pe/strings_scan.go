@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"hash/maphash"
+	"math/bits"
 	"slices"
 	"unicode/utf8"
 	"unsafe"
@@ -349,10 +350,78 @@ func compact(all []String) {
 	}
 }
 
+// printMask8 has bit k set when byte k of w (little-endian) is printable
+// (isPrint): the range test for eight bytes at once, then their top bits
+// gathered into one byte.
+func printMask8(w uint64) uint64 {
+	x := w &^ hi8
+	ge20 := x + lo8*0x60             // top bit: x >= 0x20 (no carry out of a byte: x < 0x80)
+	ge7f := x + lo8*0x01             // top bit: x >= 0x7F
+	tab := (x ^ lo8*0x09) + lo8*0x7f // top bit clear: x == 0x09
+	p := ((ge20 &^ ge7f) | ^tab) &^ w & hi8
+	return (p >> 7) * 0x0102040810204080 >> 56
+}
+
+// printMask64 has bit k set when p[k] is printable; p holds 64 bytes.
+func printMask64(p []byte) uint64 {
+	_ = p[63]
+	return printMask8(binary.LittleEndian.Uint64(p[0:])) |
+		printMask8(binary.LittleEndian.Uint64(p[8:]))<<8 |
+		printMask8(binary.LittleEndian.Uint64(p[16:]))<<16 |
+		printMask8(binary.LittleEndian.Uint64(p[24:]))<<24 |
+		printMask8(binary.LittleEndian.Uint64(p[32:]))<<32 |
+		printMask8(binary.LittleEndian.Uint64(p[40:]))<<40 |
+		printMask8(binary.LittleEndian.Uint64(p[48:]))<<48 |
+		printMask8(binary.LittleEndian.Uint64(p[56:]))<<56
+}
+
 // asciiTo scans printable ASCII runs starting before lim.
+//
+// Only runs of min bytes or more are strings, so 64 bytes at a time it
+// finds where min printable bytes in a row start (shifted ANDs of the
+// printable mask; bytes past the window count as printable, so a run the
+// window cuts is not missed) and skips windows holding none: code and
+// tables mostly. Between windows i is 0 or follows a byte that is not
+// printable, or b[i] is not printable, so the first such position in a
+// window is a run's true start.
 func (x *extractor) asciiTo(lim int) {
 	b := x.b
 	i := x.ai
+	shifts := min(x.min-1, 63)
+	for i < lim && i+64 <= len(b) {
+		m := printMask64(b[i : i+64])
+		r := m
+		for k := 1; k <= shifts && r != 0; k++ {
+			r &= m>>k | ^uint64(0)<<(64-k)
+		}
+		if r == 0 {
+			i += 64
+			continue
+		}
+		s := i + bits.TrailingZeros64(r)
+		if s >= lim {
+			i = s // b[s-1] is not printable: the next block starts the run
+			break
+		}
+		i = s + 1
+		for {
+			for i+8 <= len(b) {
+				w := binary.LittleEndian.Uint64(b[i:])
+				if ((w-lo8*0x20)&^w|(w+lo8*(0x80-0x7F))|w)&hi8 != 0 {
+					break
+				}
+				i += 8
+			}
+			if i >= len(b) || !printTab[b[i]] {
+				break
+			}
+			i++
+		}
+		if i-s >= x.min {
+			x.add(listASCII, s, b[s:min(i, s+maxStringBytes)])
+		}
+	}
+	// The data's last bytes, one at a time.
 	for i < lim {
 		for i < lim && !printTab[b[i]] {
 			i++
