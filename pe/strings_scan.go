@@ -488,26 +488,17 @@ func (s *u16Scan) init(align int) {
 	*s = u16Scan{align: align, i: align, run: u16Run{start: -1}}
 }
 
-// startTab[u]: the code unit u starts a run: it is narrow, Latin-1, Han or
-// CJK punctuation, and not a tab (a dialog's 9-point font size is one).
-// prevCtlTab[u]: after u, a run starts where strings start (u is a control
-// unit or a tab).
-var startTab, prevCtlTab = func() (st, pc *[1 << 16]bool) {
-	st, pc = new([1 << 16]bool), new([1 << 16]bool)
-	for u := range st {
-		k := kind16tab[u]
-		st[u] = k > u16Ctl && u != '\t'
-		pc[u] = k == u16Ctl || u == '\t'
-	}
-	return st, pc
-}()
+// A unit starts a run when it is narrow, Latin-1, Han or CJK punctuation,
+// and not a tab (a dialog's 9-point font size is one); after a control unit
+// or a tab, a run starts where strings start. Both are read from kind16tab
+// (a table a question would be 64 KiB more to keep in cache).
 
 // utf16To scans the units starting before lim. The run's counts live in
 // locals while the loop runs (the compiler keeps them in registers) and go
 // back to s when it returns or a run is judged.
 func (x *extractor) utf16To(s *u16Scan, lim int) {
 	b := x.b
-	tab, starts := kind16tab, startTab
+	tab := kind16tab
 	minLen := x.min
 	end := min(lim, len(b)-1) // units start before both
 	i := s.i
@@ -518,7 +509,10 @@ func (x *extractor) utf16To(s *u16Scan, lim int) {
 	for i < end {
 		if start < 0 {
 			// Outside a run (most of a binary): one table lookup a unit.
-			for i < end && !starts[uint16(b[i])|uint16(b[i+1])<<8] {
+			for i < end {
+				if u := uint16(b[i]) | uint16(b[i+1])<<8; tab[u] > u16Ctl && u != '\t' {
+					break
+				}
 				i += 2
 				// Zero fill (padding, BSS images): eight bytes at a time.
 				for i&6 == 0 && i+8 <= end && binary.LittleEndian.Uint64(b[i:]) == 0 {
@@ -530,7 +524,12 @@ func (x *extractor) utf16To(s *u16Scan, lim int) {
 			}
 			// The unit before: the data's start, or a control or tab (the
 			// unit that ended the last run is never a tab).
-			start, startOK = i, i < 2 || prevCtlTab[uint16(b[i-2])|uint16(b[i-1])<<8]
+			if i < 2 {
+				start, startOK = i, true
+			} else {
+				p := uint16(b[i-2]) | uint16(b[i-1])<<8
+				start, startOK = i, tab[p] == u16Ctl || p == '\t'
+			}
 		} else if i-start >= maxStringBytes {
 			// A string, not a section dump: cut here.
 			x.endRun16(s.align, start, i, true, startOK, hanzi, punct, chars, stretches, longASCII)
