@@ -684,13 +684,27 @@ func (x *extractor) gbkTo(lim int) {
 	b := x.b
 	i := x.gi
 	for i < lim {
-		for i < lim && !gbkLeadTab[b[i]] {
-			i++
-			// ASCII text and zero fill: no byte of 0x80 or above, eight
-			// bytes at a time.
-			for i&7 == 0 && i+8 <= lim && binary.LittleEndian.Uint64(b[i:])&hi8 == 0 {
-				i += 8
+		// To the next lead byte: the next byte of 0x80 or above found
+		// eight bytes at a time (ASCII text, zero fill and much of code
+		// have none), then checked to be neither 0x80 nor 0xFF.
+		for i < lim {
+			if i+8 <= len(b) {
+				m := binary.LittleEndian.Uint64(b[i:]) & hi8
+				if m == 0 {
+					i += 8
+					continue
+				}
+				i += bits.TrailingZeros64(m) >> 3
+				if i >= lim || gbkLeadTab[b[i]] {
+					break
+				}
+				i++
+				continue
 			}
+			if gbkLeadTab[b[i]] {
+				break
+			}
+			i++
 		}
 		if i >= lim {
 			break
