@@ -96,6 +96,7 @@ func scanBuildCached(ctx context.Context, cfg Config, a *analyzer, b *Build) (*r
 		rep, err := scanBuild(ctx, cfg, a, b)
 		return rep, freshStats(rep), err
 	}
+	cfg.TOM.Search = memoSearch(cfg) // keymemo.go
 	key := treeKey(cfg, b)
 	if payload, ok := cfg.NodeCache.GetTree(key); ok {
 		if rep, ok := replay(ctx, cfg, a, b, payload); ok {

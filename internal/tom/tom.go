@@ -225,6 +225,11 @@ type DESKey struct {
 type Options struct {
 	KeywordListsDir string // Citizen Lab snapshots to compare recovered lists with; "" to skip
 	GeoIPPath       string // legacy GeoIP country database; "" for geoip.DefaultPath
+	// Search, when set, runs the keyword-list key search in place of
+	// keysearch.Search and must answer as it would: a pure function of
+	// its inputs, which the pipeline's node cache memoizes, so a
+	// rules-only rescan does not search for keys again.
+	Search func(ctx context.Context, windows []keysearch.Window, blobs []keysearch.Blob, lim keysearch.Limits) ([]keysearch.Found, bool) `json:"-"`
 }
 
 // Build is the analysers' state for one build. The pipeline calls Visit for
@@ -296,7 +301,11 @@ func addFindings(root *artifact.Node, res *Result) {
 func (b *Build) keywordLists(ctx context.Context, root *artifact.Node, issues []artifact.Issue) ([]KeywordList, []keyAt, []artifact.Issue) {
 	windows := keysearch.SortWindows(b.c.windows)
 	blobs := b.c.sortedBlobs()
-	found, cut := keysearch.Search(ctx, windows, blobs, keysearch.Limits{})
+	search := keysearch.Search
+	if b.opts.Search != nil {
+		search = b.opts.Search
+	}
+	found, cut := search(ctx, windows, blobs, keysearch.Limits{})
 	if cut {
 		issues = append(issues, artifact.Issue{Kind: artifact.KindLimit, Stage: "tom",
 			Message: fmt.Sprintf("keyword-list key search stopped at %d trials (key offsets x blobs) or by the deadline: %d windows, %d blobs; lists may be missing", keysearch.DefaultMaxTrials, len(windows), len(blobs))})

@@ -1,0 +1,76 @@
+package pipeline_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/tomscan/tomscan/internal/nodecache"
+	"github.com/tomscan/tomscan/internal/pipeline/pipelinetest"
+)
+
+// TestKeySearchMemoReplay: TOM builds (keyword lists encrypted with XOR,
+// DES and AES, found by the key search) replayed from the node cache, with
+// the key search's answer read from its memo, give the reports of a fresh
+// scan byte for byte; and a memo entry damaged on disk is detected (the
+// cache's checksum), the search runs again and the reports still match.
+func TestKeySearchMemoReplay(t *testing.T) {
+	dir := os.Getenv("TOMSCAN_CORPUS")
+	if dir == "" || os.Getenv("TOMSCAN_KEYWORD_LISTS") == "" {
+		t.Skip("TOMSCAN_CORPUS or TOMSCAN_KEYWORD_LISTS not set")
+	}
+	var files []string
+	for _, name := range []string{"tom-zh-4.0.0.227-7z.7z", "tom-en-5.1.4.10-zip-cab.zip", "tom-zh-5.5.0.124-append-7z.exe"} {
+		files = append(files, filepath.Join(dir, "builds", name))
+	}
+	in := linkAll(t, files)
+	cfg := pipelinetest.Config(t)
+	fresh, _ := scanAll(t, cfg, in)
+	cacheDir := t.TempDir()
+	cache, err := nodecache.Open(cacheDir, 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.NodeCache = cache
+	filled, _ := scanAll(t, cfg, in)
+	samePages(t, "filling the cache", fresh, filled)
+	var mu sync.Mutex
+	var warnings []string
+	cache.Warn = func(m string) { mu.Lock(); warnings = append(warnings, m); mu.Unlock() }
+	replayed, res := scanAll(t, cfg, in)
+	samePages(t, "replayed with memo", fresh, replayed)
+	for ref, r := range res {
+		if r.Stats.CacheHits == 0 {
+			t.Errorf("%s: not replayed: %+v", ref, r.Stats)
+		}
+	}
+	// Damage every entry of the tree store that is a memo (gob, not JSON).
+	damaged := 0
+	_ = filepath.Walk(filepath.Join(cacheDir, "trees"), func(p string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil
+		}
+		if _, payload, ok := strings.Cut(string(b), "\n"); ok && !strings.HasPrefix(payload, "{") {
+			b[len(b)-1] ^= 0xff
+			if err := os.WriteFile(p, b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			damaged++
+		}
+		return nil
+	})
+	if damaged == 0 {
+		t.Fatal("no key-search memo in the cache")
+	}
+	again, _ := scanAll(t, cfg, in)
+	samePages(t, "replayed with damaged memos", fresh, again)
+	if len(warnings) < damaged {
+		t.Errorf("%d memos damaged, %d warnings: %q", damaged, len(warnings), warnings)
+	}
+}
