@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -411,4 +412,24 @@ func TestStringsListingCap(t *testing.T) {
 			t.Errorf("status %s, issues %s", r.Status, r.Tree.Issues)
 		}
 	}
+}
+
+// everyFourthBuild is every fourth corpus build from the first-th (a subset
+// that keeps an end-to-end test well under a minute under -race) and the
+// keyword-list folder; the test skips when either is not configured.
+func everyFourthBuild(t *testing.T, first int) (inputs []string, keywordLists string) {
+	t.Helper()
+	corpus, kw := os.Getenv("TOMSCAN_CORPUS"), os.Getenv("TOMSCAN_KEYWORD_LISTS")
+	if corpus == "" || kw == "" {
+		t.Skip("TOMSCAN_CORPUS or TOMSCAN_KEYWORD_LISTS not set")
+	}
+	all, err := filepath.Glob(filepath.Join(corpus, "builds", "*"))
+	if err != nil || len(all) < 30 {
+		t.Fatalf("corpus builds: %d, %v", len(all), err)
+	}
+	sort.Strings(all)
+	for i := first; i < len(all); i += 4 {
+		inputs = append(inputs, all[i])
+	}
+	return inputs, kw
 }

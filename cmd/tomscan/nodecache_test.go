@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"testing"
 )
@@ -18,19 +17,7 @@ import (
 // Then a damaged blob and a damaged tree entry are each ignored with a
 // warning and recomputed, and the reports stay the same.
 func TestNodeCacheRulesOnlyRescan(t *testing.T) {
-	corpus, kw := os.Getenv("TOMSCAN_CORPUS"), os.Getenv("TOMSCAN_KEYWORD_LISTS")
-	if corpus == "" || kw == "" {
-		t.Skip("TOMSCAN_CORPUS or TOMSCAN_KEYWORD_LISTS not set")
-	}
-	all, err := filepath.Glob(filepath.Join(corpus, "builds", "*"))
-	if err != nil || len(all) < 30 {
-		t.Fatalf("corpus builds: %d, %v", len(all), err)
-	}
-	sort.Strings(all)
-	var inputs []string
-	for i := 1; i < len(all); i += 4 {
-		inputs = append(inputs, all[i])
-	}
+	inputs, kw := everyFourthBuild(t, 1)
 	bin := buildBinary(t)
 	work := t.TempDir()
 	extra := filepath.Join(work, "extra")

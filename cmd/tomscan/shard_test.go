@@ -110,19 +110,7 @@ func sameArchive(t *testing.T, what string, a, b map[string][]byte) {
 // build (and leaves every byte as it was), --ndjson says so, and --rescan
 // scans them all again, to the same bytes.
 func TestShardsMergeEqualsOneScan(t *testing.T) {
-	corpus, kw := os.Getenv("TOMSCAN_CORPUS"), os.Getenv("TOMSCAN_KEYWORD_LISTS")
-	if corpus == "" || kw == "" {
-		t.Skip("TOMSCAN_CORPUS or TOMSCAN_KEYWORD_LISTS not set")
-	}
-	all, err := filepath.Glob(filepath.Join(corpus, "builds", "*"))
-	if err != nil || len(all) < 30 {
-		t.Fatalf("corpus builds: %d, %v", len(all), err)
-	}
-	sort.Strings(all)
-	var inputs []string
-	for i := 0; i < len(all); i += 4 {
-		inputs = append(inputs, all[i])
-	}
+	inputs, kw := everyFourthBuild(t, 0)
 	bin := buildBinary(t)
 	work := t.TempDir()
 	scan := func(out string, files []string, extra ...string) (string, string, error) {

@@ -36,7 +36,7 @@ func CloneBuilds(ctx context.Context, out string, n int) (int, error) {
 		`INSERT INTO builds SELECT ` + key("sha256") + `, replace(b.path, '.', '-' || c.i || '.'),
 		   printf('%d.%d.%d.%d', 3 + c.i / 500 % 4, c.i / 50 % 10, c.i % 50, 100 + c.i % 900), -1, b.kind, b.verdict, b.confidence,
 		   b.status, b.status_reason, b.type, b.size, b.nodes, b.pes, b.matches, b.issues, b.endpoints, b.keyword_lists, b.keywords,
-		   b.signer, b.tool_version, b.rules_digest, b.schema_version
+		   b.signer, b.tool_version, b.rules_digest, b.schema_version, b.cache_key
 		 FROM builds b JOIN originals o ON o.sha256 = b.sha256, copies c`,
 		`INSERT INTO endpoints SELECT ` + key("build") + `, b.node, b.value, b.host, b.class, b.country, b.encoding, b.source
 		 FROM endpoints b JOIN originals o ON o.sha256 = b.build, copies c`,

@@ -31,7 +31,21 @@ func dump(t *testing.T, out string) []string {
 	}
 	defer db.Close()
 	var lines []string
-	for _, table := range []string{"meta", "builds", "nodes", "matches", "endpoints", "keywords"} {
+	tables, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for tables.Next() {
+		var name string
+		if err := tables.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, name)
+	}
+	tables.Close()
+	for _, table := range names { // every table of the layout
+
 		rows, err := db.Query(`SELECT * FROM ` + table)
 		if err != nil {
 			t.Fatal(err)

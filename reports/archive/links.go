@@ -127,7 +127,15 @@ ORDER BY b.version_rank, b.sha256`)
 				return 0, fmt.Errorf("archive: relink %s: %w", n.key, err)
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO page_links VALUES (?, ?, ?)`, n.key, n.prev, n.next); err != nil {
+		// A build without neighbours has no row (what relink reads as ""),
+		// so the table is a function of the builds whether it was filled
+		// page by page or forced by a rebuild: the canonical index bytes
+		// depend on it.
+		q, args := `INSERT OR REPLACE INTO page_links VALUES (?, ?, ?)`, []any{n.key, n.prev, n.next}
+		if n.prev == "" && n.next == "" {
+			q, args = `DELETE FROM page_links WHERE sha256 = ?`, []any{n.key}
+		}
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			return 0, fmt.Errorf("archive: page links %s: %w", n.key, err)
 		}
 	}
