@@ -250,7 +250,7 @@ func killAt(ctx context.Context, o KillOptions, args []string, out string, d tim
 		return k, nil
 	case <-time.After(d):
 	case <-ctx.Done():
-		d = time.Since(start)
+		k.After = time.Since(start) // cancelled before the planned moment
 	}
 	_ = cmd.Process.Signal(syscall.SIGKILL)
 	<-done
