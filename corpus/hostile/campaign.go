@@ -283,6 +283,24 @@ func (t *tailBuffer) String() string { return string(t.head) + "\n" + string(t.t
 // processesLeft counts live processes in the run's process group or whose
 // command line names the batch folder (tools given a scratch path).
 func processesLeft(pgid int, dir string) int {
+	group := strconv.Itoa(pgid)
+	return countProcesses(func(p proc) bool {
+		return (p.pgrp == group && p.state != "Z") || bytes.Contains(p.cmdline(), []byte(dir))
+	})
+}
+
+// proc is one process of /proc as the leftover counters look at it.
+type proc struct {
+	pid, state, pgrp string
+}
+
+func (p proc) cmdline() []byte {
+	cl, _ := os.ReadFile(filepath.Join("/proc", p.pid, "cmdline"))
+	return cl
+}
+
+// countProcesses counts the processes other than this one that match.
+func countProcesses(match func(proc) bool) int {
 	des, err := os.ReadDir("/proc")
 	if err != nil {
 		return 0
@@ -297,16 +315,14 @@ func processesLeft(pgid int, dir string) int {
 		if err != nil {
 			continue
 		}
+		p := proc{pid: de.Name()}
 		// pid (comm) state ppid pgrp ...: comm may hold spaces, so split after ')'
 		if i := bytes.LastIndexByte(stat, ')'); i >= 0 {
-			f := strings.Fields(string(stat[i+1:]))
-			if len(f) > 2 && f[2] == strconv.Itoa(pgid) && f[0] != "Z" {
-				n++
-				continue
+			if f := strings.Fields(string(stat[i+1:])); len(f) > 2 {
+				p.state, p.pgrp = f[0], f[2]
 			}
 		}
-		cl, err := os.ReadFile(filepath.Join("/proc", de.Name(), "cmdline"))
-		if err == nil && bytes.Contains(cl, []byte(dir)) {
+		if match(p) {
 			n++
 		}
 	}

@@ -268,26 +268,13 @@ func killAt(ctx context.Context, o KillOptions, args []string, out string, d tim
 // alive counts live processes running bin, or whose command line names
 // dir (tools given a scratch path).
 func alive(bin, dir string) int {
-	des, err := os.ReadDir("/proc")
-	if err != nil {
-		return 0
-	}
-	n := 0
-	for _, de := range des {
-		pid, err := strconv.Atoi(de.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
+	return countProcesses(func(p proc) bool {
+		if p.state == "Z" {
+			return false
 		}
-		if st, err := os.ReadFile(filepath.Join("/proc", de.Name(), "stat")); err != nil || bytes.Contains(st, []byte(") Z ")) {
-			continue
-		}
-		exe, _ := os.Readlink(filepath.Join("/proc", de.Name(), "exe"))
-		cl, _ := os.ReadFile(filepath.Join("/proc", de.Name(), "cmdline"))
-		if exe == bin || bytes.Contains(cl, []byte(dir)) {
-			n++
-		}
-	}
-	return n
+		exe, _ := os.Readlink(filepath.Join("/proc", p.pid, "exe"))
+		return exe == bin || bytes.Contains(p.cmdline(), []byte(dir))
+	})
 }
 
 // reportsSince counts the reports in out written since t.
