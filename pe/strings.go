@@ -252,11 +252,16 @@ func (x *extractor) utf16Believable(start, end int, c *cjkCounts) bool {
 //     count up (BA BB BC BD ...);
 //   - not UTF-8, not UTF-16 Korean, not in a region that holds no ANSI text.
 func (x *extractor) gbkBelievable(start, end int, c *cjkCounts) bool {
-	seg := x.b[start:end]
-	l := x.layout
+	return gbkBelievable(x.b, x.layout, start, end, c)
+}
+
+// gbkBelievable is the rule set over b[start:end] with b's layout (nil when
+// unknown); the test-only reference extractor applies the same rules.
+func gbkBelievable(b []byte, l *textLayout, start, end int, c *cjkCounts) bool {
+	seg := b[start:end]
 	ascii := c.chars - c.hanzi - c.punct - c.rare
 	if c.hanzi < 4 {
-		if ascii > 0 || 2*c.frequent < c.hanzi || (end < len(x.b) && x.b[end] != 0 && x.b[end] != '\r' && x.b[end] != '\n') {
+		if ascii > 0 || 2*c.frequent < c.hanzi || (end < len(b) && b[end] != 0 && b[end] != '\r' && b[end] != '\n') {
 			return false
 		}
 		if l != nil && !l.inData(start, end) {

@@ -319,63 +319,10 @@ func (x *refExtractor) gbk() {
 	}
 }
 
-// gbkBelievable applies the GBK-only rules to a run that passed the shared
-// ones. Machine code and tables pair up as GB 2312 far more often than
-// random bytes do (x86's C3 ret, C5 VEX prefixes, byte-sequence tables), so:
-//   - a short run (two or three hanzi) is pure CJK, between NULs or line
-//     ends, half of it among the ~1,300 most frequent characters (Unihan
-//     kFrequency 1-3: 过滤, 删除 and 宋体 pass; the EUC-KR font name 굴림,
-//     which reads 奔覆, does not), in a data section when the layout is known;
-//   - in an executable section a run needs four hanzi or more;
-//   - no GB row (lead byte) holds half of the hanzi, and the bytes do not
-//     count up (BA BB BC BD ...);
-//   - not UTF-8, not UTF-16 Korean, not in a region that holds no ANSI text.
+// gbkBelievable: the GBK-only rules are not what the one-pass scan
+// replaced, so the reference applies the production ones (pe/strings.go).
 func (x *refExtractor) gbkBelievable(start, end int, c *cjkCounts) bool {
-	seg := x.b[start:end]
-	l := x.layout
-	ascii := c.chars - c.hanzi - c.punct - c.rare
-	if c.hanzi < 4 {
-		if ascii > 0 || 2*c.frequent < c.hanzi || (end < len(x.b) && x.b[end] != 0 && x.b[end] != '\r' && x.b[end] != '\n') {
-			return false
-		}
-		if l != nil && !l.inData(start, end) {
-			return false
-		}
-	}
-	var leads [256]uint8
-	pairs, top := 0, uint8(0)
-	lo, hi := byte(0xFF), byte(0)
-	for k := 0; k+1 < len(seg); k++ {
-		if seg[k] >= 0x81 {
-			pairs++
-			leads[seg[k]]++
-			top = max(top, leads[seg[k]])
-			lo, hi = min(lo, seg[k], seg[k+1]), max(hi, seg[k], seg[k+1])
-			k++
-		}
-	}
-	up := 0
-	for k := 1; k < len(seg); k++ {
-		if seg[k] == seg[k-1]+1 {
-			up++
-		}
-	}
-	if c.hanzi >= 4 && 2*int(top) >= pairs || 3*up >= len(seg) {
-		return false
-	}
-	// Code-page and permutation tables in code sections use one band of
-	// byte values, where text's trail bytes spread over 0xA1-0xFE; and
-	// instructions mix in ASCII bytes, where text in code is mostly CJK.
-	if l != nil && l.in(l.code, start, end) && (hi-lo < 0x30 || c.stretches > 2 || 2*ascii > c.hanzi) {
-		return false
-	}
-	if utf8.Valid(seg) { // multi-byte UTF-8 of another script (el:(σελίδα ...))
-		return false
-	}
-	if isKoreanUTF16(seg) {
-		return false
-	}
-	return l == nil || !l.in(l.binary, start, end) && !l.in(l.utf16, start, end)
+	return gbkBelievable(x.b, x.layout, start, end, c)
 }
 
 // isKoreanUTF16: a UTF-16 Korean string pairs up as GBK (each syllable's
