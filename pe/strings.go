@@ -202,19 +202,24 @@ var kind16tab = func() *[1 << 16]uint8 {
 //     strings are length-prefixed), sits between NUL units, CR or LF:
 //     pointer tables (XX YY 01 80 01 00 00 00 reads 消老 then 0x0001) do not.
 func (x *extractor) utf16Believable(start, end int, c *cjkCounts) bool {
-	b := x.b
+	return utf16Believable(x.b, x.layout, x.min, start, end, c)
+}
+
+// utf16Believable is the rule set over b[start:end] with b's layout (nil
+// when unknown) and the minimum string length; the test-only reference
+// extractor applies the same rules.
+func utf16Believable(b []byte, l *textLayout, minLen, start, end int, c *cjkCounts) bool {
 	e := end
 	for e > start && b[e-1] == 0 {
 		e--
 	}
-	ascii := e-start >= x.min
+	ascii := e-start >= minLen
 	for k := start; ascii && k < e; k++ {
 		ascii = isPrint(b[k])
 	}
 	if ascii {
 		return false
 	}
-	l := x.layout
 	if l != nil && l.in(l.binary, start, end) {
 		return false
 	}

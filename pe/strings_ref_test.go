@@ -200,52 +200,10 @@ func (x *refExtractor) judgeUTF16(start, end int, c *cjkCounts, startOK, termina
 	}
 }
 
-// utf16Believable applies the rules that look beyond the run:
-//   - it is not an ASCII string read at the wrong alignment ("burlywood"
-//     reads 畢汲睹潯d): the ASCII scan has it;
-//   - with the PE layout known, it is not in a binary region, and a short
-//     run (two or three hanzi) lies in data (.rdata, .data, resources), not
-//     in code or debug sections, where x86 and DWARF bytes give "聖卿";
-//   - a short run in a PE, outside string tables, dialogs and menus (whose
-//     strings are length-prefixed), sits between NUL units, CR or LF:
-//     pointer tables (XX YY 01 80 01 00 00 00 reads 消老 then 0x0001) do not.
+// utf16Believable: like the GBK rules, the production UTF-16 rules
+// (pe/strings.go), which the one-pass scan did not replace.
 func (x *refExtractor) utf16Believable(start, end int, c *cjkCounts) bool {
-	b := x.b
-	e := end
-	for e > start && b[e-1] == 0 {
-		e--
-	}
-	ascii := e-start >= x.min
-	for k := start; ascii && k < e; k++ {
-		ascii = isPrint(b[k])
-	}
-	if ascii {
-		return false
-	}
-	l := x.layout
-	if l != nil && l.in(l.binary, start, end) {
-		return false
-	}
-	if c.hanzi >= 4 {
-		return true
-	}
-	if l == nil {
-		return true
-	}
-	if !l.inData(start, end) {
-		return false
-	}
-	if l.in(l.utf16, start, end) {
-		return true
-	}
-	unit := func(k int) uint16 {
-		if k < 0 || k+1 >= len(b) {
-			return 0 // the data's edges end strings
-		}
-		return uint16(b[k]) | uint16(b[k+1])<<8
-	}
-	lineEnd := func(u uint16) bool { return u == 0 || u == '\r' || u == '\n' }
-	return lineEnd(unit(start-2)) && lineEnd(unit(end))
+	return utf16Believable(x.b, x.layout, x.min, start, end, c)
 }
 
 // refUTF16Bytes decodes UTF-16LE bytes (an even count) to UTF-8.
