@@ -28,7 +28,10 @@ const (
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == workerCommand {
 		// A worker ignores interruption: its parent decides (see worker.Serve).
-		os.Exit(cmdWorker(context.Background(), os.Stderr))
+		stopProfile := startProfile(true)
+		code := cmdWorker(context.Background(), os.Stderr)
+		stopProfile()
+		os.Exit(code)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() {
@@ -37,7 +40,9 @@ func main() {
 		<-ctx.Done()
 		stop()
 	}()
+	stopProfile := startProfile(false)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stopProfile()
 	stop()
 	os.Exit(code)
 }
