@@ -75,7 +75,7 @@ func cmdQuery(ctx context.Context, args []string, stdout, stderr io.Writer) (int
 		host    = fs.String("endpoint", "", "builds with an endpoint whose URL or host contains this text")
 		keyword = fs.String("keyword", "", "builds whose keyword lists hold a keyword containing this text")
 		history = fs.String("keyword-history", "", "every build with keyword lists, in version order, and whether it holds a keyword containing this text")
-		sqlText = fs.String("sql", "", "one read-only SELECT on index.sqlite (tables: builds, nodes, matches, endpoints, keywords)")
+		sqlText = fs.String("sql", "", "one read-only SELECT on index.sqlite (tables: builds, nodes, matches, endpoints, build_lists, list_keywords; view keywords)")
 		exact   = fs.Bool("exact", false, "text filters match the whole value, case-sensitively, instead of a substring")
 		perEP   = fs.Bool("per-endpoint", false, "with --endpoint: one row per matching endpoint instead of one per build")
 		asJSON  = fs.Bool("json", false, "print a JSON array of rows instead of a table")

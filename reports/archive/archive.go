@@ -1,12 +1,12 @@
 // Package archive manages the folder scans write into:
 //
 //	OUT/builds/<sha256>/report.{json,md,html}
-//	OUT/index.sqlite   tables builds, nodes, matches, endpoints, keywords
+//	OUT/index.sqlite   tables builds, nodes, matches, endpoints, build_lists, list_keywords; view keywords
 //	OUT/index.html     every build in one table, and the timeline plot
 //
 // The JSON reports are the record. A scan upserts each build into the index
 // as its report is written (Index); `tomscan report` rebuilds pages and index
-// from the JSON, one report at a time (Rebuild), and `tomscan report --check`
+// from the JSON, a few reports at a time (Rebuild), and `tomscan report --check`
 // lists reports that cannot be read (Check). A report that cannot be read is
 // skipped with a warning, never a reason to stop.
 package archive

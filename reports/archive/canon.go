@@ -31,9 +31,9 @@ var canonicalOrder = []struct{ table, order string }{
 	{"nodes", "build, rowid"},
 	{"matches", "build, rowid"},
 	{"endpoints", "build, rowid"},
-	{"keywords", "build, rowid"},
 	{"build_meta", "sha256"},
 	{"build_lists", "build, rowid"},
+	{"list_keywords", "digest, position"},
 	{"page_links", "sha256"},
 }
 

@@ -2,7 +2,10 @@ package archive
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"strings"
 
@@ -27,7 +30,7 @@ func init() {
 // indexVersion names the layout of index.sqlite. An index with another (an
 // older tomscan's, or none: a damaged file) is rebuilt from the reports when
 // it is opened.
-const indexVersion = "3" // 3: builds.cache_key; build_meta, build_lists and page_links for the pages
+const indexVersion = "4" // 3: builds.cache_key; build_meta, build_lists and page_links for the pages; 4: list_keywords (each distinct list once), keywords a view
 
 const schemaSQL = `
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -55,15 +58,10 @@ CREATE TABLE endpoints (
   build TEXT NOT NULL REFERENCES builds(sha256), node TEXT NOT NULL, value TEXT NOT NULL,
   host TEXT NOT NULL, class TEXT NOT NULL, country TEXT NOT NULL, encoding TEXT NOT NULL,
   source TEXT NOT NULL);
-CREATE TABLE keywords (
-  build TEXT NOT NULL REFERENCES builds(sha256), list TEXT NOT NULL, family TEXT NOT NULL,
-  snapshot TEXT NOT NULL, node TEXT NOT NULL, position INTEGER NOT NULL, keyword TEXT NOT NULL);
 CREATE INDEX matches_build ON matches(build);
 CREATE INDEX matches_rule ON matches(rule);
 CREATE INDEX endpoints_build ON endpoints(build);
 CREATE INDEX endpoints_host ON endpoints(host);
-CREATE INDEX keywords_build ON keywords(build);
-CREATE INDEX keywords_keyword ON keywords(keyword);
 CREATE TABLE build_meta (
   sha256 TEXT PRIMARY KEY REFERENCES builds(sha256),
   pe_date TEXT NOT NULL,       -- the product executable's link time, YYYY-MM-DD, or ""
@@ -71,14 +69,28 @@ CREATE TABLE build_meta (
   product TEXT NOT NULL);
 CREATE TABLE build_lists (
   build TEXT NOT NULL REFERENCES builds(sha256), list TEXT NOT NULL, family TEXT NOT NULL,
-  snapshot TEXT NOT NULL, sha256 TEXT NOT NULL, count INTEGER NOT NULL);
+  snapshot TEXT NOT NULL, node TEXT NOT NULL, sha256 TEXT NOT NULL, count INTEGER NOT NULL,
+  keywords TEXT NOT NULL); -- the list's keywords in list_keywords, by keywordsDigest
 CREATE INDEX build_lists_build ON build_lists(build);
+CREATE INDEX build_lists_keywords ON build_lists(keywords);
+-- Each distinct keyword sequence once: builds of one period carry the same
+-- lists, and a list holds thousands of entries (a copy per build made the
+-- index ~90% keywords, ~90 kB a build).
+CREATE TABLE list_keywords (
+  digest TEXT NOT NULL, position INTEGER NOT NULL, keyword TEXT NOT NULL,
+  PRIMARY KEY (digest, position)) WITHOUT ROWID;
+CREATE INDEX list_keywords_keyword ON list_keywords(keyword);
+-- keywords keeps the one-row-per-keyword-per-build table of layouts 1 to 3
+-- for queries (README "Archive index").
+CREATE VIEW keywords (build, list, family, snapshot, node, position, keyword) AS
+  SELECT bl.build, bl.list, bl.family, bl.snapshot, bl.node, lk.position, lk.keyword
+  FROM build_lists bl JOIN list_keywords lk ON lk.digest = bl.keywords;
 ` + pageLinksSQL + `;
 `
 
 // buildTables are the tables holding one build's rows, by their build column.
 var buildTables = []struct{ name, col string }{
-	{"keywords", "build"}, {"endpoints", "build"}, {"matches", "build"}, {"nodes", "build"}, {"builds", "sha256"},
+	{"endpoints", "build"}, {"matches", "build"}, {"nodes", "build"}, {"builds", "sha256"},
 	{"page_links", "sha256"}, // the page was rewritten without neighbours: the next Flush adds them
 	{"build_meta", "sha256"}, {"build_lists", "build"},
 }
@@ -118,25 +130,80 @@ type Keyed struct {
 
 // upsertMany replaces the rows of every build in one transaction.
 func upsertMany(ctx context.Context, db *sql.DB, builds []Keyed) error {
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("archive: index begin: %w", err)
-	}
-	defer tx.Rollback()
+	w := &batchWriter{db: db, size: len(builds) + 1}
+	defer w.rollback()
 	for _, b := range builds {
-		for _, t := range buildTables {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM `+t.name+` WHERE `+t.col+` = ?`, b.Key); err != nil {
-				return fmt.Errorf("archive: index delete %s %s: %w", t.name, b.Key, err)
-			}
-		}
-		if err := insertBuild(ctx, tx, b.Key, b.Report); err != nil {
+		if err := w.add(ctx, b.Key, b.Report); err != nil {
 			return err
 		}
+	}
+	return w.commit()
+}
+
+// batchWriter replaces builds' rows, committing every size builds: the rows
+// of one build are always in one transaction, and only the build being
+// written is held in memory (a rebuild goes through thousands).
+type batchWriter struct {
+	db       *sql.DB
+	size     int
+	ctx      context.Context
+	tx       *sql.Tx
+	n        int
+	replaced []string // keyword digests of the rows deleted in this transaction
+}
+
+// add replaces build key's rows with r's.
+func (w *batchWriter) add(ctx context.Context, key string, r *reports.Report) error {
+	if w.tx == nil {
+		tx, err := w.db.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("archive: index begin: %w", err)
+		}
+		w.tx, w.ctx, w.n, w.replaced = tx, ctx, 0, w.replaced[:0]
+	}
+	ds, err := listDigests(ctx, w.tx, key)
+	if err != nil {
+		return err
+	}
+	w.replaced = append(w.replaced, ds...)
+	for _, t := range buildTables {
+		if _, err := w.tx.ExecContext(ctx, `DELETE FROM `+t.name+` WHERE `+t.col+` = ?`, key); err != nil {
+			return fmt.Errorf("archive: index delete %s %s: %w", t.name, key, err)
+		}
+	}
+	if err := insertBuild(ctx, w.tx, key, r); err != nil {
+		return err
+	}
+	if w.n++; w.n >= w.size {
+		return w.commit()
+	}
+	return nil
+}
+
+// commit ends the open transaction, if any, after deleting the keyword
+// rows no build names any more.
+func (w *batchWriter) commit() error {
+	if w.tx == nil {
+		return nil
+	}
+	tx := w.tx
+	w.tx = nil
+	if err := dropOrphanLists(w.ctx, tx, w.replaced); err != nil {
+		tx.Rollback()
+		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("archive: index commit: %w", err)
 	}
 	return nil
+}
+
+// rollback abandons the open transaction, if any (after an error).
+func (w *batchWriter) rollback() {
+	if w.tx != nil {
+		w.tx.Rollback()
+		w.tx = nil
+	}
 }
 
 // insertBuild adds one report's rows, in tree order. version_rank is set
@@ -196,16 +263,69 @@ func insertBuild(ctx context.Context, tx *sql.Tx, key string, r *reports.Report)
 		return err
 	}
 	for _, kl := range v.KeywordLists {
-		if err := ins(`INSERT INTO build_lists VALUES (?,?,?,?,?,?)`, key, kl.Name, kl.Family, kl.Snapshot, kl.SHA256, kl.Count); err != nil {
+		digest := keywordsDigest(kl.Keywords)
+		if err := ins(`INSERT INTO build_lists VALUES (?,?,?,?,?,?,?,?)`, key, kl.Name, kl.Family, kl.Snapshot, kl.Node, kl.SHA256, kl.Count, digest); err != nil {
 			return err
 		}
+		var have bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM list_keywords WHERE digest = ?)`, digest).Scan(&have); err != nil {
+			return fmt.Errorf("archive: index list_keywords %s: %w", key, err)
+		}
+		if have {
+			continue // another build's list, the same entries in the same order
+		}
 		for i, k := range kl.Keywords {
-			if err := ins(`INSERT INTO keywords VALUES (?,?,?,?,?,?,?)`, key, kl.Name, kl.Family, kl.Snapshot, kl.Node, i, k); err != nil {
+			if err := ins(`INSERT INTO list_keywords VALUES (?,?,?)`, digest, i, k); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// keywordsDigest names a keyword sequence in list_keywords: the sha256 of
+// its entries, each preceded by its length (so no two sequences share it).
+// It is not the list's own sha256 (of the decrypted bytes, and empty where
+// none was recovered): two lists with the same entries share their rows.
+func keywordsDigest(keywords []string) string {
+	h := sha256.New()
+	var n [binary.MaxVarintLen64]byte
+	for _, k := range keywords {
+		h.Write(n[:binary.PutUvarint(n[:], uint64(len(k)))])
+		h.Write([]byte(k))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// dropOrphanLists deletes the list_keywords rows of digests no build_lists
+// row names any more (the lists of builds just replaced or removed), so the
+// index holds the same rows whatever builds came and went before.
+func dropOrphanLists(ctx context.Context, tx *sql.Tx, digests []string) error {
+	for _, d := range digests {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM list_keywords WHERE digest = ?
+  AND NOT EXISTS (SELECT 1 FROM build_lists WHERE keywords = ?)`, d, d); err != nil {
+			return fmt.Errorf("archive: index list_keywords %s: %w", d, err)
+		}
+	}
+	return nil
+}
+
+// listDigests are the keyword digests a build's rows name now.
+func listDigests(ctx context.Context, tx *sql.Tx, key string) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT keywords FROM build_lists WHERE build = ?`, key)
+	if err != nil {
+		return nil, fmt.Errorf("archive: index lists of %s: %w", key, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var d string
+		if err := rows.Scan(&d); err != nil {
+			return nil, fmt.Errorf("archive: index lists of %s: %w", key, err)
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
 }
 
 // rank sets every build's version_rank: its position by version, then by

@@ -40,10 +40,8 @@ func CloneBuilds(ctx context.Context, out string, n int) (int, error) {
 		 FROM builds b JOIN originals o ON o.sha256 = b.sha256, copies c`,
 		`INSERT INTO endpoints SELECT ` + key("build") + `, b.node, b.value, b.host, b.class, b.country, b.encoding, b.source
 		 FROM endpoints b JOIN originals o ON o.sha256 = b.build, copies c`,
-		`INSERT INTO keywords SELECT ` + key("build") + `, b.list, b.family, b.snapshot, b.node, b.position, b.keyword
-		 FROM keywords b JOIN originals o ON o.sha256 = b.build, copies c`,
-		`INSERT INTO build_lists SELECT ` + key("build") + `, b.list, b.family, date('2006-01-21', '+' || c.i || ' days'), b.sha256, b.count
-		 FROM build_lists b JOIN originals o ON o.sha256 = b.build, copies c`,
+		`INSERT INTO build_lists SELECT ` + key("build") + `, b.list, b.family, date('2006-01-21', '+' || c.i || ' days'), b.node, b.sha256, b.count, b.keywords
+		 FROM build_lists b JOIN originals o ON o.sha256 = b.build, copies c`, // the copies share the originals' list_keywords rows
 		`INSERT INTO build_meta SELECT ` + key("sha256") + `, CASE WHEN b.pe_date = '' THEN '' ELSE date('2006-01-01', '+' || c.i || ' days') END,
 		   CASE WHEN b.snapshot_date = '' THEN '' ELSE date('2006-01-21', '+' || c.i || ' days') END, b.product
 		 FROM build_meta b JOIN originals o ON o.sha256 = b.sha256, copies c`,

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 
 	"github.com/tomscan/tomscan/reports"
@@ -208,21 +209,75 @@ func eachReport(ctx context.Context, out string, skip func(Skipped), fn func(key
 	if err != nil {
 		return err
 	}
-	for _, k := range keys {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// Reading and decoding a report is most of a rebuild's CPU (the JSON of
+	// a TOM build is large): readAhead goroutines decode the next reports
+	// while fn indexes this one. Results are handed over in key order, so
+	// the index is the same as a one-by-one read; at most readAhead+1
+	// reports are in memory at a time.
+	readAhead := max(1, runtime.GOMAXPROCS(0))
+	type decoded struct {
+		r   *reports.Report
+		err error
+	}
+	slots := make([]chan decoded, len(keys))
+	for i := range slots {
+		slots[i] = make(chan decoded, 1)
+	}
+	// The window is taken in key order, before a key is handed out: every
+	// key handed out and not yet indexed holds a place in it, so the next
+	// one the loop below waits for is always being read (a worker that
+	// took a later key first cannot hold the place it needs).
+	window := make(chan struct{}, readAhead)
+	next := make(chan int)
+	go func() {
+		defer close(next)
+		for i := range keys {
+			select {
+			case window <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			select {
+			case next <- i:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	for w := 0; w < readAhead; w++ {
+		go func() {
+			for i := range next {
+				r, err := reports.ReadFile(filepath.Join(reports.BuildDir(out, keys[i]), ReportJSON))
+				slots[i] <- decoded{r, err}
+			}
+		}()
+	}
+	for i, k := range keys {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		r, err := reports.ReadFile(filepath.Join(reports.BuildDir(out, k), ReportJSON))
-		if err != nil {
-			skip(Skipped{Key: k, Err: err})
+		var d decoded
+		select {
+		case d = <-slots[i]:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		<-window
+		if d.err != nil {
+			skip(Skipped{Key: k, Err: d.err})
 			continue
 		}
-		if err := fn(k, r); err != nil {
+		if err := fn(k, d.r); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// rebuildBatch is the number of builds a rebuild writes per transaction.
+const rebuildBatch = 64
 
 // rebuildIndex writes a fresh index.sqlite (in a temp file, renamed into
 // place) and index.html from the archived reports, reading one report at a
@@ -248,15 +303,29 @@ func rebuildIndex(ctx context.Context, out string, also func(key string, r *repo
 	if err := createSchema(ctx, db); err != nil {
 		return nil, err
 	}
+	// The temp file becomes the index only by the rename below, once
+	// complete, and Canonicalize then rewrites it: it needs no rollback
+	// journal and no syncs of its own, and its rows go in by batches (one
+	// transaction per rebuildBatch builds, not one per build).
+	for _, p := range []string{`PRAGMA journal_mode = OFF`, `PRAGMA synchronous = OFF`} {
+		if _, err := db.ExecContext(ctx, p); err != nil {
+			return nil, fmt.Errorf("archive: rebuild: %s: %w", p, err)
+		}
+	}
 	var skipped []Skipped
+	w := &batchWriter{db: db, size: rebuildBatch}
 	err = eachReport(ctx, out, func(s Skipped) { skipped = append(skipped, s) }, func(k string, r *reports.Report) error {
 		if also != nil {
 			if err := also(k, r); err != nil {
 				return err
 			}
 		}
-		return upsert(ctx, db, k, r)
+		return w.add(ctx, k, r)
 	})
+	if err == nil {
+		err = w.commit()
+	}
+	w.rollback()
 	if err != nil {
 		return nil, err
 	}
