@@ -33,21 +33,21 @@ func querySQL(preset string, exact, perEndpoint bool) string {
 	kwMatch := matchExpr("k.keyword", exact)
 	switch preset {
 	case "verdict":
-		return `SELECT sha256, version, kind, confidence, status, endpoints, keywords, path
-FROM builds WHERE kind = ?1 ORDER BY version_rank, sha256`
+		return `SELECT sha256, version, verdict, confidence, status, endpoints, keywords, path
+FROM builds WHERE verdict = ?1 ORDER BY version_rank, sha256`
 	case "endpoint":
 		if perEndpoint {
-			return `SELECT b.sha256, b.version, b.kind, e.host, e.value, e.class, e.country, e.node
+			return `SELECT b.sha256, b.version, b.verdict, e.host, e.value, e.class, e.country, e.node
 FROM endpoints e JOIN builds b ON b.sha256 = e.build
 WHERE ` + epMatch + ` ORDER BY b.version_rank, b.sha256, e.value, e.node`
 		}
-		return `SELECT b.sha256, b.version, b.kind, count(*) AS endpoints,
+		return `SELECT b.sha256, b.version, b.verdict, count(*) AS endpoints,
   (SELECT group_concat(host, ', ') FROM (SELECT DISTINCT e.host FROM endpoints e
      WHERE e.build = b.sha256 AND ` + epMatch + ` ORDER BY e.host)) AS hosts, b.path
 FROM builds b JOIN endpoints e ON e.build = b.sha256
 WHERE ` + epMatch + ` GROUP BY b.sha256 ORDER BY b.version_rank, b.sha256`
 	case "keyword":
-		return `SELECT b.sha256, b.version, b.kind, count(DISTINCT k.keyword) AS matched,
+		return `SELECT b.sha256, b.version, b.verdict, count(DISTINCT k.keyword) AS matched,
   (SELECT group_concat(list, ', ') FROM (SELECT DISTINCT k.list FROM keywords k
      WHERE k.build = b.sha256 AND ` + kwMatch + ` ORDER BY k.list)) AS lists,
   min(k.keyword) AS first_match, b.path
@@ -57,7 +57,7 @@ WHERE ` + kwMatch + ` GROUP BY b.sha256 ORDER BY b.version_rank, b.sha256`
 		// every build that has a keyword list, in version order, with
 		// whether one of its lists holds the word: when it appeared, when
 		// it went away
-		return `SELECT b.version, b.sha256, b.kind, b.keyword_lists, b.keywords,
+		return `SELECT b.version, b.sha256, b.verdict, b.keyword_lists, b.keywords,
   EXISTS (SELECT 1 FROM keywords k WHERE k.build = b.sha256 AND ` + kwMatch + `) AS present
 FROM builds b WHERE b.keyword_lists > 0 ORDER BY b.version_rank, b.sha256`
 	}

@@ -102,17 +102,17 @@ func Query(ctx context.Context, out, q string, args ...any) (*Result, error) {
 
 // Presets are the questions asked most, as SQL with one parameter.
 var Presets = map[string]string{
-	"verdict": `SELECT sha256, version, kind, confidence, status, endpoints, keywords, path
-FROM builds WHERE kind = ? ORDER BY version_rank, sha256`,
-	"endpoint": `SELECT b.sha256, b.version, b.kind, e.host, e.value, e.class, e.country, e.node
+	"verdict": `SELECT sha256, version, verdict, confidence, status, endpoints, keywords, path
+FROM builds WHERE verdict = ? ORDER BY version_rank, sha256`,
+	"endpoint": `SELECT b.sha256, b.version, b.verdict, e.host, e.value, e.class, e.country, e.node
 FROM endpoints e JOIN builds b ON b.sha256 = e.build
 WHERE e.host = lower(?1) OR instr(e.value, ?1) > 0 ORDER BY b.version_rank, b.sha256, e.value`,
-	"keyword": `SELECT DISTINCT b.sha256, b.version, b.kind, k.list, k.snapshot, k.node
+	"keyword": `SELECT DISTINCT b.sha256, b.version, b.verdict, k.list, k.snapshot, k.node
 FROM keywords k JOIN builds b ON b.sha256 = k.build
 WHERE k.keyword = ? ORDER BY b.version_rank, b.sha256, k.list, k.node`,
 	// every build that has a keyword list, in version order, with whether
 	// one of its lists holds the word: when it appeared, when it went away
-	"keyword-history": `SELECT b.version, b.sha256, b.kind, b.keyword_lists, b.keywords,
+	"keyword-history": `SELECT b.version, b.sha256, b.verdict, b.keyword_lists, b.keywords,
   EXISTS (SELECT 1 FROM keywords k WHERE k.build = b.sha256 AND k.keyword = ?) AS present
 FROM builds b WHERE b.keyword_lists > 0 ORDER BY b.version_rank, b.sha256`,
 }
