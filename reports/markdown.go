@@ -7,7 +7,8 @@ import (
 )
 
 // EncodeMarkdown renders r for people: verdict and evidence first, then
-// endpoints, keyword lists, signers, version info and the tree with each
+// endpoints, keyword lists, signers, version info, rule matches with their
+// strings and the tree with each
 // node's matches, findings and issues. Every string that came from a binary
 // goes through Markdown, so it reads as text and never as markup.
 func EncodeMarkdown(r *Report) []byte {
@@ -183,6 +184,32 @@ func EncodeMarkdown(r *Report) []byte {
 			rows = append(rows, Row{s[0], s[1]})
 		}
 		mdTable(&b, []string{"key", "value"}, rows)
+	}
+
+	// The matched strings as `yara -s` prints them (offset:$name: data),
+	// as on the page: a quoted report should not send its reader to the
+	// JSON to see what a rule matched on.
+	b.WriteString("## Rule matches\n\n")
+	if len(v.Matches) == 0 {
+		b.WriteString("No rule matched.\n\n")
+	} else {
+		for _, m := range v.Matches {
+			fmt.Fprintf(&b, "- **%s** on %s", e(m.Rule), e(m.Node))
+			if m.Description != "" {
+				fmt.Fprintf(&b, ": %s", e(m.Description))
+			}
+			if m.Tags != "" {
+				fmt.Fprintf(&b, " (tags: %s)", e(m.Tags))
+			}
+			b.WriteString("\n")
+			for _, s := range m.Strings {
+				fmt.Fprintf(&b, "  - %s\n", e(s))
+			}
+			if m.More > 0 {
+				fmt.Fprintf(&b, "  - and %d more (report.json holds every one)\n", m.More)
+			}
+		}
+		b.WriteString("\n")
 	}
 
 	b.WriteString("## File tree\n\n")
