@@ -344,14 +344,31 @@ func (v Variables) Pairs() [][2]string {
 type Scanner struct {
 	s       *yara.Scanner
 	timeout time.Duration
+	// vars are the external variables the libyara scanner holds (they stay
+	// set from one scan to the next); defined tells whether it holds them.
+	vars    Variables
+	defined bool
 }
 
 // NewScanner returns a scanner over set. Close it when the worker ends.
+//
+// Its scans run without libyara's try/catch (SCAN_FLAGS_NO_TRYCATCH). That
+// guard is for mapped files, which can fault when they shrink under a scan;
+// a Scanner scans Go memory only. It costs four sigaction calls and a
+// signal-mask save on each of the two guarded steps of every scan, about half
+// the cost of scanning a small node. And it is unsafe in a Go program: while
+// a scan runs, libyara's handler replaces the Go runtime's for SIGSEGV and
+// SIGBUS process-wide, and libyara 4.2's handler ignores a fault on a thread
+// that is not scanning, so a nil dereference in another goroutine (a stage's
+// panic that the pipeline recovers) would fault again forever instead of
+// panicking. Without the guard a fault inside libyara kills the process,
+// which a scan's worker isolation turns into an issue on that one build.
 func (set *Set) NewScanner(timeout time.Duration) (*Scanner, error) {
 	s, err := yara.NewScanner(set.rules)
 	if err != nil {
 		return nil, fmt.Errorf("rules: new scanner: %w", err)
 	}
+	s.SetFlags(yara.ScanFlags(C.SCAN_FLAGS_NO_TRYCATCH))
 	return &Scanner{s: s, timeout: timeout}, nil
 }
 
@@ -364,10 +381,8 @@ func (sc *Scanner) Scan(ctx context.Context, data []byte, vars Variables) ([]art
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	for _, kv := range vars.pairs() {
-		if err := sc.s.DefineVariable(kv.name, kv.value); err != nil {
-			return nil, fmt.Errorf("rules: set %s: %w", kv.name, err)
-		}
+	if err := sc.define(vars); err != nil {
+		return nil, err
 	}
 	timeout := sc.timeout
 	if dl, ok := ctx.Deadline(); ok {
@@ -384,6 +399,24 @@ func (sc *Scanner) Scan(ctx context.Context, data []byte, vars Variables) ([]art
 		return convert(mr), fmt.Errorf("rules: scan: %w", err)
 	}
 	return convert(mr), nil
+}
+
+// define sets the external variables that differ from those the scanner
+// holds: each one set is a few cgo calls and a C string, and a build's nodes
+// mostly share their type, parent type, extractor and depth.
+func (sc *Scanner) define(vars Variables) error {
+	held := sc.vars.pairs()
+	for i, kv := range vars.pairs() {
+		if sc.defined && held[i].value == kv.value {
+			continue
+		}
+		if err := sc.s.DefineVariable(kv.name, kv.value); err != nil {
+			sc.defined = false // some set, some not: set them all next time
+			return fmt.Errorf("rules: set %s: %w", kv.name, err)
+		}
+	}
+	sc.vars, sc.defined = vars, true
+	return nil
 }
 
 func convert(mr yara.MatchRules) []artifact.Match {
