@@ -12,9 +12,9 @@
 // without it prints "n/a (flag not supported)" for them.
 //
 // It also runs as the YARA stage of tomscan alone (-yara-stage DIR): the
-// shipped rules compiled with tomscan's rules package and every file under
-// DIR scanned with its scanner, in one process, as the whole-process
-// counterpart of `yara -r`.
+// shipped rules compiled once with tomscan's rules package and every file
+// under DIR scanned with its scanners, one worker per core, in one process,
+// as the whole-process counterpart of `yara -r`.
 package main
 
 import (
