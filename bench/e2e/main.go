@@ -414,14 +414,22 @@ func yaraStage(c *config, t *table, self string) {
 // the read stands for bytes the scan has, and a fresh allocation per file
 // would measure Go's page faults rather than the stage.
 func runYaraStage(dir string) error {
-	ctx := context.Background()
+	files, matches, workers, err := yaraStageScan(context.Background(), dir, runtime.NumCPU())
+	fmt.Fprintf(os.Stderr, "yara stage: %d files, %d matches, %d workers\n", files, matches, workers)
+	return err
+}
+
+// yaraStageScan compiles the shipped pack and scans every file under dir
+// with up to workers workers; it returns the files, the matches and the
+// workers it used.
+func yaraStageScan(ctx context.Context, dir string, workers int) (int, int, int, error) {
 	srcs, err := rules.Builtin()
 	if err != nil {
-		return err
+		return 0, 0, 0, err
 	}
 	set, err := rules.Compile(ctx, srcs)
 	if err != nil {
-		return err
+		return 0, 0, 0, err
 	}
 	var paths []string
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
@@ -431,9 +439,9 @@ func runYaraStage(dir string) error {
 		return err
 	})
 	if err != nil {
-		return err
+		return 0, 0, 0, err
 	}
-	workers := min(runtime.NumCPU(), len(paths))
+	workers = max(1, min(workers, len(paths)))
 	next := make(chan string)
 	type result struct {
 		matches int
@@ -456,8 +464,7 @@ func runYaraStage(dir string) error {
 		matches += r.matches
 		err = errors.Join(err, r.err)
 	}
-	fmt.Fprintf(os.Stderr, "yara stage: %d files, %d matches, %d workers\n", len(paths), matches, workers)
-	return err
+	return len(paths), matches, workers, err
 }
 
 // yaraStageWorker scans the files it takes from next with a scanner of its
