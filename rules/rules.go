@@ -168,31 +168,44 @@ func LoadPath(path string) ([]Source, error) {
 	return []Source{{Namespace: strings.TrimSuffix(base, filepath.Ext(base)), Path: path, Text: b}}, nil
 }
 
-// Compile compiles sources into one Set. Every file is first compiled alone,
-// so that all errors of all files are reported at once, each with its file and
-// line; then the whole set is compiled together (a duplicate namespace:rule
-// across files fails there).
+// Compile compiles sources into one Set. When some file does not compile,
+// every file is compiled alone, so that all errors of all files are reported
+// at once, each with its file and line; a set whose files all compile alone
+// but not together (a duplicate namespace:rule across files) reports the
+// error of the whole compile.
+//
+// A set that compiles is compiled once, all files together: libyara's
+// compiles cost tens of milliseconds each (most of it building the scan
+// automaton), and a scan, `rules check` and every test compile the shipped
+// pack, so compiling each file alone first cost a run four more compiles for
+// the errors it never had. Each file's warnings are those its AddString
+// reported, named by its path, as the one-file compiles named them.
 func Compile(ctx context.Context, sources []Source) (*Set, error) {
 	if len(sources) == 0 {
 		return nil, errors.New("rules: no rule sources")
 	}
-	var msgs, warns []string
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if r, warns, m := compile(sources); len(m) == 0 {
+		return newSet(r, sources, warns), nil
+	}
+	var msgs []string
 	for _, src := range sources {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		_, w, m := compile([]Source{src})
+		r, _, m := compile([]Source{src})
+		if r != nil {
+			r.Destroy()
+		}
 		msgs = append(msgs, m...)
-		warns = append(warns, w...)
 	}
 	if len(msgs) > 0 {
 		return nil, &CompileError{Messages: msgs}
 	}
-	r, _, m := compile(sources)
-	if len(m) > 0 {
-		return nil, &CompileError{Messages: m}
-	}
-	return newSet(r, sources, warns), nil
+	_, _, m := compile(sources)
+	return nil, &CompileError{Messages: m}
 }
 
 func newSet(r *yara.Rules, sources []Source, warns []string) *Set {
@@ -210,7 +223,10 @@ func newSet(r *yara.Rules, sources []Source, warns []string) *Set {
 }
 
 // compile runs one libyara compiler over sources; it returns the rules, the
-// warnings and the errors, each formatted file:line: text.
+// warnings and the errors, each formatted file:line: text, and each naming
+// the file whose AddString reported it (AddString gives libyara no file name).
+// After a file fails, the compiler takes no more: only its errors are
+// returned.
 func compile(sources []Source) (*yara.Rules, []string, []string) {
 	c, err := yara.NewCompiler()
 	if err != nil {
@@ -225,20 +241,15 @@ func compile(sources []Source) (*yara.Rules, []string, []string) {
 			return nil, nil, []string{fmt.Sprintf("libyara: define %s: %v", kv.name, err)}
 		}
 	}
-	var msgs []string
+	var warns []string
 	for _, src := range sources {
-		if err := c.AddString(string(src.Text), src.Namespace); err != nil {
-			msgs = append(msgs, format(src.Path, c.Errors)...)
-			return nil, format(src.Path, c.Warnings), msgs
+		seen := len(c.Warnings)
+		err := c.AddString(string(src.Text), src.Namespace)
+		warns = append(warns, format(src.Path, c.Warnings[seen:])...)
+		if err != nil {
+			return nil, warns, format(src.Path, c.Errors)
 		}
 	}
-	// AddString gives libyara no file name: name the file when there is one
-	// (Compile keeps the warnings of the one-file compiles only).
-	path := ""
-	if len(sources) == 1 {
-		path = sources[0].Path
-	}
-	warns := format(path, c.Warnings)
 	r, err := c.GetRules()
 	if err != nil {
 		return nil, warns, []string{fmt.Sprintf("libyara: get rules: %v", err)}
@@ -333,14 +344,31 @@ func (v Variables) Pairs() [][2]string {
 type Scanner struct {
 	s       *yara.Scanner
 	timeout time.Duration
+	// vars are the external variables the libyara scanner holds (they stay
+	// set from one scan to the next); defined tells whether it holds them.
+	vars    Variables
+	defined bool
 }
 
 // NewScanner returns a scanner over set. Close it when the worker ends.
+//
+// Its scans run without libyara's try/catch (SCAN_FLAGS_NO_TRYCATCH). That
+// guard is for mapped files, which can fault when they shrink under a scan;
+// a Scanner scans Go memory only. It costs four sigaction calls and a
+// signal-mask save on each of the two guarded steps of every scan, about half
+// the cost of scanning a small node. And it is unsafe in a Go program: while
+// a scan runs, libyara's handler replaces the Go runtime's for SIGSEGV and
+// SIGBUS process-wide, and libyara 4.2's handler ignores a fault on a thread
+// that is not scanning, so a nil dereference in another goroutine (a stage's
+// panic that the pipeline recovers) would fault again forever instead of
+// panicking. Without the guard a fault inside libyara kills the process,
+// which a scan's worker isolation turns into an issue on that one build.
 func (set *Set) NewScanner(timeout time.Duration) (*Scanner, error) {
 	s, err := yara.NewScanner(set.rules)
 	if err != nil {
 		return nil, fmt.Errorf("rules: new scanner: %w", err)
 	}
+	s.SetFlags(yara.ScanFlags(C.SCAN_FLAGS_NO_TRYCATCH))
 	return &Scanner{s: s, timeout: timeout}, nil
 }
 
@@ -353,10 +381,8 @@ func (sc *Scanner) Scan(ctx context.Context, data []byte, vars Variables) ([]art
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	for _, kv := range vars.pairs() {
-		if err := sc.s.DefineVariable(kv.name, kv.value); err != nil {
-			return nil, fmt.Errorf("rules: set %s: %w", kv.name, err)
-		}
+	if err := sc.define(vars); err != nil {
+		return nil, err
 	}
 	timeout := sc.timeout
 	if dl, ok := ctx.Deadline(); ok {
@@ -373,6 +399,24 @@ func (sc *Scanner) Scan(ctx context.Context, data []byte, vars Variables) ([]art
 		return convert(mr), fmt.Errorf("rules: scan: %w", err)
 	}
 	return convert(mr), nil
+}
+
+// define sets the external variables that differ from those the scanner
+// holds: each one set is a few cgo calls and a C string, and a build's nodes
+// mostly share their type, parent type, extractor and depth.
+func (sc *Scanner) define(vars Variables) error {
+	held := sc.vars.pairs()
+	for i, kv := range vars.pairs() {
+		if sc.defined && held[i].value == kv.value {
+			continue
+		}
+		if err := sc.s.DefineVariable(kv.name, kv.value); err != nil {
+			sc.defined = false // some set, some not: set them all next time
+			return fmt.Errorf("rules: set %s: %w", kv.name, err)
+		}
+	}
+	sc.vars, sc.defined = vars, true
+	return nil
 }
 
 func convert(mr yara.MatchRules) []artifact.Match {

@@ -12,9 +12,9 @@
 // without it prints "n/a (flag not supported)" for them.
 //
 // It also runs as the YARA stage of tomscan alone (-yara-stage DIR): the
-// shipped rules compiled with tomscan's rules package and every file under
-// DIR scanned with its scanner, in one process, as the whole-process
-// counterpart of `yara -r`.
+// shipped rules compiled once with tomscan's rules package and every file
+// under DIR scanned with its scanners, one worker per core, in one process,
+// as the whole-process counterpart of `yara -r`.
 package main
 
 import (
@@ -30,12 +30,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/tomscan/tomscan/internal/artifact"
 	"github.com/tomscan/tomscan/rules"
 )
 
@@ -399,41 +401,122 @@ func yaraStage(c *config, t *table, self string) {
 	t.add("tomscan scan of the tree/yara -r", fmt.Sprintf("%.2f (%s / %s)", med[2].Seconds()/med[1].Seconds(), secs(med[2]), secs(med[1])), "(all stages; reference)", nil)
 }
 
-// runYaraStage is tomscan's YARA stage alone: the shipped pack compiled as
-// the scan does, every file under dir scanned with tomscan's scanner.
+// runYaraStage is tomscan's YARA stage alone, as a scan runs it: the shipped
+// pack compiled once per run (rules.Compile, as the scan's parent does), then
+// every file under dir read and scanned with tomscan's scanner (the node's
+// external variables set, the matches converted and sorted) by as many
+// workers as the machine has cores, each with its own scanner over the one
+// compiled set: tomscan scan's --jobs defaults to the number of cores, so a
+// parallel stage is what a user gets, as `yara -r` scans a folder with a
+// thread pool (-p, 32 threads by default in yara 4.2). A worker reads each
+// file into one buffer it reuses: a scan's YARA stage finds a node's bytes in
+// memory already (extracted, and shared with the PE and strings stages), so
+// the read stands for bytes the scan has, and a fresh allocation per file
+// would measure Go's page faults rather than the stage.
 func runYaraStage(dir string) error {
-	ctx := context.Background()
+	files, matches, workers, err := yaraStageScan(context.Background(), dir, runtime.NumCPU())
+	fmt.Fprintf(os.Stderr, "yara stage: %d files, %d matches, %d workers\n", files, matches, workers)
+	return err
+}
+
+// yaraStageScan compiles the shipped pack and scans every file under dir
+// with up to workers workers; it returns the files, the matches and the
+// workers it used.
+func yaraStageScan(ctx context.Context, dir string, workers int) (int, int, int, error) {
 	srcs, err := rules.Builtin()
 	if err != nil {
-		return err
+		return 0, 0, 0, err
 	}
 	set, err := rules.Compile(ctx, srcs)
 	if err != nil {
-		return err
+		return 0, 0, 0, err
 	}
+	var paths []string
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			paths = append(paths, p)
+		}
+		return err
+	})
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	workers = max(1, min(workers, len(paths)))
+	next := make(chan string)
+	type result struct {
+		matches int
+		err     error
+	}
+	results := make(chan result, workers)
+	for range workers {
+		go func() {
+			matches, err := yaraStageWorker(ctx, set, next)
+			results <- result{matches, err}
+		}()
+	}
+	for _, p := range paths {
+		next <- p
+	}
+	close(next)
+	matches := 0
+	for range workers {
+		r := <-results
+		matches += r.matches
+		err = errors.Join(err, r.err)
+	}
+	return len(paths), matches, workers, err
+}
+
+// yaraStageWorker scans the files it takes from next with a scanner of its
+// own; after an error it drains next without scanning.
+func yaraStageWorker(ctx context.Context, set *rules.Set, next <-chan string) (int, error) {
 	sc, err := set.NewScanner(time.Minute)
 	if err != nil {
-		return err
+		for range next {
+		}
+		return 0, err
 	}
 	defer sc.Close()
+	var buf []byte
 	matches := 0
-	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() {
-			return err
-		}
-		b, err := os.ReadFile(p)
+	for p := range next {
 		if err != nil {
-			return err
+			continue
 		}
-		m, err := sc.Scan(ctx, b, rules.Variables{FileName: d.Name(), FilePath: p})
+		if buf, err = readInto(buf, p); err != nil {
+			continue
+		}
+		var m []artifact.Match
+		m, err = sc.Scan(ctx, buf, rules.Variables{FileName: filepath.Base(p), FilePath: p})
 		if err != nil {
-			return fmt.Errorf("scanning %s: %w", p, err)
+			err = fmt.Errorf("scanning %s: %w", p, err)
+			continue
 		}
 		matches += len(m)
-		return nil
-	})
-	fmt.Fprintf(os.Stderr, "yara stage: %d matches\n", matches)
-	return err
+	}
+	return matches, err
+}
+
+// readInto reads file p into buf, grown when p is larger, and returns the
+// bytes read.
+func readInto(buf []byte, p string) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return buf, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return buf, err
+	}
+	if n := int(info.Size()); cap(buf) < n {
+		buf = make([]byte, n)
+	}
+	n, err := io.ReadFull(f, buf[:info.Size()])
+	if err != nil {
+		return buf, fmt.Errorf("reading %s: %w", p, err)
+	}
+	return buf[:n], nil
 }
 
 // large: one generated ZIP of PEs (stored, so its bytes are the PEs') scanned

@@ -3,6 +3,8 @@ package main
 import (
 	"archive/zip"
 	"bytes"
+	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -125,5 +127,38 @@ func TestPeerScript(t *testing.T) {
 	}
 	if b, err := os.ReadFile(filepath.Join(work, "strings", "ascii.txt")); err != nil || !bytes.Contains(b, []byte("hello from the peer pipeline")) {
 		t.Errorf("strings -a output lacks the text: %v %q", err, b)
+	}
+}
+
+// TestYaraStageWorkers: the YARA stage finds the same matches with one
+// worker as with several.
+func TestYaraStageWorkers(t *testing.T) {
+	dir := t.TempDir()
+	for i := 0; i < 12; i++ {
+		body := bytes.Repeat([]byte{byte(i)}, 1000*i)
+		if i%3 == 0 {
+			body = append(body, "... TOM-Skype ... TOM Online ..."...)
+		}
+		sub := filepath.Join(dir, fmt.Sprintf("d%d", i%4))
+		if err := os.MkdirAll(sub, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(sub, fmt.Sprintf("f%d.bin", i)), body, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "empty"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	files, one, _, err := yaraStageScan(ctx, dir, 1)
+	if err != nil || files != 13 || one != 4 {
+		t.Fatalf("one worker: %d files, %d matches, %v; want 13 files, 4 matches", files, one, err)
+	}
+	for _, w := range []int{2, 5, 64} {
+		_, m, used, err := yaraStageScan(ctx, dir, w)
+		if err != nil || m != one || used != min(w, 13) {
+			t.Errorf("%d workers: %d matches with %d workers, %v; want %d", w, m, used, err, one)
+		}
 	}
 }
