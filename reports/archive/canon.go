@@ -90,9 +90,11 @@ func copyCanonical(ctx context.Context, db *sql.DB, src string) error {
 	}
 	defer conn.Close()
 	// The temp file is renamed into place only once complete, so it needs
-	// no rollback journal; a larger page cache keeps the copy off the disk
-	// until the commit (bounded: 64 MiB).
-	for _, p := range []string{`PRAGMA journal_mode = OFF`, `PRAGMA cache_size = -65536`} {
+	// no rollback journal. The page cache stays at SQLite's default 2 MB:
+	// a 64 MiB one held most of a 10,000-build index in memory (peak RSS
+	// 181 MB against 77 MB at 100 builds) and was no faster, since without
+	// a journal a spilled page is just written to the temp file early.
+	for _, p := range []string{`PRAGMA journal_mode = OFF`, `PRAGMA cache_size = -2000`} {
 		if _, err := conn.ExecContext(ctx, p); err != nil {
 			return fmt.Errorf("archive: canonicalize: %s: %w", p, err)
 		}
