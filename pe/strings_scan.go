@@ -506,9 +506,15 @@ func (x *extractor) utf16To(s *u16Scan, lim int) {
 	start, chars, hanzi, punct, latin1, stretches := r.start, r.chars, r.hanzi, r.punct, r.latin1, r.stretches
 	lastWide, asciiRun, longASCII := r.lastWide, r.asciiRun, r.longASCII
 	startOK := r.startOK
+	skip := minLen >= 2 // a run of one unit is a string when min is 1
 	for i < end {
 		if start < 0 {
-			// Outside a run (most of a binary): one table lookup a unit.
+			// Outside a run (most of a binary): first 64 units at a time
+			// past the runs that cannot yield a string, then one table
+			// lookup a unit.
+			if skip {
+				i = x.skip16(i, end)
+			}
 			for i < end {
 				if u := uint16(b[i]) | uint16(b[i+1])<<8; tab[u] > u16Ctl && u != '\t' {
 					break
@@ -595,6 +601,106 @@ func (x *extractor) utf16To(s *u16Scan, lim int) {
 	s.i = i
 	s.run = u16Run{start: start, startOK: startOK, chars: chars, hanzi: hanzi, punct: punct, latin1: latin1,
 		stretches: stretches, lastWide: lastWide, asciiRun: asciiRun, longASCII: longASCII}
+}
+
+// Unit classes for skip16, one bit each (class16tab).
+const (
+	c16Run    = 1 << iota // a unit runs are made of: kind16 above u16Ctl (tabs too)
+	c16Zero               // a run unit with a zero high byte: ASCII, Latin-1, tab
+	c16Han                // u16Han
+	c16Ctl                // u16Ctl: ends a run where strings end
+	c16Latin1             // u16Latin1: splits a run holding CJK
+)
+
+// class16tab is the unit classes for every code unit.
+var class16tab = func() *[1 << 16]uint8 {
+	var t [1 << 16]uint8
+	for u := range t {
+		k := kind16tab[u]
+		var c uint8
+		if k > u16Ctl {
+			c |= c16Run
+			if u>>8 == 0 {
+				c |= c16Zero
+			}
+		}
+		switch k {
+		case u16Han:
+			c |= c16Han
+		case u16Ctl:
+			c |= c16Ctl
+		case u16Latin1:
+			c |= c16Latin1
+		}
+		t[u] = c
+	}
+	return &t
+}()
+
+// classMasks64 reads the 64 units of p (128 bytes) and returns, per class,
+// the mask of the units in it (bit k for the unit at p[2k]). Eight units at
+// a time: their class bytes packed in a word, each class's bits gathered by
+// one multiplication (as in printMask8).
+func classMasks64(p []byte) (run, zero, han, ctl, latin1 uint64) {
+	t := class16tab
+	_ = p[127]
+	for j := 0; j < 128; j += 16 {
+		w0 := binary.LittleEndian.Uint64(p[j:])
+		w1 := binary.LittleEndian.Uint64(p[j+8:])
+		c := uint64(t[uint16(w0)]) | uint64(t[uint16(w0>>16)])<<8 | uint64(t[uint16(w0>>32)])<<16 | uint64(t[uint16(w0>>48)])<<24 |
+			uint64(t[uint16(w1)])<<32 | uint64(t[uint16(w1>>16)])<<40 | uint64(t[uint16(w1>>32)])<<48 | uint64(t[uint16(w1>>48)])<<56
+		sh := uint(j / 2)
+		run |= gather8(c) << sh
+		zero |= gather8(c>>1) << sh
+		han |= gather8(c>>2) << sh
+		ctl |= gather8(c>>3) << sh
+		latin1 |= gather8(c>>4) << sh
+	}
+	return
+}
+
+// gather8 packs bit 0 of each of w's eight bytes into one byte.
+func gather8(w uint64) uint64 { return (w & lo8) * 0x0102040810204080 >> 56 }
+
+// skip16 returns where the unit-by-unit scan should go on from i (outside a
+// run, the unit before i not a run unit): past every run that cannot yield
+// a string, read 64 units at a time from their class masks. With min of 2
+// or more, a run yields a string only when it holds min units with a zero
+// high byte (a Latin string, or the ASCII stretch of a CJK run), or two
+// hanzi and an end where strings end (a control unit) or a Latin-1 unit
+// (which cuts a CJK run as if it ended there). Runs that reach the 64
+// units' end are read again from their start; one that fills them, and
+// the last 64 units of the data, are left to the unit-by-unit scan. The
+// returned offset is i, or follows a unit that is not a run unit.
+func (x *extractor) skip16(i, end int) int {
+	b := x.b
+	minLen := x.min
+	for i < end && i+128 <= len(b) {
+		run, zero, han, ctl, latin1 := classMasks64(b[i : i+128])
+		// Run starts (the unit before i is none), but for runs of one
+		// unit, which yield nothing; one at the last unit is kept, as its
+		// run may go on.
+		starts := run &^ (run << 1) & (run>>1 | 1<<63)
+		next := i + 128
+		for starts != 0 {
+			s := bits.TrailingZeros64(starts)
+			e := s + bits.TrailingZeros64(^(run >> s))
+			if e == 64 { // the run may go on past these units
+				if s == 0 {
+					return i
+				}
+				next = i + 2*s
+				break
+			}
+			rm := (uint64(1)<<(e-s) - 1) << s
+			if bits.OnesCount64(zero&rm) >= minLen || bits.OnesCount64(han&rm) >= 2 && (ctl>>e&1 != 0 || latin1&rm != 0) {
+				return i + 2*s
+			}
+			starts &= starts - 1
+		}
+		i = next
+	}
+	return i
 }
 
 // endRun16 hands the run b[start:end] to judgeUTF16 when it may yield a
