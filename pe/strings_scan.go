@@ -659,6 +659,27 @@ func classMasks64(p []byte) (run, zero, han, ctl, latin1 uint64) {
 	return
 }
 
+// zero128 reports whether the 128 bytes of p are all zero.
+func zero128(p []byte) bool {
+	_ = p[127]
+	var o uint64
+	for j := 0; j < 128; j += 8 {
+		o |= binary.LittleEndian.Uint64(p[j:])
+	}
+	return o == 0
+}
+
+// highBits64 has the top bits of the 64 bytes of p OR-ed together, byte
+// lane by byte lane: zero when no byte is 0x80 or above.
+func highBits64(p []byte) uint64 {
+	_ = p[63]
+	var o uint64
+	for j := 0; j < 64; j += 8 {
+		o |= binary.LittleEndian.Uint64(p[j:])
+	}
+	return o & hi8
+}
+
 // gather8 packs bit 0 of each of w's eight bytes into one byte.
 func gather8(w uint64) uint64 { return (w & lo8) * 0x0102040810204080 >> 56 }
 
@@ -676,6 +697,10 @@ func (x *extractor) skip16(i, end int) int {
 	b := x.b
 	minLen := x.min
 	for i < end && i+128 <= len(b) {
+		if zero128(b[i : i+128]) { // zero fill (padding, BSS images): no runs
+			i += 128
+			continue
+		}
 		run, zero, han, ctl, latin1 := classMasks64(b[i : i+128])
 		// Run starts (the unit before i is none), but for runs of one
 		// unit, which yield nothing; one at the last unit is kept, as its
@@ -790,6 +815,7 @@ func (x *extractor) gbkTo(lim int) {
 	b := x.b
 	i := x.gi
 	for i < lim {
+		i = x.skipGBK(i, lim)
 		// To the next lead byte: the next byte of 0x80 or above found
 		// eight bytes at a time (ASCII text, zero fill and much of code
 		// have none), then checked to be neither 0x80 nor 0xFF.
@@ -864,6 +890,91 @@ func (x *extractor) gbkTo(lim int) {
 		i = j
 	}
 	x.gi = i
+}
+
+// Byte classes for skipGBK, one bit each (gbkClassTab).
+const (
+	gText     = 1 << iota // can be in a GBK run: printable ASCII, tab, 0x80-0xFE (leads and trails)
+	gHanLead              // 0xB0-0xF7: leads a GB 2312 hanzi
+	gHanTrail             // 0xA1-0xFE: ends one
+	gEnd                  // NUL, CR, LF: where strings end
+)
+
+var gbkClassTab = func() (t [256]uint8) {
+	for c := range t {
+		if printTab[c] || c >= 0x80 && c <= 0xFE {
+			t[c] |= gText
+		}
+		if c >= 0xB0 && c <= 0xF7 {
+			t[c] |= gHanLead
+		}
+		if c >= 0xA1 && c <= 0xFE {
+			t[c] |= gHanTrail
+		}
+		if c == 0 || c == '\r' || c == '\n' {
+			t[c] |= gEnd
+		}
+	}
+	return t
+}()
+
+// gbkMasks64 returns, per class, the mask of the bytes of p (64 bytes) in
+// it, eight bytes at a time as classMasks64 does.
+func gbkMasks64(p []byte) (text, hanLead, hanTrail, end uint64) {
+	t := &gbkClassTab
+	_ = p[63]
+	for j := 0; j < 64; j += 8 {
+		w := binary.LittleEndian.Uint64(p[j:])
+		c := uint64(t[uint8(w)]) | uint64(t[uint8(w>>8)])<<8 | uint64(t[uint8(w>>16)])<<16 | uint64(t[uint8(w>>24)])<<24 |
+			uint64(t[uint8(w>>32)])<<32 | uint64(t[uint8(w>>40)])<<40 | uint64(t[uint8(w>>48)])<<48 | uint64(t[w>>56])<<56
+		text |= gather8(c) << j
+		hanLead |= gather8(c>>1) << j
+		hanTrail |= gather8(c>>2) << j
+		end |= gather8(c>>3) << j
+	}
+	return
+}
+
+// skipGBK returns where gbkTo should look for the next lead byte from i:
+// past the stretches of bytes that can be in a GBK run (gText) none of whose
+// runs can yield a string, read 64 bytes at a time. Every run lies in one
+// stretch (the bytes around a stretch can neither be in a run nor pair up
+// with its bytes), and a run that yields a string holds two hanzi (a byte
+// of 0xB0-0xF7 before one of 0xA1-0xFE) and ends where strings end (NUL,
+// CR, LF: so at the stretch's end) or is cut at maxStringBytes (longer
+// than 64 bytes and the 256 of ASCII a run backs up over). A stretch that
+// reaches the 64 bytes' end is read again from its start; one that fills
+// them, and the data's last 64 bytes, are left to gbkTo. The returned
+// offset is i or starts a stretch.
+func (x *extractor) skipGBK(i, lim int) int {
+	b := x.b
+	for i < lim && i+64 <= len(b) {
+		if highBits64(b[i:i+64]) == 0 { // ASCII and zero fill: no lead byte to start a run
+			i += 64
+			continue
+		}
+		text, hanLead, hanTrail, end := gbkMasks64(b[i : i+64])
+		hanzi := hanLead & (hanTrail >> 1)
+		starts := text &^ (text << 1)
+		next := i + 64
+		for starts != 0 {
+			s := bits.TrailingZeros64(starts)
+			e := s + bits.TrailingZeros64(^(text >> s))
+			if e == 64 { // the stretch may go on past these bytes
+				if s == 0 {
+					return i
+				}
+				next = i + s
+				break
+			}
+			if end>>e&1 != 0 && bits.OnesCount64(hanzi&(uint64(1)<<e-1)&^(uint64(1)<<s-1)) >= 2 {
+				return i + s
+			}
+			starts &= starts - 1
+		}
+		i = next
+	}
+	return i
 }
 
 // judgeGBK emits the GBK run b[start:end] when it is believable, counted in
