@@ -468,6 +468,11 @@ type u16Scan struct {
 	align int
 	i     int // the next unit's offset
 	run   u16Run
+	// skip16's chunk: the class masks (run, zero, han, ctl, latin1) of the
+	// 64 units from cb, when chunkOK.
+	cb      int
+	chunkOK bool
+	m       [5]uint64
 }
 
 // u16Run is the run being read: where it starts and its cheap counts.
@@ -513,7 +518,7 @@ func (x *extractor) utf16To(s *u16Scan, lim int) {
 			// past the runs that cannot yield a string, then one table
 			// lookup a unit.
 			if skip {
-				i = x.skip16(i, end)
+				i = x.skip16(s, i, end)
 			}
 			for i < end {
 				if u := uint16(b[i]) | uint16(b[i+1])<<8; tab[u] > u16Ctl && u != '\t' {
@@ -684,48 +689,103 @@ func highBits64(p []byte) uint64 {
 func gather8(w uint64) uint64 { return (w & lo8) * 0x0102040810204080 >> 56 }
 
 // skip16 returns where the unit-by-unit scan should go on from i (outside a
-// run, the unit before i not a run unit): past every run that cannot yield
-// a string, read 64 units at a time from their class masks. With min of 2
-// or more, a run yields a string only when it holds min units with a zero
-// high byte (a Latin string, or the ASCII stretch of a CJK run), or two
-// hanzi and an end where strings end (a control unit) or a Latin-1 unit
-// (which cuts a CJK run as if it ended there). Runs that reach the 64
-// units' end are read again from their start; one that fills them, and
-// the last 64 units of the data, are left to the unit-by-unit scan. The
-// returned offset is i, or follows a unit that is not a run unit.
-func (x *extractor) skip16(i, end int) int {
+// run, the unit before i not a run unit, or a tab): past every run that
+// cannot yield a string, read 64 units at a time from their class masks.
+// With min of 2 or more, a run yields a string only when it holds min units
+// with a zero high byte (a Latin string, or the ASCII stretch of a CJK run),
+// or two hanzi and an end where strings end (a control unit), a Latin-1
+// unit (which cuts a CJK run as if it ended there) or the maxStringBytes
+// cut; with fewer than four hanzi, a start where strings start too (see
+// cheapPlausible and endRun16: the pieces a Latin-1 unit cuts off a run
+// after its first never do). The chunk of 64 units last read is kept in s, as the scan comes back
+// to it after each run it is handed; a run that goes on past a chunk is
+// carried into the next one. The returned offset is the start of a run
+// that may yield a string, or follows a unit that is not a run unit; the
+// data's last 64 units are left to the unit-by-unit scan.
+func (x *extractor) skip16(s *u16Scan, i, end int) int {
 	b := x.b
 	minLen := x.min
-	for i < end && i+128 <= len(b) {
-		if zero128(b[i : i+128]) { // zero fill (padding, BSS images): no runs
-			i += 128
-			continue
+	if !s.chunkOK || i < s.cb || i >= s.cb+128 {
+		if i >= end || i+128 > len(b) {
+			return i
 		}
-		run, zero, han, ctl, latin1 := classMasks64(b[i : i+128])
-		// Run starts (the unit before i is none), but for runs of one
-		// unit, which yield nothing; one at the last unit is kept, as its
-		// run may go on.
-		starts := run &^ (run << 1) & (run>>1 | 1<<63)
-		next := i + 128
-		for starts != 0 {
-			s := bits.TrailingZeros64(starts)
-			e := s + bits.TrailingZeros64(^(run >> s))
-			if e == 64 { // the run may go on past these units
-				if s == 0 {
-					return i
+		s.setChunk(b, i)
+	}
+	cb := s.cb
+	from := uint(i-cb) / 2
+	// The run carried from the chunk before: its start, units and counts.
+	carry, cLen, cZero, cHan, cLatin1 := -1, 0, 0, 0, false
+	for {
+		run, zero, han, ctl, latin1 := s.m[0], s.m[1], s.m[2], s.m[3], s.m[4]
+		r := run & (^uint64(0) << from)
+		// Run starts, but for runs of one unit, which yield nothing; one
+		// at the last unit is kept, as its run may go on.
+		starts := r &^ (r << 1) & (run>>1 | 1<<63)
+		if carry >= 0 {
+			e := bits.TrailingZeros64(^run)
+			rm := uint64(1)<<e - 1 // all ones when e is 64
+			cLen += e
+			cZero += bits.OnesCount64(zero & rm)
+			cHan += bits.OnesCount64(han & rm)
+			cLatin1 = cLatin1 || latin1&rm != 0
+			if cLen >= maxStringBytes/2 {
+				return carry
+			}
+			if e == 64 {
+				starts = 0 // all its units: on to the next chunk
+			} else {
+				if cZero >= minLen || cHan >= 2 && (ctl>>e&1 != 0 || cLatin1) {
+					return carry
 				}
-				next = i + 2*s
+				carry = -1
+				starts &^= 1 // the carried run's units
+			}
+		}
+		for starts != 0 {
+			st := bits.TrailingZeros64(starts)
+			e := st + bits.TrailingZeros64(^(run >> st))
+			if e == 64 { // the run may go on past these units
+				carry, cLen = cb+2*st, 64-st
+				cZero, cHan, cLatin1 = bits.OnesCount64(zero>>st), bits.OnesCount64(han>>st), latin1>>st != 0
 				break
 			}
-			rm := (uint64(1)<<(e-s) - 1) << s
-			if bits.OnesCount64(zero&rm) >= minLen || bits.OnesCount64(han&rm) >= 2 && (ctl>>e&1 != 0 || latin1&rm != 0) {
-				return i + 2*s
+			rm := (uint64(1)<<(e-st) - 1) << st
+			if bits.OnesCount64(zero&rm) >= minLen {
+				return cb + 2*st
+			}
+			// Two or three hanzi also need a start where strings start: a
+			// control unit before (or a tab, which the mask counts in the
+			// run; or a unit before this chunk, not known here).
+			if h := bits.OnesCount64(han & rm); h >= 2 && (ctl>>e&1 != 0 || latin1&rm != 0) &&
+				(h >= 4 || st == 0 || ctl>>(st-1)&1 != 0 || zero>>st&1 != 0) {
+				return cb + 2*st
 			}
 			starts &= starts - 1
 		}
-		i = next
+		cb += 128
+		if carry < 0 && cb >= end {
+			return cb
+		}
+		if cb+128 > len(b) {
+			if carry >= 0 {
+				return carry
+			}
+			return cb
+		}
+		s.setChunk(b, cb)
+		from = 0
 	}
-	return i
+}
+
+// setChunk reads the class masks of the 64 units from cb into s.
+func (s *u16Scan) setChunk(b []byte, cb int) {
+	s.cb, s.chunkOK = cb, true
+	p := b[cb : cb+128]
+	if zero128(p) { // zero fill (padding, BSS images): no runs, all control units
+		s.m = [5]uint64{0, 0, 0, ^uint64(0), 0}
+		return
+	}
+	s.m[0], s.m[1], s.m[2], s.m[3], s.m[4] = classMasks64(p)
 }
 
 // endRun16 hands the run b[start:end] to judgeUTF16 when it may yield a
