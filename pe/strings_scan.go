@@ -468,11 +468,11 @@ type u16Scan struct {
 	align int
 	i     int // the next unit's offset
 	run   u16Run
-	// skip16's chunk: the class masks (run, zero, han, ctl, latin1) of the
-	// 64 units from cb, when chunkOK.
+	// skip16's chunk: the class masks (run, zero, han, stop) of the 64
+	// units from cb, when chunkOK.
 	cb      int
 	chunkOK bool
-	m       [5]uint64
+	m       [4]uint64
 }
 
 // u16Run is the run being read: where it starts and its cheap counts.
@@ -610,11 +610,12 @@ func (x *extractor) utf16To(s *u16Scan, lim int) {
 
 // Unit classes for skip16, one bit each (class16tab).
 const (
-	c16Run    = 1 << iota // a unit runs are made of: kind16 above u16Ctl (tabs too)
-	c16Zero               // a run unit with a zero high byte: ASCII, Latin-1, tab
-	c16Han                // u16Han
-	c16Ctl                // u16Ctl: ends a run where strings end
-	c16Latin1             // u16Latin1: splits a run holding CJK
+	c16Run  = 1 << iota // a unit runs are made of: kind16 above u16Ctl (tabs too)
+	c16Zero             // a run unit with a zero high byte: ASCII, Latin-1, tab
+	c16Han              // u16Han
+	// u16Ctl or u16Latin1: outside a run a control unit (which ends a run
+	// where strings end), inside one a Latin-1 unit (which cuts a CJK run)
+	c16Stop
 )
 
 // class16tab is the unit classes for every code unit.
@@ -632,10 +633,8 @@ var class16tab = func() *[1 << 16]uint8 {
 		switch k {
 		case u16Han:
 			c |= c16Han
-		case u16Ctl:
-			c |= c16Ctl
-		case u16Latin1:
-			c |= c16Latin1
+		case u16Ctl, u16Latin1:
+			c |= c16Stop
 		}
 		t[u] = c
 	}
@@ -646,7 +645,7 @@ var class16tab = func() *[1 << 16]uint8 {
 // the mask of the units in it (bit k for the unit at p[2k]). Eight units at
 // a time: their class bytes packed in a word, each class's bits gathered by
 // one multiplication (as in printMask8).
-func classMasks64(p []byte) (run, zero, han, ctl, latin1 uint64) {
+func classMasks64(p []byte) (run, zero, han, stop uint64) {
 	t := class16tab
 	_ = p[127]
 	for j := 0; j < 128; j += 16 {
@@ -658,8 +657,7 @@ func classMasks64(p []byte) (run, zero, han, ctl, latin1 uint64) {
 		run |= gather8(c) << sh
 		zero |= gather8(c>>1) << sh
 		han |= gather8(c>>2) << sh
-		ctl |= gather8(c>>3) << sh
-		latin1 |= gather8(c>>4) << sh
+		stop |= gather8(c>>3) << sh
 	}
 	return
 }
@@ -716,7 +714,9 @@ func (x *extractor) skip16(s *u16Scan, i, end int) int {
 	// The run carried from the chunk before: its start, units and counts.
 	carry, cLen, cZero, cHan, cLatin1 := -1, 0, 0, 0, false
 	for {
-		run, zero, han, ctl, latin1 := s.m[0], s.m[1], s.m[2], s.m[3], s.m[4]
+		// Outside runs stop marks the control units, inside them the
+		// Latin-1 units.
+		run, zero, han, stop := s.m[0], s.m[1], s.m[2], s.m[3]
 		r := run & (^uint64(0) << from)
 		// Run starts, but for runs of one unit, which yield nothing; one
 		// at the last unit is kept, as its run may go on.
@@ -727,14 +727,14 @@ func (x *extractor) skip16(s *u16Scan, i, end int) int {
 			cLen += e
 			cZero += bits.OnesCount64(zero & rm)
 			cHan += bits.OnesCount64(han & rm)
-			cLatin1 = cLatin1 || latin1&rm != 0
+			cLatin1 = cLatin1 || stop&rm != 0
 			if cLen >= maxStringBytes/2 {
 				return carry
 			}
 			if e == 64 {
 				starts = 0 // all its units: on to the next chunk
 			} else {
-				if cZero >= minLen || cHan >= 2 && (ctl>>e&1 != 0 || cLatin1) {
+				if cZero >= minLen || cHan >= 2 && (stop>>e&1 != 0 || cLatin1) {
 					return carry
 				}
 				carry = -1
@@ -746,7 +746,7 @@ func (x *extractor) skip16(s *u16Scan, i, end int) int {
 			e := st + bits.TrailingZeros64(^(run >> st))
 			if e == 64 { // the run may go on past these units
 				carry, cLen = cb+2*st, 64-st
-				cZero, cHan, cLatin1 = bits.OnesCount64(zero>>st), bits.OnesCount64(han>>st), latin1>>st != 0
+				cZero, cHan, cLatin1 = bits.OnesCount64(zero>>st), bits.OnesCount64(han>>st), stop>>st != 0
 				break
 			}
 			rm := (uint64(1)<<(e-st) - 1) << st
@@ -756,8 +756,8 @@ func (x *extractor) skip16(s *u16Scan, i, end int) int {
 			// Two or three hanzi also need a start where strings start: a
 			// control unit before (or a tab, which the mask counts in the
 			// run; or a unit before this chunk, not known here).
-			if h := bits.OnesCount64(han & rm); h >= 2 && (ctl>>e&1 != 0 || latin1&rm != 0) &&
-				(h >= 4 || st == 0 || ctl>>(st-1)&1 != 0 || zero>>st&1 != 0) {
+			if h := bits.OnesCount64(han & rm); h >= 2 && (stop>>e&1 != 0 || stop&rm != 0) &&
+				(h >= 4 || st == 0 || stop>>(st-1)&1 != 0 || zero>>st&1 != 0) {
 				return cb + 2*st
 			}
 			starts &= starts - 1
@@ -782,10 +782,10 @@ func (s *u16Scan) setChunk(b []byte, cb int) {
 	s.cb, s.chunkOK = cb, true
 	p := b[cb : cb+128]
 	if zero128(p) { // zero fill (padding, BSS images): no runs, all control units
-		s.m = [5]uint64{0, 0, 0, ^uint64(0), 0}
+		s.m = [4]uint64{0, 0, 0, ^uint64(0)}
 		return
 	}
-	s.m[0], s.m[1], s.m[2], s.m[3], s.m[4] = classMasks64(p)
+	s.m[0], s.m[1], s.m[2], s.m[3] = classMasks64(p)
 }
 
 // endRun16 hands the run b[start:end] to judgeUTF16 when it may yield a
