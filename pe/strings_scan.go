@@ -157,6 +157,7 @@ type extractor struct {
 	arena     []byte // backing store of the values found (see keep)
 	u16       [2]u16Scan
 	ai, gi    int // where the ASCII and GBK scanners resume
+	gchunk    gbkChunk
 	dec       interface{ Bytes([]byte) ([]byte, error) }
 }
 
@@ -823,10 +824,14 @@ func cheapPlausible(hanzi, punct, chars, stretches, hanWeight, min int, terminat
 func (x *extractor) judgeUTF16(align, start, end int, startOK, terminated, longASCII bool) {
 	l := listUTF16Even + align
 	b := x.b
-	c := recount16(b[start:end])
-	if c.plausible(x.hanWeight, x.min, startOK, terminated) && x.utf16Believable(start, end, &c) {
-		x.add(l, start, b[start:end])
-		return
+	// ASCII read at the wrong alignment is not believable whatever its
+	// counts: asked before counting it.
+	if !readsAsASCII(b, x.min, start, end) {
+		c := recount16(b[start:end])
+		if c.plausible(x.hanWeight, x.min, startOK, terminated) && x.utf16Believable(start, end, &c) {
+			x.add(l, start, b[start:end])
+			return
+		}
 	}
 	if !longASCII {
 		return
@@ -980,7 +985,7 @@ var gbkClassTab = func() (t [256]uint8) {
 
 // gbkMasks64 returns, per class, the mask of the bytes of p (64 bytes) in
 // it, eight bytes at a time as classMasks64 does.
-func gbkMasks64(p []byte) (text, hanLead, hanTrail, end uint64) {
+func gbkMasks64(p []byte) (text, hanLead, hanTrail uint64) {
 	t := &gbkClassTab
 	_ = p[63]
 	for j := 0; j < 64; j += 8 {
@@ -990,7 +995,6 @@ func gbkMasks64(p []byte) (text, hanLead, hanTrail, end uint64) {
 		text |= gather8(c) << j
 		hanLead |= gather8(c>>1) << j
 		hanTrail |= gather8(c>>2) << j
-		end |= gather8(c>>3) << j
 	}
 	return
 }
@@ -1001,40 +1005,91 @@ func gbkMasks64(p []byte) (text, hanLead, hanTrail, end uint64) {
 // stretch (the bytes around a stretch can neither be in a run nor pair up
 // with its bytes), and a run that yields a string holds two hanzi (a byte
 // of 0xB0-0xF7 before one of 0xA1-0xFE) and ends where strings end (NUL,
-// CR, LF: so at the stretch's end) or is cut at maxStringBytes (longer
-// than 64 bytes and the 256 of ASCII a run backs up over). A stretch that
-// reaches the 64 bytes' end is read again from its start; one that fills
-// them, and the data's last 64 bytes, are left to gbkTo. The returned
-// offset is i or starts a stretch.
+// CR, LF: so at the stretch's end) or is cut at maxStringBytes. As in
+// skip16, the chunk last read is kept for gbkTo's return after each run,
+// and a stretch that goes on past a chunk is carried into the next. The
+// returned offset is i or starts a stretch; the data's last 64 bytes are
+// left to gbkTo.
 func (x *extractor) skipGBK(i, lim int) int {
 	b := x.b
-	for i < lim && i+64 <= len(b) {
-		if highBits64(b[i:i+64]) == 0 { // ASCII and zero fill: no lead byte to start a run
-			i += 64
-			continue
+	g := &x.gchunk
+	if !g.ok || i < g.cb || i >= g.cb+64 {
+		if i >= lim || i+64 > len(b) {
+			return i
 		}
-		text, hanLead, hanTrail, end := gbkMasks64(b[i : i+64])
-		hanzi := hanLead & (hanTrail >> 1)
-		starts := text &^ (text << 1)
-		next := i + 64
+		g.set(b, i)
+	}
+	cb := g.cb
+	from := uint(i - cb)
+	carry, cLen, cHan := -1, 0, 0 // the stretch carried from the chunk before
+	for {
+		text, hanzi := g.text, g.hanzi
+		t := text & (^uint64(0) << from)
+		starts := t &^ (t << 1)
+		if carry >= 0 {
+			e := bits.TrailingZeros64(^text)
+			cLen += e
+			cHan += bits.OnesCount64(hanzi & (uint64(1)<<e - 1))
+			if cLen >= maxStringBytes {
+				return carry
+			}
+			if e == 64 {
+				starts = 0 // all its bytes: on to the next chunk
+			} else {
+				if cHan >= 2 && gbkClassTab[b[cb+e]]&gEnd != 0 {
+					return carry
+				}
+				carry = -1
+				starts &^= 1
+			}
+		}
 		for starts != 0 {
 			s := bits.TrailingZeros64(starts)
 			e := s + bits.TrailingZeros64(^(text >> s))
 			if e == 64 { // the stretch may go on past these bytes
-				if s == 0 {
-					return i
-				}
-				next = i + s
+				carry, cLen, cHan = cb+s, 64-s, bits.OnesCount64(hanzi>>s)
 				break
 			}
-			if end>>e&1 != 0 && bits.OnesCount64(hanzi&(uint64(1)<<e-1)&^(uint64(1)<<s-1)) >= 2 {
-				return i + s
+			if bits.OnesCount64(hanzi&(uint64(1)<<e-1)&^(uint64(1)<<s-1)) >= 2 && gbkClassTab[b[cb+e]]&gEnd != 0 {
+				return cb + s
 			}
 			starts &= starts - 1
 		}
-		i = next
+		cb += 64
+		if carry < 0 && cb >= lim {
+			return cb
+		}
+		if cb+64 > len(b) {
+			if carry >= 0 {
+				return carry
+			}
+			return cb
+		}
+		g.set(b, cb)
+		from = 0
 	}
-	return i
+}
+
+// gbkChunk is skipGBK's chunk: the masks of the 64 bytes from cb, when ok.
+type gbkChunk struct {
+	cb          int
+	ok          bool
+	text, hanzi uint64 // gText bytes, hanzi starts (lead and trail)
+}
+
+func (g *gbkChunk) set(b []byte, cb int) {
+	g.cb, g.ok = cb, true
+	p := b[cb : cb+64]
+	if highBits64(p) == 0 { // ASCII and zero fill: no hanzi, gText is printable
+		g.text, g.hanzi = printMask64(p), 0
+		return
+	}
+	text, hanLead, hanTrail := gbkMasks64(p)
+	hanzi := hanLead & (hanTrail >> 1)
+	if hanLead>>63 != 0 && cb+64 < len(b) && gbkClassTab[b[cb+64]]&gHanTrail != 0 {
+		hanzi |= 1 << 63 // the pair goes on into the next chunk
+	}
+	g.text, g.hanzi = text, hanzi
 }
 
 // judgeGBK emits the GBK run b[start:end] when it is believable, counted in
