@@ -696,11 +696,11 @@ func gather8(w uint64) uint64 { return (w & lo8) * 0x0102040810204080 >> 56 }
 // unit (which cuts a CJK run as if it ended there) or the maxStringBytes
 // cut; with fewer than four hanzi, a start where strings start too (see
 // cheapPlausible and endRun16: the pieces a Latin-1 unit cuts off a run
-// after its first never do). The chunk of 64 units last read is kept in s, as the scan comes back
-// to it after each run it is handed; a run that goes on past a chunk is
-// carried into the next one. The returned offset is the start of a run
-// that may yield a string, or follows a unit that is not a run unit; the
-// data's last 64 units are left to the unit-by-unit scan.
+// after its first never do). The chunk of 64 units last read is kept in s,
+// as the scan comes back to it after each run it is handed; a run that goes
+// on past a chunk is carried into the next one. The returned offset is the
+// start of a run that may yield a string, or follows a unit that is not a
+// run unit; the data's last 64 units are left to the unit-by-unit scan.
 func (x *extractor) skip16(s *u16Scan, i, end int) int {
 	b := x.b
 	minLen := x.min
