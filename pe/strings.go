@@ -1,6 +1,7 @@
 package pe
 
 import (
+	"encoding/binary"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -209,15 +210,7 @@ func (x *extractor) utf16Believable(start, end int, c *cjkCounts) bool {
 // when unknown) and the minimum string length; the test-only reference
 // extractor applies the same rules.
 func utf16Believable(b []byte, l *textLayout, minLen, start, end int, c *cjkCounts) bool {
-	e := end
-	for e > start && b[e-1] == 0 {
-		e--
-	}
-	ascii := e-start >= minLen
-	for k := start; ascii && k < e; k++ {
-		ascii = isPrint(b[k])
-	}
-	if ascii {
+	if readsAsASCII(b, minLen, start, end) {
 		return false
 	}
 	if l != nil && l.in(l.binary, start, end) {
@@ -243,6 +236,31 @@ func utf16Believable(b []byte, l *textLayout, minLen, start, end int, c *cjkCoun
 	}
 	lineEnd := func(u uint16) bool { return u == 0 || u == '\r' || u == '\n' }
 	return lineEnd(unit(start-2)) && lineEnd(unit(end))
+}
+
+// readsAsASCII: b[start:end], but for trailing NULs, is min or more
+// printable ASCII bytes (the first rule of utf16Believable, which needs no
+// counts: the scan asks it first).
+func readsAsASCII(b []byte, minLen, start, end int) bool {
+	e := end
+	for e > start && b[e-1] == 0 {
+		e--
+	}
+	if e-start < minLen {
+		return false
+	}
+	k := start
+	for ; k+8 <= e; k += 8 {
+		if printMask8(binary.LittleEndian.Uint64(b[k:])) != 0xFF {
+			return false
+		}
+	}
+	for ; k < e; k++ {
+		if !isPrint(b[k]) {
+			return false
+		}
+	}
+	return true
 }
 
 // gbkBelievable applies the GBK-only rules to a run that passed the shared

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -50,6 +51,12 @@ func TestExtractStringsMatchesReference(t *testing.T) {
 		append(gbkBytes(t, "一号过滤器TOM\r\n内容过滤"), 0), gbkBytes(t, "宋体"), {0, 0, 0, 0}, bytes.Repeat([]byte{0xCA}, 40),
 		[]byte("\t\tindented\x00"), utf16z("a要b低c烊"), utf16z(string(bytes.Repeat([]byte("x"), 5000))),
 		bytes.Repeat([]byte("y"), 5000), append(gbkBytes(t, "中文"+string(bytes.Repeat([]byte("字"), 3000))), 0),
+		// Runs about as long as the skips' 64-unit and 64-byte chunks, ASCII
+		// that reads as hanzi at either alignment, short CJK between NULs,
+		// Latin-1 against CJK.
+		utf16z(strings.Repeat("abcdefgh", 9)), utf16zNoNul(strings.Repeat("x", 63)),
+		[]byte(strings.Repeat("_ZNSt7__cxx1112basic_string", 5) + "\x00"), utf16z("确定"), utf16zNoNul("Ünï关于本软件"),
+		append(gbkBytes(t, strings.Repeat("过滤", 17)), 0), append(gbkBytes(t, "删除"), '\r', '\n'),
 	}
 	for n := range 40 {
 		var b []byte
@@ -152,6 +159,11 @@ func FuzzExtractStringsReference(f *testing.F) {
 			min = 4
 		}
 		sameStrings(t, "fuzz", data, StringOptions{MinLength: min, Max: max})
+		// Repeated past a few hundred bytes, the input reaches the 64-unit
+		// and 64-byte chunks the scanners skip by.
+		if len(data) > 0 && len(data) < 256 {
+			sameStrings(t, "fuzz, repeated", bytes.Repeat(data, 512/len(data)+1), StringOptions{MinLength: min, Max: max})
+		}
 	})
 }
 

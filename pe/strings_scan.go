@@ -157,6 +157,7 @@ type extractor struct {
 	arena     []byte // backing store of the values found (see keep)
 	u16       [2]u16Scan
 	ai, gi    int // where the ASCII and GBK scanners resume
+	gchunk    gbkChunk
 	dec       interface{ Bytes([]byte) ([]byte, error) }
 }
 
@@ -468,6 +469,11 @@ type u16Scan struct {
 	align int
 	i     int // the next unit's offset
 	run   u16Run
+	// skip16's chunk: the class masks (run, zero, han, stop) of the 64
+	// units from cb, when chunkOK.
+	cb      int
+	chunkOK bool
+	m       [4]uint64
 }
 
 // u16Run is the run being read: where it starts and its cheap counts.
@@ -506,9 +512,15 @@ func (x *extractor) utf16To(s *u16Scan, lim int) {
 	start, chars, hanzi, punct, latin1, stretches := r.start, r.chars, r.hanzi, r.punct, r.latin1, r.stretches
 	lastWide, asciiRun, longASCII := r.lastWide, r.asciiRun, r.longASCII
 	startOK := r.startOK
+	skip := minLen >= 2 // a run of one unit is a string when min is 1
 	for i < end {
 		if start < 0 {
-			// Outside a run (most of a binary): one table lookup a unit.
+			// Outside a run (most of a binary): first 64 units at a time
+			// past the runs that cannot yield a string, then one table
+			// lookup a unit.
+			if skip {
+				i = x.skip16(s, i, end)
+			}
 			for i < end {
 				if u := uint16(b[i]) | uint16(b[i+1])<<8; tab[u] > u16Ctl && u != '\t' {
 					break
@@ -597,6 +609,186 @@ func (x *extractor) utf16To(s *u16Scan, lim int) {
 		stretches: stretches, lastWide: lastWide, asciiRun: asciiRun, longASCII: longASCII}
 }
 
+// Unit classes for skip16, one bit each (class16tab).
+const (
+	c16Run  = 1 << iota // a unit runs are made of: kind16 above u16Ctl (tabs too)
+	c16Zero             // a run unit with a zero high byte: ASCII, Latin-1, tab
+	c16Han              // u16Han
+	// u16Ctl or u16Latin1: outside a run a control unit (which ends a run
+	// where strings end), inside one a Latin-1 unit (which cuts a CJK run)
+	c16Stop
+)
+
+// class16tab is the unit classes for every code unit.
+var class16tab = func() *[1 << 16]uint8 {
+	var t [1 << 16]uint8
+	for u := range t {
+		k := kind16tab[u]
+		var c uint8
+		if k > u16Ctl {
+			c |= c16Run
+			if u>>8 == 0 {
+				c |= c16Zero
+			}
+		}
+		switch k {
+		case u16Han:
+			c |= c16Han
+		case u16Ctl, u16Latin1:
+			c |= c16Stop
+		}
+		t[u] = c
+	}
+	return &t
+}()
+
+// classMasks64 reads the 64 units of p (128 bytes) and returns, per class,
+// the mask of the units in it (bit k for the unit at p[2k]). Eight units at
+// a time: their class bytes packed in a word, each class's bits gathered by
+// one multiplication (as in printMask8).
+func classMasks64(p []byte) (run, zero, han, stop uint64) {
+	t := class16tab
+	_ = p[127]
+	for j := 0; j < 128; j += 16 {
+		w0 := binary.LittleEndian.Uint64(p[j:])
+		w1 := binary.LittleEndian.Uint64(p[j+8:])
+		c := uint64(t[uint16(w0)]) | uint64(t[uint16(w0>>16)])<<8 | uint64(t[uint16(w0>>32)])<<16 | uint64(t[uint16(w0>>48)])<<24 |
+			uint64(t[uint16(w1)])<<32 | uint64(t[uint16(w1>>16)])<<40 | uint64(t[uint16(w1>>32)])<<48 | uint64(t[uint16(w1>>48)])<<56
+		sh := uint(j / 2)
+		run |= gather8(c) << sh
+		zero |= gather8(c>>1) << sh
+		han |= gather8(c>>2) << sh
+		stop |= gather8(c>>3) << sh
+	}
+	return
+}
+
+// zero128 reports whether the 128 bytes of p are all zero.
+func zero128(p []byte) bool {
+	_ = p[127]
+	var o uint64
+	for j := 0; j < 128; j += 8 {
+		o |= binary.LittleEndian.Uint64(p[j:])
+	}
+	return o == 0
+}
+
+// highBits64 has the top bits of the 64 bytes of p OR-ed together, byte
+// lane by byte lane: zero when no byte is 0x80 or above.
+func highBits64(p []byte) uint64 {
+	_ = p[63]
+	var o uint64
+	for j := 0; j < 64; j += 8 {
+		o |= binary.LittleEndian.Uint64(p[j:])
+	}
+	return o & hi8
+}
+
+// gather8 packs bit 0 of each of w's eight bytes into one byte.
+func gather8(w uint64) uint64 { return (w & lo8) * 0x0102040810204080 >> 56 }
+
+// skip16 returns where the unit-by-unit scan should go on from i (outside a
+// run, the unit before i not a run unit, or a tab): past every run that
+// cannot yield a string, read 64 units at a time from their class masks.
+// With min of 2 or more, a run yields a string only when it holds min units
+// with a zero high byte (a Latin string, or the ASCII stretch of a CJK run),
+// or two hanzi and an end where strings end (a control unit), a Latin-1
+// unit (which cuts a CJK run as if it ended there) or the maxStringBytes
+// cut; with fewer than four hanzi, a start where strings start too (see
+// cheapPlausible and endRun16: the pieces a Latin-1 unit cuts off a run
+// after its first never do). The chunk of 64 units last read is kept in s,
+// as the scan comes back to it after each run it is handed; a run that goes
+// on past a chunk is carried into the next one. The returned offset is the
+// start of a run that may yield a string, or follows a unit that is not a
+// run unit; the data's last 64 units are left to the unit-by-unit scan.
+func (x *extractor) skip16(s *u16Scan, i, end int) int {
+	b := x.b
+	minLen := x.min
+	if !s.chunkOK || i < s.cb || i >= s.cb+128 {
+		if i >= end || i+128 > len(b) {
+			return i
+		}
+		s.setChunk(b, i)
+	}
+	cb := s.cb
+	from := uint(i-cb) / 2
+	// The run carried from the chunk before: its start, units and counts.
+	carry, cLen, cZero, cHan, cLatin1 := -1, 0, 0, 0, false
+	for {
+		// Outside runs stop marks the control units, inside them the
+		// Latin-1 units.
+		run, zero, han, stop := s.m[0], s.m[1], s.m[2], s.m[3]
+		r := run & (^uint64(0) << from)
+		// Run starts, but for runs of one unit, which yield nothing; one
+		// at the last unit is kept, as its run may go on.
+		starts := r &^ (r << 1) & (run>>1 | 1<<63)
+		if carry >= 0 {
+			e := bits.TrailingZeros64(^run)
+			rm := uint64(1)<<e - 1 // all ones when e is 64
+			cLen += e
+			cZero += bits.OnesCount64(zero & rm)
+			cHan += bits.OnesCount64(han & rm)
+			cLatin1 = cLatin1 || stop&rm != 0
+			if cLen >= maxStringBytes/2 {
+				return carry
+			}
+			if e == 64 {
+				starts = 0 // all its units: on to the next chunk
+			} else {
+				if cZero >= minLen || cHan >= 2 && (stop>>e&1 != 0 || cLatin1) {
+					return carry
+				}
+				carry = -1
+				starts &^= 1 // the carried run's units
+			}
+		}
+		for starts != 0 {
+			st := bits.TrailingZeros64(starts)
+			e := st + bits.TrailingZeros64(^(run >> st))
+			if e == 64 { // the run may go on past these units
+				carry, cLen = cb+2*st, 64-st
+				cZero, cHan, cLatin1 = bits.OnesCount64(zero>>st), bits.OnesCount64(han>>st), stop>>st != 0
+				break
+			}
+			rm := (uint64(1)<<(e-st) - 1) << st
+			if bits.OnesCount64(zero&rm) >= minLen {
+				return cb + 2*st
+			}
+			// Two or three hanzi also need a start where strings start: a
+			// control unit before (or a tab, which the mask counts in the
+			// run; or a unit before this chunk, not known here).
+			if h := bits.OnesCount64(han & rm); h >= 2 && (stop>>e&1 != 0 || stop&rm != 0) &&
+				(h >= 4 || st == 0 || stop>>(st-1)&1 != 0 || zero>>st&1 != 0) {
+				return cb + 2*st
+			}
+			starts &= starts - 1
+		}
+		cb += 128
+		if carry < 0 && cb >= end {
+			return cb
+		}
+		if cb+128 > len(b) {
+			if carry >= 0 {
+				return carry
+			}
+			return cb
+		}
+		s.setChunk(b, cb)
+		from = 0
+	}
+}
+
+// setChunk reads the class masks of the 64 units from cb into s.
+func (s *u16Scan) setChunk(b []byte, cb int) {
+	s.cb, s.chunkOK = cb, true
+	p := b[cb : cb+128]
+	if zero128(p) { // zero fill (padding, BSS images): no runs, all control units
+		s.m = [4]uint64{0, 0, 0, ^uint64(0)}
+		return
+	}
+	s.m[0], s.m[1], s.m[2], s.m[3] = classMasks64(p)
+}
+
 // endRun16 hands the run b[start:end] to judgeUTF16 when it may yield a
 // string; most runs in binary data cannot (CJK that is not terminated and
 // holds no ASCII stretch, or fails the cheap counts).
@@ -632,10 +824,14 @@ func cheapPlausible(hanzi, punct, chars, stretches, hanWeight, min int, terminat
 func (x *extractor) judgeUTF16(align, start, end int, startOK, terminated, longASCII bool) {
 	l := listUTF16Even + align
 	b := x.b
-	c := recount16(b[start:end])
-	if c.plausible(x.hanWeight, x.min, startOK, terminated) && x.utf16Believable(start, end, &c) {
-		x.add(l, start, b[start:end])
-		return
+	// ASCII read at the wrong alignment is not believable whatever its
+	// counts: asked before counting it.
+	if !readsAsASCII(b, x.min, start, end) {
+		c := recount16(b[start:end])
+		if c.plausible(x.hanWeight, x.min, startOK, terminated) && x.utf16Believable(start, end, &c) {
+			x.add(l, start, b[start:end])
+			return
+		}
 	}
 	if !longASCII {
 		return
@@ -684,6 +880,7 @@ func (x *extractor) gbkTo(lim int) {
 	b := x.b
 	i := x.gi
 	for i < lim {
+		i = x.skipGBK(i, lim)
 		// To the next lead byte: the next byte of 0x80 or above found
 		// eight bytes at a time (ASCII text, zero fill and much of code
 		// have none), then checked to be neither 0x80 nor 0xFF.
@@ -758,6 +955,141 @@ func (x *extractor) gbkTo(lim int) {
 		i = j
 	}
 	x.gi = i
+}
+
+// Byte classes for skipGBK, one bit each (gbkClassTab).
+const (
+	gText     = 1 << iota // can be in a GBK run: printable ASCII, tab, 0x80-0xFE (leads and trails)
+	gHanLead              // 0xB0-0xF7: leads a GB 2312 hanzi
+	gHanTrail             // 0xA1-0xFE: ends one
+	gEnd                  // NUL, CR, LF: where strings end
+)
+
+var gbkClassTab = func() (t [256]uint8) {
+	for c := range t {
+		if printTab[c] || c >= 0x80 && c <= 0xFE {
+			t[c] |= gText
+		}
+		if c >= 0xB0 && c <= 0xF7 {
+			t[c] |= gHanLead
+		}
+		if c >= 0xA1 && c <= 0xFE {
+			t[c] |= gHanTrail
+		}
+		if c == 0 || c == '\r' || c == '\n' {
+			t[c] |= gEnd
+		}
+	}
+	return t
+}()
+
+// gbkMasks64 returns, per class, the mask of the bytes of p (64 bytes) in
+// it, eight bytes at a time as classMasks64 does.
+func gbkMasks64(p []byte) (text, hanLead, hanTrail uint64) {
+	t := &gbkClassTab
+	_ = p[63]
+	for j := 0; j < 64; j += 8 {
+		w := binary.LittleEndian.Uint64(p[j:])
+		c := uint64(t[uint8(w)]) | uint64(t[uint8(w>>8)])<<8 | uint64(t[uint8(w>>16)])<<16 | uint64(t[uint8(w>>24)])<<24 |
+			uint64(t[uint8(w>>32)])<<32 | uint64(t[uint8(w>>40)])<<40 | uint64(t[uint8(w>>48)])<<48 | uint64(t[w>>56])<<56
+		text |= gather8(c) << j
+		hanLead |= gather8(c>>1) << j
+		hanTrail |= gather8(c>>2) << j
+	}
+	return
+}
+
+// skipGBK returns where gbkTo should look for the next lead byte from i:
+// past the stretches of bytes that can be in a GBK run (gText) none of whose
+// runs can yield a string, read 64 bytes at a time. Every run lies in one
+// stretch (the bytes around a stretch can neither be in a run nor pair up
+// with its bytes), and a run that yields a string holds two hanzi (a byte
+// of 0xB0-0xF7 before one of 0xA1-0xFE) and ends where strings end (NUL,
+// CR, LF: so at the stretch's end) or is cut at maxStringBytes. As in
+// skip16, the chunk last read is kept for gbkTo's return after each run,
+// and a stretch that goes on past a chunk is carried into the next. The
+// returned offset is i or starts a stretch; the data's last 64 bytes are
+// left to gbkTo.
+func (x *extractor) skipGBK(i, lim int) int {
+	b := x.b
+	g := &x.gchunk
+	if !g.ok || i < g.cb || i >= g.cb+64 {
+		if i >= lim || i+64 > len(b) {
+			return i
+		}
+		g.set(b, i)
+	}
+	cb := g.cb
+	from := uint(i - cb)
+	carry, cLen, cHan := -1, 0, 0 // the stretch carried from the chunk before
+	for {
+		text, hanzi := g.text, g.hanzi
+		t := text & (^uint64(0) << from)
+		starts := t &^ (t << 1)
+		if carry >= 0 {
+			e := bits.TrailingZeros64(^text)
+			cLen += e
+			cHan += bits.OnesCount64(hanzi & (uint64(1)<<e - 1))
+			if cLen >= maxStringBytes {
+				return carry
+			}
+			if e == 64 {
+				starts = 0 // all its bytes: on to the next chunk
+			} else {
+				if cHan >= 2 && gbkClassTab[b[cb+e]]&gEnd != 0 {
+					return carry
+				}
+				carry = -1
+				starts &^= 1
+			}
+		}
+		for starts != 0 {
+			s := bits.TrailingZeros64(starts)
+			e := s + bits.TrailingZeros64(^(text >> s))
+			if e == 64 { // the stretch may go on past these bytes
+				carry, cLen, cHan = cb+s, 64-s, bits.OnesCount64(hanzi>>s)
+				break
+			}
+			if bits.OnesCount64(hanzi&(uint64(1)<<e-1)&^(uint64(1)<<s-1)) >= 2 && gbkClassTab[b[cb+e]]&gEnd != 0 {
+				return cb + s
+			}
+			starts &= starts - 1
+		}
+		cb += 64
+		if carry < 0 && cb >= lim {
+			return cb
+		}
+		if cb+64 > len(b) {
+			if carry >= 0 {
+				return carry
+			}
+			return cb
+		}
+		g.set(b, cb)
+		from = 0
+	}
+}
+
+// gbkChunk is skipGBK's chunk: the masks of the 64 bytes from cb, when ok.
+type gbkChunk struct {
+	cb          int
+	ok          bool
+	text, hanzi uint64 // gText bytes, hanzi starts (lead and trail)
+}
+
+func (g *gbkChunk) set(b []byte, cb int) {
+	g.cb, g.ok = cb, true
+	p := b[cb : cb+64]
+	if highBits64(p) == 0 { // ASCII and zero fill: no hanzi, gText is printable
+		g.text, g.hanzi = printMask64(p), 0
+		return
+	}
+	text, hanLead, hanTrail := gbkMasks64(p)
+	hanzi := hanLead & (hanTrail >> 1)
+	if hanLead>>63 != 0 && cb+64 < len(b) && gbkClassTab[b[cb+64]]&gHanTrail != 0 {
+		hanzi |= 1 << 63 // the pair goes on into the next chunk
+	}
+	g.text, g.hanzi = text, hanzi
 }
 
 // judgeGBK emits the GBK run b[start:end] when it is believable, counted in
