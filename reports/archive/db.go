@@ -123,13 +123,15 @@ func upsertMany(ctx context.Context, db *sql.DB, builds []Keyed) error {
 		return fmt.Errorf("archive: index begin: %w", err)
 	}
 	defer tx.Rollback()
+	st := &stmts{tx: tx, byQuery: map[string]*sql.Stmt{}}
+	defer st.close()
 	for _, b := range builds {
 		for _, t := range buildTables {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM `+t.name+` WHERE `+t.col+` = ?`, b.Key); err != nil {
+			if err := st.exec(ctx, `DELETE FROM `+t.name+` WHERE `+t.col+` = ?`, b.Key); err != nil {
 				return fmt.Errorf("archive: index delete %s %s: %w", t.name, b.Key, err)
 			}
 		}
-		if err := insertBuild(ctx, tx, b.Key, b.Report); err != nil {
+		if err := insertBuild(ctx, st, b.Key, b.Report); err != nil {
 			return err
 		}
 	}
@@ -139,11 +141,38 @@ func upsertMany(ctx context.Context, db *sql.DB, builds []Keyed) error {
 	return nil
 }
 
+// stmts are a transaction's statements, each prepared once: a build has
+// hundreds of rows (keywords), and preparing the same INSERT for each was
+// most of an upsert's time.
+type stmts struct {
+	tx      *sql.Tx
+	byQuery map[string]*sql.Stmt
+}
+
+func (s *stmts) exec(ctx context.Context, q string, args ...any) error {
+	st, ok := s.byQuery[q]
+	if !ok {
+		var err error
+		if st, err = s.tx.PrepareContext(ctx, q); err != nil {
+			return err
+		}
+		s.byQuery[q] = st
+	}
+	_, err := st.ExecContext(ctx, args...)
+	return err
+}
+
+func (s *stmts) close() {
+	for _, st := range s.byQuery {
+		st.Close()
+	}
+}
+
 // insertBuild adds one report's rows, in tree order. version_rank is set
 // by rank once the batch of upserts is done.
-func insertBuild(ctx context.Context, tx *sql.Tx, key string, r *reports.Report) error {
+func insertBuild(ctx context.Context, st *stmts, key string, r *reports.Report) error {
 	ins := func(q string, args ...any) error {
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		if err := st.exec(ctx, q, args...); err != nil {
 			return fmt.Errorf("archive: index insert %s %s: %w", strings.Fields(q)[2], key, err)
 		}
 		return nil

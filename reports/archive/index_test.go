@@ -349,3 +349,83 @@ func TestRebuildMemoryIsBounded(t *testing.T) {
 		t.Errorf("peak heap grows with the archive: %d MB for 5 reports, %d MB for 40", ps>>20, pl>>20)
 	}
 }
+
+// TestFlushedMark: an index is trusted (Flushed) after a run that ended
+// with Flush, and not after one that changed it and was killed before
+// (WillChange, as a scan calls before it writes its first report).
+func TestFlushedMark(t *testing.T) {
+	ctx := context.Background()
+	out := newArchive(t)
+	reopen := func() *archive.Index {
+		t.Helper()
+		x, err := archive.Open(ctx, out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	x := reopen()
+	if !x.Flushed() {
+		t.Fatal("a rebuilt index is not Flushed")
+	}
+	if err := x.WillChange(ctx); err != nil {
+		t.Fatal(err)
+	}
+	x.Close() // killed: no Flush
+	x = reopen()
+	if x.Flushed() {
+		t.Fatal("an index changed by a run without Flush is Flushed")
+	}
+	if err := x.Flush(ctx); err != nil { // canonicalizes: nothing was upserted, but the mark was gone
+		t.Fatal(err)
+	}
+	x.Close()
+	x = reopen()
+	defer x.Close()
+	if !x.Flushed() {
+		t.Fatal("not Flushed after Flush")
+	}
+}
+
+// TestFlushUnchangedKeepsPage: a Flush with nothing changed leaves
+// index.html as it is, and writes it again when it is missing.
+func TestFlushUnchangedKeepsPage(t *testing.T) {
+	ctx := context.Background()
+	out := newArchive(t)
+	page := filepath.Join(out, archive.IndexHTML)
+	want, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.Stat(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flush := func() {
+		t.Helper()
+		x, err := archive.Open(ctx, out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer x.Close()
+		if err := x.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flush()
+	after, err := os.Stat(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !os.SameFile(before, after) {
+		t.Error("index.html was rewritten though nothing changed")
+	}
+	if err := os.Remove(page); err != nil {
+		t.Fatal(err)
+	}
+	flush()
+	got, err := os.ReadFile(page)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Errorf("missing index.html not written again as it was (%v)", err)
+	}
+}
