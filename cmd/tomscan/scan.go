@@ -74,6 +74,21 @@ func loadRuleSources(dirs []string, noBuiltin bool) ([]rules.Source, error) {
 	return srcs, nil
 }
 
+type compiled struct {
+	set *rules.Set
+	err error
+}
+
+// compileAsync compiles srcs in the background (compileRules).
+func compileAsync(ctx context.Context, srcs []rules.Source) <-chan compiled {
+	ch := make(chan compiled, 1)
+	go func() {
+		set, err := compileRules(ctx, srcs)
+		ch <- compiled{set, err}
+	}()
+	return ch
+}
+
 // compileRules compiles srcs; a rule that does not compile is a usage error.
 func compileRules(ctx context.Context, srcs []rules.Source) (*rules.Set, error) {
 	set, err := rules.Compile(ctx, srcs)
@@ -182,6 +197,13 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	if err != nil {
 		return exitUsage, err
 	}
+	// When no archived build was made with these rules (a first scan, new
+	// rules), they will be needed: they compile meanwhile, and a rule that
+	// does not compile stops the scan before the archive is touched.
+	var early <-chan compiled
+	if *rescan || !archive.HasRules(ctx, *out, rules.SourcesDigest(ruleSrcs), toolInfo().Version) {
+		early = compileAsync(ctx, ruleSrcs)
+	}
 	digests := pipeline.CacheDigests{TrustStore: sha256Hex(trustPEM), Passwords: passwordsDigest(pwList)}
 	if *keywords != "" {
 		snaps, err := lists.Load(ctx, *keywords)
@@ -192,6 +214,14 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	}
 	if missing := missingTools(unpack.FindTools()); len(missing) > 0 {
 		return exitUsage, usagef("scan: external tools not found on PATH: %s: run 'make setup' (Debian: apt-get install 7zip innoextract unshield)", strings.Join(missing, ", "))
+	}
+	var set *rules.Set
+	if early != nil {
+		c := <-early
+		if c.err != nil {
+			return exitUsage, c.err
+		}
+		set = c.set
 	}
 	lock, err := openArchive("scan", *out, stderr)
 	if err != nil {
@@ -266,9 +296,10 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		}
 	}
 	if len(builds) > 0 {
-		set, err := compileRules(ctx, ruleSrcs)
-		if err != nil {
-			return exitUsage, err
+		if set == nil {
+			if set, err = compileRules(ctx, ruleSrcs); err != nil {
+				return exitUsage, err
+			}
 		}
 		cfg.Rules = set
 		if spec.FrozenRules, err = set.Freeze(); err != nil {

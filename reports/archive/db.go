@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"reflect"
 	"strings"
 
 	"modernc.org/sqlite" // pure-Go SQLite: no cgo beyond go-yara's
@@ -126,13 +127,14 @@ func upsertMany(ctx context.Context, db *sql.DB, builds []Keyed) error {
 	st := &stmts{tx: tx, byQuery: map[string]*sql.Stmt{}}
 	defer st.close()
 	for _, b := range builds {
-		for _, t := range buildTables {
-			if err := st.exec(ctx, `DELETE FROM `+t.name+` WHERE `+t.col+` = ?`, b.Key); err != nil {
-				return fmt.Errorf("archive: index delete %s %s: %w", t.name, b.Key, err)
-			}
-		}
-		if err := insertBuild(ctx, st, b.Key, b.Report); err != nil {
+		rows := map[string]*tableRows{}
+		if err := buildRows(ctx, b.Key, b.Report, rows); err != nil {
 			return err
+		}
+		for _, t := range buildTables {
+			if err := st.replace(ctx, t.name, t.col, b.Key, rows[t.name]); err != nil {
+				return err
+			}
 		}
 	}
 	if err := tx.Commit(); err != nil {
@@ -162,19 +164,135 @@ func (s *stmts) exec(ctx context.Context, q string, args ...any) error {
 	return err
 }
 
+// tableRows are the rows one build has in one table, in insertion order,
+// and the statement that inserts one.
+type tableRows struct {
+	insert string
+	rows   [][]any
+}
+
+// replace makes build key's rows of table (whose build column is col)
+// those of want (nil: none). Rows already there and equal, value for value
+// and in the same order, are left alone: a rescan with other rules changes
+// a build's matches but seldom its hundreds of keywords, and deleting and
+// inserting them again was most of its upserts. Kept rows keep their
+// rowids, in the same order as rows inserted afresh would have them, and
+// Canonicalize copies rows by value: the index bytes after Flush are the
+// same either way.
+func (s *stmts) replace(ctx context.Context, table, col, key string, want *tableRows) error {
+	var rows [][]any
+	if want != nil {
+		rows = want.rows
+	}
+	same, err := s.sameRows(ctx, table, col, key, rows)
+	if err != nil {
+		return fmt.Errorf("archive: index read %s %s: %w", table, key, err)
+	}
+	if same {
+		return nil
+	}
+	if err := s.exec(ctx, `DELETE FROM `+table+` WHERE `+col+` = ?`, key); err != nil {
+		return fmt.Errorf("archive: index delete %s %s: %w", table, key, err)
+	}
+	for _, r := range rows {
+		if err := s.exec(ctx, want.insert, r...); err != nil {
+			return fmt.Errorf("archive: index insert %s %s: %w", table, key, err)
+		}
+	}
+	return nil
+}
+
+// sameRows tells whether build key's rows in table are want, in rowid
+// order, each value of the same type and equal (a value of another type,
+// or one compared with doubt, counts as different: then the rows are
+// written again, as they always were).
+func (s *stmts) sameRows(ctx context.Context, table, col, key string, want [][]any) (bool, error) {
+	q := `SELECT * FROM ` + table + ` WHERE ` + col + ` = ? ORDER BY rowid`
+	st, ok := s.byQuery[q]
+	if !ok {
+		var err error
+		if st, err = s.tx.PrepareContext(ctx, q); err != nil {
+			return false, err
+		}
+		s.byQuery[q] = st
+	}
+	rs, err := st.QueryContext(ctx, key)
+	if err != nil {
+		return false, err
+	}
+	defer rs.Close()
+	cols, err := rs.Columns()
+	if err != nil {
+		return false, err
+	}
+	got := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range got {
+		ptrs[i] = &got[i]
+	}
+	n := 0
+	for rs.Next() {
+		if n >= len(want) || len(want[n]) != len(cols) {
+			return false, nil
+		}
+		if err := rs.Scan(ptrs...); err != nil {
+			return false, err
+		}
+		for i, v := range want[n] {
+			if !sameValue(got[i], v) {
+				return false, nil
+			}
+		}
+		n++
+	}
+	if err := rs.Err(); err != nil {
+		return false, err
+	}
+	return n == len(want), nil
+}
+
+// sameValue compares a value read from the index with one about to be
+// inserted, as the driver would store it (database/sql converts by kind:
+// a named string type as a string, any int as int64).
+func sameValue(stored, v any) bool {
+	x := reflect.ValueOf(v)
+	switch x.Kind() {
+	case reflect.String:
+		y, ok := stored.(string)
+		return ok && x.String() == y
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		y, ok := stored.(int64)
+		return ok && x.Int() == y
+	case reflect.Float64:
+		y, ok := stored.(float64)
+		return ok && x.Float() == y // NaN never equal: written again
+	}
+	return false
+}
+
 func (s *stmts) close() {
 	for _, st := range s.byQuery {
 		st.Close()
 	}
 }
 
-// insertBuild adds one report's rows, in tree order. version_rank is set
-// by rank once the batch of upserts is done.
-func insertBuild(ctx context.Context, st *stmts, key string, r *reports.Report) error {
+// buildRows collects one report's rows by table, in tree order.
+// version_rank is set by rank once the batch of upserts is done.
+func buildRows(ctx context.Context, key string, r *reports.Report, into map[string]*tableRows) error {
 	ins := func(q string, args ...any) error {
-		if err := st.exec(ctx, q, args...); err != nil {
-			return fmt.Errorf("archive: index insert %s %s: %w", strings.Fields(q)[2], key, err)
+		f := strings.Fields(q) // INSERT [OR REPLACE] INTO table VALUES ...
+		table := ""
+		for i := range f[:len(f)-1] {
+			if f[i] == "INTO" {
+				table = f[i+1]
+			}
 		}
+		t := into[table]
+		if t == nil {
+			t = &tableRows{insert: q}
+			into[table] = t
+		}
+		t.rows = append(t.rows, args)
 		return nil
 	}
 	v := reports.NewView(r)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -427,5 +428,68 @@ func TestFlushUnchangedKeepsPage(t *testing.T) {
 	got, err := os.ReadFile(page)
 	if err != nil || !bytes.Equal(got, want) {
 		t.Errorf("missing index.html not written again as it was (%v)", err)
+	}
+}
+
+// TestUpsertKeepsOnlyEqualRows: an upsert leaves rows that are already
+// there and equal alone, and replaces the others: a build upserted again
+// with one keyword and one match changed ends as a rebuild from its new
+// report, byte for byte.
+func TestUpsertKeepsOnlyEqualRows(t *testing.T) {
+	ctx := context.Background()
+	b, err := json.Marshal(reportstest.TOM())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Replace(string(b), `"falun"`, `"falun-changed"`, 1)
+	s = strings.Replace(s, `"TOMSkype_ContentFilter"`, `"Other_Rule"`, 1)
+	if s == string(b) {
+		t.Fatal("the fixture changed: nothing to mutate")
+	}
+	var changed reports.Report
+	if err := json.Unmarshal([]byte(s), &changed); err != nil {
+		t.Fatal(err)
+	}
+
+	want := t.TempDir()
+	for key, r := range reportstest.All() {
+		if key == reportstest.TOMKey {
+			r = &changed
+		}
+		if err := archive.WriteBuild(want, key, r, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := archive.Reindex(ctx, want); err != nil {
+		t.Fatal(err)
+	}
+
+	out := t.TempDir()
+	x, err := archive.Open(ctx, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, r := range reportstest.All() {
+		if err := x.Upsert(ctx, key, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := x.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Upsert(ctx, reportstest.TOMKey, &changed); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	x.Close()
+	if got, w := dump(t, out), dump(t, want); !slices.Equal(got, w) {
+		t.Fatalf("index after the second upsert differs from the rebuilt one:\n%s", diffLines(got, w))
+	}
+	a, _ := os.ReadFile(filepath.Join(out, archive.IndexDB))
+	w, _ := os.ReadFile(filepath.Join(want, archive.IndexDB))
+	if !bytes.Equal(a, w) {
+		t.Errorf("index.sqlite not byte-identical to the rebuilt one: %d vs %d bytes", len(a), len(w))
 	}
 }
