@@ -206,11 +206,12 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	}
 	digests := pipeline.CacheDigests{TrustStore: sha256Hex(trustPEM), Passwords: passwordsDigest(pwList)}
 	if *keywords != "" {
-		snaps, err := lists.Load(ctx, *keywords)
+		// The digest alone: the workers load (decode) the snapshots.
+		digest, err := lists.Digest(ctx, *keywords)
 		if err != nil {
 			return exitUsage, usagef("scan: --keyword-lists %s: %v: name the folder that holds tom-skype-raw-data/dlist-*/ (e.g. ../shared/data/tom-skype-keyword-lists)", esc(*keywords), err)
 		}
-		digests.KeywordLists = snaps.Digest
+		digests.KeywordLists = digest
 	}
 	if missing := missingTools(unpack.FindTools()); len(missing) > 0 {
 		return exitUsage, usagef("scan: external tools not found on PATH: %s: run 'make setup' (Debian: apt-get install 7zip innoextract unshield)", strings.Join(missing, ", "))
