@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/tomscan/tomscan/internal/artifact"
+	"github.com/tomscan/tomscan/internal/tom"
 )
 
 // MaxReportBytes caps how much of a report file is read: archived reports
@@ -17,23 +18,49 @@ const MaxReportBytes = 512 << 20
 // DecodeJSON parses a report written by EncodeJSON. Unknown fields are
 // ignored (a newer minor version still loads) except in the TOM section,
 // which is also kept verbatim in TOMRaw; a missing schema_version is an error.
+//
+// The document is parsed once: the "tom" section is kept verbatim as it
+// is decoded (tomSection). A second parse of the whole document for it was
+// a third of the scan parent's decoding of its workers' reports.
 func DecodeJSON(b []byte) (*Report, error) {
 	var r Report
+	var raw json.RawMessage
+	in := reportDecoding{Report: &r, TOM: tomSection{dst: &r.TOM, raw: &raw}}
 	d := json.NewDecoder(bytes.NewReader(b))
-	if err := d.Decode(&r); err != nil {
+	if err := d.Decode(&in); err != nil {
 		return nil, fmt.Errorf("reports: decode json: %w", err)
 	}
 	if r.SchemaVersion == "" {
 		return nil, fmt.Errorf("reports: decode json: no schema_version: not a tomscan report")
 	}
 	pruneNil(r.Tree)
-	var raw struct {
-		TOM json.RawMessage `json:"tom"`
-	}
-	if err := json.Unmarshal(b, &raw); err == nil && len(raw.TOM) > 0 && string(raw.TOM) != "null" {
-		r.TOMRaw = raw.TOM
+	// As a json.Unmarshal of the whole input would: none when anything
+	// but white space follows the report (the decoder stops after it).
+	trailing := len(bytes.Trim(b[d.InputOffset():], " \t\r\n")) > 0
+	if !trailing && len(raw) > 0 && string(raw) != "null" {
+		r.TOMRaw = raw
 	}
 	return &r, nil
+}
+
+// reportDecoding is a Report whose "tom" member goes to tomSection (a
+// field at a shallower depth wins over the embedded Report's).
+type reportDecoding struct {
+	*Report
+	TOM tomSection `json:"tom"`
+}
+
+// tomSection decodes the "tom" member into *dst as the Report's own field
+// would be (into the value already there, for a repeated member), and keeps
+// its bytes, the last member's, as json.RawMessage would.
+type tomSection struct {
+	dst **tom.Result
+	raw *json.RawMessage
+}
+
+func (t tomSection) UnmarshalJSON(b []byte) error {
+	*t.raw = append((*t.raw)[:0:0], b...)
+	return json.Unmarshal(b, t.dst)
 }
 
 // ReadFile loads one report.json, reading at most MaxReportBytes.

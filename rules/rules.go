@@ -13,9 +13,7 @@ import "C"
 
 import (
 	"context"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -209,12 +207,7 @@ func Compile(ctx context.Context, sources []Source) (*Set, error) {
 }
 
 func newSet(r *yara.Rules, sources []Source, warns []string) *Set {
-	h := sha256.New()
-	for _, s := range sources {
-		fmt.Fprintf(h, "%s\x00%d\x00", s.Namespace, len(s.Text))
-		h.Write(s.Text)
-	}
-	set := &Set{rules: r, Sources: sources, Digest: hex.EncodeToString(h.Sum(nil)), Warnings: warns}
+	set := &Set{rules: r, Sources: sources, Digest: SourcesDigest(sources), Warnings: warns}
 	for _, rule := range r.GetRules() {
 		set.Names = append(set.Names, rule.Namespace()+":"+rule.Identifier())
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/tomscan/tomscan/internal/unpack"
 	"github.com/tomscan/tomscan/reports"
 	"github.com/tomscan/tomscan/reports/archive"
+	"github.com/tomscan/tomscan/rules"
 )
 
 // sha256Hex is the hex sha256 of b, "" for nil (no such input).
@@ -39,10 +40,12 @@ func passwordsDigest(pw []unpack.Password) string {
 // differs or is missing, when it was unreadable at discovery, when its
 // report is `failed` (a failure may be transient: a worker killed, a
 // timeout on a busy machine; and a deterministic one is cheap to redo), or
-// when report.json or a page this scan asks for is missing from its folder.
-func splitReusable(ctx context.Context, out string, index *archive.Index, cfg pipeline.Config, builds []*pipeline.Build, want map[string]bool) (scan, reused []*pipeline.Build, err error) {
+// when report.json or a page this scan asks for is missing from its folder,
+// and, after a run that was killed, when report.json itself was made under
+// another key.
+func splitReusable(ctx context.Context, out string, index *archive.Index, keyOf func(*pipeline.Build) string, builds []*pipeline.Build, want map[string]bool) (scan, reused []*pipeline.Build, err error) {
 	for _, b := range builds {
-		ok, err := reusable(ctx, out, index, cfg, b, want)
+		ok, err := reusable(ctx, out, index, keyOf, b, want)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -55,15 +58,23 @@ func splitReusable(ctx context.Context, out string, index *archive.Index, cfg pi
 	return scan, reused, nil
 }
 
-func reusable(ctx context.Context, out string, index *archive.Index, cfg pipeline.Config, b *pipeline.Build, want map[string]bool) (bool, error) {
+func reusable(ctx context.Context, out string, index *archive.Index, keyOf func(*pipeline.Build) string, b *pipeline.Build, want map[string]bool) (bool, error) {
 	if b.Err != nil {
 		return false, nil
 	}
 	have, status, err := index.CacheKey(ctx, b.Key)
-	if err != nil || have == "" || status == reports.StatusFailed || have != pipeline.CacheKey(cfg, b) {
+	if err != nil || have == "" || status == reports.StatusFailed || have != keyOf(b) {
 		return false, err
 	}
 	dir := reports.BuildDir(out, b.Key)
+	if !index.Flushed() {
+		// The last run was killed: its reports may be newer than their
+		// rows (see archive.Index.Flushed). The report's own key decides.
+		r, err := reports.ReadFile(filepath.Join(dir, archive.ReportJSON))
+		if err != nil || r.Cache == nil || r.Cache.Key != have {
+			return false, nil
+		}
+	}
 	files := map[string]string{"json": archive.ReportJSON, "md": archive.ReportMD, "html": archive.ReportHTML}
 	for f, name := range files {
 		if !want[f] {
@@ -74,4 +85,24 @@ func reusable(ctx context.Context, out string, index *archive.Index, cfg pipelin
 		}
 	}
 	return true, nil
+}
+
+// archivedRulesInfo describes the rules compiled from srcs without
+// compiling them, from an archived report made by this tool version with
+// sources of the same digest: ok is false when there is none. Its count of
+// rules is what srcs compile to. If it was not (a report edited by hand,
+// say), a key made with it matches no archived key made by this tool from
+// these sources, so no build is reused by mistake: such builds are looked
+// at again with the compiled rules' keys.
+func archivedRulesInfo(ctx context.Context, out string, index *archive.Index, tool reports.Tool, srcs []rules.Source) (ri reports.RulesInfo, ok bool, err error) {
+	digest := rules.SourcesDigest(srcs)
+	key, err := index.BuildWithRules(ctx, digest, tool.Version)
+	if err != nil || key == "" {
+		return ri, false, err
+	}
+	r, err := reports.ReadFile(filepath.Join(reports.BuildDir(out, key), archive.ReportJSON))
+	if err != nil || r.Rules.Digest != digest {
+		return ri, false, nil // unreadable: the rules are compiled, and the build rescanned
+	}
+	return pipeline.RulesInfo(srcs, digest, r.Rules.Count), true, nil
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -46,6 +47,15 @@ func limitFlags(fs *flag.FlagSet, l *limits.Limits) {
 
 // loadRules compiles the shipped pack plus every --rules folder.
 func loadRules(ctx context.Context, dirs []string, noBuiltin bool) (*rules.Set, error) {
+	srcs, err := loadRuleSources(dirs, noBuiltin)
+	if err != nil {
+		return nil, err
+	}
+	return compileRules(ctx, srcs)
+}
+
+// loadRuleSources reads the shipped pack plus every --rules folder.
+func loadRuleSources(dirs []string, noBuiltin bool) ([]rules.Source, error) {
 	var srcs []rules.Source
 	if !noBuiltin {
 		b, err := rules.Builtin()
@@ -61,6 +71,26 @@ func loadRules(ctx context.Context, dirs []string, noBuiltin bool) (*rules.Set, 
 		}
 		srcs = append(srcs, s...)
 	}
+	return srcs, nil
+}
+
+type compiled struct {
+	set *rules.Set
+	err error
+}
+
+// compileAsync compiles srcs in the background (compileRules).
+func compileAsync(ctx context.Context, srcs []rules.Source) <-chan compiled {
+	ch := make(chan compiled, 1)
+	go func() {
+		set, err := compileRules(ctx, srcs)
+		ch <- compiled{set, err}
+	}()
+	return ch
+}
+
+// compileRules compiles srcs; a rule that does not compile is a usage error.
+func compileRules(ctx context.Context, srcs []rules.Source) (*rules.Set, error) {
 	set, err := rules.Compile(ctx, srcs)
 	if err != nil {
 		var ce *rules.CompileError
@@ -159,20 +189,40 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	if err != nil {
 		return exitUsage, err
 	}
-	set, err := loadRules(ctx, ruleDirs, *noBuiltin)
+	// The rules are read here, and compiled only once a build needs
+	// scanning (below): compiling the pack takes about 0.2 s, most of a
+	// rescan that reuses every build. They are still compiled before any
+	// build is scanned.
+	ruleSrcs, err := loadRuleSources(ruleDirs, *noBuiltin)
 	if err != nil {
 		return exitUsage, err
 	}
+	// When no archived build was made with these rules (a first scan, new
+	// rules), they will be needed: they compile meanwhile, and a rule that
+	// does not compile stops the scan before the archive is touched.
+	var early <-chan compiled
+	if *rescan || !archive.HasRules(ctx, *out, rules.SourcesDigest(ruleSrcs), toolInfo().Version) {
+		early = compileAsync(ctx, ruleSrcs)
+	}
 	digests := pipeline.CacheDigests{TrustStore: sha256Hex(trustPEM), Passwords: passwordsDigest(pwList)}
 	if *keywords != "" {
-		snaps, err := lists.Load(ctx, *keywords)
+		// The digest alone: the workers load (decode) the snapshots.
+		digest, err := lists.Digest(ctx, *keywords)
 		if err != nil {
 			return exitUsage, usagef("scan: --keyword-lists %s: %v: name the folder that holds tom-skype-raw-data/dlist-*/ (e.g. ../shared/data/tom-skype-keyword-lists)", esc(*keywords), err)
 		}
-		digests.KeywordLists = snaps.Digest
+		digests.KeywordLists = digest
 	}
 	if missing := missingTools(unpack.FindTools()); len(missing) > 0 {
 		return exitUsage, usagef("scan: external tools not found on PATH: %s: run 'make setup' (Debian: apt-get install 7zip innoextract unshield)", strings.Join(missing, ", "))
+	}
+	var set *rules.Set
+	if early != nil {
+		c := <-early
+		if c.err != nil {
+			return exitUsage, c.err
+		}
+		set = c.set
 	}
 	lock, err := openArchive("scan", *out, stderr)
 	if err != nil {
@@ -216,13 +266,10 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	defer index.Close()
 
 	spec := scanSpec{Limits: lim, KeywordLists: *keywords, TrustPEM: trustPEM, Tool: toolInfo(), Timestamps: *timestamps, ScratchDir: run.Dir(), Passwords: pwList, Cache: digests, NodeCache: *cacheDir, NodeCacheBytes: *cacheBytes}
-	for _, src := range set.Sources {
+	for _, src := range ruleSrcs {
 		spec.Rules = append(spec.Rules, specRule{Namespace: src.Namespace, Path: src.Path, Text: src.Text})
 	}
-	if spec.FrozenRules, err = set.Freeze(); err != nil {
-		return exitRuntime, fmt.Errorf("scan: %w", err)
-	}
-	cfg, err := spec.config(ctx, set)
+	cfg, err := spec.baseConfig() // the rules come below, when a build needs them
 	if err != nil {
 		return exitUsage, err
 	}
@@ -232,21 +279,50 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		// Within its bound at the end of the run too (workers trim as they write).
 		defer cfg.NodeCache.Trim()
 	}
-	if !*inProcess {
-		iso, err := isolation(spec, *maxMem)
-		if err != nil {
-			return exitRuntime, err
-		}
-		cfg.Isolation = iso
-	}
 
 	stream := newNDJSONStream(*ndjson, stdout)
 	var reused []*pipeline.Build
 	if !*rescan {
-		// Never the same work twice: see splitReusable.
-		if builds, reused, err = splitReusable(ctx, *out, index, cfg, builds, want); err != nil {
+		// Never the same work twice: see splitReusable. The keys are
+		// first made without compiling the rules (archivedRulesInfo);
+		// the builds that are not reusable under them are looked at again
+		// with the compiled rules' keys.
+		if ri, ok, err := archivedRulesInfo(ctx, *out, index, cfg.Tool, ruleSrcs); err != nil {
+			return exitRuntime, fmt.Errorf("scan: %w", err)
+		} else if ok {
+			keyOf := func(b *pipeline.Build) string { return pipeline.CacheKeyRules(cfg, ri, b) }
+			if builds, reused, err = splitReusable(ctx, *out, index, keyOf, builds, want); err != nil {
+				return exitRuntime, fmt.Errorf("scan: %w", err)
+			}
+		}
+	}
+	if len(builds) > 0 {
+		if set == nil {
+			if set, err = compileRules(ctx, ruleSrcs); err != nil {
+				return exitUsage, err
+			}
+		}
+		cfg.Rules = set
+		if spec.FrozenRules, err = set.Freeze(); err != nil {
 			return exitRuntime, fmt.Errorf("scan: %w", err)
 		}
+		if !*inProcess {
+			iso, err := isolation(spec, *maxMem)
+			if err != nil {
+				return exitRuntime, err
+			}
+			cfg.Isolation = iso
+		}
+		if !*rescan {
+			keyOf := func(b *pipeline.Build) string { return pipeline.CacheKey(cfg, b) }
+			var more []*pipeline.Build
+			if builds, more, err = splitReusable(ctx, *out, index, keyOf, builds, want); err != nil {
+				return exitRuntime, fmt.Errorf("scan: %w", err)
+			}
+			reused = append(reused, more...)
+		}
+	}
+	if !*rescan {
 		if *ndjson {
 			for _, b := range reused {
 				r, err := reports.ReadFile(filepath.Join(reports.BuildDir(*out, b.Key), archive.ReportJSON))
@@ -272,26 +348,26 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		counts              = map[string]int{}
 		stats               pipeline.Stats
 		matches, done, intr int
+		shown               int
+		stopMu              sync.Mutex
 		stopErr             error
 	)
-	err = pipeline.Run(runCtx, cfg, builds, func(r pipeline.Result) {
-		done++
-		switch {
-		case stopErr != nil:
-			return // stopping: nothing more is archived
-		case r.Err != nil:
-			stopErr = fmt.Errorf("scan: %s: %w", esc(r.Build.Inputs[0].Ref), r.Err)
-			stopRun()
-			return
-		case r.Interrupted:
-			intr++
-			return
+	stop := func(err error) {
+		stopMu.Lock()
+		if stopErr == nil {
+			stopErr = err
 		}
-		if err := writeReport(ctx, *out, index, r, want); err != nil {
-			stopErr = fmt.Errorf("scan: writing reports failed, the run stopped (reports written before are intact): %w", err)
-			stopRun()
-			return
-		}
+		stopMu.Unlock()
+		stopRun()
+	}
+	stopping := func() bool {
+		stopMu.Lock()
+		defer stopMu.Unlock()
+		return stopErr != nil
+	}
+	// The archiver's callback alone touches counts, stats, matches, shown,
+	// the stream and the bar until arch.close returns.
+	arch := startArchiver(ctx, &archiver{out: *out, index: index, want: want, failed: stop, archived: func(r pipeline.Result) {
 		counts[r.Report.Status]++
 		stats.Nodes += r.Stats.Nodes
 		stats.Unpacked += r.Stats.Unpacked
@@ -301,11 +377,32 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		}
 		matches += r.Report.Summary.Matches
 		stream.Write(r.Build.Key, r.Report)
+		shown++
 		if bar != nil {
-			bar.Describe(fmt.Sprintf("%d/%d builds", done, len(builds)))
+			bar.Describe(fmt.Sprintf("%d/%d builds", shown, len(builds)))
 			_ = bar.Add64(r.Build.Size)
 		}
+	}})
+	scanAll := pipeline.Run
+	if len(builds) == 0 {
+		// Every build reused: no rules were compiled, no worker is started.
+		scanAll = func(context.Context, pipeline.Config, []*pipeline.Build, func(pipeline.Result)) error { return nil }
+	}
+	err = scanAll(runCtx, cfg, builds, func(r pipeline.Result) {
+		done++
+		switch {
+		case stopping():
+			return // stopping: nothing more is archived
+		case r.Err != nil:
+			stop(fmt.Errorf("scan: %s: %w", esc(r.Build.Inputs[0].Ref), r.Err))
+			return
+		case r.Interrupted:
+			intr++
+			return
+		}
+		arch.add(r)
 	})
+	_ = arch.close() // its failure went to stop
 	if bar != nil {
 		_ = bar.Finish()
 		fmt.Fprintln(stderr)
@@ -425,18 +522,9 @@ func newBar(stderr io.Writer, quiet bool, total int64, builds int) *progressbar.
 	)
 }
 
-// writeReport archives a finished build (the worker's JSON byte for byte, or
-// this process's encoding, and the pages rendered from the report) and
-// upserts it into the index: a finished build is indexed even when the run
-// is being interrupted.
-func writeReport(ctx context.Context, out string, index *archive.Index, r pipeline.Result, want map[string]bool) error {
-	if err := writeBuildFiles(out, r, want); err != nil {
-		return err
-	}
-	return index.Upsert(context.WithoutCancel(ctx), r.Build.Key, r.Report)
-}
-
-// writeBuildFiles writes report.json and the pages asked for.
+// writeBuildFiles writes a finished build's report.json (the worker's JSON
+// byte for byte, or this process's encoding) and the pages asked for,
+// rendered from the report; the archiver upserts it into the index after.
 func writeBuildFiles(out string, r pipeline.Result, want map[string]bool) error {
 	if r.JSON == nil {
 		return archive.WriteBuild(out, r.Build.Key, r.Report, want)

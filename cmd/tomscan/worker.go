@@ -70,13 +70,23 @@ func (s scanSpec) config(ctx context.Context, set *rules.Set) (pipeline.Config, 
 			return pipeline.Config{}, err
 		}
 	}
+	cfg, err := s.baseConfig()
+	if err != nil {
+		return pipeline.Config{}, err
+	}
+	cfg.Rules = set
+	return cfg, nil
+}
+
+// baseConfig is config without the rules: a parent whose every build is
+// reusable never compiles them.
+func (s scanSpec) baseConfig() (pipeline.Config, error) {
 	trust, err := trustPool(s.TrustPEM)
 	if err != nil {
 		return pipeline.Config{}, usagef("scan: --trust-store: %v", err)
 	}
 	cfg := pipeline.Config{
 		Limits:     s.Limits,
-		Rules:      set,
 		Engine:     unpack.New(registry.All(), registry.Tools()).WithPasswords(s.Passwords),
 		Jobs:       1,
 		ScratchDir: s.ScratchDir,

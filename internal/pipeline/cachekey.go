@@ -8,6 +8,7 @@ import (
 
 	"github.com/tomscan/tomscan/internal/limits"
 	"github.com/tomscan/tomscan/reports"
+	"github.com/tomscan/tomscan/rules"
 )
 
 // CacheDigests are the digests of what shapes a report besides the build,
@@ -34,12 +35,13 @@ type cacheKeyInputs struct {
 	Timestamps   bool              `json:"timestamps"`
 }
 
-// cacheBase is the part of every build's key that depends on cfg alone.
-func cacheBase(cfg Config) string {
+// cacheBase is the part of every build's key that depends on cfg alone
+// (and on the rules as ri describes them).
+func cacheBase(cfg Config, ri reports.RulesInfo) string {
 	in := cacheKeyInputs{
 		Schema:       reports.SchemaVersion,
 		Tool:         cfg.Tool,
-		Rules:        rulesInfo(cfg),
+		Rules:        ri,
 		Limits:       cfg.Limits,
 		KeywordLists: cfg.Cache.KeywordLists,
 		TrustStore:   cfg.Cache.TrustStore,
@@ -62,6 +64,15 @@ func cacheBase(cfg Config) string {
 // and cacheBase. Same key, same report bytes: a scan that finds an archived
 // report with this key reuses it (README: Reuse).
 func CacheKey(cfg Config, b *Build) string {
+	return CacheKeyRules(cfg, rulesInfo(cfg), b)
+}
+
+// CacheKeyRules is CacheKey with the rules described by ri instead of
+// cfg.Rules (which may be nil): a scan computes its builds' keys before it
+// compiles the rules, and compiles them only when a build is not reusable.
+// ri must be what RulesInfo gives for the sources cfg.Rules would be
+// compiled from.
+func CacheKeyRules(cfg Config, ri reports.RulesInfo, b *Build) string {
 	refs := make([]string, 0, len(b.Inputs))
 	for _, in := range b.Inputs {
 		refs = append(refs, in.Ref)
@@ -71,7 +82,7 @@ func CacheKey(cfg Config, b *Build) string {
 		Build string   `json:"build"`
 		Refs  []string `json:"refs"`
 		Base  string   `json:"base"`
-	}{b.Key, refs, cacheBase(cfg)})
+	}{b.Key, refs, cacheBase(cfg, ri)})
 	sum := sha256.Sum256(in)
 	return hex.EncodeToString(sum[:])
 }
@@ -82,8 +93,15 @@ func rulesInfo(cfg Config) reports.RulesInfo {
 	if cfg.Rules == nil {
 		return ri
 	}
-	ri = reports.RulesInfo{Digest: cfg.Rules.Digest, Count: len(cfg.Rules.Names)}
-	for _, s := range cfg.Rules.Sources {
+	return RulesInfo(cfg.Rules.Sources, cfg.Rules.Digest, len(cfg.Rules.Names))
+}
+
+// RulesInfo is the report's description of the rules compiled from
+// sources: their digest (rules.SourcesDigest), how many rules they hold,
+// and their files.
+func RulesInfo(sources []rules.Source, digest string, count int) reports.RulesInfo {
+	ri := reports.RulesInfo{Digest: digest, Count: count}
+	for _, s := range sources {
 		ri.Files = append(ri.Files, reports.RuleFile{Namespace: s.Namespace, Path: s.Path})
 	}
 	return ri

@@ -7,6 +7,8 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"reflect"
+	"sort"
 	"strings"
 
 	"modernc.org/sqlite" // pure-Go SQLite: no cgo beyond go-yara's
@@ -147,31 +149,36 @@ type batchWriter struct {
 	db       *sql.DB
 	size     int
 	ctx      context.Context
-	tx       *sql.Tx
+	st       *stmts // nil between transactions
 	n        int
-	replaced []string // keyword digests of the rows deleted in this transaction
+	replaced []string // keyword digests the replaced rows named, in this transaction
 }
 
 // add replaces build key's rows with r's.
 func (w *batchWriter) add(ctx context.Context, key string, r *reports.Report) error {
-	if w.tx == nil {
+	if w.st == nil {
 		tx, err := w.db.BeginTx(ctx, nil)
 		if err != nil {
 			return fmt.Errorf("archive: index begin: %w", err)
 		}
-		w.tx, w.ctx, w.n, w.replaced = tx, ctx, 0, w.replaced[:0]
+		w.st, w.ctx, w.n, w.replaced = &stmts{tx: tx, byQuery: map[string]*sql.Stmt{}}, ctx, 0, w.replaced[:0]
 	}
-	ds, err := listDigests(ctx, w.tx, key)
+	rows := map[string]*tableRows{}
+	lists := map[string][]string{}
+	if err := buildRows(ctx, key, r, rows, lists); err != nil {
+		return err
+	}
+	ds, err := listDigests(ctx, w.st.tx, key)
 	if err != nil {
 		return err
 	}
 	w.replaced = append(w.replaced, ds...)
 	for _, t := range buildTables {
-		if _, err := w.tx.ExecContext(ctx, `DELETE FROM `+t.name+` WHERE `+t.col+` = ?`, key); err != nil {
-			return fmt.Errorf("archive: index delete %s %s: %w", t.name, key, err)
+		if err := w.st.replace(ctx, t.name, t.col, key, rows[t.name]); err != nil {
+			return err
 		}
 	}
-	if err := insertBuild(ctx, w.tx, key, r); err != nil {
+	if err := w.st.addLists(ctx, key, lists); err != nil {
 		return err
 	}
 	if w.n++; w.n >= w.size {
@@ -183,16 +190,17 @@ func (w *batchWriter) add(ctx context.Context, key string, r *reports.Report) er
 // commit ends the open transaction, if any, after deleting the keyword
 // rows no build names any more.
 func (w *batchWriter) commit() error {
-	if w.tx == nil {
+	if w.st == nil {
 		return nil
 	}
-	tx := w.tx
-	w.tx = nil
-	if err := dropOrphanLists(w.ctx, tx, w.replaced); err != nil {
-		tx.Rollback()
+	st := w.st
+	w.st = nil
+	defer st.close()
+	if err := dropOrphanLists(w.ctx, st.tx, w.replaced); err != nil {
+		st.tx.Rollback()
 		return err
 	}
-	if err := tx.Commit(); err != nil {
+	if err := st.tx.Commit(); err != nil {
 		return fmt.Errorf("archive: index commit: %w", err)
 	}
 	return nil
@@ -200,19 +208,198 @@ func (w *batchWriter) commit() error {
 
 // rollback abandons the open transaction, if any (after an error).
 func (w *batchWriter) rollback() {
-	if w.tx != nil {
-		w.tx.Rollback()
-		w.tx = nil
+	if w.st != nil {
+		w.st.close()
+		w.st.tx.Rollback()
+		w.st = nil
 	}
 }
 
-// insertBuild adds one report's rows, in tree order. version_rank is set
-// by rank once the batch of upserts is done.
-func insertBuild(ctx context.Context, tx *sql.Tx, key string, r *reports.Report) error {
-	ins := func(q string, args ...any) error {
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-			return fmt.Errorf("archive: index insert %s %s: %w", strings.Fields(q)[2], key, err)
+// addLists inserts the entries of each keyword list (by digest) that
+// list_keywords does not hold yet: another build's list with the same
+// entries in the same order shares its rows.
+func (s *stmts) addLists(ctx context.Context, key string, lists map[string][]string) error {
+	digests := make([]string, 0, len(lists))
+	for d := range lists {
+		digests = append(digests, d)
+	}
+	sort.Strings(digests) // map order must not reach the file
+	for _, d := range digests {
+		q := `SELECT EXISTS (SELECT 1 FROM list_keywords WHERE digest = ?)`
+		st, ok := s.byQuery[q]
+		if !ok {
+			var err error
+			if st, err = s.tx.PrepareContext(ctx, q); err != nil {
+				return fmt.Errorf("archive: index list_keywords %s: %w", key, err)
+			}
+			s.byQuery[q] = st
 		}
+		var have bool
+		if err := st.QueryRowContext(ctx, d).Scan(&have); err != nil {
+			return fmt.Errorf("archive: index list_keywords %s: %w", key, err)
+		}
+		if have {
+			continue
+		}
+		for i, k := range lists[d] {
+			if err := s.exec(ctx, `INSERT INTO list_keywords VALUES (?,?,?)`, d, i, k); err != nil {
+				return fmt.Errorf("archive: index insert list_keywords %s: %w", key, err)
+			}
+		}
+	}
+	return nil
+}
+
+// stmts are a transaction's statements, each prepared once: a build has
+// hundreds of rows (keywords), and preparing the same INSERT for each was
+// most of an upsert's time.
+type stmts struct {
+	tx      *sql.Tx
+	byQuery map[string]*sql.Stmt
+}
+
+func (s *stmts) exec(ctx context.Context, q string, args ...any) error {
+	st, ok := s.byQuery[q]
+	if !ok {
+		var err error
+		if st, err = s.tx.PrepareContext(ctx, q); err != nil {
+			return err
+		}
+		s.byQuery[q] = st
+	}
+	_, err := st.ExecContext(ctx, args...)
+	return err
+}
+
+// tableRows are the rows one build has in one table, in insertion order,
+// and the statement that inserts one.
+type tableRows struct {
+	insert string
+	rows   [][]any
+}
+
+// replace makes build key's rows of table (whose build column is col)
+// those of want (nil: none). Rows already there and equal, value for value
+// and in the same order, are left alone: a rescan with other rules changes
+// a build's matches but seldom its hundreds of keywords, and deleting and
+// inserting them again was most of its upserts. Kept rows keep their
+// rowids, in the same order as rows inserted afresh would have them, and
+// Canonicalize copies rows by value: the index bytes after Flush are the
+// same either way.
+func (s *stmts) replace(ctx context.Context, table, col, key string, want *tableRows) error {
+	var rows [][]any
+	if want != nil {
+		rows = want.rows
+	}
+	same, err := s.sameRows(ctx, table, col, key, rows)
+	if err != nil {
+		return fmt.Errorf("archive: index read %s %s: %w", table, key, err)
+	}
+	if same {
+		return nil
+	}
+	if err := s.exec(ctx, `DELETE FROM `+table+` WHERE `+col+` = ?`, key); err != nil {
+		return fmt.Errorf("archive: index delete %s %s: %w", table, key, err)
+	}
+	for _, r := range rows {
+		if err := s.exec(ctx, want.insert, r...); err != nil {
+			return fmt.Errorf("archive: index insert %s %s: %w", table, key, err)
+		}
+	}
+	return nil
+}
+
+// sameRows tells whether build key's rows in table are want, in rowid
+// order, each value of the same type and equal (a value of another type,
+// or one compared with doubt, counts as different: then the rows are
+// written again, as they always were).
+func (s *stmts) sameRows(ctx context.Context, table, col, key string, want [][]any) (bool, error) {
+	q := `SELECT * FROM ` + table + ` WHERE ` + col + ` = ? ORDER BY rowid`
+	st, ok := s.byQuery[q]
+	if !ok {
+		var err error
+		if st, err = s.tx.PrepareContext(ctx, q); err != nil {
+			return false, err
+		}
+		s.byQuery[q] = st
+	}
+	rs, err := st.QueryContext(ctx, key)
+	if err != nil {
+		return false, err
+	}
+	defer rs.Close()
+	cols, err := rs.Columns()
+	if err != nil {
+		return false, err
+	}
+	got := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range got {
+		ptrs[i] = &got[i]
+	}
+	n := 0
+	for rs.Next() {
+		if n >= len(want) || len(want[n]) != len(cols) {
+			return false, nil
+		}
+		if err := rs.Scan(ptrs...); err != nil {
+			return false, err
+		}
+		for i, v := range want[n] {
+			if !sameValue(got[i], v) {
+				return false, nil
+			}
+		}
+		n++
+	}
+	if err := rs.Err(); err != nil {
+		return false, err
+	}
+	return n == len(want), nil
+}
+
+// sameValue compares a value read from the index with one about to be
+// inserted, as the driver would store it (database/sql converts by kind:
+// a named string type as a string, any int as int64).
+func sameValue(stored, v any) bool {
+	x := reflect.ValueOf(v)
+	switch x.Kind() {
+	case reflect.String:
+		y, ok := stored.(string)
+		return ok && x.String() == y
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		y, ok := stored.(int64)
+		return ok && x.Int() == y
+	case reflect.Float64:
+		y, ok := stored.(float64)
+		return ok && x.Float() == y // NaN never equal: written again
+	}
+	return false
+}
+
+func (s *stmts) close() {
+	for _, st := range s.byQuery {
+		st.Close()
+	}
+}
+
+// buildRows collects one report's rows by table, in tree order.
+// version_rank is set by rank once the batch of upserts is done.
+func buildRows(ctx context.Context, key string, r *reports.Report, into map[string]*tableRows, lists map[string][]string) error {
+	ins := func(q string, args ...any) error {
+		f := strings.Fields(q) // INSERT [OR REPLACE] INTO table VALUES ...
+		table := ""
+		for i := range f[:len(f)-1] {
+			if f[i] == "INTO" {
+				table = f[i+1]
+			}
+		}
+		t := into[table]
+		if t == nil {
+			t = &tableRows{insert: q}
+			into[table] = t
+		}
+		t.rows = append(t.rows, args)
 		return nil
 	}
 	v := reports.NewView(r)
@@ -267,18 +454,7 @@ func insertBuild(ctx context.Context, tx *sql.Tx, key string, r *reports.Report)
 		if err := ins(`INSERT INTO build_lists VALUES (?,?,?,?,?,?,?,?)`, key, kl.Name, kl.Family, kl.Snapshot, kl.Node, kl.SHA256, kl.Count, digest); err != nil {
 			return err
 		}
-		var have bool
-		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM list_keywords WHERE digest = ?)`, digest).Scan(&have); err != nil {
-			return fmt.Errorf("archive: index list_keywords %s: %w", key, err)
-		}
-		if have {
-			continue // another build's list, the same entries in the same order
-		}
-		for i, k := range kl.Keywords {
-			if err := ins(`INSERT INTO list_keywords VALUES (?,?,?)`, digest, i, k); err != nil {
-				return err
-			}
-		}
+		lists[digest] = kl.Keywords
 	}
 	return nil
 }

@@ -25,6 +25,10 @@ type Index struct {
 	db      *sql.DB
 	skipped []Skipped
 	dirty   bool
+	// flushed: at Open the index carried the canonical mark, so the run
+	// that last changed it ended with Flush and every archived report is
+	// the one its row describes (see Flushed).
+	flushed bool
 }
 
 // Skipped is an archived report that could not be read: it is left out of
@@ -61,6 +65,7 @@ func Open(ctx context.Context, out string) (*Index, error) {
 		db.Close()
 		return reopenAfterRebuild(ctx, out)
 	}
+	x.flushed = x.canonical(ctx)
 	return x, nil
 }
 
@@ -73,7 +78,8 @@ func reopenAfterRebuild(ctx context.Context, out string) (*Index, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Index{out: out, db: db, skipped: skipped}, nil
+	// rebuilt from the reports themselves: each row is its report's
+	return &Index{out: out, db: db, skipped: skipped, flushed: true}, nil
 }
 
 // usable tells whether the database holds this layout; an empty file (just
@@ -113,26 +119,48 @@ func openRW(ctx context.Context, path string) (*sql.DB, error) {
 	return db, nil
 }
 
+// Flushed tells whether, when Open found it, the index was left by a run
+// that ended with Flush (or was rebuilt from the reports). A scan writes a
+// build's report files first and upserts its rows after (in batches): a run
+// killed in between leaves reports newer than their rows, and the canonical
+// mark cleared. After such a run, a build whose row has the wanted cache
+// key may have a report made under another key, so a scan reads the
+// report's own key before it reuses the build.
+func (x *Index) Flushed() bool { return x.flushed }
+
 // Skipped lists the reports a rebuild on Open could not read.
 func (x *Index) Skipped() []Skipped { return x.skipped }
 
 // Upsert replaces build key's rows with r's, in one transaction. The first
 // of a run first clears the index's canonical mark (Canonicalize).
 func (x *Index) Upsert(ctx context.Context, key string, r *reports.Report) error {
-	if !x.dirty {
-		if _, err := x.db.ExecContext(ctx, `DELETE FROM meta WHERE key = ?`, metaCanonical); err != nil {
-			return fmt.Errorf("archive: index meta: %w", err)
-		}
-		x.dirty = true
-	}
-	return upsert(ctx, x.db, key, r)
+	return x.UpsertBatch(ctx, []Keyed{{key, r}})
 }
 
-// UpsertBatch replaces many builds' rows in one transaction: for imports
-// of many reports at once, where a commit per build would dominate.
+// UpsertBatch replaces many builds' rows in one transaction: for a scan
+// archiving the builds that finished while it wrote the last ones, and for
+// imports of many reports at once, where a commit per build would
+// dominate. The first of a run first clears the canonical mark, as Upsert.
 func (x *Index) UpsertBatch(ctx context.Context, builds []Keyed) error {
-	x.dirty = true
+	if err := x.WillChange(ctx); err != nil {
+		return err
+	}
 	return upsertMany(ctx, x.db, builds)
+}
+
+// WillChange clears the canonical mark (once a run), committed, before the
+// archive changes: a scan calls it before it writes its first report
+// files, so that a run killed between writing a build's files and
+// upserting its rows leaves an index without the mark (see Flushed).
+func (x *Index) WillChange(ctx context.Context) error {
+	if x.dirty {
+		return nil
+	}
+	if _, err := x.db.ExecContext(ctx, `DELETE FROM meta WHERE key = ?`, metaCanonical); err != nil {
+		return fmt.Errorf("archive: index meta: %w", err)
+	}
+	x.dirty = true
+	return nil
 }
 
 // CacheKey returns the cache key and status build key was archived with
@@ -148,6 +176,22 @@ func (x *Index) CacheKey(ctx context.Context, key string) (cacheKey, status stri
 	return cacheKey, status, nil
 }
 
+// BuildWithRules returns the key of a build archived (not failed) with the
+// rules digest and tool version given, "" when there is none: its report
+// tells how many rules those sources compile to, without compiling them.
+func (x *Index) BuildWithRules(ctx context.Context, rulesDigest, toolVersion string) (string, error) {
+	var key string
+	err := x.db.QueryRowContext(ctx, `SELECT sha256 FROM builds WHERE rules_digest = ? AND tool_version = ? AND status != ? ORDER BY sha256 LIMIT 1`,
+		rulesDigest, toolVersion, reports.StatusFailed).Scan(&key)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("archive: index lookup of rules %s: %w", rulesDigest, err)
+	}
+	return key, nil
+}
+
 // canonical tells whether the index carries Canonicalize's mark.
 func (x *Index) canonical(ctx context.Context) bool {
 	var v string
@@ -155,7 +199,8 @@ func (x *Index) canonical(ctx context.Context) bool {
 }
 
 // Flush ranks the builds by version, rewrites index.html from the index
-// and, when builds were upserted, rewrites index.sqlite in canonical order
+// (unless nothing changed since the last Flush) and, when builds were
+// upserted, rewrites index.sqlite in canonical order
 // (Canonicalize): the same reports give the same file whatever order the
 // builds finished in.
 func (x *Index) Flush(ctx context.Context) error {
@@ -169,11 +214,20 @@ func (x *Index) Flush(ctx context.Context) error {
 	} else if n > 0 {
 		x.dirty = true
 	}
-	if err := writePage(ctx, x.db, filepath.Join(x.out, IndexHTML)); err != nil {
-		return err
-	}
+	page := filepath.Join(x.out, IndexHTML)
 	if !x.dirty && x.canonical(ctx) {
-		return nil
+		// Nothing changed since the Flush (or rebuild) that set the
+		// canonical mark, and each of those wrote index.html from these
+		// rows before setting it: the page is up to date unless it was
+		// removed. Rendering it again would be most of a rescan that
+		// reuses every build.
+		if _, err := os.Stat(page); err == nil {
+			return nil
+		}
+		return writePage(ctx, x.db, page)
+	}
+	if err := writePage(ctx, x.db, page); err != nil {
+		return err
 	}
 	// The rewrite replaces the file under the open handle: close it, and
 	// reopen the canonical file for whatever comes after.

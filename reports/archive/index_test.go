@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -393,5 +394,148 @@ func TestRebuildReadsAheadInKeyOrder(t *testing.T) {
 	var n int
 	if err := db.QueryRow(`SELECT count(*) FROM builds`).Scan(&n); err != nil || n != 150-len(damaged) {
 		t.Errorf("index holds %d builds (%v), want %d", n, err, 150-len(damaged))
+	}
+}
+
+// TestFlushedMark: an index is trusted (Flushed) after a run that ended
+// with Flush, and not after one that changed it and was killed before
+// (WillChange, as a scan calls before it writes its first report).
+func TestFlushedMark(t *testing.T) {
+	ctx := context.Background()
+	out := newArchive(t)
+	reopen := func() *archive.Index {
+		t.Helper()
+		x, err := archive.Open(ctx, out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	x := reopen()
+	if !x.Flushed() {
+		t.Fatal("a rebuilt index is not Flushed")
+	}
+	if err := x.WillChange(ctx); err != nil {
+		t.Fatal(err)
+	}
+	x.Close() // killed: no Flush
+	x = reopen()
+	if x.Flushed() {
+		t.Fatal("an index changed by a run without Flush is Flushed")
+	}
+	if err := x.Flush(ctx); err != nil { // canonicalizes: nothing was upserted, but the mark was gone
+		t.Fatal(err)
+	}
+	x.Close()
+	x = reopen()
+	defer x.Close()
+	if !x.Flushed() {
+		t.Fatal("not Flushed after Flush")
+	}
+}
+
+// TestFlushUnchangedKeepsPage: a Flush with nothing changed leaves
+// index.html as it is, and writes it again when it is missing.
+func TestFlushUnchangedKeepsPage(t *testing.T) {
+	ctx := context.Background()
+	out := newArchive(t)
+	page := filepath.Join(out, archive.IndexHTML)
+	want, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.Stat(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flush := func() {
+		t.Helper()
+		x, err := archive.Open(ctx, out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer x.Close()
+		if err := x.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flush()
+	after, err := os.Stat(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !os.SameFile(before, after) {
+		t.Error("index.html was rewritten though nothing changed")
+	}
+	if err := os.Remove(page); err != nil {
+		t.Fatal(err)
+	}
+	flush()
+	got, err := os.ReadFile(page)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Errorf("missing index.html not written again as it was (%v)", err)
+	}
+}
+
+// TestUpsertKeepsOnlyEqualRows: an upsert leaves rows that are already
+// there and equal alone, and replaces the others: a build upserted again
+// with one keyword and one match changed ends as a rebuild from its new
+// report, byte for byte.
+func TestUpsertKeepsOnlyEqualRows(t *testing.T) {
+	ctx := context.Background()
+	b, err := json.Marshal(reportstest.TOM())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Replace(string(b), `"falun"`, `"falun-changed"`, 1)
+	s = strings.Replace(s, `"TOMSkype_ContentFilter"`, `"Other_Rule"`, 1)
+	if s == string(b) {
+		t.Fatal("the fixture changed: nothing to mutate")
+	}
+	var changed reports.Report
+	if err := json.Unmarshal([]byte(s), &changed); err != nil {
+		t.Fatal(err)
+	}
+
+	want := t.TempDir()
+	for key, r := range reportstest.All() {
+		if key == reportstest.TOMKey {
+			r = &changed
+		}
+		if err := archive.WriteBuild(want, key, r, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := archive.Reindex(ctx, want); err != nil {
+		t.Fatal(err)
+	}
+
+	out := t.TempDir()
+	x, err := archive.Open(ctx, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, r := range reportstest.All() {
+		if err := x.Upsert(ctx, key, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := x.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Upsert(ctx, reportstest.TOMKey, &changed); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	x.Close()
+	if got, w := dump(t, out), dump(t, want); !slices.Equal(got, w) {
+		t.Fatalf("index after the second upsert differs from the rebuilt one:\n%s", diffLines(got, w))
+	}
+	a, _ := os.ReadFile(filepath.Join(out, archive.IndexDB))
+	w, _ := os.ReadFile(filepath.Join(want, archive.IndexDB))
+	if !bytes.Equal(a, w) {
+		t.Errorf("index.sqlite not byte-identical to the rebuilt one: %d vs %d bytes", len(a), len(w))
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/tomscan/tomscan/internal/termtable"
+	"github.com/tomscan/tomscan/reports"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -149,4 +150,22 @@ func (r *Result) Table(escape func(string) string) string {
 		cells = append(cells, line)
 	}
 	return termtable.Format(cells, 2) // by display width: Chinese cells align
+}
+
+// HasRules tells, without taking the archive's lock, whether OUT's index
+// holds a build (not failed) archived with the rules digest and tool
+// version given; false when there is no usable index. A scan asks before it
+// opens the archive: when false, it will need the compiled rules for
+// certain, and compiles them at once (a rule that does not compile then
+// stops it before the archive is touched).
+func HasRules(ctx context.Context, out, rulesDigest, toolVersion string) bool {
+	db, err := openReadOnly(out)
+	if err != nil {
+		return false
+	}
+	defer db.Close()
+	var one int
+	err = db.QueryRowContext(ctx, `SELECT 1 FROM builds WHERE rules_digest = ? AND tool_version = ? AND status != ? LIMIT 1`,
+		rulesDigest, toolVersion, reports.StatusFailed).Scan(&one)
+	return err == nil
 }

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/tomscan/tomscan/internal/pipeline"
+	"github.com/tomscan/tomscan/reports/archive"
+)
+
+// archiver archives finished builds off the scan's critical path: the
+// results go into a bounded queue, so that the worker that made one gets
+// its next build at once, and one goroutine writes each build's files and
+// then upserts all the builds it has written in one index transaction (a
+// commit per build, with its journal and fsyncs, was most of a rescan that
+// runs only the rules).
+//
+// Crash safety is that of writing then upserting one build at a time: a
+// build's files are complete (reports.WriteAtomic) before its rows are
+// upserted, and the index's canonical mark is cleared before the first
+// file is written (Index.WillChange), so a run killed with builds written
+// but not yet upserted leaves an index the next scan does not trust blindly
+// (Index.Flushed): it rescans those builds, or reuses one only when its own
+// report carries the wanted key.
+type archiver struct {
+	out   string
+	index *archive.Index
+	want  map[string]bool
+	// archived is called, in the archiver's goroutine and in the order the
+	// builds finished, for each build once it is in the archive and the
+	// index.
+	archived func(pipeline.Result)
+	// failed is called (once) when the archive cannot be written: the run
+	// must stop; nothing more is archived.
+	failed func(error)
+
+	queue chan pipeline.Result
+	done  chan struct{}
+
+	mu  sync.Mutex
+	err error
+}
+
+// archiveQueue is how many finished builds may wait for the archiver; past
+// it a worker waits, as it did when the parent archived each build itself.
+// It bounds the reports held in memory.
+const archiveQueue = 16
+
+// maxArchiveBatch bounds the builds upserted in one transaction (and so
+// the builds a kill can leave written but not indexed).
+const maxArchiveBatch = 32
+
+func startArchiver(ctx context.Context, a *archiver) *archiver {
+	a.queue = make(chan pipeline.Result, archiveQueue)
+	a.done = make(chan struct{})
+	// A finished build is archived even when the run is being interrupted.
+	go a.loop(context.WithoutCancel(ctx))
+	return a
+}
+
+// add queues a finished build; it blocks while the queue is full.
+func (a *archiver) add(r pipeline.Result) { a.queue <- r }
+
+// close waits until every queued build is archived (or dropped after a
+// failure) and returns the failure, if any.
+func (a *archiver) close() error {
+	close(a.queue)
+	<-a.done
+	return a.failure()
+}
+
+func (a *archiver) failure() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.err
+}
+
+func (a *archiver) fail(err error) {
+	a.mu.Lock()
+	first := a.err == nil
+	if first {
+		a.err = err
+	}
+	a.mu.Unlock()
+	if first {
+		a.failed(err)
+	}
+}
+
+func (a *archiver) loop(ctx context.Context) {
+	defer close(a.done)
+	batch := make([]pipeline.Result, 0, maxArchiveBatch)
+	for r := range a.queue {
+		batch = append(batch[:0], r)
+	drain:
+		for len(batch) < maxArchiveBatch {
+			select {
+			case r, ok := <-a.queue:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		if a.failure() != nil {
+			continue // stopping: nothing more is archived
+		}
+		a.write(ctx, batch)
+	}
+}
+
+// write archives one batch: every build's files, then their rows in one
+// transaction. A build whose files could not be written is not upserted,
+// nor is any after it.
+func (a *archiver) write(ctx context.Context, batch []pipeline.Result) {
+	if err := a.index.WillChange(ctx); err != nil {
+		a.fail(fmt.Errorf("scan: writing reports failed, the run stopped (reports written before are intact): %w", err))
+		return
+	}
+	rows := make([]archive.Keyed, 0, len(batch))
+	var werr error
+	for _, r := range batch {
+		if werr = writeBuildFiles(a.out, r, a.want); werr != nil {
+			break
+		}
+		rows = append(rows, archive.Keyed{Key: r.Build.Key, Report: r.Report})
+	}
+	if len(rows) > 0 {
+		if err := a.index.UpsertBatch(ctx, rows); err != nil {
+			a.fail(fmt.Errorf("scan: writing reports failed, the run stopped (reports written before are intact): %w", err))
+			return
+		}
+		for _, r := range batch[:len(rows)] {
+			a.archived(r)
+		}
+	}
+	if werr != nil {
+		a.fail(fmt.Errorf("scan: writing reports failed, the run stopped (reports written before are intact): %w", werr))
+	}
+}
