@@ -311,10 +311,14 @@ func tryXOR(data, key []byte, scratch *[]byte) (lists.Decoded, bool) {
 	if len(data) < 2*lists.MinLines || len(data) > lists.MaxListBytes {
 		return lists.Decoded{}, false
 	}
-	for i, c := range data {
-		c ^= key[i%len(key)]
-		if c < 0x20 && c != '\t' && c != '\r' && c != '\n' || c == 0x7f || c == 0xff {
-			return lists.Decoded{}, false
+	// Key-length strides: no division per byte.
+	for at := 0; at < len(data); at += len(key) {
+		chunk := data[at:min(at+len(key), len(data))]
+		for j, c := range chunk {
+			c ^= key[j]
+			if c < 0x20 && c != '\t' && c != '\r' && c != '\n' || c == 0x7f || c == 0xff {
+				return lists.Decoded{}, false
+			}
 		}
 	}
 	// The plaintext goes to a buffer reused over the whole search:
@@ -323,8 +327,11 @@ func tryXOR(data, key []byte, scratch *[]byte) (lists.Decoded, bool) {
 		*scratch = make([]byte, len(data))
 	}
 	plain := (*scratch)[:len(data)]
-	for i, c := range data {
-		plain[i] = c ^ key[i%len(key)]
+	for at := 0; at < len(data); at += len(key) {
+		end := min(at+len(key), len(data))
+		for j, c := range data[at:end] {
+			plain[at+j] = c ^ key[j]
+		}
 	}
 	return lists.Decode(plain)
 }
