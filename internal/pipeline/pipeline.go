@@ -159,7 +159,10 @@ func Run(ctx context.Context, cfg Config, builds []*Build, done func(Result)) er
 		jobs = 1
 	}
 	work := make(chan *Build)
-	results := make(chan Result)
+	// One finished build per worker may wait while done runs (the parent
+	// writes a report and its index rows), so a worker takes its next
+	// build at once instead of idling until done returns.
+	results := make(chan Result, jobs)
 	var wg sync.WaitGroup
 	var startErr error
 	var startOnce sync.Once

@@ -118,7 +118,7 @@ func Search(ctx context.Context, windows []Window, blobs []Blob, lim Limits) (fo
 				continue
 			}
 			open = filterOpen(open, func(bi int) bool {
-				c, d, ok := tryKey(blobs[bi].Data, key)
+				c, d, ok := tryKey(blobs[bi].Data, key, &k.plain)
 				if ok {
 					results[bi] = &Found{Blob: bi, Cipher: c, Key: key, KeyNode: w.Node, KeyOffset: w.Offset + int64(loc[0]), KeyFromHex: true, List: d}
 				}
@@ -167,6 +167,7 @@ type offsetKeys struct {
 	aesBlock         stdcipher.Block
 	aesDone, desDone bool
 	des              fastDES
+	plain            []byte // tryXOR's plaintext buffer, reused
 }
 
 func (k *offsetKeys) reset(rest []byte) {
@@ -213,7 +214,7 @@ func (k *offsetKeys) try(data []byte) (string, []byte, lists.Decoded, bool) {
 		if n > good && good < len(data) {
 			break // byte good fails for this and every longer key
 		}
-		if d, ok := tryXOR(data, k.rest[:n]); ok {
+		if d, ok := tryXOR(data, k.rest[:n], &k.plain); ok {
 			return cipher.XOR, clone(k.rest[:n]), d, true
 		}
 	}
@@ -248,7 +249,7 @@ func plainByte(c byte) bool {
 }
 
 // tryKey tries one exact key with every cipher its length allows.
-func tryKey(data, key []byte) (string, lists.Decoded, bool) {
+func tryKey(data, key []byte, scratch *[]byte) (string, lists.Decoded, bool) {
 	switch {
 	case len(key) == 32 && len(data)%16 == 0:
 		if d, ok := tryAES(data, key); ok {
@@ -260,7 +261,7 @@ func tryKey(data, key []byte) (string, lists.Decoded, bool) {
 		}
 	}
 	if len(key) >= cipher.MinXORKey && len(key) <= cipher.MaxXORKey {
-		if d, ok := tryXOR(data, key); ok {
+		if d, ok := tryXOR(data, key, scratch); ok {
 			return cipher.XOR, d, true
 		}
 	}
@@ -291,7 +292,7 @@ func tryDES(data, key []byte) (lists.Decoded, bool) {
 	return lists.Decode(plain)
 }
 
-func tryXOR(data, key []byte) (lists.Decoded, bool) {
+func tryXOR(data, key []byte, scratch *[]byte) (lists.Decoded, bool) {
 	zero := true
 	for _, c := range key {
 		if c != 0 {
@@ -302,17 +303,37 @@ func tryXOR(data, key []byte) (lists.Decoded, bool) {
 	if zero {
 		return lists.Decoded{}, false // the plaintext itself: found as is, or not at all
 	}
-	n := len(data)
-	if n > prefixBytes {
-		n = prefixBytes
+	// lists.Decode rejects what is too short or too long and any plaintext
+	// with a control byte; those tests are made here on the fly, so a key
+	// that fails them costs no allocation and no copy of the blob. Most
+	// keys fail in the first bytes; the rest of the blob is checked only
+	// for those that pass the first prefixBytes.
+	if len(data) < 2*lists.MinLines || len(data) > lists.MaxListBytes {
+		return lists.Decoded{}, false
 	}
-	for i := 0; i < n; i++ {
-		c := data[i] ^ key[i%len(key)]
-		if c < 0x20 && c != '\t' && c != '\r' && c != '\n' || c == 0x7f || c == 0xff {
-			return lists.Decoded{}, false
+	// Key-length strides: no division per byte.
+	for at := 0; at < len(data); at += len(key) {
+		chunk := data[at:min(at+len(key), len(data))]
+		for j, c := range chunk {
+			c ^= key[j]
+			if c < 0x20 && c != '\t' && c != '\r' && c != '\n' || c == 0x7f || c == 0xff {
+				return lists.Decoded{}, false
+			}
 		}
 	}
-	return lists.Decode(cipher.XORBytes(data, key))
+	// The plaintext goes to a buffer reused over the whole search:
+	// lists.Decode keeps no reference to its input.
+	if cap(*scratch) < len(data) {
+		*scratch = make([]byte, len(data))
+	}
+	plain := (*scratch)[:len(data)]
+	for at := 0; at < len(data); at += len(key) {
+		end := min(at+len(key), len(data))
+		for j, c := range data[at:end] {
+			plain[at+j] = c ^ key[j]
+		}
+	}
+	return lists.Decode(plain)
 }
 
 func clone(b []byte) []byte { return append([]byte(nil), b...) }

@@ -20,6 +20,7 @@ import (
 	"bytes"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
 
@@ -182,8 +183,39 @@ func isAlnum(r rune) bool {
 }
 
 // commonHanzi tells whether r is a GB2312 level-1 hanzi: its GBK lead byte
-// is 0xB0 to 0xD7.
+// is 0xB0 to 0xD7. A list has thousands of Han characters and the answer
+// for a character never changes, so the BMP's answers are kept, computed on
+// first use (an encoder per character costs an allocation or three).
 func commonHanzi(r rune) bool {
+	if r < 0 || int(r) >= len(commonHanziMemo) {
+		return gbkCommonHanzi(r)
+	}
+	switch commonHanziMemo[r].Load() {
+	case memoYes:
+		return true
+	case memoNo:
+		return false
+	}
+	ok := gbkCommonHanzi(r)
+	v := uint32(memoNo)
+	if ok {
+		v = memoYes
+	}
+	commonHanziMemo[r].Store(v)
+	return ok
+}
+
+const (
+	memoYes = 1
+	memoNo  = 2
+)
+
+// commonHanziMemo holds commonHanzi's answer for each BMP rune: 0 not yet
+// known, memoYes, memoNo. Atomic: lists are decoded from concurrent visits.
+var commonHanziMemo [0x10000]atomic.Uint32
+
+// gbkCommonHanzi is commonHanzi computed with the GBK encoder.
+func gbkCommonHanzi(r rune) bool {
 	var buf [4]byte
 	n := utf8.EncodeRune(buf[:], r)
 	g, err := simplifiedchinese.GBK.NewEncoder().Bytes(buf[:n])

@@ -78,7 +78,7 @@ func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink)
 	case "bzip2":
 		body = bzip2.NewReader(src)
 	case "xz":
-		body, err = xz.NewReader(src)
+		body, err = xz.NewReader(fitDict(in.Blob.ReaderAt(), in.Blob.Size()))
 		if err != nil {
 			return fmt.Errorf("xz: header: %w", err)
 		}

@@ -40,8 +40,13 @@ func (Extractor) Match(head []byte, size int64) bool { return pe.IsPE(head) }
 // Find tells whether r holds an Inno Setup marker, reading it once in chunks
 // that overlap by the longest marker.
 func Find(ctx context.Context, r io.Reader) (bool, error) {
-	const chunk = 1 << 20
+	chunk := 1 << 20
 	const overlap = 32
+	if sz, ok := r.(interface{ Size() int64 }); ok && sz.Size() < int64(chunk) {
+		// Find runs on every PE: a small one gets a buffer its size, not
+		// a cleared MiB.
+		chunk = int(max(sz.Size(), 0)) + 1 // one read, which meets the end
+	}
 	buf := make([]byte, overlap+chunk)
 	keep := 0
 	for {

@@ -46,7 +46,12 @@ func (Extractor) Match(head []byte, size int64) bool { return pe.IsPE(head) }
 // Find returns the offset of NSIS's first header, or -1. It reads the blob
 // front to back once, in chunks, so a spilled installer is not loaded.
 func Find(ctx context.Context, r io.Reader) (int64, error) {
-	const chunk = 1 << 20 // a multiple of 512
+	chunk := 1 << 20 // a multiple of 512
+	if sz, ok := r.(interface{ Size() int64 }); ok && sz.Size() < int64(chunk) {
+		// Find runs on every PE: a small one gets a buffer its size
+		// (rounded up to 512), not a cleared MiB.
+		chunk = int(max(sz.Size(), 0)+1+511) &^ 511 // one read, which meets the end
+	}
 	buf := make([]byte, chunk+32)
 	var base int64
 	for {
