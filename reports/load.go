@@ -19,9 +19,17 @@ const MaxReportBytes = 512 << 20
 // which is also kept verbatim in TOMRaw; a missing schema_version is an error.
 func DecodeJSON(b []byte) (*Report, error) {
 	var r Report
-	d := json.NewDecoder(bytes.NewReader(b))
-	if err := d.Decode(&r); err != nil {
-		return nil, fmt.Errorf("reports: decode json: %w", err)
+	// json.Unmarshal reads b in place; a Decoder would first copy the whole
+	// value into its own buffer (a few hundred MB for a large build). The
+	// Decoder stays the judge of anything Unmarshal refuses (it also takes
+	// a report followed by other bytes), so errors and leniency are as
+	// before.
+	if json.Unmarshal(b, &r) != nil {
+		r = Report{}
+		d := json.NewDecoder(bytes.NewReader(b))
+		if err := d.Decode(&r); err != nil {
+			return nil, fmt.Errorf("reports: decode json: %w", err)
+		}
 	}
 	if r.SchemaVersion == "" {
 		return nil, fmt.Errorf("reports: decode json: no schema_version: not a tomscan report")
