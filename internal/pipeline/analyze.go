@@ -111,9 +111,7 @@ func (a *analyzer) visit(ctx context.Context, n, parent *artifact.Node) {
 	})
 	stage(n, "ios", func() { iosStage(ctx, n, data) })
 	stage(n, "macho", func() { a.machoStage(ctx, n, data) })
-	if a.lanes != nil && a.rec == nil {
-		// The node cache's recorder (replay.go) follows one node at a
-		// time; without it, the rest runs beside the walk.
+	if a.lanes != nil {
 		a.visitLater(ctx, n, parent, data)
 		return
 	}

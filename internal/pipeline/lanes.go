@@ -28,6 +28,9 @@ import (
 //     would have put them (after the PE stages' issues, before the
 //     unpacker's) once the build's walk is over.
 //
+// With a node cache, the recorder (replay.go) is told of each node when it
+// is committed, so it too sees the walk's order.
+//
 // Memory: a pending node holds its bytes until the TOM analysers have seen
 // it. Besides the oldest pending node (the one a sequential scan would be
 // holding), pending nodes hold at most laneBytes; past that the walk waits
@@ -45,6 +48,7 @@ type pendingVisit struct {
 	n, parent *artifact.Node
 	data      []byte
 	at        int            // where in n.Issues the set-aside issues go
+	ruleAt    int            // where in aside the rule stages' issues begin (after the strings stage's)
 	aside     artifact.Node  // collects the issues of the lane's stages (only Issues is used)
 	done      chan struct{}  // closed by the lane; nil when the walk ran the stages
 	scanner   *rules.Scanner // the lane's scanner, for the stages
@@ -124,6 +128,7 @@ func (a *analyzer) visitLater(ctx context.Context, n, parent *artifact.Node, dat
 func (a *analyzer) laneStages(p *pendingVisit) {
 	n, data := p.n, p.data
 	stage(&p.aside, "strings", func() { a.stringsStage(p.ctx, n, data) })
+	p.ruleAt = len(p.aside.Issues)
 	stage(&p.aside, "yara", func() { a.yaraStage(p.ctx, p.scanner, n, p.parent, data, &p.aside) })
 }
 
@@ -162,6 +167,11 @@ func (a *analyzer) commitOldest() {
 			a.tom.Visit(p.ctx, p.n, p.data)
 		}
 	})
+	if a.rec != nil {
+		// The node cache's recorder sees nodes in walk order too, with
+		// the place the rule stages' issues will have once put back.
+		a.rec.visited(p.n, p.parent, p.at+p.ruleAt, len(p.aside.Issues)-p.ruleAt, p.data)
+	}
 	p.data = nil // the bytes are free once the TOM analysers have seen them
 	l.visited = append(l.visited, p)
 }
