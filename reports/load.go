@@ -26,17 +26,27 @@ func DecodeJSON(b []byte) (*Report, error) {
 	var r Report
 	var raw json.RawMessage
 	in := reportDecoding{Report: &r, TOM: tomSection{dst: &r.TOM, raw: &raw}}
-	d := json.NewDecoder(bytes.NewReader(b))
-	if err := d.Decode(&in); err != nil {
-		return nil, fmt.Errorf("reports: decode json: %w", err)
+	// json.Unmarshal reads b in place; a Decoder would first copy the whole
+	// value into its own buffer (a few hundred MB for a large build). The
+	// Decoder stays the judge of anything Unmarshal refuses (it also takes
+	// a report followed by other bytes), so errors and leniency are as
+	// before.
+	trailing := false
+	if json.Unmarshal(b, &in) != nil {
+		r, raw = Report{}, nil
+		d := json.NewDecoder(bytes.NewReader(b))
+		if err := d.Decode(&in); err != nil {
+			return nil, fmt.Errorf("reports: decode json: %w", err)
+		}
+		// As a json.Unmarshal of the whole input would: no TOMRaw when
+		// anything but white space follows the report (the decoder stops
+		// after it).
+		trailing = len(bytes.Trim(b[d.InputOffset():], " \t\r\n")) > 0
 	}
 	if r.SchemaVersion == "" {
 		return nil, fmt.Errorf("reports: decode json: no schema_version: not a tomscan report")
 	}
 	pruneNil(r.Tree)
-	// As a json.Unmarshal of the whole input would: none when anything
-	// but white space follows the report (the decoder stops after it).
-	trailing := len(bytes.Trim(b[d.InputOffset():], " \t\r\n")) > 0
 	if !trailing && len(raw) > 0 && string(raw) != "null" {
 		r.TOMRaw = raw
 	}

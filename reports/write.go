@@ -14,11 +14,16 @@ func BuildDir(out, key string) string { return filepath.Join(out, "builds", key)
 // EncodeJSON renders r as indented JSON with a final newline. HTML escaping
 // is off so that strings from binaries read as they are; the HTML encoder
 // escapes them itself.
-func EncodeJSON(r *Report) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+func EncodeJSON(r *Report) ([]byte, error) { return AppendJSON(nil, r) }
+
+// AppendJSON appends EncodeJSON's bytes to dst. It copies a large report
+// fewer times than an indenting json.Encoder into a bytes.Buffer would (a
+// build of a thousand PEs has a report of a few hundred MB): the compact
+// encoding is indented once, straight into dst.
+func AppendJSON(dst []byte, r *Report) ([]byte, error) {
+	w := &indentWriter{dst: dst}
+	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
 	var v any = r
 	if r.TOMRaw != nil {
 		// A loaded report re-encoded keeps its TOM section as written,
@@ -31,7 +36,24 @@ func EncodeJSON(r *Report) ([]byte, error) {
 	if err := enc.Encode(v); err != nil {
 		return nil, fmt.Errorf("reports: encode json: %w", err)
 	}
-	return buf.Bytes(), nil
+	return w.dst, nil
+}
+
+// indentWriter indents what a compact json.Encoder writes (one whole value
+// and its newline per Write) as an Encoder with SetIndent("", "  ") would:
+// both run json's indenter over the same compact bytes.
+type indentWriter struct{ dst []byte }
+
+func (w *indentWriter) Write(b []byte) (int, error) {
+	buf := bytes.NewBuffer(w.dst)
+	// Room for the indented value up front, so the indenter does not
+	// reallocate as it goes (reports grow about 2.2 times when indented).
+	buf.Grow(len(b)*5/2 + 64)
+	if err := json.Indent(buf, b, "", "  "); err != nil {
+		return 0, err
+	}
+	w.dst = buf.Bytes()
+	return len(b), nil
 }
 
 // WriteAtomic writes b to path through a temp file in the same folder and a

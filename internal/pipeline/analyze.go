@@ -23,7 +23,11 @@ type analyzer struct {
 	scanner *rules.Scanner
 	tom     *tom.Build // the current build's TOM analysis; set by scanBuild
 	rec     *recorder  // with a node cache: what a replay needs (replay.go); nil without
+	lanes   *lanes     // analyse nodes beside the walk (lanes.go); nil: one node at a time
 }
+
+// scanTimeout bounds one YARA scan of one node.
+const scanTimeout = time.Minute
 
 // newAnalyzer makes one worker's analyzer, with its own YARA scanner. On a
 // scanner error it still returns a usable analyzer (without YARA) and the
@@ -31,19 +35,36 @@ type analyzer struct {
 func newAnalyzer(cfg Config) (*analyzer, error) {
 	a := &analyzer{limits: cfg.Limits, trust: cfg.TrustRoots}
 	if cfg.Rules == nil {
-		return a, nil
+		return a, a.addLanes(cfg)
 	}
-	s, err := cfg.Rules.NewScanner(time.Minute)
+	s, err := cfg.Rules.NewScanner(scanTimeout)
 	if err != nil {
 		return a, err
 	}
 	a.scanner = s
-	return a, nil
+	return a, a.addLanes(cfg)
+}
+
+// addLanes gives a the lanes its CPUs allow (none on one CPU).
+func (a *analyzer) addLanes(cfg Config) error {
+	n := laneCount()
+	if n < 1 {
+		return nil
+	}
+	l, err := newLanes(cfg, n)
+	if err != nil {
+		return err
+	}
+	a.lanes = l
+	return nil
 }
 
 func (a *analyzer) close() {
 	if a.scanner != nil {
 		a.scanner.Close()
+	}
+	if a.lanes != nil {
+		a.lanes.close()
 	}
 }
 
@@ -90,19 +111,11 @@ func (a *analyzer) visit(ctx context.Context, n, parent *artifact.Node) {
 	})
 	stage(n, "ios", func() { iosStage(ctx, n, data) })
 	stage(n, "macho", func() { a.machoStage(ctx, n, data) })
-	stage(n, "strings", func() {
-		if n.MachO != nil {
-			n.Strings = machoStrings(ctx, n.MachO, data, a.limits)
-			return
-		}
-		// --max-strings trims only the listing kept in the report: the set
-		// says so itself (truncated, and count of all distinct strings), and
-		// YARA and the TOM analysers read the node's bytes, not this list.
-		// So a trimmed listing is not an issue and does not make the build
-		// partial; large real PEs (tens of thousands of strings) would
-		// otherwise all be reported as incompletely analysed.
-		n.Strings = pe.ExtractStrings(ctx, data, pe.StringOptions{MinLength: a.limits.MinStringLength, Max: a.limits.MaxStringsPerNode, Layout: n.PE})
-	})
+	if a.lanes != nil {
+		a.visitLater(ctx, n, parent, data)
+		return
+	}
+	stage(n, "strings", func() { a.stringsStage(ctx, n, data) })
 	at := len(n.Issues)
 	a.ruleStages(ctx, n, parent, data)
 	if a.rec != nil {
@@ -114,25 +127,44 @@ func (a *analyzer) visit(ctx context.Context, n, parent *artifact.Node) {
 // the TOM analysers make of the matches: all a replay from the node cache
 // runs again (replay.go). They only append to n.Issues, as one run.
 func (a *analyzer) ruleStages(ctx context.Context, n, parent *artifact.Node, data []byte) {
-	stage(n, "yara", func() {
-		if a.scanner == nil {
-			return
-		}
-		if int64(len(data)) > a.limits.MaxYARAMatchesBytes {
-			n.AddIssue(artifact.KindLimit, "yara", fmt.Sprintf("%d bytes exceeds max YARA scan bytes %d: not scanned", len(data), a.limits.MaxYARAMatchesBytes))
-			return
-		}
-		m, err := a.scanner.Scan(ctx, data, rules.NodeVariables(n, parent))
-		if err != nil {
-			n.AddIssue(artifact.KindScan, "yara", err.Error())
-		}
-		n.Matches = m
-	})
+	stage(n, "yara", func() { a.yaraStage(ctx, a.scanner, n, parent, data, n) })
 	stage(n, "tom", func() {
 		if a.tom != nil {
 			a.tom.Visit(ctx, n, data)
 		}
 	})
+}
+
+// stringsStage lists n's strings.
+func (a *analyzer) stringsStage(ctx context.Context, n *artifact.Node, data []byte) {
+	if n.MachO != nil {
+		n.Strings = machoStrings(ctx, n.MachO, data, a.limits)
+		return
+	}
+	// --max-strings trims only the listing kept in the report: the set
+	// says so itself (truncated, and count of all distinct strings), and
+	// YARA and the TOM analysers read the node's bytes, not this list.
+	// So a trimmed listing is not an issue and does not make the build
+	// partial; large real PEs (tens of thousands of strings) would
+	// otherwise all be reported as incompletely analysed.
+	n.Strings = pe.ExtractStrings(ctx, data, pe.StringOptions{MinLength: a.limits.MinStringLength, Max: a.limits.MaxStringsPerNode, Layout: n.PE})
+}
+
+// yaraStage scans n's bytes with scanner (nil: no rules) and sets
+// n.Matches; its issues go to issues (n, or where a lane sets them aside).
+func (a *analyzer) yaraStage(ctx context.Context, scanner *rules.Scanner, n, parent *artifact.Node, data []byte, issues *artifact.Node) {
+	if scanner == nil {
+		return
+	}
+	if int64(len(data)) > a.limits.MaxYARAMatchesBytes {
+		issues.AddIssue(artifact.KindLimit, "yara", fmt.Sprintf("%d bytes exceeds max YARA scan bytes %d: not scanned", len(data), a.limits.MaxYARAMatchesBytes))
+		return
+	}
+	m, err := scanner.Scan(ctx, data, rules.NodeVariables(n, parent))
+	if err != nil {
+		issues.AddIssue(artifact.KindScan, "yara", err.Error())
+	}
+	n.Matches = m
 }
 
 func stage(n *artifact.Node, name string, fn func()) {

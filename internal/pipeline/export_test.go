@@ -9,3 +9,12 @@ func SetTestHook(f func(path string)) { testHook = f }
 // SetWorkerGrace shortens how long past the build timeout a worker is waited
 // for. Test binaries only.
 func SetWorkerGrace(d time.Duration) { workerGrace = d }
+
+// SetLanes makes every analyzer made from now on run n lanes beside its
+// walk (0: one node at a time) and returns what restores the default. Test
+// binaries only.
+func SetLanes(n int) (restore func()) {
+	old := laneCount
+	laneCount = func() int { return n }
+	return func() { laneCount = old }
+}

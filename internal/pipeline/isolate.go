@@ -210,11 +210,7 @@ func WorkerHandler(cfg Config) (worker.Handler, error) {
 		if err != nil {
 			return nil, err
 		}
-		js, err := reports.EncodeJSON(rep)
-		if err != nil {
-			return nil, err
-		}
 		st.Warnings = warnings
-		return joinAnswer(st, js)
+		return answer(st, rep)
 	}, nil
 }

@@ -315,7 +315,9 @@ func scanBuild(ctx context.Context, cfg Config, a *analyzer, b *Build) (rep *rep
 	root.SetBlob(blob)
 	a.tom = tom.NewBuild(cfg.TOM)
 	defer func() { a.tom = nil }()
+	defer a.finishLanes() // after a panic too: no lane may still write the tree
 	cfg.Engine.Run(bctx, root, limits.NewBudget(cfg.Limits), sc, a.visit)
+	a.finishLanes()
 	judgeContainerChains(root, cfg.TrustRoots)
 	// Only the build's own deadline is a timeout; a cancelled run (ctx)
 	// is an interruption, which the caller sees in ctx and does not archive.

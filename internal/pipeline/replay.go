@@ -248,14 +248,15 @@ func warn(cfg Config, msg string) {
 // JSON, then the report's JSON byte for byte.
 const statsPrefix = "tomscan-stats "
 
-func joinAnswer(st Stats, js []byte) ([]byte, error) {
+// answer is a worker's answer: the stats line, then the report's JSON,
+// encoded in place after it (a large report is not copied once more).
+func answer(st Stats, rep *reports.Report) ([]byte, error) {
 	line, err := json.Marshal(st)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]byte, 0, len(statsPrefix)+len(line)+1+len(js))
-	out = append(append(append(append(out, statsPrefix...), line...), '\n'), js...)
-	return out, nil
+	out := append(append([]byte(statsPrefix), line...), '\n')
+	return reports.AppendJSON(out, rep)
 }
 
 func splitAnswer(ans []byte) (Stats, []byte) {

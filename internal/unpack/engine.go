@@ -9,11 +9,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/tomscan/tomscan/internal/artifact"
 	"github.com/tomscan/tomscan/internal/filetype"
@@ -123,7 +125,7 @@ func (b *build) process(ctx context.Context, n *artifact.Node, parent *artifact.
 // identify hashes and types n from its blob.
 func identify(n *artifact.Node, blob *artifact.Blob) error {
 	hm, h1, h256 := md5.New(), sha1.New(), sha256.New()
-	size, err := io.Copy(io.MultiWriter(hm, h1, h256), blob.Reader())
+	size, err := hashAll(blob, hm, h1, h256)
 	if err != nil {
 		return fmt.Errorf("hash: %w", err)
 	}
@@ -133,6 +135,58 @@ func identify(n *artifact.Node, blob *artifact.Blob) error {
 	n.SHA256 = hex.EncodeToString(h256.Sum(nil))
 	n.Type = filetype.Sniff(blob.Head(filetype.HeadSize))
 	return nil
+}
+
+// hashChunk is how many bytes of a large blob are hashed at a time; below
+// it the three hashes run one after the other.
+const hashChunk = 1 << 20
+
+// hashAll feeds the blob's bytes to every hash and returns their number.
+// The hashes of a large blob run side by side, one goroutine each: every
+// node is hashed by the walk, the one part of a build that cannot spread
+// over several cores, and MD5 alone runs at well under a GB/s.
+func hashAll(blob *artifact.Blob, hs ...hash.Hash) (int64, error) {
+	if blob.Size() < hashChunk {
+		w := io.MultiWriter(func() []io.Writer {
+			ws := make([]io.Writer, len(hs))
+			for i, h := range hs {
+				ws[i] = h
+			}
+			return ws
+		}()...)
+		return io.Copy(w, blob.Reader())
+	}
+	var wg sync.WaitGroup
+	if blob.InMemory() {
+		data, _ := blob.Bytes(blob.Size()) // in memory: never fails
+		for _, h := range hs[1:] {
+			wg.Go(func() { h.Write(data) })
+		}
+		hs[0].Write(data)
+		wg.Wait()
+		return int64(len(data)), nil
+	}
+	r := blob.Reader()
+	buf := make([]byte, 4*hashChunk)
+	var size int64
+	for {
+		k, err := io.ReadFull(r, buf)
+		if k > 0 {
+			chunk := buf[:k]
+			for _, h := range hs[1:] {
+				wg.Go(func() { h.Write(chunk) })
+			}
+			hs[0].Write(chunk)
+			wg.Wait()
+			size += int64(k)
+		}
+		switch {
+		case err == io.EOF || err == io.ErrUnexpectedEOF:
+			return size, nil
+		case err != nil:
+			return size, err
+		}
+	}
 }
 
 // unpack tries the matching extractors in order; the first that lists any
@@ -318,7 +372,7 @@ func (s *sink) Emit(ctx context.Context, e Entry) error {
 	// stopped after the bytes the limits allow, not after it has been
 	// inflated to memory or disk.
 	max, why := s.room()
-	blob, err := s.read(e.Body, max)
+	blob, err := s.read(e.Body, max, e.Size)
 	if errors.Is(err, errEntryTooBig) && why != "" {
 		child.AddIssue(artifact.KindLimit, "unpack:"+s.extractor, why+" hit while this entry was read: not analysed")
 		s.stop(artifact.KindLimit, why+": the rest is not listed")
@@ -423,22 +477,31 @@ func (s *sink) room() (int64, string) {
 
 // read takes a child's bytes through max: in memory up to InMemoryBytes,
 // spilled to the scratch root beyond. A read error after some bytes keeps
-// what was read (the blob is returned with the error).
-func (s *sink) read(r io.Reader, max int64) (*artifact.Blob, error) {
+// what was read (the blob is returned with the error). declared is the
+// size the container gives (-1: unknown); it only sizes the buffer.
+func (s *sink) read(r io.Reader, max, declared int64) (*artifact.Blob, error) {
 	l := s.build.limits
 	if r == nil {
 		return nil, errors.New("entry has no body")
 	}
+	limit := min(l.InMemoryBytes, max) + 1
 	var buf bytes.Buffer
-	n, err := io.Copy(&buf, io.LimitReader(r, min(l.InMemoryBytes, max)+1))
+	if declared >= 0 && declared < limit {
+		// One allocation instead of a buffer doubled up to the size (and
+		// the copies): the declared size is trusted only up to the
+		// in-memory limit, and an entry shorter than it declared is copied
+		// into a fitting slice below rather than pinning the rest.
+		buf.Grow(int(declared) + bytes.MinRead) // ReadFrom wants MinRead free to see the end
+	}
+	n, err := io.Copy(&buf, io.LimitReader(r, limit))
 	if err != nil {
-		return artifact.MemoryBlob(buf.Bytes()), fmt.Errorf("read entry after %d bytes: %w", n, err)
+		return artifact.MemoryBlob(fitted(buf.Bytes())), fmt.Errorf("read entry after %d bytes: %w", n, err)
 	}
 	if n > max {
 		return nil, fmt.Errorf("%w (%d): not extracted", errEntryTooBig, max)
 	}
 	if n <= l.InMemoryBytes {
-		return artifact.MemoryBlob(buf.Bytes()), nil
+		return artifact.MemoryBlob(fitted(buf.Bytes())), nil
 	}
 	f, total, err := s.build.scratch.Spill(io.MultiReader(&buf, r), max)
 	if err != nil {
@@ -448,4 +511,13 @@ func (s *sink) read(r io.Reader, max int64) (*artifact.Blob, error) {
 		return nil, fmt.Errorf("spill entry: %w", err)
 	}
 	return artifact.FileBlob(f, total), nil
+}
+
+// fitted returns b, or a copy of it when b holds on to much more capacity
+// than it uses (a container that declared a larger size than it gave).
+func fitted(b []byte) []byte {
+	if cap(b)-len(b) <= len(b)/4+4096 {
+		return b
+	}
+	return append([]byte(nil), b...)
 }

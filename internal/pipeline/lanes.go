@@ -1,0 +1,194 @@
+package pipeline
+
+import (
+	"context"
+	"runtime"
+	"slices"
+
+	"github.com/tomscan/tomscan/internal/artifact"
+	"github.com/tomscan/tomscan/rules"
+)
+
+// A build's nodes are found one at a time, in the depth-first order the
+// engine walks the tree: identifying a node, deciding that it repeats an
+// earlier one, charging the build's budget and unpacking it all depend on
+// what came before, so the walk stays sequential. What does not (the string
+// listing and the YARA scan of a node, most of a node's cost) runs in lanes
+// beside the walk: the walk hands a node's bytes to a free lane and goes on
+// unpacking, so a container's children are analysed in parallel.
+//
+// Reports stay byte-identical to a sequential scan, whatever the number of
+// lanes and whichever lane finishes first:
+//   - a lane writes only the node's Strings and Matches (which nothing in
+//     the walk reads) and keeps its issues aside;
+//   - the TOM analysers, whose findings depend on the order they see nodes
+//     in (first keyword-list windows, first candidate blobs), visit nodes in
+//     the walk's order: the walk commits pending nodes oldest first;
+//   - a node's set-aside issues go back at the place a sequential scan
+//     would have put them (after the PE stages' issues, before the
+//     unpacker's) once the build's walk is over.
+//
+// With a node cache, the recorder (replay.go) is told of each node when it
+// is committed, so it too sees the walk's order.
+//
+// Memory: a pending node holds its bytes until the TOM analysers have seen
+// it. Besides the oldest pending node (the one a sequential scan would be
+// holding), pending nodes hold at most laneBytes; past that the walk waits
+// for the oldest to finish.
+
+// laneCount is how many lanes besides the walk's goroutine a worker runs:
+// one per CPU the Go runtime uses, the walk being one of them. Tests set it.
+var laneCount = func() int { return min(runtime.GOMAXPROCS(0)-1, 8) }
+
+// pendingVisit is a node whose string and YARA stages were handed to a lane
+// (or run by the walk itself when no lane was free) and that the TOM
+// analysers have not seen yet.
+type pendingVisit struct {
+	ctx       context.Context
+	n, parent *artifact.Node
+	data      []byte
+	at        int            // where in n.Issues the set-aside issues go
+	ruleAt    int            // where in aside the rule stages' issues begin (after the strings stage's)
+	aside     artifact.Node  // collects the issues of the lane's stages (only Issues is used)
+	done      chan struct{}  // closed by the lane; nil when the walk ran the stages
+	scanner   *rules.Scanner // the lane's scanner, for the stages
+}
+
+// lanes is one worker's set of lanes and the current build's pending nodes.
+type lanes struct {
+	free     chan *rules.Scanner // one token per idle lane, carrying its own YARA scanner (nil without rules)
+	scanners []*rules.Scanner
+	maxBytes int64
+
+	queue   []*pendingVisit // not committed yet, in walk order
+	held    int64           // bytes of queue[1:]
+	visited []*pendingVisit // committed this build, in walk order: their issues go back at the end
+}
+
+// newLanes makes n lanes, each with its own scanner when there are rules
+// (a libyara scanner is not safe for concurrent use).
+func newLanes(cfg Config, n int) (*lanes, error) {
+	l := &lanes{free: make(chan *rules.Scanner, n), maxBytes: max(cfg.Limits.InMemoryBytes, 1<<20)}
+	for range n {
+		var s *rules.Scanner
+		if cfg.Rules != nil {
+			var err error
+			if s, err = cfg.Rules.NewScanner(scanTimeout); err != nil {
+				l.close()
+				return nil, err
+			}
+			l.scanners = append(l.scanners, s)
+		}
+		l.free <- s
+	}
+	return l, nil
+}
+
+func (l *lanes) close() {
+	for _, s := range l.scanners {
+		s.Close()
+	}
+	l.scanners = nil
+}
+
+// visitLater runs the rule-independent string stage and the rule stages of
+// n: in a free lane, or here when none is free. The TOM stage runs when the
+// node is committed, in walk order.
+func (a *analyzer) visitLater(ctx context.Context, n, parent *artifact.Node, data []byte) {
+	l := a.lanes
+	p := &pendingVisit{ctx: ctx, n: n, parent: parent, data: data, at: len(n.Issues)}
+	a.commitDone(false)
+	for len(l.queue) > 0 && l.held+int64(len(data)) > l.maxBytes {
+		a.commitOldest()
+	}
+	select {
+	case s := <-l.free:
+		p.scanner = s
+		p.done = make(chan struct{})
+		go func() {
+			defer func() {
+				l.free <- s
+				close(p.done)
+			}()
+			a.laneStages(p)
+		}()
+	default:
+		p.scanner = a.scanner
+		a.laneStages(p)
+	}
+	if len(l.queue) > 0 {
+		l.held += int64(len(data))
+	}
+	l.queue = append(l.queue, p)
+	a.commitDone(false)
+}
+
+// laneStages are the stages a lane runs: strings, then YARA. They write
+// n.Strings, n.Matches and p.aside only.
+func (a *analyzer) laneStages(p *pendingVisit) {
+	n, data := p.n, p.data
+	stage(&p.aside, "strings", func() { a.stringsStage(p.ctx, n, data) })
+	p.ruleAt = len(p.aside.Issues)
+	stage(&p.aside, "yara", func() { a.yaraStage(p.ctx, p.scanner, n, p.parent, data, &p.aside) })
+}
+
+// commitDone commits the oldest pending nodes as long as their lanes are
+// done; with wait, it waits for them all.
+func (a *analyzer) commitDone(wait bool) {
+	l := a.lanes
+	for len(l.queue) > 0 {
+		p := l.queue[0]
+		if !wait && p.done != nil {
+			select {
+			case <-p.done:
+			default:
+				return
+			}
+		}
+		a.commitOldest()
+	}
+}
+
+// commitOldest waits for the oldest pending node's lane and shows the node
+// to the TOM analysers.
+func (a *analyzer) commitOldest() {
+	l := a.lanes
+	p := l.queue[0]
+	if p.done != nil {
+		<-p.done
+	}
+	l.queue[0] = nil
+	l.queue = l.queue[1:]
+	if len(l.queue) > 0 {
+		l.held -= int64(len(l.queue[0].data))
+	}
+	stage(&p.aside, "tom", func() {
+		if a.tom != nil {
+			a.tom.Visit(p.ctx, p.n, p.data)
+		}
+	})
+	if a.rec != nil {
+		// The node cache's recorder sees nodes in walk order too, with
+		// the place the rule stages' issues will have once put back.
+		a.rec.visited(p.n, p.parent, p.at+p.ruleAt, len(p.aside.Issues)-p.ruleAt, p.data)
+	}
+	p.data = nil // the bytes are free once the TOM analysers have seen them
+	l.visited = append(l.visited, p)
+}
+
+// finishLanes waits for every pending node, commits them in walk order and
+// puts the issues set aside back in their nodes. It must run before
+// anything reads the tree's strings, matches or issues as a whole.
+func (a *analyzer) finishLanes() {
+	l := a.lanes
+	if l == nil {
+		return
+	}
+	a.commitDone(true)
+	for _, p := range l.visited {
+		if len(p.aside.Issues) > 0 {
+			p.n.Issues = slices.Insert(p.n.Issues, p.at, p.aside.Issues...)
+		}
+	}
+	l.visited, l.held = nil, 0
+}
