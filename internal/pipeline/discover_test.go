@@ -2,11 +2,15 @@ package pipeline
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -210,5 +214,56 @@ func TestWorkerScratchFailureIsAnError(t *testing.T) {
 	req, _ = json.Marshal(request{Key: "k", Inputs: []Input{{Path: p, Ref: "a.txt"}}, Size: 5, Scratch: t.TempDir()})
 	if ans, err := h(context.Background(), req); err != nil || !strings.Contains(string(ans), `"status": "succeeded"`) {
 		t.Fatalf("good request: %v\n%s", err, ans)
+	}
+}
+
+// TestGroupOrderWithParallelHashing: inputs are hashed on several
+// goroutines, yet builds come in order of first appearance, each listing
+// its inputs in input order, whatever the sizes (a large file early must
+// not let later ones overtake it).
+func TestGroupOrderWithParallelHashing(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(8))
+	dir := t.TempDir()
+	var inputs []Input
+	keys := map[string]string{} // ref -> sha256 of its bytes
+	for i := 0; i < 120; i++ {
+		body := strings.Repeat(fmt.Sprintf("content %d\n", i%37), 1+(i%5)*40000) // up to 2.8 MB
+		p := filepath.Join(dir, fmt.Sprintf("in-%03d.bin", i))
+		write(t, p, body)
+		sum := sha256.Sum256([]byte(body))
+		keys[fmt.Sprintf("in-%03d.bin", i)] = hex.EncodeToString(sum[:])
+		inputs = append(inputs, Input{Path: p, Ref: fmt.Sprintf("in-%03d.bin", i)})
+	}
+	builds, skipped, err := Group(context.Background(), inputs)
+	if err != nil || len(skipped) != 0 {
+		t.Fatalf("Group: %v, skipped %v", err, skipped)
+	}
+	// the same content (i % 37 and i % 5 equal) is one build
+	seen := map[string]int{}
+	var want []string
+	for i := range inputs {
+		id := fmt.Sprintf("%d/%d", i%37, i%5)
+		if _, ok := seen[id]; !ok {
+			seen[id] = len(want)
+			want = append(want, inputs[i].Ref)
+		}
+	}
+	if len(builds) != len(want) {
+		t.Fatalf("%d builds, want %d", len(builds), len(want))
+	}
+	for j, b := range builds {
+		if b.Inputs[0].Ref != want[j] {
+			t.Errorf("build %d starts with %s, want %s", j, b.Inputs[0].Ref, want[j])
+		}
+		for _, in := range b.Inputs {
+			if keys[in.Ref] != b.Key {
+				t.Errorf("%s is in build %s, its sha256 is %s", in.Ref, b.Key, keys[in.Ref])
+			}
+		}
+		for k := 1; k < len(b.Inputs); k++ {
+			if b.Inputs[k-1].Ref >= b.Inputs[k].Ref {
+				t.Errorf("build %d inputs out of order: %s before %s", j, b.Inputs[k-1].Ref, b.Inputs[k].Ref)
+			}
+		}
 	}
 }

@@ -11,9 +11,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tomscan/tomscan/internal/artifact"
@@ -65,17 +67,15 @@ type Build struct {
 // as ctx ends (an interrupted run, a huge file), and then ctx's error is
 // returned.
 func Group(ctx context.Context, inputs []Input) ([]*Build, []Skipped, error) {
+	hashes := hashAll(ctx, inputs)
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
 	byKey := map[string]*Build{}
 	var out []*Build
 	var skipped []Skipped
-	for _, in := range inputs {
-		if err := ctx.Err(); err != nil {
-			return nil, nil, err
-		}
-		key, size, own, err := hashFile(ctx, in.Path)
-		if ctxErr := ctx.Err(); ctxErr != nil {
-			return nil, nil, ctxErr
-		}
+	for i, in := range inputs {
+		key, size, own, err := hashes[i].key, hashes[i].size, hashes[i].own, hashes[i].err
 		switch {
 		case own:
 			skipped = append(skipped, Skipped{Path: in.Path, Reason: "a tomscan report or archive index: tomscan does not read its own output"})
@@ -100,16 +100,52 @@ func Group(ctx context.Context, inputs []Input) ([]*Build, []Skipped, error) {
 	return out, skipped, nil
 }
 
+// inputHash is hashFile's answer for one input.
+type inputHash struct {
+	key  string
+	size int64
+	own  bool
+	err  error
+}
+
+// hashAll hashes the inputs on as many goroutines as there are CPUs, each
+// with one read buffer for all its files, and returns the answers in input
+// order. An unchanged rescan is mostly this (every other step is an index
+// lookup), and a fresh 1 MiB buffer per file cost more than the hashing of
+// small inputs. It stops early when ctx ends; the caller checks ctx.
+func hashAll(ctx context.Context, inputs []Input) []inputHash {
+	out := make([]inputHash, len(inputs))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := min(runtime.GOMAXPROCS(0), len(inputs)); w > 0; w-- {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 1<<20)
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(inputs) || ctx.Err() != nil {
+					return
+				}
+				h := &out[i]
+				h.key, h.size, h.own, h.err = hashFile(ctx, inputs[i].Path, buf)
+			}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
 // hashFile returns the sha256 and size of a regular file, reading in chunks
-// and checking ctx between them, and whether it is tomscan's own output.
-func hashFile(ctx context.Context, path string) (key string, size int64, own bool, err error) {
+// into buf and checking ctx between them, and whether it is tomscan's own
+// output.
+func hashFile(ctx context.Context, path string, buf []byte) (key string, size int64, own bool, err error) {
 	f, err := openRegular(path)
 	if err != nil {
 		return "", 0, false, err
 	}
 	defer f.Close()
 	h := sha256.New()
-	buf := make([]byte, 1<<20)
 	for first := true; ; first = false {
 		if err := ctx.Err(); err != nil {
 			return "", size, false, err
