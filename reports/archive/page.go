@@ -2,6 +2,7 @@ package archive
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"database/sql"
 	"embed"
@@ -146,7 +147,12 @@ func renderPage(ctx context.Context, db *sql.DB, w io.Writer) error {
 	}
 
 	kinds := map[string]int{}
-	var rows [][]any
+	// Each build's row is encoded as it is read: at 10,000 builds the rows
+	// as Go values were most of a one-build scan's heap. The bytes are
+	// those json.Marshal gives for the whole document (keys in sorted
+	// order, each row an array, HTML-escaped).
+	var rowsJSON bytes.Buffer
+	nrows := 0
 	err := eachRow(ctx, db, func(r BuildRow) error {
 		r = safeRow(r)
 		k := r.Kind
@@ -174,18 +180,27 @@ func renderPage(ctx context.Context, db *sql.DB, w io.Writer) error {
 		if ls == nil {
 			ls = [][]any{}
 		}
-		rows = append(rows, []any{r.Key, r.Path, r.Version, r.Kind, r.Confidence, r.Status, r.Endpoints, hosts,
+		row, err := json.Marshal([]any{r.Key, r.Path, r.Version, r.Kind, r.Confidence, r.Status, r.Endpoints, hosts,
 			r.Keywords, r.Signer, m[0], m[1], family, ls, r.Issues})
+		if err != nil {
+			return err
+		}
+		if nrows > 0 {
+			rowsJSON.WriteByte(',')
+		}
+		rowsJSON.Write(row)
+		nrows++
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	data, err := json.Marshal(map[string]any{"columns": indexColumns, "builds": rows, "lists": listWords, "keywords_omitted": omitted})
+	data, err := indexData(rowsJSON.Bytes(), nrows, listWords, omitted)
 	if err != nil {
 		return fmt.Errorf("archive: index data: %w", err)
 	}
-	head := pageHead{Builds: len(rows), CSS: reports.CSS, Script: template.JS(indexScript),
+	rowsJSON = bytes.Buffer{}
+	head := pageHead{Builds: nrows, CSS: reports.CSS, Script: template.JS(indexScript),
 		ScriptHash: reports.ScriptHash(indexScript), Data: template.JS(data)}
 	for k, c := range kinds {
 		cls := reports.VerdictClass(k)
@@ -204,6 +219,36 @@ func renderPage(ctx context.Context, db *sql.DB, w io.Writer) error {
 		return fmt.Errorf("archive: render index: %w", err)
 	}
 	return nil
+}
+
+// indexData is the page's JSON document: what json.Marshal writes for
+// {"builds": rows, "columns": indexColumns, "keywords_omitted": omitted,
+// "lists": listWords}, with the rows already encoded (rows: n arrays joined
+// by commas; none is null, as a nil slice is).
+func indexData(rows []byte, n int, listWords [][]string, omitted bool) ([]byte, error) {
+	var b bytes.Buffer
+	b.Grow(len(rows) + 1024)
+	b.WriteString(`{"builds":`)
+	if n == 0 {
+		b.WriteString("null")
+	} else {
+		b.WriteByte('[')
+		b.Write(rows)
+		b.WriteByte(']')
+	}
+	for _, kv := range []struct {
+		key string
+		v   any
+	}{{"columns", indexColumns}, {"keywords_omitted", omitted}, {"lists", listWords}} {
+		v, err := json.Marshal(kv.v)
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(&b, `,"%s":`, kv.key)
+		b.Write(v)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
 }
 
 // eachQuery runs q and hands each row's Scan to fn.
