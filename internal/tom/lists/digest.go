@@ -16,7 +16,15 @@ import (
 // workers Load), and decoding them was a quarter of a rescan that reuses
 // every build. Kept equal to Load's by TestDigestIsLoadDigest.
 func Digest(ctx context.Context, dir string) (string, error) {
-	root := filepath.Join(filepath.Clean(dir), "tom-skype-raw-data")
+	return eachSnapshotFile(ctx, filepath.Clean(dir), func([]string, []byte) {})
+}
+
+// eachSnapshotFile walks dir's tom-skype-raw-data folder in lexical order
+// and hands fn each snapshot file's name match (family, name, date) and
+// bytes, after the folder checks Load and Digest share; it returns the
+// digest over the files' names and sha256s (stable: WalkDir's order).
+func eachSnapshotFile(ctx context.Context, dir string, fn func(m []string, b []byte)) (string, error) {
+	root := filepath.Join(dir, "tom-skype-raw-data")
 	digest := sha256.New()
 	n := 0
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
@@ -30,7 +38,8 @@ func Digest(ctx context.Context, dir string) (string, error) {
 			return nil
 		}
 		rel, _ := filepath.Rel(root, p)
-		if snapshotFile.FindStringSubmatch(filepath.ToSlash(rel)) == nil {
+		m := snapshotFile.FindStringSubmatch(filepath.ToSlash(rel))
+		if m == nil {
 			return nil
 		}
 		if n >= maxSnapshots {
@@ -49,6 +58,7 @@ func Digest(ctx context.Context, dir string) (string, error) {
 		}
 		fileSum := sha256.Sum256(b)
 		fmt.Fprintf(digest, "%s\x00%x\n", filepath.ToSlash(rel), fileSum)
+		fn(m, b)
 		n++
 		return nil
 	})

@@ -2,11 +2,6 @@ package lists
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -82,40 +77,8 @@ func Load(ctx context.Context, dir string) (*Snapshots, error) {
 }
 
 func load(ctx context.Context, dir string) (*Snapshots, error) {
-	root := filepath.Join(dir, "tom-skype-raw-data")
 	s := &Snapshots{known: map[string]bool{}}
-	digest := sha256.New() // WalkDir goes in lexical order: the digest is stable
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if d.IsDir() {
-			return nil
-		}
-		rel, _ := filepath.Rel(root, p)
-		m := snapshotFile.FindStringSubmatch(filepath.ToSlash(rel))
-		if m == nil {
-			return nil
-		}
-		if len(s.List) >= maxSnapshots {
-			return fmt.Errorf("more than %d snapshot files", maxSnapshots)
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		if info.Size() > maxSnapshotBytes {
-			return fmt.Errorf("%s: %d bytes, more than %d", rel, info.Size(), maxSnapshotBytes)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		fileSum := sha256.Sum256(b)
-		fmt.Fprintf(digest, "%s\x00%x\n", filepath.ToSlash(rel), fileSum)
+	digest, err := eachSnapshotFile(ctx, dir, func(m []string, b []byte) {
 		lines := keywords.Distinct(keywords.Entries(textOf(b)))
 		snap := Snapshot{Family: m[1], Name: m[2], Date: m[3], set: make(map[string]bool, len(lines)), order: lines}
 		for _, l := range lines {
@@ -123,15 +86,11 @@ func load(ctx context.Context, dir string) (*Snapshots, error) {
 			s.known[l] = true
 		}
 		s.List = append(s.List, snap)
-		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("lists: load snapshots from %s: %w", root, err)
+		return nil, err
 	}
-	if len(s.List) == 0 {
-		return nil, fmt.Errorf("lists: no snapshot files under %s", root)
-	}
-	s.Digest = hex.EncodeToString(digest.Sum(nil))
+	s.Digest = digest
 	sort.Slice(s.List, func(i, j int) bool {
 		a, b := s.List[i], s.List[j]
 		if a.Family != b.Family {
