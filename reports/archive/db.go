@@ -118,12 +118,6 @@ func createSchema(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
-// upsert replaces one build's rows in one transaction: its old rows go, the
-// report's rows come in, or nothing changes.
-func upsert(ctx context.Context, db *sql.DB, key string, r *reports.Report) error {
-	return upsertMany(ctx, db, []Keyed{{key, r}})
-}
-
 // Keyed is one build to upsert: its key (folder name) and report.
 type Keyed struct {
 	Key    string
