@@ -133,7 +133,7 @@ func upsertMany(ctx context.Context, db *sql.DB, builds []Keyed) error {
 			return err
 		}
 	}
-	return w.commit()
+	return w.commit(ctx)
 }
 
 // batchWriter replaces builds' rows, committing every size builds: the rows
@@ -142,7 +142,6 @@ func upsertMany(ctx context.Context, db *sql.DB, builds []Keyed) error {
 type batchWriter struct {
 	db       *sql.DB
 	size     int
-	ctx      context.Context
 	st       *stmts // nil between transactions
 	n        int
 	replaced []string // keyword digests the replaced rows named, in this transaction
@@ -155,7 +154,7 @@ func (w *batchWriter) add(ctx context.Context, key string, r *reports.Report) er
 		if err != nil {
 			return fmt.Errorf("archive: index begin: %w", err)
 		}
-		w.st, w.ctx, w.n, w.replaced = &stmts{tx: tx, byQuery: map[string]*sql.Stmt{}}, ctx, 0, w.replaced[:0]
+		w.st, w.n, w.replaced = &stmts{tx: tx, byQuery: map[string]*sql.Stmt{}}, 0, w.replaced[:0]
 	}
 	rows := map[string]*tableRows{}
 	lists := map[string][]string{}
@@ -176,21 +175,21 @@ func (w *batchWriter) add(ctx context.Context, key string, r *reports.Report) er
 		return err
 	}
 	if w.n++; w.n >= w.size {
-		return w.commit()
+		return w.commit(ctx)
 	}
 	return nil
 }
 
 // commit ends the open transaction, if any, after deleting the keyword
 // rows no build names any more.
-func (w *batchWriter) commit() error {
+func (w *batchWriter) commit(ctx context.Context) error {
 	if w.st == nil {
 		return nil
 	}
 	st := w.st
 	w.st = nil
 	defer st.close()
-	if err := dropOrphanLists(w.ctx, st.tx, w.replaced); err != nil {
+	if err := dropOrphanLists(ctx, st.tx, w.replaced); err != nil {
 		st.tx.Rollback()
 		return err
 	}
@@ -219,14 +218,9 @@ func (s *stmts) addLists(ctx context.Context, key string, lists map[string][]str
 	}
 	sort.Strings(digests) // map order must not reach the file
 	for _, d := range digests {
-		q := `SELECT EXISTS (SELECT 1 FROM list_keywords WHERE digest = ?)`
-		st, ok := s.byQuery[q]
-		if !ok {
-			var err error
-			if st, err = s.tx.PrepareContext(ctx, q); err != nil {
-				return fmt.Errorf("archive: index list_keywords %s: %w", key, err)
-			}
-			s.byQuery[q] = st
+		st, err := s.prepare(ctx, `SELECT EXISTS (SELECT 1 FROM list_keywords WHERE digest = ?)`)
+		if err != nil {
+			return fmt.Errorf("archive: index list_keywords %s: %w", key, err)
 		}
 		var have bool
 		if err := st.QueryRowContext(ctx, d).Scan(&have); err != nil {
@@ -245,23 +239,32 @@ func (s *stmts) addLists(ctx context.Context, key string, lists map[string][]str
 }
 
 // stmts are a transaction's statements, each prepared once: a build has
-// hundreds of rows (keywords), and preparing the same INSERT for each was
-// most of an upsert's time.
+// hundreds of rows (nodes, and a new keyword list's entries), and preparing
+// the same INSERT for each was most of an upsert's time.
 type stmts struct {
 	tx      *sql.Tx
 	byQuery map[string]*sql.Stmt
 }
 
-func (s *stmts) exec(ctx context.Context, q string, args ...any) error {
-	st, ok := s.byQuery[q]
-	if !ok {
-		var err error
-		if st, err = s.tx.PrepareContext(ctx, q); err != nil {
-			return err
-		}
-		s.byQuery[q] = st
+// prepare returns q's statement, prepared on first use in the transaction.
+func (s *stmts) prepare(ctx context.Context, q string) (*sql.Stmt, error) {
+	if st, ok := s.byQuery[q]; ok {
+		return st, nil
 	}
-	_, err := st.ExecContext(ctx, args...)
+	st, err := s.tx.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	s.byQuery[q] = st
+	return st, nil
+}
+
+func (s *stmts) exec(ctx context.Context, q string, args ...any) error {
+	st, err := s.prepare(ctx, q)
+	if err != nil {
+		return err
+	}
+	_, err = st.ExecContext(ctx, args...)
 	return err
 }
 
@@ -275,8 +278,8 @@ type tableRows struct {
 // replace makes build key's rows of table (whose build column is col)
 // those of want (nil: none). Rows already there and equal, value for value
 // and in the same order, are left alone: a rescan with other rules changes
-// a build's matches but seldom its hundreds of keywords, and deleting and
-// inserting them again was most of its upserts. Kept rows keep their
+// a build's matches and often nothing else, and deleting and inserting its
+// other rows again was most of its upserts. Kept rows keep their
 // rowids, in the same order as rows inserted afresh would have them, and
 // Canonicalize copies rows by value: the index bytes after Flush are the
 // same either way.
@@ -308,14 +311,9 @@ func (s *stmts) replace(ctx context.Context, table, col, key string, want *table
 // or one compared with doubt, counts as different: then the rows are
 // written again, as they always were).
 func (s *stmts) sameRows(ctx context.Context, table, col, key string, want [][]any) (bool, error) {
-	q := `SELECT * FROM ` + table + ` WHERE ` + col + ` = ? ORDER BY rowid`
-	st, ok := s.byQuery[q]
-	if !ok {
-		var err error
-		if st, err = s.tx.PrepareContext(ctx, q); err != nil {
-			return false, err
-		}
-		s.byQuery[q] = st
+	st, err := s.prepare(ctx, `SELECT * FROM `+table+` WHERE `+col+` = ? ORDER BY rowid`)
+	if err != nil {
+		return false, err
 	}
 	rs, err := st.QueryContext(ctx, key)
 	if err != nil {

@@ -377,7 +377,7 @@ func rebuildIndex(ctx context.Context, out string, also func(key string, r *repo
 		return w.add(ctx, k, r)
 	})
 	if err == nil {
-		err = w.commit()
+		err = w.commit(ctx)
 	}
 	w.rollback()
 	if err != nil {
