@@ -135,6 +135,23 @@ func EncodeHTMLLinks(r *Report, l Links) ([]byte, error) {
 	v := NewView(r)
 	v.sanitize(Terminal)
 	var b bytes.Buffer
+	err := buildPage.Execute(&b, struct {
+		V          *View
+		L          Links
+		CSS        template.CSS
+		Schema     string
+		Script     template.JS
+		ScriptHash string
+	}{v, l.sanitized(), CSS, r.SchemaVersion, template.JS(SortScript), ScriptHash(SortScript)})
+	if err != nil {
+		return nil, fmt.Errorf("reports: render html: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+// sanitized is l with its neighbours' labels made safe for a terminal, as
+// every string shown on the page is (a version comes from a binary).
+func (l Links) sanitized() Links {
 	if l.Prev != nil {
 		p := *l.Prev
 		p.Label, p.Family = Terminal(p.Label), Terminal(p.Family)
@@ -145,16 +162,39 @@ func EncodeHTMLLinks(r *Report, l Links) ([]byte, error) {
 		n.Label, n.Family = Terminal(n.Label), Terminal(n.Family)
 		l.Next = &n
 	}
-	err := buildPage.Execute(&b, struct {
-		V          *View
-		L          Links
-		CSS        template.CSS
-		Schema     string
-		Script     template.JS
-		ScriptHash string
-	}{v, l, CSS, r.SchemaVersion, template.JS(SortScript), ScriptHash(SortScript)})
-	if err != nil {
-		return nil, fmt.Errorf("reports: render html: %w", err)
+	return l
+}
+
+// linksOpen and linksClose delimit the links bar of a page made by
+// EncodeHTMLLinks. The bar is the first <nav> of the body: everything before
+// it is template text or escaped by html/template (a report's string cannot
+// put a raw "<" there), and inside it the only element that closes is
+// </nav>.
+var linksOpen, linksClose = []byte(`<nav class="links" id="links">`), []byte(`</nav>`)
+
+// RelinkHTML returns page, a page EncodeHTMLLinks made, with its links bar
+// replaced by l's: the same bytes EncodeHTMLLinks(r, l) gives for the page's
+// report, without decoding the report again or rendering the rest. When
+// the archive's ranking moves a build's neighbours, this is all that changes
+// on its page (and a first scan rendered every page twice to add them).
+// ok is false when page has no links bar where EncodeHTMLLinks puts it (not
+// one of its pages); the caller renders it from the report then.
+func RelinkHTML(page []byte, l Links) (out []byte, ok bool, err error) {
+	start := bytes.Index(page, linksOpen)
+	if start < 0 {
+		return nil, false, nil
 	}
-	return b.Bytes(), nil
+	end := bytes.Index(page[start:], linksClose)
+	if end < 0 {
+		return nil, false, nil
+	}
+	end += start + len(linksClose)
+	var b bytes.Buffer
+	b.Grow(len(page) + 256)
+	b.Write(page[:start])
+	if err := buildPage.ExecuteTemplate(&b, "links", l.sanitized()); err != nil {
+		return nil, false, fmt.Errorf("reports: render links: %w", err)
+	}
+	b.Write(page[end:])
+	return b.Bytes(), true, nil
 }

@@ -1,6 +1,7 @@
 package archive
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -100,7 +101,6 @@ ORDER BY b.version_rank, b.sha256`)
 	if err := rows.Err(); err != nil {
 		return 0, fmt.Errorf("archive: page links: %w", err)
 	}
-	html := map[string]bool{"html": true}
 	// the rows go in one transaction: thousands of builds, one commit
 	tx, txErr := db.BeginTx(ctx, nil)
 	if txErr != nil {
@@ -112,19 +112,21 @@ ORDER BY b.version_rank, b.sha256`)
 			return 0, err
 		}
 		dir := reports.BuildDir(out, n.key)
-		if _, err := os.Stat(filepath.Join(dir, ReportHTML)); errors.Is(err, os.ErrNotExist) && !force {
+		page, err := os.ReadFile(filepath.Join(dir, ReportHTML))
+		switch {
+		case errors.Is(err, os.ErrNotExist) && !force:
 			// no page to link (--format json only): remember the
 			// neighbours so the build is not looked at again
-		} else {
-			r, err := reports.ReadFile(filepath.Join(dir, ReportJSON))
-			if err != nil {
-				continue // unreadable: report --check lists it; the page stays as it is
-			}
+		default:
 			l := pageLinks(dir, false)
 			l.Prev = neighbour(n.prev, n.prevVersion, n.prevPath, n.family)
 			l.Next = neighbour(n.next, n.nextVersion, n.nextPath, n.family)
-			if err := writePagesLinks(dir, r, html, l); err != nil {
+			relinked, err := relinkPage(dir, page, l, force)
+			if err != nil {
 				return 0, fmt.Errorf("archive: relink %s: %w", n.key, err)
+			}
+			if !relinked {
+				continue // unreadable report: report --check lists it; the page stays as it is
 			}
 		}
 		// A build without neighbours has no row (what relink reads as ""),
@@ -143,6 +145,32 @@ ORDER BY b.version_rank, b.sha256`)
 		return 0, fmt.Errorf("archive: page links commit: %w", err)
 	}
 	return len(todo), nil
+}
+
+// relinkPage gives the page in dir the links l. A page this version of
+// tomscan wrote gets only its links bar replaced (reports.RelinkHTML: the
+// bytes a render would give, without decoding report.json); with force (a
+// rebuild re-renders every page), or when the page is missing or not one
+// of ours, it is rendered from report.json. relinked is false when that
+// report cannot be read.
+func relinkPage(dir string, page []byte, l reports.Links, force bool) (relinked bool, err error) {
+	if !force && page != nil {
+		out, ok, err := reports.RelinkHTML(page, l)
+		if err != nil {
+			return false, err
+		}
+		if ok {
+			if bytes.Equal(out, page) {
+				return true, nil
+			}
+			return true, reports.WriteAtomic(filepath.Join(dir, ReportHTML), out)
+		}
+	}
+	r, err := reports.ReadFile(filepath.Join(dir, ReportJSON))
+	if err != nil {
+		return false, nil
+	}
+	return true, writePagesLinks(dir, r, map[string]bool{"html": true}, l)
 }
 
 func neighbour(key, version, p, family string) *reports.Neighbour {
