@@ -114,7 +114,7 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	installHelp(fs, "scan", stdout)
 	var (
 		out        = fs.String("out", "", "archive folder the reports go to (required)")
-		jobs       = fs.Int("jobs", runtime.NumCPU(), "builds scanned at once")
+		jobs       = fs.Int("jobs", runtime.NumCPU(), "builds scanned at once, and the cores used: a build gets the cores of idle jobs for its children")
 		quiet      = fs.Bool("quiet", false, "no progress bar and no summary line")
 		formats    = fs.String("format", "json,md,html", "report formats, comma-separated: json, md, html")
 		noBuiltin  = fs.Bool("no-builtin-rules", false, "apply only the --rules folders, not the shipped pack")

@@ -24,6 +24,9 @@ type analyzer struct {
 	tom     *tom.Build // the current build's TOM analysis; set by scanBuild
 	rec     *recorder  // with a node cache: what a replay needs (replay.go); nil without
 	lanes   *lanes     // analyse nodes beside the walk (lanes.go); nil: one node at a time
+	// laneLimit is how many of its lanes the current build may use (its
+	// share of the cores: laneBudget); 0: one node at a time.
+	laneLimit int
 }
 
 // scanTimeout bounds one YARA scan of one node.

@@ -50,6 +50,7 @@ type request struct {
 	Inputs  []Input `json:"inputs"`
 	Size    int64   `json:"size"`
 	Scratch string  `json:"scratch"` // the folder the worker's build roots go in
+	Lanes   int     `json:"lanes"`   // lanes the build may use besides its walk (laneBudget)
 }
 
 // isolated is one worker slot of the parent: its current worker process
@@ -75,7 +76,7 @@ func (w *isolated) close() {
 }
 
 // scan runs b in the slot's worker.
-func (w *isolated) scan(ctx context.Context, b *Build) Result {
+func (w *isolated) scan(ctx context.Context, b *Build, lanes int) Result {
 	if b.Err != nil {
 		// Unreadable at discovery: nothing hostile is read, the report
 		// only says why.
@@ -100,7 +101,7 @@ func (w *isolated) scan(ctx context.Context, b *Build) Result {
 		}
 		w.p = p
 	}
-	req, err := json.Marshal(request{Key: b.Key, Inputs: b.Inputs, Size: b.Size, Scratch: w.dir})
+	req, err := json.Marshal(request{Key: b.Key, Inputs: b.Inputs, Size: b.Size, Scratch: w.dir, Lanes: lanes})
 	if err != nil {
 		return Result{Build: b, Err: fmt.Errorf("pipeline: encode request: %w", err)}
 	}
@@ -206,6 +207,7 @@ func WorkerHandler(cfg Config) (worker.Handler, error) {
 		}
 		c := cfg
 		c.ScratchDir = req.Scratch
+		a.laneLimit = req.Lanes
 		rep, st, err := scanBuildCached(ctx, c, a, &Build{Key: req.Key, Inputs: req.Inputs, Size: req.Size})
 		if err != nil {
 			return nil, err

@@ -4,6 +4,8 @@ import (
 	"context"
 	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/tomscan/tomscan/internal/artifact"
 	"github.com/tomscan/tomscan/rules"
@@ -57,6 +59,7 @@ type pendingVisit struct {
 // lanes is one worker's set of lanes and the current build's pending nodes.
 type lanes struct {
 	free     chan *rules.Scanner // one token per idle lane, carrying its own YARA scanner (nil without rules)
+	busy     atomic.Int32        // lanes running now; the walk starts another only below the build's laneLimit
 	scanners []*rules.Scanner
 	maxBytes int64
 
@@ -101,18 +104,28 @@ func (a *analyzer) visitLater(ctx context.Context, n, parent *artifact.Node, dat
 	for len(l.queue) > 0 && l.held+int64(len(data)) > l.maxBytes {
 		a.commitOldest()
 	}
-	select {
-	case s := <-l.free:
+	var s *rules.Scanner
+	lane := false
+	if l.busy.Load() < int32(a.laneLimit) {
+		select {
+		case s = <-l.free:
+			lane = true
+		default:
+		}
+	}
+	if lane {
+		l.busy.Add(1)
 		p.scanner = s
 		p.done = make(chan struct{})
 		go func() {
 			defer func() {
+				l.busy.Add(-1)
 				l.free <- s
 				close(p.done)
 			}()
 			a.laneStages(p)
 		}()
-	default:
+	} else {
 		p.scanner = a.scanner
 		a.laneStages(p)
 	}
@@ -191,4 +204,48 @@ func (a *analyzer) finishLanes() {
 		}
 	}
 	l.visited, l.held = nil, 0
+}
+
+// laneBudget shares the cores (Config.Cores, by default one per job) among
+// the builds in flight: a build gets, when a job takes it, the cores that
+// neither the busy jobs (a walk and its lanes each) nor the builds still
+// waiting for an idle job will use, less the one its walk runs on. So with
+// --jobs 1 a scan uses one core, and with --jobs N a build has lanes only
+// when fewer than N builds are left (the last builds of a batch, or one
+// large input alone): --jobs N scales by running builds side by side, and
+// no build crowds the cores another job is using.
+type laneBudget struct {
+	mu          sync.Mutex
+	jobs, cores int
+	waiting     int // builds no job has taken yet
+	busy        int // jobs scanning a build
+	used        int // cores those builds were given (walks and lanes)
+}
+
+func newLaneBudget(jobs, cores, builds int) *laneBudget {
+	if cores < 1 {
+		cores = jobs
+	}
+	return &laneBudget{jobs: jobs, cores: cores, waiting: builds}
+}
+
+// take is called when a job takes its next build: it returns the lanes the
+// build may use, to be handed back to done.
+func (b *laneBudget) take() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.waiting--
+	starting := min(b.jobs-1-b.busy, b.waiting) // idle jobs that will take a waiting build
+	lanes := max(0, b.cores-b.used-max(starting, 0)-1)
+	b.busy++
+	b.used += 1 + lanes
+	return lanes
+}
+
+// done is called when a job has finished the build it was given lanes for.
+func (b *laneBudget) done(lanes int) {
+	b.mu.Lock()
+	b.busy--
+	b.used -= 1 + lanes
+	b.mu.Unlock()
 }

@@ -31,6 +31,7 @@ func BenchmarkLargeBuild(b *testing.B) {
 			defer pipeline.SetLanes(lanes)()
 			cfg := pipelinetest.Config(b)
 			cfg.Jobs = 1
+			cfg.Cores = 1 + lanes // the one build alone with every core
 			b.SetBytes(size)
 			for b.Loop() {
 				pipelinetest.Scan(b, cfg, []string{dir}, func(pipeline.Result) {})

@@ -28,7 +28,9 @@ func TestLanesReportsAreByteIdentical(t *testing.T) {
 		restore()
 		for _, lanes := range []int{1, 3} {
 			restore := pipeline.SetLanes(lanes)
-			got, _ := scanAll(t, base, dir)
+			cfg := base
+			cfg.Cores = 1 + lanes // one job with the cores for every lane
+			got, _ := scanAll(t, cfg, dir)
 			restore()
 			samePages(t, fmt.Sprintf("%s limits, %d lanes vs none", variant, lanes), want, got)
 		}

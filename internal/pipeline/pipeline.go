@@ -30,10 +30,15 @@ import (
 
 // Config is everything a scan needs, validated by the caller.
 type Config struct {
-	Limits     limits.Limits
-	Rules      *rules.Set
-	Engine     *unpack.Engine
-	Jobs       int
+	Limits limits.Limits
+	Rules  *rules.Set
+	Engine *unpack.Engine
+	Jobs   int
+	// Cores bounds the goroutines that analyse nodes at once over all
+	// builds: a build scanned while other jobs are busy runs one node at a
+	// time, one scanned alone spreads its children over the cores of the
+	// idle jobs (lanes.go). 0: Jobs, so --jobs N uses N cores.
+	Cores      int
 	ScratchDir string // parent of per-build scratch roots; "" for the system temp dir
 	TOM        tom.Options
 	TrustRoots *x509.CertPool // --trust-store: the only store Authenticode chains are checked against
@@ -199,6 +204,7 @@ func Run(ctx context.Context, cfg Config, builds []*Build, done func(Result)) er
 	// writes a report and its index rows), so a worker takes its next
 	// build at once instead of idling until done returns.
 	results := make(chan Result, jobs)
+	budget := newLaneBudget(jobs, cfg.Cores, len(builds))
 	var wg sync.WaitGroup
 	var startErr error
 	var startOnce sync.Once
@@ -210,7 +216,10 @@ func Run(ctx context.Context, cfg Config, builds []*Build, done func(Result)) er
 				iso := newIsolated(cfg, i)
 				defer iso.close()
 				for b := range work {
-					results <- iso.scan(ctx, b)
+					lanes := budget.take()
+					r := iso.scan(ctx, b, lanes)
+					budget.done(lanes)
+					results <- r
 				}
 				return
 			}
@@ -220,7 +229,10 @@ func Run(ctx context.Context, cfg Config, builds []*Build, done func(Result)) er
 			}
 			defer a.close()
 			for b := range work {
-				results <- scanHere(ctx, cfg, a, b)
+				a.laneLimit = budget.take()
+				r := scanHere(ctx, cfg, a, b)
+				budget.done(a.laneLimit)
+				results <- r
 			}
 		}()
 	}
