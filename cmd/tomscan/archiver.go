@@ -126,7 +126,11 @@ func (a *archiver) write(ctx context.Context, batch []pipeline.Result) {
 		if werr = writeBuildFiles(a.out, r, a.want); werr != nil {
 			break
 		}
-		rows = append(rows, archive.Keyed{Key: r.Build.Key, Report: r.Report})
+		k := archive.Keyed{Key: r.Build.Key, Report: r.Report}
+		if p, ok := r.Prepared.(*archive.Prepared); ok && r.Report == nil {
+			k.Rows = p.Rows // the worker's: the report was not decoded here
+		}
+		rows = append(rows, k)
 	}
 	if len(rows) > 0 {
 		if err := a.index.UpsertBatch(ctx, rows); err != nil {

@@ -155,6 +155,20 @@ func (s *ndjsonStream) Write(key string, r *reports.Report) {
 	}
 }
 
+// WriteLine prints a build's line as a worker made it (archivePreparer).
+func (s *ndjsonStream) WriteLine(line []byte) {
+	if s == nil || line == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err == nil {
+		if _, err := s.w.Write(line); err != nil {
+			s.err = fmt.Errorf("export: ndjson: %w", err)
+		}
+	}
+}
+
 // WriteReused prints the record line of a build the scan reused, marked so.
 func (s *ndjsonStream) WriteReused(key string, r *reports.Report) {
 	if s == nil || r == nil {

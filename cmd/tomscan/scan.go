@@ -265,7 +265,8 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	}
 	defer index.Close()
 
-	spec := scanSpec{Limits: lim, KeywordLists: *keywords, TrustPEM: trustPEM, Tool: toolInfo(), Timestamps: *timestamps, ScratchDir: run.Dir(), Passwords: pwList, Cache: digests, NodeCache: *cacheDir, NodeCacheBytes: *cacheBytes}
+	spec := scanSpec{Limits: lim, KeywordLists: *keywords, TrustPEM: trustPEM, Tool: toolInfo(), Timestamps: *timestamps, ScratchDir: run.Dir(), Passwords: pwList, Cache: digests, NodeCache: *cacheDir, NodeCacheBytes: *cacheBytes,
+		Prepare: &archivePreparer{Pages: archive.PageSpec{MD: want["md"], HTML: want["html"]}, NDJSON: *ndjson}}
 	for _, src := range ruleSrcs {
 		spec.Rules = append(spec.Rules, specRule{Namespace: src.Namespace, Path: src.Path, Text: src.Text})
 	}
@@ -368,15 +369,21 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	// The archiver's callback alone touches counts, stats, matches, shown,
 	// the stream and the bar until arch.close returns.
 	arch := startArchiver(ctx, &archiver{out: *out, index: index, want: want, failed: stop, archived: func(r pipeline.Result) {
-		counts[r.Report.Status]++
 		stats.Nodes += r.Stats.Nodes
 		stats.Unpacked += r.Stats.Unpacked
 		stats.CacheHits += r.Stats.CacheHits
 		for _, w := range r.Stats.Warnings {
 			fmt.Fprintf(stderr, "tomscan: warning: %s\n", esc(w))
 		}
-		matches += r.Report.Summary.Matches
-		stream.Write(r.Build.Key, r.Report)
+		if p, ok := r.Prepared.(*archive.Prepared); ok {
+			counts[p.Status]++
+			matches += p.Matches
+			stream.WriteLine(p.Extra)
+		} else {
+			counts[r.Report.Status]++
+			matches += r.Report.Summary.Matches
+			stream.Write(r.Build.Key, r.Report)
+		}
 		shown++
 		if bar != nil {
 			bar.Describe(fmt.Sprintf("%d/%d builds", shown, len(builds)))
@@ -526,6 +533,9 @@ func newBar(stderr io.Writer, quiet bool, total int64, builds int) *progressbar.
 // byte for byte, or this process's encoding) and the pages asked for,
 // rendered from the report; the archiver upserts it into the index after.
 func writeBuildFiles(out string, r pipeline.Result, want map[string]bool) error {
+	if p, ok := r.Prepared.(*archive.Prepared); ok && r.JSON != nil {
+		return archive.WritePrepared(out, r.Build.Key, r.JSON, p)
+	}
 	if r.JSON == nil {
 		return archive.WriteBuild(out, r.Build.Key, r.Report, want)
 	}

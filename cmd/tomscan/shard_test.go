@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -205,4 +206,42 @@ func TestShardsMergeEqualsOneScan(t *testing.T) {
 func itoa(n int) string {
 	b, _ := json.Marshal(n)
 	return string(b)
+}
+
+// TestWorkersPrepareWhatTheParentWould: builds scanned by worker processes
+// reach the archive prepared there (pages and index rows made where the
+// report is, archive.Prepare); --in-process scans render them in the
+// parent from the report. Both give the same archive, every file, and the
+// same --ndjson lines, with every page format and with report.md left by
+// an earlier run that a later html-only scan must link.
+func TestWorkersPrepareWhatTheParentWould(t *testing.T) {
+	inputs, kw := everyFourthBuild(t, 3)
+	bin := buildBinary(t)
+	work := t.TempDir()
+	scan := func(out string, extra ...string) []string {
+		args := append([]string{"scan", "--out", out, "--keyword-lists", kw, "--ndjson"}, extra...)
+		code, stdout, stderr := runTool(t, bin, append(args, inputs...)...)
+		if code != 0 && code != 1 {
+			t.Fatalf("scan %v: exit %d\n%s", extra, code, stderr)
+		}
+		lines := strings.Split(strings.TrimSpace(stdout), "\n")
+		sort.Strings(lines)
+		return lines
+	}
+	for _, steps := range [][][]string{
+		{{"--format", "json,md,html"}},
+		{{"--format", "md"}, {"--format", "html", "--rescan"}},
+	} {
+		isolated, inProcess := filepath.Join(work, "isolated"), filepath.Join(work, "in-process")
+		os.RemoveAll(isolated)
+		os.RemoveAll(inProcess)
+		for _, step := range steps {
+			a := scan(isolated, step...)
+			b := scan(inProcess, append([]string{"--in-process"}, step...)...)
+			if len(a) != len(inputs) || strings.Join(a, "\n") != strings.Join(b, "\n") {
+				t.Errorf("%v: --ndjson lines differ between workers and --in-process (%d, %d lines)", step, len(a), len(b))
+			}
+		}
+		sameArchive(t, fmt.Sprintf("workers vs --in-process, %v", steps), archiveFiles(t, inProcess), archiveFiles(t, isolated))
+	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,6 +17,8 @@ import (
 	"github.com/tomscan/tomscan/internal/unpack/registry"
 	"github.com/tomscan/tomscan/internal/worker"
 	"github.com/tomscan/tomscan/reports"
+	"github.com/tomscan/tomscan/reports/archive"
+	"github.com/tomscan/tomscan/reports/export"
 	"github.com/tomscan/tomscan/rules"
 )
 
@@ -44,7 +47,35 @@ type scanSpec struct {
 	// NodeCache and NodeCacheBytes: --cache and --cache-bytes ("": none).
 	NodeCache      string `json:"node_cache,omitempty"`
 	NodeCacheBytes int64  `json:"node_cache_bytes,omitempty"`
+	// Prepare: what a worker makes of each report for the archive (nil:
+	// the parent renders, as `rules test` and the tests' scans do).
+	Prepare *archivePreparer `json:"prepare,omitempty"`
 }
+
+// archivePreparer prepares a scan's builds for its archive where they were
+// scanned (pipeline.Preparer): the pages --format asks for, the index rows
+// and, with --ndjson, the build's line.
+type archivePreparer struct {
+	Pages  archive.PageSpec `json:"pages"`
+	NDJSON bool             `json:"ndjson"`
+}
+
+func (a *archivePreparer) Prepare(ctx context.Context, key string, r *reports.Report) ([]byte, error) {
+	p, err := archive.Prepare(ctx, key, r, a.Pages)
+	if err != nil {
+		return nil, err
+	}
+	if a.NDJSON {
+		var line bytes.Buffer
+		if err := export.WriteLine(&line, export.NewRecord(key, r)); err != nil {
+			return nil, err
+		}
+		p.Extra = line.Bytes()
+	}
+	return p.Encode()
+}
+
+func (a *archivePreparer) Decode(b []byte) (any, error) { return archive.DecodePrepared(b) }
 
 type specRule struct {
 	Namespace string `json:"namespace"`
@@ -94,6 +125,9 @@ func (s scanSpec) baseConfig() (pipeline.Config, error) {
 		TrustRoots: trust,
 		Tool:       s.Tool,
 		Cache:      s.Cache,
+	}
+	if s.Prepare != nil {
+		cfg.Preparer = s.Prepare
 	}
 	if s.Timestamps {
 		cfg.Now = time.Now

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"crypto/md5"
 	"crypto/sha1"
@@ -115,9 +116,20 @@ func (w *isolated) scan(ctx context.Context, b *Build, lanes int) Result {
 		}
 		return Result{Build: b, Interrupted: true}
 	case err == nil:
-		st, js := splitAnswer(ans)
-		rep, derr := reports.DecodeJSON(js)
-		if derr == nil {
+		st, js, prepared := splitAnswer(ans)
+		var rep *reports.Report
+		var derr error
+		if prepared != nil && w.cfg.Preparer != nil {
+			// The worker prepared the build for the archive: the report
+			// is not decoded here, only what was made of it.
+			var p any
+			if p, derr = w.cfg.Preparer.Decode(prepared); derr == nil && !looksLikeJSONObject(js) {
+				derr = errors.New("the report is not a JSON object")
+			}
+			if derr == nil {
+				return Result{Build: b, JSON: js, Stats: st, Prepared: p}
+			}
+		} else if rep, derr = reports.DecodeJSON(js); derr == nil {
 			return Result{Build: b, Report: rep, JSON: js, Stats: st}
 		}
 		// A worker that answers garbage is not trusted with the next build.
@@ -213,6 +225,21 @@ func WorkerHandler(cfg Config) (worker.Handler, error) {
 			return nil, err
 		}
 		st.Warnings = warnings
-		return answer(st, rep)
+		var prepared []byte
+		if cfg.Preparer != nil {
+			// On failure the parent gets the report alone, decodes and
+			// archives it as it would without a Preparer.
+			prepared, _ = cfg.Preparer.Prepare(ctx, req.Key, rep)
+		}
+		return answer(st, rep, prepared)
 	}, nil
+}
+
+// looksLikeJSONObject is the cheap check of a prepared build's report: it
+// is archived as the worker encoded it, without decoding it here (most of
+// the parent's work per build was that decoding), so only a truncated or
+// misplaced answer is caught, by its ends.
+func looksLikeJSONObject(js []byte) bool {
+	js = bytes.TrimRight(js, "\n")
+	return len(js) >= 2 && js[0] == '{' && js[len(js)-1] == '}'
 }

@@ -72,6 +72,7 @@ type workerSpec struct {
 	Limits       limits.Limits `json:"limits"`
 	KeywordLists string        `json:"keyword_lists"`
 	FrozenRules  []byte        `json:"frozen_rules"` // as tomscan's workers get them
+	Preparer     string        `json:"preparer"`     // testPreparer's mode; "": none
 }
 
 func specOf(t testing.TB, cfg pipeline.Config) []byte {
@@ -80,7 +81,11 @@ func specOf(t testing.TB, cfg pipeline.Config) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec, err := json.Marshal(workerSpec{Limits: cfg.Limits, KeywordLists: cfg.TOM.KeywordListsDir, FrozenRules: frozen})
+	ws := workerSpec{Limits: cfg.Limits, KeywordLists: cfg.TOM.KeywordListsDir, FrozenRules: frozen}
+	if p, ok := cfg.Preparer.(testPreparer); ok {
+		ws.Preparer = string(p)
+	}
+	spec, err := json.Marshal(ws)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,10 +126,14 @@ func baseConfig(s workerSpec) (pipeline.Config, error) {
 	if err != nil {
 		return pipeline.Config{}, err
 	}
-	return pipeline.Config{
+	cfg := pipeline.Config{
 		Limits: s.Limits, Rules: set, Engine: unpack.New(registry.All(), registry.Tools()),
 		TOM: tom.Options{KeywordListsDir: s.KeywordLists},
-	}, nil
+	}
+	if s.Preparer != "" {
+		cfg.Preparer = testPreparer(s.Preparer)
+	}
+	return cfg, nil
 }
 
 // isolated turns the default test config into an isolated one whose workers

@@ -54,6 +54,22 @@ type Config struct {
 	// Isolation runs each build in a worker process (see isolate.go); nil
 	// runs builds in this process, as tests and fuzzing do.
 	Isolation *Isolation
+	// Preparer, when set, turns each finished build's report into what the
+	// caller archives (its pages and index rows: archive.Prepare), in the
+	// process and on the core that scanned the build, so the parent
+	// neither decodes nor renders it: Result.Prepared.
+	Preparer Preparer
+}
+
+// A Preparer makes a finished build ready for the caller's archive.
+// Prepare runs where the build was scanned (a worker when isolated); when
+// it fails, the build is handed over as without a Preparer (Report, JSON).
+// Decode runs in the parent, on the job's goroutine: its error means the
+// worker answered garbage, which costs the build (a worker-crashed report)
+// as an unreadable report does.
+type Preparer interface {
+	Prepare(ctx context.Context, key string, r *reports.Report) ([]byte, error)
+	Decode(b []byte) (any, error)
 }
 
 // Build is one unique input (by sha256) with every path it was found at.
@@ -189,6 +205,9 @@ type Result struct {
 	// Stats says how the report was made: unpacked, or replayed from the
 	// node cache.
 	Stats Stats
+	// Prepared is what Config.Preparer made of the report (decoded); nil
+	// without. From a worker, Report is then nil: JSON is the report.
+	Prepared any
 }
 
 // Run scans builds with cfg.Jobs workers and calls done for each finished
@@ -265,7 +284,15 @@ func scanHere(ctx context.Context, cfg Config, a *analyzer, b *Build) Result {
 	case err != nil:
 		return Result{Build: b, Err: err}
 	}
-	return Result{Build: b, Report: rep, Stats: st}
+	r := Result{Build: b, Report: rep, Stats: st}
+	if cfg.Preparer != nil {
+		// The same encoding as from a worker; on failure the caller
+		// archives Report.
+		if raw, err := cfg.Preparer.Prepare(ctx, b.Key, rep); err == nil {
+			r.Prepared, _ = cfg.Preparer.Decode(raw)
+		}
+	}
+	return r
 }
 
 // newReport is a build's report before its tree is filled in.

@@ -22,6 +22,9 @@ type Stats struct {
 	// Warnings about the node cache (damaged entries ignored), from a
 	// worker, whose stderr is not the user's: the parent prints them.
 	Warnings []string `json:"warnings,omitempty"`
+	// Prepared is the length of Config.Prepare's output, which follows
+	// the report in a worker's answer (0: none).
+	Prepared int `json:"prepared,omitempty"`
 }
 
 // A build's scan is staged by what each stage depends on:
@@ -250,23 +253,34 @@ const statsPrefix = "tomscan-stats "
 
 // answer is a worker's answer: the stats line, then the report's JSON,
 // encoded in place after it (a large report is not copied once more).
-func answer(st Stats, rep *reports.Report) ([]byte, error) {
+func answer(st Stats, rep *reports.Report, prepared []byte) ([]byte, error) {
+	st.Prepared = len(prepared)
 	line, err := json.Marshal(st)
 	if err != nil {
 		return nil, err
 	}
 	out := append(append([]byte(statsPrefix), line...), '\n')
-	return reports.AppendJSON(out, rep)
+	out, err = reports.AppendJSON(out, rep)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, prepared...), nil
 }
 
-func splitAnswer(ans []byte) (Stats, []byte) {
+// splitAnswer reads a worker's answer: the stats, the report's JSON and
+// what Config.Prepare made of it (nil: nothing).
+func splitAnswer(ans []byte) (Stats, []byte, []byte) {
 	var st Stats
 	if !bytes.HasPrefix(ans, []byte(statsPrefix)) {
-		return st, ans
+		return st, ans, nil
 	}
 	line, js, ok := bytes.Cut(ans[len(statsPrefix):], []byte{'\n'})
 	if !ok || json.Unmarshal(line, &st) != nil {
-		return Stats{}, ans // not ours: DecodeJSON will say so
+		return Stats{}, ans, nil // not ours: DecodeJSON will say so
 	}
-	return st, js
+	if st.Prepared <= 0 || st.Prepared >= len(js) {
+		return st, js, nil
+	}
+	cut := len(js) - st.Prepared
+	return st, js[:cut:cut], js[cut:]
 }

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
-	"strings"
 
 	"modernc.org/sqlite" // pure-Go SQLite: no cgo beyond go-yara's
 
@@ -118,10 +117,12 @@ func createSchema(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
-// Keyed is one build to upsert: its key (folder name) and report.
+// Keyed is one build to upsert: its key (folder name) and report, or the
+// rows RowsOf made of the report (in the worker that scanned the build).
 type Keyed struct {
 	Key    string
 	Report *reports.Report
+	Rows   *Rows // used when Report is nil
 }
 
 // upsertMany replaces the rows of every build in one transaction.
@@ -129,7 +130,14 @@ func upsertMany(ctx context.Context, db *sql.DB, builds []Keyed) error {
 	w := &batchWriter{db: db, size: len(builds) + 1}
 	defer w.rollback()
 	for _, b := range builds {
-		if err := w.add(ctx, b.Key, b.Report); err != nil {
+		rows := b.Rows
+		if b.Report != nil {
+			var err error
+			if rows, err = RowsOf(ctx, b.Key, b.Report); err != nil {
+				return err
+			}
+		}
+		if err := w.addRows(ctx, b.Key, rows); err != nil {
 			return err
 		}
 	}
@@ -149,6 +157,19 @@ type batchWriter struct {
 
 // add replaces build key's rows with r's.
 func (w *batchWriter) add(ctx context.Context, key string, r *reports.Report) error {
+	rows, err := RowsOf(ctx, key, r)
+	if err != nil {
+		return err
+	}
+	return w.addRows(ctx, key, rows)
+}
+
+// addRows replaces build key's rows with rows, which must all be key's
+// (they may come from a worker process: checked, not trusted).
+func (w *batchWriter) addRows(ctx context.Context, key string, rows *Rows) error {
+	if err := rows.check(key); err != nil {
+		return err
+	}
 	if w.st == nil {
 		tx, err := w.db.BeginTx(ctx, nil)
 		if err != nil {
@@ -156,22 +177,17 @@ func (w *batchWriter) add(ctx context.Context, key string, r *reports.Report) er
 		}
 		w.st, w.n, w.replaced = &stmts{tx: tx, byQuery: map[string]*sql.Stmt{}}, 0, w.replaced[:0]
 	}
-	rows := map[string]*tableRows{}
-	lists := map[string][]string{}
-	if err := buildRows(ctx, key, r, rows, lists); err != nil {
-		return err
-	}
 	ds, err := listDigests(ctx, w.st.tx, key)
 	if err != nil {
 		return err
 	}
 	w.replaced = append(w.replaced, ds...)
 	for _, t := range buildTables {
-		if err := w.st.replace(ctx, t.name, t.col, key, rows[t.name]); err != nil {
+		if err := w.st.replace(ctx, t.name, t.col, key, rows.Tables[t.name]); err != nil {
 			return err
 		}
 	}
-	if err := w.st.addLists(ctx, key, lists); err != nil {
+	if err := w.st.addLists(ctx, key, rows.Lists); err != nil {
 		return err
 	}
 	if w.n++; w.n >= w.size {
@@ -268,11 +284,56 @@ func (s *stmts) exec(ctx context.Context, q string, args ...any) error {
 	return err
 }
 
-// tableRows are the rows one build has in one table, in insertion order,
-// and the statement that inserts one.
-type tableRows struct {
-	insert string
-	rows   [][]any
+// Rows are one build's index rows, by table (each table's in insertion
+// order, tree order for nodes), and the entries of its keyword lists by
+// keywordsDigest. A worker makes them (RowsOf) beside the report, so the
+// parent upserts a build without decoding its report; they travel as gob
+// (values keep their Go types: string, int, int64, float64).
+type Rows struct {
+	Tables map[string][][]any
+	Lists  map[string][]string
+}
+
+// insertSQL is the statement that inserts one row of each table RowsOf
+// fills: the parent executes these, never SQL text from a worker.
+var insertSQL = map[string]string{
+	"builds":      `INSERT INTO builds VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	"nodes":       `INSERT OR REPLACE INTO nodes VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	"matches":     `INSERT INTO matches VALUES (?,?,?,?)`,
+	"endpoints":   `INSERT INTO endpoints VALUES (?,?,?,?,?,?,?,?)`,
+	"build_meta":  `INSERT INTO build_meta VALUES (?,?,?,?)`,
+	"build_lists": `INSERT INTO build_lists VALUES (?,?,?,?,?,?,?,?)`,
+}
+
+func (r *Rows) add(table string, args ...any) {
+	r.Tables[table] = append(r.Tables[table], args)
+}
+
+// check says whether rows can be build key's: known tables only, every
+// row's first column (each table's build column) key, and only the value
+// types RowsOf makes.
+func (r *Rows) check(key string) error {
+	if r == nil {
+		return fmt.Errorf("archive: index rows of %s: none", key)
+	}
+	for table, rows := range r.Tables {
+		if _, ok := insertSQL[table]; !ok {
+			return fmt.Errorf("archive: index rows of %s: unknown table %q", key, table)
+		}
+		for _, row := range rows {
+			if len(row) == 0 || row[0] != any(key) {
+				return fmt.Errorf("archive: index rows of %s: a %s row of another build", key, table)
+			}
+			for _, v := range row {
+				switch v.(type) {
+				case string, int, int64, float64:
+				default:
+					return fmt.Errorf("archive: index rows of %s: a %s value of type %T", key, table, v)
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // replace makes build key's rows of table (whose build column is col)
@@ -283,11 +344,7 @@ type tableRows struct {
 // rowids, in the same order as rows inserted afresh would have them, and
 // Canonicalize copies rows by value: the index bytes after Flush are the
 // same either way.
-func (s *stmts) replace(ctx context.Context, table, col, key string, want *tableRows) error {
-	var rows [][]any
-	if want != nil {
-		rows = want.rows
-	}
+func (s *stmts) replace(ctx context.Context, table, col, key string, rows [][]any) error {
 	same, err := s.sameRows(ctx, table, col, key, rows)
 	if err != nil {
 		return fmt.Errorf("archive: index read %s %s: %w", table, key, err)
@@ -299,7 +356,7 @@ func (s *stmts) replace(ctx context.Context, table, col, key string, want *table
 		return fmt.Errorf("archive: index delete %s %s: %w", table, key, err)
 	}
 	for _, r := range rows {
-		if err := s.exec(ctx, want.insert, r...); err != nil {
+		if err := s.exec(ctx, insertSQL[table], r...); err != nil {
 			return fmt.Errorf("archive: index insert %s %s: %w", table, key, err)
 		}
 	}
@@ -375,25 +432,10 @@ func (s *stmts) close() {
 	}
 }
 
-// buildRows collects one report's rows by table, in tree order.
+// RowsOf collects one report's index rows by table, in tree order.
 // version_rank is set by rank once the batch of upserts is done.
-func buildRows(ctx context.Context, key string, r *reports.Report, into map[string]*tableRows, lists map[string][]string) error {
-	ins := func(q string, args ...any) error {
-		f := strings.Fields(q) // INSERT [OR REPLACE] INTO table VALUES ...
-		table := ""
-		for i := range f[:len(f)-1] {
-			if f[i] == "INTO" {
-				table = f[i+1]
-			}
-		}
-		t := into[table]
-		if t == nil {
-			t = &tableRows{insert: q}
-			into[table] = t
-		}
-		t.rows = append(t.rows, args)
-		return nil
-	}
+func RowsOf(ctx context.Context, key string, r *reports.Report) (*Rows, error) {
+	rows := &Rows{Tables: map[string][][]any{}, Lists: map[string][]string{}}
 	v := reports.NewView(r)
 	signer := ""
 	if len(v.Signers) > 0 {
@@ -403,12 +445,10 @@ func buildRows(ctx context.Context, key string, r *reports.Report, into map[stri
 	if r.Cache != nil {
 		cacheKey = r.Cache.Key
 	}
-	if err := ins(`INSERT INTO builds VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`,
+	rows.add("builds",
 		key, v.Path, v.Version, -1, v.Verdict, v.Verdict, v.Confidence, v.Status, r.StatusReason, v.Type,
 		v.Size, v.Summary.Nodes, v.Summary.PEs, v.Summary.Matches, v.Summary.Issues, len(v.Endpoints), len(v.KeywordLists),
-		v.KeywordCount(), signer, r.Tool.Version, r.Rules.Digest, r.SchemaVersion, cacheKey); err != nil {
-		return err
-	}
+		v.KeywordCount(), signer, r.Tool.Version, r.Rules.Digest, r.SchemaVersion, cacheKey)
 	if r.Tree != nil {
 		err := r.Tree.Walk(func(n *artifact.Node) error {
 			fv := ""
@@ -417,38 +457,27 @@ func buildRows(ctx context.Context, key string, r *reports.Report, into map[stri
 			}
 			// OR REPLACE: a hand-edited report may repeat a node id; the
 			// last one wins, as it would in any reader keyed by id.
-			if err := ins(`INSERT OR REPLACE INTO nodes VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`, key, n.ID, n.Name, n.Depth,
-				n.Type, n.Size, n.SHA256, n.Extractor, n.DuplicateOf, fv, len(n.Matches), len(n.Findings), len(n.Issues)); err != nil {
-				return err
-			}
+			rows.add("nodes", key, n.ID, n.Name, n.Depth,
+				n.Type, n.Size, n.SHA256, n.Extractor, n.DuplicateOf, fv, len(n.Matches), len(n.Findings), len(n.Issues))
 			for _, m := range n.Matches {
-				if err := ins(`INSERT INTO matches VALUES (?,?,?,?)`, key, n.ID, m.Namespace, m.Rule); err != nil {
-					return err
-				}
+				rows.add("matches", key, n.ID, m.Namespace, m.Rule)
 			}
 			return ctx.Err()
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
 	for _, ep := range v.Endpoints {
-		if err := ins(`INSERT INTO endpoints VALUES (?,?,?,?,?,?,?,?)`, key, ep.Node, ep.Value, ep.Host,
-			ep.Class, ep.Country, ep.Encoding, ep.Source); err != nil {
-			return err
-		}
+		rows.add("endpoints", key, ep.Node, ep.Value, ep.Host, ep.Class, ep.Country, ep.Encoding, ep.Source)
 	}
-	if err := ins(`INSERT INTO build_meta VALUES (?,?,?,?)`, key, v.PEDate, v.SnapshotDate, v.ID.Product); err != nil {
-		return err
-	}
+	rows.add("build_meta", key, v.PEDate, v.SnapshotDate, v.ID.Product)
 	for _, kl := range v.KeywordLists {
 		digest := keywordsDigest(kl.Keywords)
-		if err := ins(`INSERT INTO build_lists VALUES (?,?,?,?,?,?,?,?)`, key, kl.Name, kl.Family, kl.Snapshot, kl.Node, kl.SHA256, kl.Count, digest); err != nil {
-			return err
-		}
-		lists[digest] = kl.Keywords
+		rows.add("build_lists", key, kl.Name, kl.Family, kl.Snapshot, kl.Node, kl.SHA256, kl.Count, digest)
+		rows.Lists[digest] = kl.Keywords
 	}
-	return nil
+	return rows, nil
 }
 
 // keywordsDigest names a keyword sequence in list_keywords: the sha256 of

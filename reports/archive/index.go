@@ -134,7 +134,7 @@ func (x *Index) Skipped() []Skipped { return x.skipped }
 // Upsert replaces build key's rows with r's, in one transaction. The first
 // of a run first clears the index's canonical mark (Canonicalize).
 func (x *Index) Upsert(ctx context.Context, key string, r *reports.Report) error {
-	return x.UpsertBatch(ctx, []Keyed{{key, r}})
+	return x.UpsertBatch(ctx, []Keyed{{Key: key, Report: r}})
 }
 
 // UpsertBatch replaces many builds' rows in one transaction: for a scan
