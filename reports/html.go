@@ -132,7 +132,13 @@ func EncodeHTML(r *Report) ([]byte, error) { return EncodeHTMLLinks(r, Links{}) 
 // EncodeHTMLLinks is EncodeHTML with links to the archive around the page.
 // The hrefs are the caller's (paths it computed), never a report's strings.
 func EncodeHTMLLinks(r *Report, l Links) ([]byte, error) {
-	v := NewView(r)
+	return EncodeHTMLView(NewView(r), r.SchemaVersion, l)
+}
+
+// EncodeHTMLView is EncodeHTMLLinks from r's view (NewView) and schema
+// version, for a caller that derives other things from the same view. It
+// makes v's strings safe for a terminal in place: render the page last.
+func EncodeHTMLView(v *View, schema string, l Links) ([]byte, error) {
 	v.sanitize(Terminal)
 	var b bytes.Buffer
 	err := buildPage.Execute(&b, struct {
@@ -142,7 +148,7 @@ func EncodeHTMLLinks(r *Report, l Links) ([]byte, error) {
 		Schema     string
 		Script     template.JS
 		ScriptHash string
-	}{v, l.sanitized(), CSS, r.SchemaVersion, template.JS(SortScript), ScriptHash(SortScript)})
+	}{v, l.sanitized(), CSS, schema, template.JS(SortScript), ScriptHash(SortScript)})
 	if err != nil {
 		return nil, fmt.Errorf("reports: render html: %w", err)
 	}

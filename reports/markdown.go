@@ -11,8 +11,11 @@ import (
 // strings and the tree with each
 // node's matches, findings and issues. Every string that came from a binary
 // goes through Markdown, so it reads as text and never as markup.
-func EncodeMarkdown(r *Report) []byte {
-	v := NewView(r)
+func EncodeMarkdown(r *Report) []byte { return EncodeMarkdownView(NewView(r)) }
+
+// EncodeMarkdownView is EncodeMarkdown from r's view (NewView), for a
+// caller that derives other things from the same view; v is not changed.
+func EncodeMarkdownView(v *View) []byte {
 	var b bytes.Buffer
 	e := Markdown
 	fmt.Fprintf(&b, "# tomscan report: %s\n\n", e(v.Path))

@@ -61,16 +61,17 @@ type archivePreparer struct {
 }
 
 func (a *archivePreparer) Prepare(ctx context.Context, key string, r *reports.Report) ([]byte, error) {
-	p, err := archive.Prepare(ctx, key, r, a.Pages)
+	var line func(v *reports.View) ([]byte, error)
+	if a.NDJSON {
+		line = func(v *reports.View) ([]byte, error) {
+			var b bytes.Buffer
+			err := export.WriteLine(&b, export.NewRecordView(key, r, v))
+			return b.Bytes(), err
+		}
+	}
+	p, err := archive.Prepare(ctx, key, r, a.Pages, line)
 	if err != nil {
 		return nil, err
-	}
-	if a.NDJSON {
-		var line bytes.Buffer
-		if err := export.WriteLine(&line, export.NewRecord(key, r)); err != nil {
-			return nil, err
-		}
-		p.Extra = line.Bytes()
 	}
 	return p.Encode()
 }

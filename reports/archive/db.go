@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 
 	"modernc.org/sqlite" // pure-Go SQLite: no cgo beyond go-yara's
@@ -435,8 +436,12 @@ func (s *stmts) close() {
 // RowsOf collects one report's index rows by table, in tree order.
 // version_rank is set by rank once the batch of upserts is done.
 func RowsOf(ctx context.Context, key string, r *reports.Report) (*Rows, error) {
+	return rowsOfView(ctx, key, r, reports.NewView(r))
+}
+
+// rowsOfView is RowsOf from r's view; v is not changed.
+func rowsOfView(ctx context.Context, key string, r *reports.Report, v *reports.View) (*Rows, error) {
 	rows := &Rows{Tables: map[string][][]any{}, Lists: map[string][]string{}}
-	v := reports.NewView(r)
 	signer := ""
 	if len(v.Signers) > 0 {
 		signer = v.Signers[0].Signer
@@ -475,7 +480,10 @@ func RowsOf(ctx context.Context, key string, r *reports.Report) (*Rows, error) {
 	for _, kl := range v.KeywordLists {
 		digest := keywordsDigest(kl.Keywords)
 		rows.add("build_lists", key, kl.Name, kl.Family, kl.Snapshot, kl.Node, kl.SHA256, kl.Count, digest)
-		rows.Lists[digest] = kl.Keywords
+		// a copy: the caller may render the view's page next, which
+		// makes its strings safe for a terminal in place; the index keeps
+		// the keywords as recovered
+		rows.Lists[digest] = slices.Clone(kl.Keywords)
 	}
 	return rows, nil
 }

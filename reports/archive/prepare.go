@@ -36,24 +36,32 @@ type Prepared struct {
 	Extra    []byte
 }
 
-// Prepare renders r's pages as spec asks and derives its index rows. The
-// page links to report.md when md is asked for; WritePrepared adds the
-// link when an earlier run's report.md is in the folder.
-func Prepare(ctx context.Context, key string, r *reports.Report, spec PageSpec) (*Prepared, error) {
-	rows, err := RowsOf(ctx, key, r)
+// Prepare renders r's pages as spec asks and derives its index rows, and
+// Extra with extra (nil: none), all from one view of r. The page links to
+// report.md when md is asked for; WritePrepared adds the link when an
+// earlier run's report.md is in the folder.
+func Prepare(ctx context.Context, key string, r *reports.Report, spec PageSpec, extra func(v *reports.View) ([]byte, error)) (*Prepared, error) {
+	v := reports.NewView(r)
+	rows, err := rowsOfView(ctx, key, r, v)
 	if err != nil {
 		return nil, err
 	}
 	p := &Prepared{Status: r.Status, Matches: r.Summary.Matches, Rows: rows}
 	if spec.MD {
-		p.MD = reports.EncodeMarkdown(r)
+		p.MD = reports.EncodeMarkdownView(v)
+	}
+	if extra != nil {
+		if p.Extra, err = extra(v); err != nil {
+			return nil, err
+		}
 	}
 	if spec.HTML {
 		l := reports.Links{Index: "../../" + IndexHTML, JSON: ReportJSON}
 		if spec.MD {
 			l.MD = ReportMD
 		}
-		if p.HTML, err = reports.EncodeHTMLLinks(r, l); err != nil {
+		// last: the page makes the view's strings safe in place
+		if p.HTML, err = reports.EncodeHTMLView(v, r.SchemaVersion, l); err != nil {
 			return nil, err
 		}
 	}

@@ -57,7 +57,7 @@ func TestPreparedEqualsWriteBuild(t *testing.T) {
 				if err := xw.Upsert(ctx, k, r); err != nil {
 					t.Fatal(err)
 				}
-				p, err := archive.Prepare(ctx, k, r, spec)
+				p, err := archive.Prepare(ctx, k, r, spec, nil)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -82,7 +82,12 @@ func (l List) Closest() string {
 
 // NewRecord derives a build's record from its report.
 func NewRecord(key string, r *reports.Report) Record {
-	v := reports.NewView(r)
+	return NewRecordView(key, r, reports.NewView(r))
+}
+
+// NewRecordView is NewRecord from r's view (reports.NewView), for a caller
+// that derives other things from the same view; v is not changed.
+func NewRecordView(key string, r *reports.Report, v *reports.View) Record {
 	rec := Record{Path: v.Path, SHA256: v.SHA256, Version: v.Version, Verdict: v.Verdict, Confidence: v.Confidence,
 		Language: language(r), Status: v.Status, ScannedAt: r.ScannedAt,
 		Endpoints: []Endpoint{}, Lists: []List{}, KeywordCounts: map[string]int{}}
