@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 )
@@ -86,5 +87,53 @@ func WriteAtomic(path string, b []byte) error {
 	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("reports: rename to %s: %w", path, err)
 	}
+	return nil
+}
+
+// MoveAtomic puts the file src at path as WriteAtomic would put its bytes
+// there: by a rename when both are on one file system (src must be synced
+// already), else by a streamed copy through a synced temp file in path's
+// folder. src is gone afterwards either way.
+func MoveAtomic(src, path string) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("reports: mkdir %s: %w", dir, err)
+	}
+	if err := os.Rename(src, path); err == nil {
+		// the mode WriteAtomic gives, whatever the writer's umask was
+		if err := os.Chmod(path, 0o644); err != nil {
+			return fmt.Errorf("reports: chmod %s: %w", path, err)
+		}
+		return nil
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return fmt.Errorf("reports: move %s: %w", src, err)
+	}
+	defer in.Close()
+	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-")
+	if err != nil {
+		return fmt.Errorf("reports: temp file in %s: %w", dir, err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // no-op after a successful rename
+	if _, err := io.Copy(f, in); err != nil {
+		f.Close()
+		return fmt.Errorf("reports: copy %s to %s: %w", src, tmp, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("reports: sync %s: %w", tmp, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("reports: close %s: %w", tmp, err)
+	}
+	if err := os.Chmod(tmp, 0o644); err != nil {
+		return fmt.Errorf("reports: chmod %s: %w", tmp, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("reports: rename to %s: %w", path, err)
+	}
+	os.Remove(src)
 	return nil
 }

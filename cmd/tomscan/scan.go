@@ -533,8 +533,8 @@ func newBar(stderr io.Writer, quiet bool, total int64, builds int) *progressbar.
 // byte for byte, or this process's encoding) and the pages asked for,
 // rendered from the report; the archiver upserts it into the index after.
 func writeBuildFiles(out string, r pipeline.Result, want map[string]bool) error {
-	if p, ok := r.Prepared.(*archive.Prepared); ok && r.JSON != nil {
-		return archive.WritePrepared(out, r.Build.Key, r.JSON, p)
+	if p, ok := r.Prepared.(*archive.Prepared); ok && (r.JSON != nil || r.JSONFile != "") {
+		return archive.WritePrepared(out, r.Build.Key, r.JSON, r.JSONFile, p)
 	}
 	if r.JSON == nil {
 		return archive.WriteBuild(out, r.Build.Key, r.Report, want)

@@ -52,6 +52,10 @@ type request struct {
 	Size    int64   `json:"size"`
 	Scratch string  `json:"scratch"` // the folder the worker's build roots go in
 	Lanes   int     `json:"lanes"`   // lanes the build may use besides its walk (laneBudget)
+	// ReportFile, when set, is where the worker writes the report
+	// (reports.WriteJSON, streamed) instead of sending it; only with a
+	// Preparer, which hands over what the parent needs of the report.
+	ReportFile string `json:"report_file,omitempty"`
 }
 
 // isolated is one worker slot of the parent: its current worker process
@@ -60,6 +64,9 @@ type isolated struct {
 	cfg Config
 	dir string
 	p   *worker.Process
+	// reports is where workers write reports (reportsDir); "": they send
+	// them in their answers.
+	reports string
 }
 
 func newIsolated(cfg Config, slot int) *isolated {
@@ -67,7 +74,21 @@ func newIsolated(cfg Config, slot int) *isolated {
 	if parent == "" {
 		parent = os.TempDir()
 	}
-	return &isolated{cfg: cfg, dir: filepath.Join(parent, fmt.Sprintf("worker-%d", slot))}
+	return &isolated{cfg: cfg, dir: filepath.Join(parent, fmt.Sprintf("worker-%d", slot)), reports: reportsDir(cfg)}
+}
+
+// reportsDir is where the workers of a run write the reports of the builds
+// they prepare, one file per build key, for the caller to move into its
+// archive: a report of hundreds of MB then never crosses the pipe nor sits
+// in the parent's memory. It is in the run's own scratch folder, which
+// outlives Run (the caller archives after it returns) and goes with the
+// run; it is not any slot's folder, which a dead worker's successor
+// clears. "" without a Preparer or a scratch folder of the caller's.
+func reportsDir(cfg Config) string {
+	if cfg.Preparer == nil || cfg.Isolation == nil || cfg.ScratchDir == "" {
+		return ""
+	}
+	return filepath.Join(cfg.ScratchDir, "reports")
 }
 
 func (w *isolated) close() {
@@ -102,7 +123,14 @@ func (w *isolated) scan(ctx context.Context, b *Build, lanes int) Result {
 		}
 		w.p = p
 	}
-	req, err := json.Marshal(request{Key: b.Key, Inputs: b.Inputs, Size: b.Size, Scratch: w.dir, Lanes: lanes})
+	rq := request{Key: b.Key, Inputs: b.Inputs, Size: b.Size, Scratch: w.dir, Lanes: lanes}
+	if w.reports != "" {
+		if err := os.MkdirAll(w.reports, 0o700); err != nil {
+			return Result{Build: b, Err: fmt.Errorf("pipeline: reports folder: %w", err)}
+		}
+		rq.ReportFile = filepath.Join(w.reports, b.Key+".json")
+	}
+	req, err := json.Marshal(rq)
 	if err != nil {
 		return Result{Build: b, Err: fmt.Errorf("pipeline: encode request: %w", err)}
 	}
@@ -119,17 +147,24 @@ func (w *isolated) scan(ctx context.Context, b *Build, lanes int) Result {
 		st, js, prepared := splitAnswer(ans)
 		var rep *reports.Report
 		var derr error
-		if prepared != nil && w.cfg.Preparer != nil {
+		switch {
+		case st.ReportFile != "" && (st.ReportFile != rq.ReportFile || rq.ReportFile == "" || prepared == nil):
+			// a path the parent did not ask for is not read
+			derr = fmt.Errorf("report file %q, asked for %q", st.ReportFile, rq.ReportFile)
+		case prepared != nil && w.cfg.Preparer != nil:
 			// The worker prepared the build for the archive: the report
 			// is not decoded here, only what was made of it.
 			var p any
-			if p, derr = w.cfg.Preparer.Decode(prepared); derr == nil && !looksLikeJSONObject(js) {
-				derr = errors.New("the report is not a JSON object")
+			if p, derr = w.cfg.Preparer.Decode(prepared); derr == nil {
+				derr = checkReport(js, st.ReportFile)
 			}
 			if derr == nil {
-				return Result{Build: b, JSON: js, Stats: st, Prepared: p}
+				return Result{Build: b, JSON: js, JSONFile: st.ReportFile, Stats: st, Prepared: p}
 			}
-		} else if rep, derr = reports.DecodeJSON(js); derr == nil {
+		default:
+			rep, derr = reports.DecodeJSON(js)
+		}
+		if derr == nil {
 			return Result{Build: b, Report: rep, JSON: js, Stats: st}
 		}
 		// A worker that answers garbage is not trusted with the next build.
@@ -231,15 +266,68 @@ func WorkerHandler(cfg Config) (worker.Handler, error) {
 			// archives it as it would without a Preparer.
 			prepared, _ = cfg.Preparer.Prepare(ctx, req.Key, rep)
 		}
+		if prepared != nil && req.ReportFile != "" {
+			if err := writeReportFile(req.ReportFile, rep); err == nil {
+				st.ReportFile = req.ReportFile
+				return answer(st, nil, prepared)
+			}
+			// not written: sent in the answer instead
+		}
 		return answer(st, rep, prepared)
 	}, nil
 }
 
-// looksLikeJSONObject is the cheap check of a prepared build's report: it
-// is archived as the worker encoded it, without decoding it here (most of
-// the parent's work per build was that decoding), so only a truncated or
-// misplaced answer is caught, by its ends.
-func looksLikeJSONObject(js []byte) bool {
+// checkReport is the cheap check of a prepared build's report, in the
+// answer (js) or in the file the worker wrote: it is archived as the worker
+// encoded it, without decoding it here (most of the parent's work per build
+// was that decoding), so only a truncated or misplaced report is caught, by
+// its ends.
+func checkReport(js []byte, file string) error {
+	if file != "" {
+		f, err := os.Open(file)
+		if err != nil {
+			return fmt.Errorf("report file: %w", err)
+		}
+		defer f.Close()
+		info, err := f.Stat()
+		if err != nil {
+			return fmt.Errorf("report file: %w", err)
+		}
+		var head, tail [1]byte
+		if info.Size() < 3 {
+			return errors.New("report file: empty")
+		}
+		if _, err := f.ReadAt(head[:], 0); err != nil {
+			return fmt.Errorf("report file: %w", err)
+		}
+		if _, err := f.ReadAt(tail[:], info.Size()-2); err != nil {
+			return fmt.Errorf("report file: %w", err)
+		}
+		js = []byte{head[0], tail[0], '\n'}
+	}
 	js = bytes.TrimRight(js, "\n")
-	return len(js) >= 2 && js[0] == '{' && js[len(js)-1] == '}'
+	if len(js) < 2 || js[0] != '{' || js[len(js)-1] != '}' {
+		return errors.New("the report is not a JSON object")
+	}
+	return nil
+}
+
+// writeReportFile streams rep's JSON into path and syncs it: the parent
+// moves the file into the archive as it is.
+func writeReportFile(path string, rep *reports.Report) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	if err := reports.WriteJSON(f, rep); err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		os.Remove(path)
+		return err
+	}
+	return f.Close()
 }

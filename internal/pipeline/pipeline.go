@@ -194,6 +194,10 @@ type Result struct {
 	// JSON is the report as the worker encoded it, to be archived byte for
 	// byte; nil when the build ran in this process (encode Report).
 	JSON []byte
+	// JSONFile, instead of JSON, is a file in the run's scratch folder
+	// holding the report as the worker wrote it (prepared builds): the
+	// caller moves it into its archive.
+	JSONFile string
 	// Interrupted: the run was cancelled while this build was in flight.
 	// Report is nil: an incomplete tree is not a result and is not archived
 	// (a rerun scans the build again).

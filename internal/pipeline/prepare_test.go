@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -39,8 +41,9 @@ func (p testPreparer) Decode(b []byte) (any, error) {
 }
 
 // TestWorkerPreparesBuilds: with a Preparer, a worker hands each build over
-// prepared (the parent does not decode the report: Report is nil, JSON is
-// the report's bytes as without a Preparer); a worker that cannot prepare
+// prepared (the parent does not decode the report: Report is nil) and
+// streams the report into a file in the run's scratch folder (JSONFile, the
+// bytes it would have sent without a Preparer); a worker that cannot prepare
 // hands the report over alone; a worker whose prepared bytes do not decode
 // costs the build, as an unreadable report does (worker-crashed).
 func TestWorkerPreparesBuilds(t *testing.T) {
@@ -58,17 +61,24 @@ func TestWorkerPreparesBuilds(t *testing.T) {
 			n++
 			switch mode {
 			case "ok":
-				p, ok := r.Prepared.(prepared)
-				if !ok || r.Report != nil || string(r.JSON) != string(want[r.Build.Key]) {
-					t.Errorf("ok: %s: prepared %v, report decoded %v, same JSON %v", r.Build.Key, r.Prepared, r.Report != nil, string(r.JSON) == string(want[r.Build.Key]))
+				// with a scratch folder of the run's, the worker wrote the
+				// report into a file there rather than sending it
+				js, err := os.ReadFile(r.JSONFile)
+				if err != nil || r.JSON != nil || filepath.Dir(r.JSONFile) != filepath.Join(cfg.ScratchDir, "reports") {
+					t.Errorf("ok: %s: report file %q (%v), in the answer too: %v", r.Build.Key, r.JSONFile, err, r.JSON != nil)
 					return
 				}
-				rep, err := reports.DecodeJSON(r.JSON)
+				p, ok := r.Prepared.(prepared)
+				if !ok || r.Report != nil || string(js) != string(want[r.Build.Key]) {
+					t.Errorf("ok: %s: prepared %v, report decoded %v, same JSON %v", r.Build.Key, r.Prepared, r.Report != nil, string(js) == string(want[r.Build.Key]))
+					return
+				}
+				rep, err := reports.DecodeJSON(js)
 				if err != nil || p.key != r.Build.Key || p.status != rep.Status {
 					t.Errorf("ok: %s: prepared %+v for a report %v with status %q", r.Build.Key, p, err, rep.Status)
 				}
 			case "fail":
-				if r.Prepared != nil || r.Report == nil || string(r.JSON) != string(want[r.Build.Key]) {
+				if r.Prepared != nil || r.Report == nil || r.JSONFile != "" || string(r.JSON) != string(want[r.Build.Key]) {
 					t.Errorf("fail: %s: prepared %v, report %v", r.Build.Key, r.Prepared, r.Report != nil)
 				}
 			case "garbage":

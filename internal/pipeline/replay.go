@@ -22,9 +22,12 @@ type Stats struct {
 	// Warnings about the node cache (damaged entries ignored), from a
 	// worker, whose stderr is not the user's: the parent prints them.
 	Warnings []string `json:"warnings,omitempty"`
-	// Prepared is the length of Config.Prepare's output, which follows
+	// Prepared is the length of Config.Preparer's output, which follows
 	// the report in a worker's answer (0: none).
 	Prepared int `json:"prepared,omitempty"`
+	// ReportFile: the worker wrote the report there (request.ReportFile)
+	// and the answer holds none.
+	ReportFile string `json:"report_file,omitempty"`
 }
 
 // A build's scan is staged by what each stage depends on:
@@ -260,9 +263,10 @@ func answer(st Stats, rep *reports.Report, prepared []byte) ([]byte, error) {
 		return nil, err
 	}
 	out := append(append([]byte(statsPrefix), line...), '\n')
-	out, err = reports.AppendJSON(out, rep)
-	if err != nil {
-		return nil, err
+	if rep != nil { // nil: written to st.ReportFile
+		if out, err = reports.AppendJSON(out, rep); err != nil {
+			return nil, err
+		}
 	}
 	return append(out, prepared...), nil
 }
@@ -277,6 +281,9 @@ func splitAnswer(ans []byte) (Stats, []byte, []byte) {
 	line, js, ok := bytes.Cut(ans[len(statsPrefix):], []byte{'\n'})
 	if !ok || json.Unmarshal(line, &st) != nil {
 		return Stats{}, ans, nil // not ours: DecodeJSON will say so
+	}
+	if st.ReportFile != "" && st.Prepared == len(js) {
+		return st, nil, js // the report is in the file
 	}
 	if st.Prepared <= 0 || st.Prepared >= len(js) {
 		return st, js, nil

@@ -90,11 +90,16 @@ func DecodePrepared(b []byte) (*Prepared, error) {
 }
 
 // WritePrepared writes build key's report.json (js, the report's bytes as
-// the worker encoded them) and its prepared pages, each atomically, as
-// WriteBuild would for the decoded report: the same bytes.
-func WritePrepared(out, key string, js []byte, p *Prepared) error {
+// the worker encoded them, or the file jsFile the worker wrote them to,
+// which is moved) and its prepared pages, each atomically, as WriteBuild
+// would for the decoded report: the same bytes.
+func WritePrepared(out, key string, js []byte, jsFile string, p *Prepared) error {
 	dir := reports.BuildDir(out, key)
-	if err := reports.WriteAtomic(filepath.Join(dir, ReportJSON), js); err != nil {
+	if jsFile != "" {
+		if err := reports.MoveAtomic(jsFile, filepath.Join(dir, ReportJSON)); err != nil {
+			return err
+		}
+	} else if err := reports.WriteAtomic(filepath.Join(dir, ReportJSON), js); err != nil {
 		return err
 	}
 	if p.MD != nil {

@@ -73,7 +73,7 @@ func TestPreparedEqualsWriteBuild(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if err := archive.WritePrepared(got, k, js, p); err != nil {
+				if err := archive.WritePrepared(got, k, js, "", p); err != nil {
 					t.Fatal(err)
 				}
 				if err := xg.UpsertBatch(ctx, []archive.Keyed{{Key: k, Rows: p.Rows}}); err != nil {

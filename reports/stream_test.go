@@ -1,0 +1,162 @@
+package reports_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+
+	"github.com/tomscan/tomscan/reports"
+	"github.com/tomscan/tomscan/reports/reportstest"
+)
+
+// TestWriteJSONIsEncodeJSON: the streamed encoding is EncodeJSON's, byte
+// for byte: every fixture (hostile strings included, and a report loaded
+// from disk, whose TOM section comes last), a report without a tree, and
+// the archived reports of the synthetic corpus when TOMSCAN_TEST_ARCHIVE
+// names an archive (any tomscan scan --out folder).
+func TestWriteJSONIsEncodeJSON(t *testing.T) {
+	all := reportstest.All()
+	var names []string
+	for n := range all {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	check := func(name string, r *reports.Report) {
+		t.Helper()
+		want, err := reports.EncodeJSON(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got bytes.Buffer
+		if err := reports.WriteJSON(&got, r); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !bytes.Equal(got.Bytes(), want) {
+			t.Errorf("%s: WriteJSON differs from EncodeJSON (%d vs %d bytes)", name, got.Len(), len(want))
+		}
+	}
+	for _, n := range names {
+		r := all[n]
+		check(n, r)
+		js, err := reports.EncodeJSON(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		loaded, err := reports.DecodeJSON(js)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(n+" (loaded)", loaded)
+	}
+	noTree := reportstest.Regular()
+	noTree.Tree = nil
+	check("no tree", noTree)
+	if dir := os.Getenv("TOMSCAN_TEST_ARCHIVE"); dir != "" {
+		files, _ := filepath.Glob(filepath.Join(dir, "builds", "*", "report.json"))
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := reports.DecodeJSON(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(f, r)
+		}
+	}
+}
+
+// FuzzIndenter: for any JSON value, indenting its compact form as WriteJSON
+// streams it gives json.Indent's bytes. The value goes in as a report's
+// TOM section, which WriteJSON copies through the indenter as it is.
+func FuzzIndenter(f *testing.F) {
+	for _, s := range []string{`{}`, `[]`, `{"a":[1,{"b":"x\"y\\"},[],{}],"c":null}`, `[[[]],[{}],"\u2028<&>"]`, `"s"`, `1.5e3`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var v any
+		if json.Unmarshal([]byte(s), &v) != nil {
+			return
+		}
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, []byte(s)); err != nil {
+			return
+		}
+		r := reportstest.Regular()
+		r.Tree = nil
+		r.TOM = nil
+		r.TOMRaw = compact.Bytes()
+		want, err := reports.EncodeJSON(r)
+		if err != nil {
+			return // a value encoding/json itself refuses as a RawMessage
+		}
+		var got bytes.Buffer
+		if err := reports.WriteJSON(&got, r); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Bytes(), want) {
+			t.Errorf("indented %q differs:\n got %q\nwant %q", s, got.Bytes(), want)
+		}
+	})
+}
+
+type failingWriter struct{ n int }
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if w.n -= len(p); w.n < 0 {
+		return 0, errors.New("disk full")
+	}
+	return len(p), nil
+}
+
+// TestWriteJSONStopsOnWriteError: a writer that fails part way (a full
+// disk) makes WriteJSON fail, not succeed with half a report.
+func TestWriteJSONStopsOnWriteError(t *testing.T) {
+	r := reportstest.TOM()
+	for i := 0; i < 2000; i++ { // more than bufio's 1 MiB
+		r.Tree.Children = append(r.Tree.Children, reportstest.HostileBuild().Tree)
+	}
+	if err := reports.WriteJSON(&failingWriter{n: 1 << 20}, r); err == nil {
+		t.Fatal("WriteJSON succeeded on a writer that failed")
+	}
+}
+
+// TestMoveAtomic: a report file moves into place by a rename on one file
+// system and by a copy across two (/dev/shm, a tmpfs, when there is one),
+// the bytes intact and the source gone either way.
+func TestMoveAtomic(t *testing.T) {
+	body := bytes.Repeat([]byte("{report}\n"), 300000)
+	srcDirs := []string{t.TempDir()}
+	if shm, err := os.MkdirTemp("/dev/shm", "tomscan-move-"); err == nil {
+		t.Cleanup(func() { os.RemoveAll(shm) })
+		srcDirs = append(srcDirs, shm)
+	}
+	for _, dir := range srcDirs {
+		src := filepath.Join(dir, "r.json")
+		if err := os.WriteFile(src, body, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		dst := filepath.Join(t.TempDir(), "builds", "k", "report.json")
+		if err := reports.MoveAtomic(src, dst); err != nil {
+			t.Fatalf("from %s: %v", dir, err)
+		}
+		got, err := os.ReadFile(dst)
+		if err != nil || !bytes.Equal(got, body) {
+			t.Errorf("from %s: moved file differs (%v)", dir, err)
+		}
+		if info, err := os.Stat(dst); err != nil || info.Mode().Perm() != 0o644 {
+			t.Errorf("from %s: mode %v (%v), want 0644 as WriteAtomic gives", dir, info.Mode(), err)
+		}
+		if _, err := os.Stat(src); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("from %s: source left behind (%v)", dir, err)
+		}
+		if left, _ := filepath.Glob(filepath.Join(filepath.Dir(dst), ".tmp-*")); len(left) > 0 {
+			t.Errorf("from %s: temp files left: %v", dir, left)
+		}
+	}
+}
