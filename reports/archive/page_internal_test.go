@@ -123,6 +123,34 @@ func TestIndexPageStreams(t *testing.T) {
 	}
 }
 
+// Flush ranks and relinks with the bounded page cache (see
+// wholeIndexCacheKiB): here, a Flush that finds nothing changed and keeps
+// its connection.
+func TestFlushBoundsCache(t *testing.T) {
+	ctx := context.Background()
+	out := t.TempDir()
+	for key, r := range reportstest.All() {
+		if err := WriteBuild(out, key, r, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	x, err := Open(ctx, out) // rebuilt from the reports: canonical
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	if err := x.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var kib int
+	if err := x.db.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&kib); err != nil {
+		t.Fatal(err)
+	}
+	if kib != -wholeIndexCacheKiB {
+		t.Errorf("cache_size %d after Flush, want %d", kib, -wholeIndexCacheKiB)
+	}
+}
+
 // referencePage is renderPage as it was before it streamed (session 6),
 // kept as the reference for the page's bytes: every build's row encoded
 // into one buffer, the dates and lists of every build in maps.
