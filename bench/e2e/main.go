@@ -6,7 +6,9 @@
 // in an order that rotates with r) and reports medians of wall time: the
 // machines this runs on are shared, and interleaving spreads the noise over
 // all sides alike. Peak RSS is the largest process of each command's tree
-// (wait4's rusage, as /usr/bin/time -v reports it).
+// (wait4's rusage, as /usr/bin/time -v reports it), taken by a small helper
+// (the driver run again, -measure-child) that starts the command and
+// reports its wall time and rusage: see exec1.
 //
 // Rescan ratios need `tomscan scan --cache` (issue 16's reuse); a binary
 // without it prints "n/a (flag not supported)" for them.
@@ -51,6 +53,9 @@ type config struct {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == measureArg {
+		os.Exit(measureChild(os.Args[2:]))
+	}
 	var c config
 	var rss, only, yaraStage string
 	flag.StringVar(&c.tomscan, "tomscan", "bin/tomscan", "tomscan binary")
@@ -192,24 +197,53 @@ type result struct {
 	stderr string
 }
 
+// measureArg runs the driver as exec1's helper: measureChild.
+const measureArg = "-measure-child"
+
+// exec1 runs one command through the helper (measureChild), which starts
+// it and reports its wall time and peak RSS. Started from the driver itself,
+// a command's ru_maxrss would be at least the driver's own peak: on Linux a
+// Go program starts a child vfork-style (in its own address space), and
+// exec carries the high-water RSS of that address space into the child's
+// rusage. The driver's peak grows with what it does (some 58 MB after
+// replicating a 10,000-build archive), which made a 41 MB one-build scan
+// read 58 MB. The helper is a small Go process (under 10 MB): what the
+// command's rusage inherits from it stays below any command measured here.
 func exec1(c cmd) result {
 	if c.prep != nil {
 		if err := c.prep(); err != nil {
 			return result{err: err}
 		}
 	}
-	x := exec.Command(c.argv[0], c.argv[1:]...)
+	self, err := os.Executable()
+	if err != nil {
+		return result{err: fmt.Errorf("%s: %w", c.name, err)}
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return result{err: fmt.Errorf("%s: %w", c.name, err)}
+	}
+	defer pr.Close()
+	x := exec.Command(self, append([]string{measureArg}, c.argv...)...)
 	var stderr strings.Builder
 	x.Stderr = &limitWriter{w: &stderr, n: 64 << 10}
 	x.Stdout = io.Discard
+	x.ExtraFiles = []*os.File{pw} // the helper's fd 3: its report
 	start := time.Now()
-	err := x.Run()
-	r := result{wall: time.Since(start), stderr: stderr.String()}
-	if x.ProcessState != nil {
-		if ru, ok := x.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			r.maxRSS = ru.Maxrss * 1024
-		}
+	err = x.Start()
+	pw.Close()
+	if err == nil {
+		err = x.Wait()
 	}
+	r := result{wall: time.Since(start)}
+	report, _ := io.ReadAll(pr)
+	var ns int64
+	if _, serr := fmt.Sscan(string(report), &ns, &r.maxRSS); serr == nil {
+		r.wall = time.Duration(ns)
+	} else if err == nil {
+		err = fmt.Errorf("no report from the measuring helper (%q): %v", report, serr)
+	}
+	r.stderr = stderr.String()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		code := ee.ExitCode()
@@ -218,9 +252,48 @@ func exec1(c cmd) result {
 		} else {
 			err = fmt.Errorf("%s: exit %d: %s", c.name, code, lastLine(r.stderr))
 		}
+	} else if err != nil {
+		err = fmt.Errorf("%s: %w", c.name, err)
 	}
 	r.err = err
 	return r
+}
+
+// measureChild is the helper exec1 runs: it runs argv with its own stdin,
+// stdout and stderr, writes the wall time (ns) and the peak RSS (bytes,
+// wait4's rusage) to fd 3, and exits with argv's exit code (128 + the
+// signal when a signal ended it).
+func measureChild(argv []string) int {
+	report := os.NewFile(3, "report")
+	if len(argv) == 0 || report == nil {
+		fmt.Fprintln(os.Stderr, "bench-e2e: "+measureArg+": no command, or no fd 3")
+		return 125
+	}
+	x := exec.Command(argv[0], argv[1:]...)
+	x.Stdin, x.Stdout, x.Stderr = os.Stdin, os.Stdout, os.Stderr
+	start := time.Now()
+	err := x.Run()
+	wall := time.Since(start)
+	var rss int64
+	if x.ProcessState != nil {
+		if ru, ok := x.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			rss = ru.Maxrss * 1024
+		}
+	}
+	fmt.Fprintf(report, "%d %d\n", wall.Nanoseconds(), rss)
+	report.Close()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal())
+		}
+		return ee.ExitCode()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench-e2e:", err)
+		return 127
+	}
+	return 0
 }
 
 type limitWriter struct {

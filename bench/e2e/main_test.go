@@ -8,6 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +18,60 @@ import (
 
 // The driver's smoke test: its parts on tiny inputs, no timing judged (the
 // targets live in `make bench-e2e` only).
+
+// TestMain makes the test binary exec1's helper too, as main makes the
+// driver, and a command that holds BENCH_E2E_TEST_HOLD_MB of memory.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == measureArg {
+		os.Exit(measureChild(os.Args[2:]))
+	}
+	if mb, err := strconv.Atoi(os.Getenv("BENCH_E2E_TEST_HOLD_MB")); err == nil {
+		touch(mb)
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// touch allocates mb MB and writes every page of it.
+func touch(mb int) {
+	b := make([]byte, mb<<20)
+	for i := 0; i < len(b); i += 4096 {
+		b[i] = 1
+	}
+	runtime.KeepAlive(b)
+}
+
+// TestPeakRSSIsTheCommands: a command's peak RSS is its own, not the
+// driver's. Measured from the driver, a command's rusage began at the
+// driver's high-water RSS (a 2 MB shell read 256 MB here, the driver's
+// peak); and a command that holds 128 MB reads at least 128 MB.
+func TestPeakRSSIsTheCommands(t *testing.T) {
+	touch(256) // the driver's peak, as after replicating a large archive
+	runtime.GC()
+	debug.FreeOSMemory()
+	small := exec1(cmd{name: "true", argv: []string{"sh", "-c", "true"}})
+	if small.err != nil {
+		t.Fatal(small.err)
+	}
+	if small.maxRSS > 64<<20 {
+		t.Errorf("sh -c true: peak RSS %d MB: the driver's peak, not the command's", small.maxRSS>>20)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("BENCH_E2E_TEST_HOLD_MB", "128")
+	big := exec1(cmd{name: "holds 128 MB", argv: []string{self}})
+	if big.err != nil {
+		t.Fatal(big.err)
+	}
+	if big.maxRSS < 128<<20 || big.maxRSS > 192<<20 {
+		t.Errorf("a command holding 128 MB: peak RSS %d MB", big.maxRSS>>20)
+	}
+	if small.wall <= 0 || big.wall <= 0 {
+		t.Errorf("wall times %v, %v", small.wall, big.wall)
+	}
+}
 
 func TestMedian(t *testing.T) {
 	s := time.Second

@@ -204,6 +204,9 @@ func (x *Index) canonical(ctx context.Context) bool {
 // (Canonicalize): the same reports give the same file whatever order the
 // builds finished in.
 func (x *Index) Flush(ctx context.Context) error {
+	if err := boundCache(ctx, x.db); err != nil {
+		return err
+	}
 	if err := rank(ctx, x.db); err != nil {
 		return err
 	}
@@ -381,6 +384,9 @@ func rebuildIndex(ctx context.Context, out string, also func(key string, r *repo
 	}
 	w.rollback()
 	if err != nil {
+		return nil, err
+	}
+	if err := boundCache(ctx, db); err != nil {
 		return nil, err
 	}
 	if err := rank(ctx, db); err != nil {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -78,49 +79,107 @@ func safeRow(r BuildRow) BuildRow {
 	return r
 }
 
+// listRef is one keyword list of a build, as the page shows it.
 type listRef struct {
-	list, family, snapshot, sha string
-	count                       int
+	list, family, sha string
+	count             int
 }
 
-// renderPage writes the archive's index page from the index.
+// renderPage writes the archive's index page from the index, streaming:
+// the builds' rows (3.4 MB of JSON at 10,000 builds) go to w as they are
+// read, one row in memory at a time, instead of being built into the data
+// block first. Held in memory, the block and its copies (the document, its
+// string for the template, fmt's buffer that printed it) made the index
+// page most of the peak memory of a one-build scan into a large archive.
+// The page is the template executed with dataMark in place of the data;
+// its bytes are those of executing it with the whole document, since the
+// template passes a template.JS value through as it is. The queries run in
+// one read transaction, so the counts written above the rows are theirs.
 func renderPage(ctx context.Context, db *sql.DB, w io.Writer) error {
-	meta := map[string][2]string{}
-	if err := eachQuery(ctx, db, `SELECT sha256, pe_date, snapshot_date FROM build_meta`, func(sc func(...any) error) error {
-		var k, d, src string
-		if err := sc(&k, &d, &src); err != nil {
-			return err
-		}
-		meta[k] = [2]string{d, src}
-		return nil
-	}); err != nil {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("archive: index page: begin: %w", err)
+	}
+	defer tx.Rollback() // it only reads
+	listIdx, listWords, omitted, err := pageLists(ctx, tx)
+	if err != nil {
 		return err
 	}
-	lists := map[string][]listRef{}
-	listOwner := map[string][2]string{} // list sha256 -> a build and list name holding it
-	if err := eachQuery(ctx, db, `SELECT build, list, family, snapshot, sha256, count FROM build_lists ORDER BY build, rowid`, func(sc func(...any) error) error {
-		var b string
-		var l listRef
-		if err := sc(&b, &l.list, &l.family, &l.snapshot, &l.sha, &l.count); err != nil {
+	// The counts above the table are known before the rows: one grouped
+	// query, checked against the rows as they are written.
+	kinds, n, err := pageKinds(ctx, tx)
+	if err != nil {
+		return err
+	}
+	head := pageHead{Builds: n, CSS: reports.CSS, Script: template.JS(indexScript),
+		ScriptHash: reports.ScriptHash(indexScript), Data: template.JS(dataMark)}
+	for k, c := range kinds {
+		cls := reports.VerdictClass(k)
+		if k == "no verdict" {
+			cls = "none"
+		}
+		head.Kinds = append(head.Kinds, kindCount{k, cls, c})
+	}
+	sort.Slice(head.Kinds, func(i, j int) bool {
+		if head.Kinds[i].Count != head.Kinds[j].Count {
+			return head.Kinds[i].Count > head.Kinds[j].Count
+		}
+		return head.Kinds[i].Kind < head.Kinds[j].Kind
+	})
+	var frame bytes.Buffer // the page without its data: some 25 kB
+	if err := indexPage.ExecuteTemplate(&frame, "page", head); err != nil {
+		return fmt.Errorf("archive: render index: %w", err)
+	}
+	before, after, ok := bytes.Cut(frame.Bytes(), []byte(dataMark))
+	if !ok || bytes.Contains(after, []byte(dataMark)) {
+		return fmt.Errorf("archive: render index: the data block's place is not found once in the page")
+	}
+	if _, err := w.Write(before); err != nil {
+		return fmt.Errorf("archive: render index: %w", err)
+	}
+	gotKinds, gotN, err := writeIndexData(ctx, tx, w, listIdx, listWords, omitted)
+	if err != nil {
+		return fmt.Errorf("archive: index data: %w", err)
+	}
+	if gotN != n || !maps.Equal(gotKinds, kinds) {
+		return fmt.Errorf("archive: render index: %d builds counted, %d written", n, gotN)
+	}
+	if _, err := w.Write(after); err != nil {
+		return fmt.Errorf("archive: render index: %w", err)
+	}
+	return nil
+}
+
+// dataMark stands for the data block in the executed template. Wherever
+// else a string could reach the page, html/template escapes its < and >,
+// and NUL bytes: the mark can only come from the data's place.
+const dataMark = "\x00<tomscan-index-data>\x00"
+
+// pageLists returns the distinct keyword lists the page embeds (each
+// list's words once, within MaxKeywordBytes, by list sha256; index into
+// listWords), and whether some were left out for the budget. Memory grows
+// with the distinct lists, not with the builds.
+func pageLists(ctx context.Context, db querier) (listIdx map[string]int, listWords [][]string, omitted bool, err error) {
+	listOwner := map[string][2]string{} // list sha256 -> the first build and list name holding it
+	if err := eachQuery(ctx, db, `SELECT build, list, sha256 FROM build_lists ORDER BY build, rowid`, func(sc func(...any) error) error {
+		var b, list, sha string
+		if err := sc(&b, &list, &sha); err != nil {
 			return err
 		}
-		lists[b] = append(lists[b], l)
-		if _, ok := listOwner[l.sha]; !ok && l.sha != "" {
-			listOwner[l.sha] = [2]string{b, l.list}
+		if _, ok := listOwner[sha]; !ok && sha != "" {
+			listOwner[sha] = [2]string{b, list}
 		}
 		return nil
 	}); err != nil {
-		return err
+		return nil, nil, false, err
 	}
-	// each distinct list's keywords, once, within the budget
 	shas := make([]string, 0, len(listOwner))
 	for sha := range listOwner {
 		shas = append(shas, sha)
 	}
 	sort.Strings(shas)
-	listIdx := map[string]int{}
-	var listWords [][]string
-	budget, omitted := MaxKeywordBytes, false
+	listIdx = map[string]int{}
+	budget := MaxKeywordBytes
 	for _, sha := range shas {
 		var words []string
 		size := 0
@@ -135,7 +194,7 @@ func renderPage(ctx context.Context, db *sql.DB, w io.Writer) error {
 			size += len(k) + 3
 			return nil
 		}, o[0], o[1]); err != nil {
-			return err
+			return nil, nil, false, err
 		}
 		if size > budget {
 			omitted = true
@@ -145,24 +204,51 @@ func renderPage(ctx context.Context, db *sql.DB, w io.Writer) error {
 		listIdx[sha] = len(listWords)
 		listWords = append(listWords, words)
 	}
+	return listIdx, listWords, omitted, nil
+}
 
+// pageKinds counts the builds by verdict as the page names them
+// (terminal-safe, "no verdict" for none), and in all.
+func pageKinds(ctx context.Context, db querier) (map[string]int, int, error) {
 	kinds := map[string]int{}
-	// Each build's row is encoded as it is read: at 10,000 builds the rows
-	// as Go values were most of a one-build scan's heap. The bytes are
-	// those json.Marshal gives for the whole document (keys in sorted
-	// order, each row an array, HTML-escaped).
-	var rowsJSON bytes.Buffer
-	nrows := 0
-	err := eachRow(ctx, db, func(r BuildRow) error {
-		r = safeRow(r)
-		k := r.Kind
-		if k == "" {
-			k = "no verdict"
+	n := 0
+	err := eachQuery(ctx, db, `SELECT kind, count(*) FROM builds GROUP BY kind`, func(sc func(...any) error) error {
+		var k string
+		var c int
+		if err := sc(&k, &c); err != nil {
+			return err
 		}
-		kinds[k]++
+		kinds[pageKind(k)] += c
+		n += c
+		return nil
+	})
+	return kinds, n, err
+}
+
+func pageKind(kind string) string {
+	if k := reports.Terminal(kind); k != "" {
+		return k
+	}
+	return "no verdict"
+}
+
+// writeIndexData writes the page's JSON document to w: what json.Marshal
+// writes for {"builds": rows, "columns": indexColumns, "keywords_omitted":
+// omitted, "lists": listWords} (keys in sorted order, each row an array,
+// HTML-escaped; no builds is null, as a nil slice is), each build's row
+// encoded as it is read. It returns the builds it wrote, by kind and in all.
+func writeIndexData(ctx context.Context, db querier, w io.Writer, listIdx map[string]int, listWords [][]string, omitted bool) (map[string]int, int, error) {
+	if _, err := io.WriteString(w, `{"builds":`); err != nil {
+		return nil, 0, err
+	}
+	kinds := map[string]int{}
+	n := 0
+	err := eachRow(ctx, db, func(r pageRow) error {
+		b := safeRow(r.BuildRow)
+		kinds[pageKind(r.Kind)]++
 		family := ""
-		var ls [][]any
-		for _, l := range lists[r.Key] {
+		ls := [][]any{}
+		for _, l := range r.lists {
 			idx := -1
 			if i, ok := listIdx[l.sha]; ok {
 				idx = i
@@ -172,69 +258,34 @@ func renderPage(ctx context.Context, db *sql.DB, w io.Writer) error {
 			}
 			ls = append(ls, []any{reports.Terminal(l.list), l.count, idx})
 		}
-		m := meta[r.Key]
-		hosts := r.Hosts
+		hosts := b.Hosts
 		if hosts == nil {
 			hosts = []string{}
 		}
-		if ls == nil {
-			ls = [][]any{}
-		}
-		row, err := json.Marshal([]any{r.Key, r.Path, r.Version, r.Kind, r.Confidence, r.Status, r.Endpoints, hosts,
-			r.Keywords, r.Signer, m[0], m[1], family, ls, r.Issues})
+		row, err := json.Marshal([]any{b.Key, b.Path, b.Version, b.Kind, b.Confidence, b.Status, b.Endpoints, hosts,
+			b.Keywords, b.Signer, r.peDate, r.snapshotDate, family, ls, b.Issues})
 		if err != nil {
 			return err
 		}
-		if nrows > 0 {
-			rowsJSON.WriteByte(',')
+		sep := byte(',')
+		if n == 0 {
+			sep = '['
 		}
-		rowsJSON.Write(row)
-		nrows++
+		n++
+		if _, err := w.Write(append([]byte{sep}, row...)); err != nil {
+			return err
+		}
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
-	data, err := indexData(rowsJSON.Bytes(), nrows, listWords, omitted)
-	if err != nil {
-		return fmt.Errorf("archive: index data: %w", err)
-	}
-	rowsJSON = bytes.Buffer{}
-	head := pageHead{Builds: nrows, CSS: reports.CSS, Script: template.JS(indexScript),
-		ScriptHash: reports.ScriptHash(indexScript), Data: template.JS(data)}
-	for k, c := range kinds {
-		cls := reports.VerdictClass(k)
-		if k == "no verdict" {
-			cls = "none"
-		}
-		head.Kinds = append(head.Kinds, kindCount{k, cls, c})
-	}
-	sort.Slice(head.Kinds, func(i, j int) bool {
-		if head.Kinds[i].Count != head.Kinds[j].Count {
-			return head.Kinds[i].Count > head.Kinds[j].Count
-		}
-		return head.Kinds[i].Kind < head.Kinds[j].Kind
-	})
-	if err := indexPage.ExecuteTemplate(w, "page", head); err != nil {
-		return fmt.Errorf("archive: render index: %w", err)
-	}
-	return nil
-}
-
-// indexData is the page's JSON document: what json.Marshal writes for
-// {"builds": rows, "columns": indexColumns, "keywords_omitted": omitted,
-// "lists": listWords}, with the rows already encoded (rows: n arrays joined
-// by commas; none is null, as a nil slice is).
-func indexData(rows []byte, n int, listWords [][]string, omitted bool) ([]byte, error) {
-	var b bytes.Buffer
-	b.Grow(len(rows) + 1024)
-	b.WriteString(`{"builds":`)
+	end := "]"
 	if n == 0 {
-		b.WriteString("null")
-	} else {
-		b.WriteByte('[')
-		b.Write(rows)
-		b.WriteByte(']')
+		end = "null"
+	}
+	if _, err := io.WriteString(w, end); err != nil {
+		return nil, 0, err
 	}
 	for _, kv := range []struct {
 		key string
@@ -242,17 +293,25 @@ func indexData(rows []byte, n int, listWords [][]string, omitted bool) ([]byte, 
 	}{{"columns", indexColumns}, {"keywords_omitted", omitted}, {"lists", listWords}} {
 		v, err := json.Marshal(kv.v)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
-		fmt.Fprintf(&b, `,"%s":`, kv.key)
-		b.Write(v)
+		if _, err := fmt.Fprintf(w, `,"%s":%s`, kv.key, v); err != nil {
+			return nil, 0, err
+		}
 	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
+	if _, err := io.WriteString(w, "}"); err != nil {
+		return nil, 0, err
+	}
+	return kinds, n, nil
+}
+
+// querier is a database or a transaction.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
 // eachQuery runs q and hands each row's Scan to fn.
-func eachQuery(ctx context.Context, db *sql.DB, q string, fn func(scan func(...any) error) error, args ...any) error {
+func eachQuery(ctx context.Context, db querier, q string, fn func(scan func(...any) error) error, args ...any) error {
 	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("archive: index page query: %w", err)
