@@ -89,7 +89,7 @@ func (s *streamer) report(r *Report) error {
 		return s.ind.err
 	}
 	at := bytes.Index(head, markJSON)
-	if at < 0 || bytes.Index(head[at+len(markJSON):], markJSON) >= 0 {
+	if at < 0 || bytes.Contains(head[at+len(markJSON):], markJSON) {
 		return fmt.Errorf("tree placeholder not found once")
 	}
 	s.ind.write(head[:at])
