@@ -60,6 +60,14 @@ func (w *indentWriter) Write(b []byte) (int, error) {
 // WriteAtomic writes b to path through a temp file in the same folder and a
 // rename, so a reader never sees half a report and a crash leaves none.
 func WriteAtomic(path string, b []byte) error {
+	return writeAtomic(path, func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
+}
+
+// writeAtomic is WriteAtomic with the bytes written by fill.
+func writeAtomic(path string, fill func(w io.Writer) error) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("reports: mkdir %s: %w", dir, err)
@@ -70,7 +78,7 @@ func WriteAtomic(path string, b []byte) error {
 	}
 	tmp := f.Name()
 	defer os.Remove(tmp) // no-op after a successful rename
-	if _, err := f.Write(b); err != nil {
+	if err := fill(f); err != nil {
 		f.Close()
 		return fmt.Errorf("reports: write %s: %w", tmp, err)
 	}
@@ -95,9 +103,8 @@ func WriteAtomic(path string, b []byte) error {
 // already), else by a streamed copy through a synced temp file in path's
 // folder. src is gone afterwards either way.
 func MoveAtomic(src, path string) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("reports: mkdir %s: %w", dir, err)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("reports: mkdir %s: %w", filepath.Dir(path), err)
 	}
 	if err := os.Rename(src, path); err == nil {
 		// the mode WriteAtomic gives, whatever the writer's umask was
@@ -111,28 +118,11 @@ func MoveAtomic(src, path string) error {
 		return fmt.Errorf("reports: move %s: %w", src, err)
 	}
 	defer in.Close()
-	f, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-")
-	if err != nil {
-		return fmt.Errorf("reports: temp file in %s: %w", dir, err)
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after a successful rename
-	if _, err := io.Copy(f, in); err != nil {
-		f.Close()
-		return fmt.Errorf("reports: copy %s to %s: %w", src, tmp, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("reports: sync %s: %w", tmp, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("reports: close %s: %w", tmp, err)
-	}
-	if err := os.Chmod(tmp, 0o644); err != nil {
-		return fmt.Errorf("reports: chmod %s: %w", tmp, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("reports: rename to %s: %w", path, err)
+	if err := writeAtomic(path, func(w io.Writer) error {
+		_, err := io.Copy(w, in)
+		return err
+	}); err != nil {
+		return err
 	}
 	os.Remove(src)
 	return nil
