@@ -25,7 +25,9 @@ import (
 // the TOM analysers) in a worker process: the same program started with a
 // hidden subcommand that builds the same Config from Spec and serves builds
 // with WorkerHandler. The parent schedules, and writes reports and the
-// index; a report (JSON) is the only thing a worker hands back. Whatever
+// index; a worker hands back only the build's report (in its answer, or in
+// the file the request names) and, with a Preparer, what it made of it
+// (Config.Preparer), which the parent decodes and checks. Whatever
 // kills a worker (the memory cap, a signal, a Go runtime fatal error, a crash
 // in libyara) costs only the build it was on: that build's report is
 // `failed` with a worker-crashed issue, and the next build gets a fresh
