@@ -65,7 +65,11 @@ func TestPeakRSSIsTheCommands(t *testing.T) {
 	if big.err != nil {
 		t.Fatal(big.err)
 	}
-	if big.maxRSS < 128<<20 || big.maxRSS > 192<<20 {
+	// The holder is this test binary; built with -race, its shadow memory
+	// adds to what it holds (285 MB for 128 in CI), so only the floor is
+	// checked then. The driver's peak not reaching a child is the small
+	// command's check above.
+	if big.maxRSS < 128<<20 || (!raceEnabled && big.maxRSS > 192<<20) {
 		t.Errorf("a command holding 128 MB: peak RSS %d MB", big.maxRSS>>20)
 	}
 	if small.wall <= 0 || big.wall <= 0 {

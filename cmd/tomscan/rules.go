@@ -256,7 +256,7 @@ func cmdRulesTest(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		corpus    = fs.String("corpus", "", "synthetic corpus folder with manifest.json (default $TOMSCAN_CORPUS)")
 		real      = fs.String("real", "", "real third-party files, all goodware (default $TOMSCAN_REAL_CORPUS)")
 		asJSON    = fs.Bool("json", false, "print the result as JSON instead of a table")
-		jobs      = fs.Int("jobs", runtime.NumCPU(), "builds scanned at once")
+		jobs      = fs.Int("jobs", runtime.NumCPU(), "builds scanned at once, and the cores used: a build gets the cores of idle jobs for its children")
 		noBuiltin = fs.Bool("no-builtin-rules", false, "test only the --rules folders, not the shipped pack")
 		ruleDirs  multiFlag
 	)
