@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"github.com/tomscan/tomscan/internal/filetype"
@@ -205,7 +206,29 @@ func Analyze(ctx context.Context, blob []byte, opts Options) (sum *Summary, err 
 	if err := f.Parse(); err != nil {
 		return nil, fmt.Errorf("pe: parse: %w", err)
 	}
+	restoreCOFFAnomaly(f)
 	return summarize(ctx, f, blob, opts)
+}
+
+// skipCOFFSymbols is the COFF symbol count past which saferwall does not
+// read the symbol table (parserOptions). Nothing tomscan reports comes from
+// it, and for the MinGW DLLs that keep one it was half of the parse (tens
+// of thousands of 18-byte records, each read through encoding/binary, and a
+// map of every name in the string table). A test sets it to 0 (saferwall's
+// default limit) for the reference parse.
+var skipCOFFSymbols uint32 = 1
+
+// restoreCOFFAnomaly makes f's anomalies those of a parse with saferwall's
+// default symbol limit: refused at skipCOFFSymbols, the table adds
+// AnoCOFFSymbolsCount, which saferwall adds only past its own default.
+func restoreCOFFAnomaly(f *peparser.File) {
+	n := f.NtHeader.FileHeader.NumberOfSymbols
+	if skipCOFFSymbols == 0 || f.NtHeader.FileHeader.PointerToSymbolTable == 0 || n <= skipCOFFSymbols || n > peparser.MaxDefaultCOFFSymbolsCount {
+		return
+	}
+	if i := slices.Index(f.Anomalies, peparser.AnoCOFFSymbolsCount); i >= 0 {
+		f.Anomalies = slices.Delete(f.Anomalies, i, i+1)
+	}
 }
 
 // parserOptions switches off every saferwall feature we either do not report
@@ -218,6 +241,7 @@ func Analyze(ctx context.Context, blob []byte, opts Options) (sum *Summary, err 
 func parserOptions() *peparser.Options {
 	return &peparser.Options{
 		SectionEntropy:             true,
+		MaxCOFFSymbolsCount:        skipCOFFSymbols,
 		DisableCertValidation:      true,
 		DisableSignatureValidation: true,
 		Logger:                     pelog.NewFilter(pelog.NewStdLogger(discard{}), pelog.FilterFunc(func(pelog.Level, ...interface{}) bool { return true })),
