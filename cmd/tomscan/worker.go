@@ -48,7 +48,8 @@ type scanSpec struct {
 	NodeCache      string `json:"node_cache,omitempty"`
 	NodeCacheBytes int64  `json:"node_cache_bytes,omitempty"`
 	// Prepare: what a worker makes of each report for the archive (nil:
-	// the parent renders, as `rules test` and the tests' scans do).
+	// the parent renders, as `rules test` and the tests' scans do, and as
+	// it does for builds scanned --in-process).
 	Prepare *archivePreparer `json:"prepare,omitempty"`
 }
 

@@ -150,7 +150,7 @@ func (w *isolated) scan(ctx context.Context, b *Build, lanes int) Result {
 		var rep *reports.Report
 		var derr error
 		switch {
-		case st.ReportFile != "" && (st.ReportFile != rq.ReportFile || rq.ReportFile == "" || prepared == nil):
+		case st.ReportFile != "" && (st.ReportFile != rq.ReportFile || prepared == nil):
 			// a path the parent did not ask for is not read
 			derr = fmt.Errorf("report file %q, asked for %q", st.ReportFile, rq.ReportFile)
 		case prepared != nil && w.cfg.Preparer != nil:

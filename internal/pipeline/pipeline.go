@@ -54,16 +54,17 @@ type Config struct {
 	// Isolation runs each build in a worker process (see isolate.go); nil
 	// runs builds in this process, as tests and fuzzing do.
 	Isolation *Isolation
-	// Preparer, when set, turns each finished build's report into what the
+	// Preparer, when set, turns each build a worker scanned into what the
 	// caller archives (its pages and index rows: archive.Prepare), in the
-	// process and on the core that scanned the build, so the parent
-	// neither decodes nor renders it: Result.Prepared.
+	// worker and on its core, so the parent neither decodes nor renders
+	// it: Result.Prepared. Builds scanned in this process are not
+	// prepared: the caller has their Report.
 	Preparer Preparer
 }
 
 // A Preparer makes a finished build ready for the caller's archive.
-// Prepare runs where the build was scanned (a worker when isolated); when
-// it fails, the build is handed over as without a Preparer (Report, JSON).
+// Prepare runs in the worker that scanned the build; when it fails, the
+// build is handed over as without a Preparer (Report, JSON).
 // Decode runs in the parent, on the job's goroutine: its error means the
 // worker answered garbage, which costs the build (a worker-crashed report)
 // as an unreadable report does.
@@ -288,15 +289,7 @@ func scanHere(ctx context.Context, cfg Config, a *analyzer, b *Build) Result {
 	case err != nil:
 		return Result{Build: b, Err: err}
 	}
-	r := Result{Build: b, Report: rep, Stats: st}
-	if cfg.Preparer != nil {
-		// The same encoding as from a worker; on failure the caller
-		// archives Report.
-		if raw, err := cfg.Preparer.Prepare(ctx, b.Key, rep); err == nil {
-			r.Prepared, _ = cfg.Preparer.Decode(raw)
-		}
-	}
-	return r
+	return Result{Build: b, Report: rep, Stats: st}
 }
 
 // newReport is a build's report before its tree is filled in.
