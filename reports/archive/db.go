@@ -139,6 +139,8 @@ func upsertMany(ctx context.Context, db *sql.DB, builds []Keyed) error {
 			if rows, err = RowsOf(ctx, b.Key, b.Report); err != nil {
 				return err
 			}
+		} else if err := rows.check(b.Key); err != nil {
+			return err // made by a worker: checked, not trusted
 		}
 		if err := w.addRows(ctx, b.Key, rows); err != nil {
 			return err
@@ -167,12 +169,9 @@ func (w *batchWriter) add(ctx context.Context, key string, r *reports.Report) er
 	return w.addRows(ctx, key, rows)
 }
 
-// addRows replaces build key's rows with rows, which must all be key's
-// (they may come from a worker process: checked, not trusted).
+// addRows replaces build key's rows with rows, all of them key's (RowsOf
+// made them, or check passed them).
 func (w *batchWriter) addRows(ctx context.Context, key string, rows *Rows) error {
-	if err := rows.check(key); err != nil {
-		return err
-	}
 	if w.st == nil {
 		tx, err := w.db.BeginTx(ctx, nil)
 		if err != nil {
@@ -313,11 +312,18 @@ func (r *Rows) add(table string, args ...any) {
 }
 
 // check says whether rows can be build key's: known tables only, every
-// row's first column (each table's build column) key, and only the value
-// types RowsOf makes.
+// row's first column (each table's build column) key, only the value types
+// RowsOf makes, and each keyword list under the digest of its entries
+// (list_keywords rows are shared by every build with the same list: one
+// filed under another list's digest would show in those builds).
 func (r *Rows) check(key string) error {
 	if r == nil {
 		return fmt.Errorf("archive: index rows of %s: none", key)
+	}
+	for d, keywords := range r.Lists {
+		if keywordsDigest(keywords) != d {
+			return fmt.Errorf("archive: index rows of %s: a keyword list under another list's digest %q", key, d)
+		}
 	}
 	for table, rows := range r.Tables {
 		if _, ok := insertSQL[table]; !ok {

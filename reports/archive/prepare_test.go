@@ -154,6 +154,11 @@ func TestPreparedRowsAreChecked(t *testing.T) {
 			r.Tables["matches"] = append(r.Tables["matches"], []any{key, "n", []byte("x"), "r"})
 		},
 		"empty row": func(r *archive.Rows) { r.Tables["endpoints"] = append(r.Tables["endpoints"], []any{}) },
+		"a list under another list's digest": func(r *archive.Rows) {
+			for d := range r.Lists {
+				r.Lists[d] = append(slices.Clone(r.Lists[d]), "planted")
+			}
+		},
 	}
 	for name, spoil := range bad {
 		out := t.TempDir()
