@@ -325,6 +325,17 @@ func (r *Rows) check(key string) error {
 			return fmt.Errorf("archive: index rows of %s: a keyword list under another list's digest %q", key, d)
 		}
 	}
+	for _, row := range r.Tables["build_lists"] {
+		// the last column names the list's entries: they must come
+		// with the rows, not be another build's
+		if len(row) != 8 {
+			return fmt.Errorf("archive: index rows of %s: a build_lists row of %d columns", key, len(row))
+		}
+		d, ok := row[7].(string)
+		if _, given := r.Lists[d]; !ok || !given && d != keywordsDigest(nil) {
+			return fmt.Errorf("archive: index rows of %s: a keyword list whose entries are not given", key)
+		}
+	}
 	for table, rows := range r.Tables {
 		if _, ok := insertSQL[table]; !ok {
 			return fmt.Errorf("archive: index rows of %s: unknown table %q", key, table)

@@ -153,7 +153,9 @@ func TestPreparedRowsAreChecked(t *testing.T) {
 		"odd value type": func(r *archive.Rows) {
 			r.Tables["matches"] = append(r.Tables["matches"], []any{key, "n", []byte("x"), "r"})
 		},
-		"empty row": func(r *archive.Rows) { r.Tables["endpoints"] = append(r.Tables["endpoints"], []any{}) },
+		"empty row":                  func(r *archive.Rows) { r.Tables["endpoints"] = append(r.Tables["endpoints"], []any{}) },
+		"a list named but not given": func(r *archive.Rows) { clear(r.Lists) },
+		"a short build_lists row":    func(r *archive.Rows) { r.Tables["build_lists"] = append(r.Tables["build_lists"], []any{key}) },
 		"a list under another list's digest": func(r *archive.Rows) {
 			for d := range r.Lists {
 				r.Lists[d] = append(slices.Clone(r.Lists[d]), "planted")
