@@ -169,7 +169,7 @@ func cmdWorker(ctx context.Context, stderr io.Writer) int {
 		if err != nil {
 			return nil, err
 		}
-
+		cfg.ConfineCores = true // this process is the worker: a build runs on the cores it is given
 		return pipeline.WorkerHandler(cfg)
 	})
 	if err != nil {

@@ -69,6 +69,14 @@ func (b *Blob) Bytes(max int64) ([]byte, error) {
 	return buf, nil
 }
 
+// Stat describes the file behind a spilled blob; nil for one in memory.
+func (b *Blob) Stat() (os.FileInfo, error) {
+	if b.file == nil {
+		return nil, nil
+	}
+	return b.file.Stat()
+}
+
 // Path returns the file behind a spilled blob, or "" for one in memory.
 func (b *Blob) Path() string {
 	if b.file == nil {

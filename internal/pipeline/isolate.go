@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/tomscan/tomscan/internal/artifact"
@@ -257,11 +258,21 @@ func WorkerHandler(cfg Config) (worker.Handler, error) {
 		c := cfg
 		c.ScratchDir = req.Scratch
 		a.laneLimit = req.Lanes
+		// The build runs on the cores the parent gave it (laneBudget): its
+		// walk and its lanes. Otherwise the runtime spreads the worker's
+		// garbage collection and the side-by-side hashing of large blobs
+		// over every core, and --jobs 1 uses more than one.
+		if cfg.ConfineCores {
+			runtime.GOMAXPROCS(1 + req.Lanes)
+		}
 		rep, st, err := scanBuildCached(ctx, c, a, &Build{Key: req.Key, Inputs: req.Inputs, Size: req.Size})
 		if err != nil {
 			return nil, err
 		}
 		st.Warnings = warnings
+		if cfg.ConfineCores {
+			st.Cores = runtime.GOMAXPROCS(0)
+		}
 		var prepared []byte
 		if cfg.Preparer != nil {
 			// On failure the parent gets the report alone, decodes and

@@ -73,6 +73,7 @@ type workerSpec struct {
 	KeywordLists string        `json:"keyword_lists"`
 	FrozenRules  []byte        `json:"frozen_rules"` // as tomscan's workers get them
 	Preparer     string        `json:"preparer"`     // testPreparer's mode; "": none
+	ConfineCores bool          `json:"confine_cores"`
 }
 
 func specOf(t testing.TB, cfg pipeline.Config) []byte {
@@ -81,7 +82,7 @@ func specOf(t testing.TB, cfg pipeline.Config) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ws := workerSpec{Limits: cfg.Limits, KeywordLists: cfg.TOM.KeywordListsDir, FrozenRules: frozen}
+	ws := workerSpec{Limits: cfg.Limits, KeywordLists: cfg.TOM.KeywordListsDir, FrozenRules: frozen, ConfineCores: cfg.ConfineCores}
 	if p, ok := cfg.Preparer.(testPreparer); ok {
 		ws.Preparer = string(p)
 	}
@@ -128,7 +129,7 @@ func baseConfig(s workerSpec) (pipeline.Config, error) {
 	}
 	cfg := pipeline.Config{
 		Limits: s.Limits, Rules: set, Engine: unpack.New(registry.All(), registry.Tools()),
-		TOM: tom.Options{KeywordListsDir: s.KeywordLists},
+		TOM: tom.Options{KeywordListsDir: s.KeywordLists}, ConfineCores: s.ConfineCores,
 	}
 	if s.Preparer != "" {
 		cfg.Preparer = testPreparer(s.Preparer)
@@ -251,6 +252,34 @@ func TestIsolatedReportsAreByteIdentical(t *testing.T) {
 			}
 		}
 		samePages(t, fmt.Sprintf("isolated -j%d vs in process", jobs), here, got)
+	}
+}
+
+// TestWorkersRunOnTheirCores: a worker that confines its builds runs each
+// on the cores the lane budget gave it, so --jobs N uses N cores: with one
+// core, one; with three and one job, the walk and two lanes; with two jobs
+// on two cores, one each while both are busy.
+func TestWorkersRunOnTheirCores(t *testing.T) {
+	sample := corpusSample(t)[:4]
+	dir := linkAll(t, sample)
+	for _, c := range []struct{ jobs, cores, want int }{{1, 1, 1}, {1, 3, 3}, {2, 2, 1}} {
+		cfg := pipelinetest.Config(t)
+		cfg.ConfineCores = true
+		cfg = isolated(t, cfg, 2<<30)
+		cfg.Jobs, cfg.Cores = c.jobs, c.cores
+		_, results := scanAll(t, cfg, dir)
+		counts := map[int]int{}
+		for _, r := range results {
+			counts[r.Stats.Cores]++
+		}
+		// With two jobs the last build may run alone: it then has both cores.
+		alone := 0
+		if c.jobs > 1 {
+			alone = counts[c.cores]
+		}
+		if counts[c.want] == 0 || counts[c.want]+alone != len(sample) {
+			t.Errorf("jobs %d, cores %d: builds by cores they ran on %v, want %d", c.jobs, c.cores, counts, c.want)
+		}
 	}
 }
 

@@ -136,6 +136,29 @@ func (a *analyzer) visitLater(ctx context.Context, n, parent *artifact.Node, dat
 	a.commitDone(false)
 }
 
+// TryGo runs f in a free lane when the build may use one (unpack.Spare):
+// the engine hashes nodes' MD5 and SHA-1 there, beside the walk.
+func (a *analyzer) TryGo(f func()) bool {
+	l := a.lanes
+	if l == nil || l.busy.Load() >= int32(a.laneLimit) {
+		return false
+	}
+	select {
+	case s := <-l.free:
+		l.busy.Add(1)
+		go func() {
+			defer func() {
+				l.busy.Add(-1)
+				l.free <- s
+			}()
+			f()
+		}()
+		return true
+	default:
+		return false
+	}
+}
+
 // laneStages are the stages a lane runs: strings, then YARA. They write
 // n.Strings, n.Matches and p.aside only.
 func (a *analyzer) laneStages(p *pendingVisit) {

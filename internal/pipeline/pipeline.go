@@ -38,12 +38,16 @@ type Config struct {
 	// builds: a build scanned while other jobs are busy runs one node at a
 	// time, one scanned alone spreads its children over the cores of the
 	// idle jobs (lanes.go). 0: Jobs, so --jobs N uses N cores.
-	Cores      int
-	ScratchDir string // parent of per-build scratch roots; "" for the system temp dir
-	TOM        tom.Options
-	TrustRoots *x509.CertPool // --trust-store: the only store Authenticode chains are checked against
-	Tool       reports.Tool
-	Now        func() time.Time // non-nil only with --timestamps
+	Cores int
+	// ConfineCores is set in a worker process of its own: each build
+	// then runs on as many cores (GOMAXPROCS) as it was given, its walk
+	// and its lanes (WorkerHandler).
+	ConfineCores bool
+	ScratchDir   string // parent of per-build scratch roots; "" for the system temp dir
+	TOM          tom.Options
+	TrustRoots   *x509.CertPool // --trust-store: the only store Authenticode chains are checked against
+	Tool         reports.Tool
+	Now          func() time.Time // non-nil only with --timestamps
 	// Cache holds the digests the cache key is made of besides the above
 	// (CacheKey); every report records its key.
 	Cache CacheDigests
@@ -388,7 +392,7 @@ func scanBuild(ctx context.Context, cfg Config, a *analyzer, b *Build) (rep *rep
 	a.tom = tom.NewBuild(cfg.TOM)
 	defer func() { a.tom = nil }()
 	defer a.finishLanes() // after a panic too: no lane may still write the tree
-	cfg.Engine.Run(bctx, root, limits.NewBudget(cfg.Limits), sc, a.visit)
+	cfg.Engine.RunBeside(bctx, root, limits.NewBudget(cfg.Limits), sc, a.visit, a)
 	a.finishLanes()
 	judgeContainerChains(root, cfg.TrustRoots)
 	// Only the build's own deadline is a timeout; a cancelled run (ctx)

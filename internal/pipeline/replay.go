@@ -28,6 +28,9 @@ type Stats struct {
 	// ReportFile: the worker wrote the report there (request.ReportFile)
 	// and the answer holds none.
 	ReportFile string `json:"report_file,omitempty"`
+	// Cores is how many cores a worker that confines its builds
+	// (Config.ConfineCores) ran this one on: its walk and its lanes.
+	Cores int `json:"cores,omitempty"`
 }
 
 // A build's scan is staged by what each stage depends on:

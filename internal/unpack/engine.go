@@ -65,17 +65,32 @@ type build struct {
 	scratch *scratch.Root
 	visit   Visitor
 	seen    map[string]*artifact.Node // sha256 -> first node analysed
+	digests digests                   // MD5 and SHA-1 (digest.go)
+	// entryBuf is where an entry small enough for memory is read first,
+	// reused from entry to entry: an entry that repeats earlier bytes is
+	// known by its SHA-256 before anything is allocated for it, and a new
+	// one is copied out at its size (sink.read, process).
+	entryBuf []byte
 }
 
 // Run identifies root (whose blob must be set), visits it, and unpacks it
 // recursively. It never fails: everything that goes wrong is an issue on the
 // node concerned.
 func (e *Engine) Run(ctx context.Context, root *artifact.Node, budget *limits.Budget, sc *scratch.Root, visit Visitor) {
+	e.RunBeside(ctx, root, budget, sc, visit, nil)
+}
+
+// RunBeside is Run with cores lent by spare for the MD5 and SHA-1 of the
+// nodes (digest.go); a nil spare makes it Run.
+func (e *Engine) RunBeside(ctx context.Context, root *artifact.Node, budget *limits.Budget, sc *scratch.Root, visit Visitor, spare Spare) {
 	b := &build{engine: e, limits: budget.Limits(), budget: budget, scratch: sc, visit: visit, seen: map[string]*artifact.Node{}}
+	b.digests.spare = spare
+	defer b.digests.finish() // after a panic too: no goroutine may still write a digest
 	if err := budget.ChargeNode(); err != nil {
 		root.AddIssue(artifact.KindLimit, "unpack", err.Error())
 	}
-	b.process(ctx, root, nil)
+	b.process(ctx, root, nil, false)
+	b.digests.finish()
 	for _, x := range e.extractors {
 		if l, ok := x.(TreeLinker); ok {
 			safeLink(root, x.Name(), l)
@@ -95,23 +110,36 @@ func safeLink(root *artifact.Node, name string, l TreeLinker) {
 	l.LinkTree(root)
 }
 
-// process identifies, visits and unpacks n, then releases its bytes.
-func (b *build) process(ctx context.Context, n *artifact.Node, parent *artifact.Node) {
+// process identifies, visits and unpacks n, then releases its bytes. A
+// borrowed blob is the build's entryBuf: it is copied before anything may
+// keep it or read another entry.
+func (b *build) process(ctx context.Context, n *artifact.Node, parent *artifact.Node, borrowed bool) {
 	blob := n.Blob()
 	if blob == nil {
 		return
 	}
 	defer n.SetBlob(nil)
-	if err := identify(n, blob); err != nil {
+	// A spilled blob with no spare core is hashed in one pass, all three
+	// digests side by side, as it is read once.
+	if err := identify(n, blob, !blob.InMemory() && b.digests.spare == nil); err != nil {
 		n.AddIssue(artifact.KindRead, "read", err.Error())
 		return
 	}
 	if first, ok := b.seen[n.SHA256]; ok {
 		// Same bytes seen earlier in this build: list the place, analyse once.
 		n.DuplicateOf = first.ID
+		b.digests.repeat(n, first)
 		return
 	}
 	b.seen[n.SHA256] = n
+	if borrowed {
+		data, _ := blob.Bytes(blob.Size()) // in memory: never fails
+		blob = artifact.MemoryBlob(bytes.Clone(data))
+		n.SetBlob(blob)
+	}
+	if n.MD5 == "" {
+		defer b.digests.start(n, blob)() // before the blob is released
+	}
 	if b.visit != nil {
 		b.visit(ctx, n, parent)
 	}
@@ -122,17 +150,26 @@ func (b *build) process(ctx context.Context, n *artifact.Node, parent *artifact.
 	b.unpack(ctx, n, blob)
 }
 
-// identify hashes and types n from its blob.
-func identify(n *artifact.Node, blob *artifact.Blob) error {
-	hm, h1, h256 := md5.New(), sha1.New(), sha256.New()
-	size, err := hashAll(blob, hm, h1, h256)
+// identify hashes and types n from its blob: its SHA-256, and with all its
+// MD5 and SHA-1 too (else they are made by digests).
+func identify(n *artifact.Node, blob *artifact.Blob, all bool) error {
+	h256 := sha256.New()
+	hs := []hash.Hash{h256}
+	var hm, h1 hash.Hash
+	if all {
+		hm, h1 = md5.New(), sha1.New()
+		hs = append(hs, hm, h1)
+	}
+	size, err := hashAll(blob, hs...)
 	if err != nil {
 		return fmt.Errorf("hash: %w", err)
 	}
 	n.Size = size
-	n.MD5 = hex.EncodeToString(hm.Sum(nil))
-	n.SHA1 = hex.EncodeToString(h1.Sum(nil))
 	n.SHA256 = hex.EncodeToString(h256.Sum(nil))
+	if all {
+		n.MD5 = hex.EncodeToString(hm.Sum(nil))
+		n.SHA1 = hex.EncodeToString(h1.Sum(nil))
+	}
 	n.Type = filetype.Sniff(blob.Head(filetype.HeadSize))
 	return nil
 }
@@ -372,7 +409,7 @@ func (s *sink) Emit(ctx context.Context, e Entry) error {
 	// stopped after the bytes the limits allow, not after it has been
 	// inflated to memory or disk.
 	max, why := s.room()
-	blob, err := s.read(e.Body, max, e.Size)
+	blob, borrowed, err := s.read(e.Body, max, e.Size)
 	if errors.Is(err, errEntryTooBig) && why != "" {
 		child.AddIssue(artifact.KindLimit, "unpack:"+s.extractor, why+" hit while this entry was read: not analysed")
 		s.stop(artifact.KindLimit, why+": the rest is not listed")
@@ -391,7 +428,7 @@ func (s *sink) Emit(ctx context.Context, e Entry) error {
 		return ErrStop
 	}
 	child.SetBlob(blob)
-	b.process(ctx, child, s.node)
+	b.process(ctx, child, s.node, borrowed)
 	return nil
 }
 
@@ -479,45 +516,58 @@ func (s *sink) room() (int64, string) {
 // spilled to the scratch root beyond. A read error after some bytes keeps
 // what was read (the blob is returned with the error). declared is the
 // size the container gives (-1: unknown); it only sizes the buffer.
-func (s *sink) read(r io.Reader, max, declared int64) (*artifact.Blob, error) {
-	l := s.build.limits
+func (s *sink) read(r io.Reader, max, declared int64) (blob *artifact.Blob, borrowed bool, err error) {
+	b := s.build
+	l := b.limits
 	if r == nil {
-		return nil, errors.New("entry has no body")
+		return nil, false, errors.New("entry has no body")
 	}
 	limit := min(l.InMemoryBytes, max) + 1
-	var buf bytes.Buffer
+	// The declared size is trusted only up to the in-memory limit, to
+	// size the buffer once instead of doubling it.
+	want := int64(bytes.MinRead)
 	if declared >= 0 && declared < limit {
-		// One allocation instead of a buffer doubled up to the size (and
-		// the copies): the declared size is trusted only up to the
-		// in-memory limit, and an entry shorter than it declared is copied
-		// into a fitting slice below rather than pinning the rest.
-		buf.Grow(int(declared) + bytes.MinRead) // ReadFrom wants MinRead free to see the end
+		want = declared + 1 // one more, to see the end
 	}
-	n, err := io.Copy(&buf, io.LimitReader(r, limit))
+	buf, err := readUpTo(r, b.entryBuf, want, limit)
+	b.entryBuf = buf[:0]
+	n := int64(len(buf))
 	if err != nil {
-		return artifact.MemoryBlob(fitted(buf.Bytes())), fmt.Errorf("read entry after %d bytes: %w", n, err)
+		return artifact.MemoryBlob(buf), true, fmt.Errorf("read entry after %d bytes: %w", n, err)
 	}
 	if n > max {
-		return nil, fmt.Errorf("%w (%d): not extracted", errEntryTooBig, max)
+		return nil, false, fmt.Errorf("%w (%d): not extracted", errEntryTooBig, max)
 	}
 	if n <= l.InMemoryBytes {
-		return artifact.MemoryBlob(fitted(buf.Bytes())), nil
+		return artifact.MemoryBlob(buf), true, nil
 	}
-	f, total, err := s.build.scratch.Spill(io.MultiReader(&buf, r), max)
+	f, total, err := b.scratch.Spill(io.MultiReader(bytes.NewReader(buf), r), max)
 	if err != nil {
 		if total > max {
-			return nil, fmt.Errorf("%w (%d): not extracted", errEntryTooBig, max)
+			return nil, false, fmt.Errorf("%w (%d): not extracted", errEntryTooBig, max)
 		}
-		return nil, fmt.Errorf("spill entry: %w", err)
+		return nil, false, fmt.Errorf("spill entry: %w", err)
 	}
-	return artifact.FileBlob(f, total), nil
+	return artifact.FileBlob(f, total), false, nil
 }
 
-// fitted returns b, or a copy of it when b holds on to much more capacity
-// than it uses (a container that declared a larger size than it gave).
-func fitted(b []byte) []byte {
-	if cap(b)-len(b) <= len(b)/4+4096 {
-		return b
+// readUpTo reads r into buf (its bytes reused, its capacity grown to want
+// at first, then doubled as needed) until the end of r or limit bytes.
+func readUpTo(r io.Reader, buf []byte, want, limit int64) ([]byte, error) {
+	buf = slices.Grow(buf[:0], int(min(want, limit)))
+	for int64(len(buf)) < limit {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, int(min(int64(len(buf)), limit-int64(len(buf)))))
+		}
+		k, err := r.Read(buf[len(buf):int(min(int64(cap(buf)), limit))])
+		buf = buf[:len(buf)+k]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
 	}
-	return append([]byte(nil), b...)
+	return buf, nil
 }
+

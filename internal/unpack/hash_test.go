@@ -5,10 +5,13 @@ import (
 	"crypto/md5"
 	"crypto/sha1"
 	"crypto/sha256"
+	"encoding/hex"
 	"math/rand"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/tomscan/tomscan/internal/artifact"
 )
@@ -41,5 +44,49 @@ func TestHashAllMatchesOneByOne(t *testing.T) {
 			}
 		}
 		f.Close()
+	}
+}
+
+// TestBesideDigestsCheckTheFile: a spilled blob is read again for its MD5
+// and SHA-1; a file written to since the walk read it (other size, or the
+// same size rewritten) is an error, never digests of other bytes.
+func TestBesideDigestsCheckTheFile(t *testing.T) {
+	data := bytes.Repeat([]byte("tomscan"), 20000)
+	m, s1 := md5.Sum(data), sha1.Sum(data)
+	for _, change := range []string{"none", "append", "rewrite"} {
+		path := filepath.Join(t.TempDir(), "blob")
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.OpenFile(path, os.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		blob := artifact.FileBlob(f, int64(len(data)))
+		before, err := blob.Stat()
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond) // past the file system's clock tick
+		switch change {
+		case "append":
+			f.WriteAt([]byte("more"), int64(len(data)))
+		case "rewrite":
+			f.WriteAt([]byte("TOM"), 0)
+		}
+		gm, g1, err := besideDigests(blob, before)
+		if change == "none" {
+			if err != nil || gm != hex.EncodeToString(m[:]) || g1 != hex.EncodeToString(s1[:]) {
+				t.Errorf("unchanged file: %s %s %v", gm, g1, err)
+			}
+		} else if err == nil || !strings.Contains(err.Error(), "changed while being read") {
+			t.Errorf("%s: %v", change, err)
+		}
+		f.Close()
+	}
+	// In memory the bytes cannot change.
+	gm, _, err := besideDigests(artifact.MemoryBlob(data), nil)
+	if err != nil || gm != hex.EncodeToString(m[:]) {
+		t.Fatal(gm, err)
 	}
 }

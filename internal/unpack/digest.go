@@ -1,0 +1,151 @@
+package unpack
+
+import (
+	"crypto/md5"
+	"crypto/sha1"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/tomscan/tomscan/internal/artifact"
+)
+
+// A node's SHA-256 names it: the walk needs it at once, to tell a repeat of
+// earlier bytes and to key the node cache. Its MD5 and SHA-1 are only
+// reported, and MD5 is the slowest of the three (under a GB/s), so they need
+// not hold up the walk, the one part of a build that runs on a single core:
+//   - a repeat of earlier bytes takes the first node's MD5 and SHA-1, which
+//     are those of its bytes, instead of hashing them again;
+//   - the others are hashed beside the walk when the caller lends a spare
+//     core (Spare), else by the walk itself as before.
+//
+// Every digest is in its node before Run returns, whichever way it was made.
+
+// Spare lends the walk cores it may use beside it. TryGo either runs f on
+// another goroutine and returns true, or returns false at once when no core
+// is free: the caller then does the work itself.
+type Spare interface {
+	TryGo(f func()) bool
+}
+
+// digestBeside is the smallest blob whose MD5 and SHA-1 are handed to a
+// spare core: below it a goroutine costs more than the hashing.
+const digestBeside = 64 << 10
+
+// digests tracks one build's MD5 and SHA-1 made beside the walk and the
+// repeats that wait for them.
+type digests struct {
+	spare   Spare
+	wg      sync.WaitGroup
+	pending []*pendingDigest
+	repeats [][2]*artifact.Node // a repeat and the first node with its bytes
+}
+
+// pendingDigest is one node's MD5 and SHA-1 being made on a spare core. The
+// goroutine writes only this record; finish copies it into the node.
+type pendingDigest struct {
+	n         *artifact.Node
+	md5, sha1 string
+	err       error
+	done      chan struct{}
+}
+
+// start makes n's MD5 and SHA-1 (n.SHA256 and n.Size set): beside the walk
+// when a core is spare and the blob is worth it, else now. The returned
+// wait blocks until the blob's bytes are no longer read: the caller calls it
+// before releasing a spilled blob's file. A failure is an issue on n.
+func (d *digests) start(n *artifact.Node, blob *artifact.Blob) (wait func()) {
+	nothing := func() {}
+	before, err := blob.Stat() // as the walk read it
+	if err != nil {
+		n.AddIssue(artifact.KindRead, "read", fmt.Sprintf("hash: %v", err))
+		return nothing
+	}
+	if d.spare != nil && blob.Size() >= digestBeside {
+		p := &pendingDigest{n: n, done: make(chan struct{})}
+		d.wg.Add(1)
+		run := func() {
+			defer d.wg.Done()
+			defer close(p.done)
+			p.md5, p.sha1, p.err = besideDigests(blob, before)
+		}
+		if d.spare.TryGo(run) {
+			d.pending = append(d.pending, p)
+			if blob.InMemory() {
+				return nothing // the bytes stay alive with the goroutine
+			}
+			return func() { <-p.done }
+		}
+		d.wg.Done()
+	}
+	m, s1, err := besideDigests(blob, before)
+	if err != nil {
+		n.AddIssue(artifact.KindRead, "read", err.Error())
+		return nothing
+	}
+	n.MD5, n.SHA1 = m, s1
+	return nothing
+}
+
+// besideDigests hashes blob for its MD5 and SHA-1. A spilled blob is read a
+// second time: if its file was written to since the walk hashed it (its
+// size, modification or change time differ from before), the digests would
+// be of other bytes than the node's, false evidence, and are an error.
+func besideDigests(blob *artifact.Blob, before os.FileInfo) (string, string, error) {
+	hm, h1 := md5.New(), sha1.New()
+	if _, err := hashAll(blob, hm, h1); err != nil {
+		return "", "", fmt.Errorf("hash: %w", err)
+	}
+	if before != nil {
+		after, err := blob.Stat()
+		if err != nil {
+			return "", "", fmt.Errorf("hash: %w", err)
+		}
+		if changed(before, after) {
+			return "", "", fmt.Errorf("hash: the file changed while being read (%d bytes modified %s, then %d bytes modified %s)",
+				before.Size(), before.ModTime().UTC().Format(time.RFC3339Nano), after.Size(), after.ModTime().UTC().Format(time.RFC3339Nano))
+		}
+	}
+	return hex.EncodeToString(hm.Sum(nil)), hex.EncodeToString(h1.Sum(nil)), nil
+}
+
+// changed tells whether a file was written to between two stats: its
+// size, modification time or change time (which no one can set back) differ.
+func changed(before, after os.FileInfo) bool {
+	if before.Size() != after.Size() || !before.ModTime().Equal(after.ModTime()) {
+		return true
+	}
+	b, ok1 := before.Sys().(*syscall.Stat_t)
+	a, ok2 := after.Sys().(*syscall.Stat_t)
+	return ok1 && ok2 && (b.Ctim != a.Ctim || b.Ino != a.Ino || b.Dev != a.Dev)
+}
+
+// repeat gives n, which has the bytes of first, first's MD5 and SHA-1: now,
+// or once they are made.
+func (d *digests) repeat(n, first *artifact.Node) {
+	if first.MD5 != "" {
+		n.MD5, n.SHA1 = first.MD5, first.SHA1
+		return
+	}
+	d.repeats = append(d.repeats, [2]*artifact.Node{n, first})
+}
+
+// finish waits for the digests made beside the walk, puts them in their
+// nodes (a failure is an issue on its node) and copies them to the repeats.
+func (d *digests) finish() {
+	d.wg.Wait()
+	for _, p := range d.pending {
+		if p.err != nil {
+			p.n.AddIssue(artifact.KindRead, "read", p.err.Error())
+			continue
+		}
+		p.n.MD5, p.n.SHA1 = p.md5, p.sha1
+	}
+	for _, r := range d.repeats {
+		r[0].MD5, r[0].SHA1 = r[1].MD5, r[1].SHA1
+	}
+	d.pending, d.repeats = nil, nil
+}
