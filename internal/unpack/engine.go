@@ -570,4 +570,3 @@ func readUpTo(r io.Reader, buf []byte, want, limit int64) ([]byte, error) {
 	}
 	return buf, nil
 }
-
