@@ -61,3 +61,60 @@ func FuzzHasMarker(f *testing.F) {
 		}
 	})
 }
+
+// TestMarkersHoldAnAnchor: mayHoldMarker looks for "tom" and "skype" only,
+// which holds while every marker contains one of them.
+func TestMarkersHoldAnAnchor(t *testing.T) {
+	for _, m := range markers {
+		l := strings.ToLower(m.text)
+		if !strings.Contains(l, "tom") && !strings.Contains(l, "skype") {
+			t.Errorf("marker %q holds neither tom nor skype: mayHoldMarker would miss it", m.text)
+		}
+	}
+}
+
+// TestMayHoldMarker: when mayHoldMarker says no, no marker is in the
+// string (the reference finds none), on random strings built from the
+// markers' pieces, case changes and non-ASCII letters.
+func TestMayHoldMarker(t *testing.T) {
+	pieces := []string{"t", "T", "o", "O", "m", "M", "s", "S", "k", "K", "y", "p", "e", "E", "-", " ", ".", "gmw", "cn", "Online", "Technologies",
+		"Word Review", "\u212Aype", "İ", "在线", "1", "_", "x"}
+	for _, m := range markers {
+		pieces = append(pieces, m.text)
+	}
+	rng := rand.New(rand.NewPCG(5, 9))
+	no := 0
+	for range 200000 {
+		var b strings.Builder
+		for range rng.IntN(8) {
+			b.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		if s := b.String(); !checkMayHoldMarker(t, s) {
+			no++
+		}
+	}
+	if no == 0 {
+		t.Fatal("mayHoldMarker never said no: the test proves nothing")
+	}
+}
+
+func FuzzMayHoldMarker(f *testing.F) {
+	f.Add("TOM-Skype 3.6")
+	f.Add("S\u212Aype Technologies")
+	f.Add("tomato sKyPe")
+	f.Fuzz(func(t *testing.T, s string) { checkMayHoldMarker(t, s) })
+}
+
+// checkMayHoldMarker fails t when mayHoldMarker(s) is false and a marker
+// is in s; it returns mayHoldMarker(s).
+func checkMayHoldMarker(t *testing.T, s string) bool {
+	may := mayHoldMarker(s)
+	if !may {
+		for _, m := range markers {
+			if refHasMarker(s, m.text) {
+				t.Fatalf("mayHoldMarker(%q) = false, but it holds %q", s, m.text)
+			}
+		}
+	}
+	return may
+}

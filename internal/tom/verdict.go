@@ -354,8 +354,12 @@ func collectNode(t *tally, root, n *artifact.Node) {
 	if n.Strings != nil {
 		archive := n.PE == nil && nodeClass(n) == ProvMemberName
 		for _, s := range n.Strings.Strings {
+			maybe := mayHoldMarker(s.Value)
 			marked := false
 			for _, mk := range markers {
+				if !maybe {
+					break
+				}
 				if hasMarker(s.Value, mk.text) {
 					marked = true
 					t.add(mk.family, Evidence{Node: n.ID, Source: "string", Provenance: class(s.Offset), Offset: s.Offset, Detail: fmt.Sprintf("%s %q", s.Encoding, clip(s.Value))})
@@ -386,6 +390,9 @@ func collectInstaller(t *tally, n *artifact.Node, in *artifact.Installer) {
 		if i >= maxCells {
 			break
 		}
+		if !mayHoldMarker(line) {
+			continue
+		}
 		for _, mk := range markers {
 			if hasMarker(line, mk.text) {
 				t.add(mk.family, Evidence{Node: n.ID, Source: "installer", Provenance: ProvInstaller, Detail: fmt.Sprintf("%s script line %d: %q", in.Format, i+1, clip(strings.TrimSpace(line)))})
@@ -403,6 +410,9 @@ func collectInstaller(t *tally, n *artifact.Node, in *artifact.Installer) {
 			for _, cell := range row {
 				if cells++; cells > maxCells {
 					return
+				}
+				if !mayHoldMarker(cell) {
+					continue
 				}
 				for _, mk := range markers {
 					if hasMarker(cell, mk.text) {
@@ -634,6 +644,32 @@ func hasMarker(s, marker string) bool {
 		}
 		from = i + 1
 	}
+}
+
+// mayHoldMarker tells whether s may hold one of the markers; false is
+// certain. Every marker holds "tom" or "skype" (TestMarkersHoldAnAnchor),
+// so an ASCII string with neither, case folded, holds none: one pass over
+// the string instead of one per marker. A string with other bytes is
+// always looked at, as lower-casing it can give ASCII letters (the Kelvin
+// sign gives k).
+func mayHoldMarker(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x80 {
+			return true
+		}
+		switch c | 0x20 { // 'T' and 't', 'S' and 's': no other byte folds to them
+		case 't':
+			if i+3 <= len(s) && s[i+1]|0x20 == 'o' && s[i+2]|0x20 == 'm' {
+				return true
+			}
+		case 's':
+			if i+5 <= len(s) && s[i+1]|0x20 == 'k' && s[i+2]|0x20 == 'y' && s[i+3]|0x20 == 'p' && s[i+4]|0x20 == 'e' {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func isASCII(s string) bool {
