@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"testing"
 
+	"github.com/tomscan/tomscan/pe"
 	"github.com/tomscan/tomscan/reports"
 	"github.com/tomscan/tomscan/reports/reportstest"
 )
@@ -158,5 +161,73 @@ func TestMoveAtomic(t *testing.T) {
 		if left, _ := filepath.Glob(filepath.Join(filepath.Dir(dst), ".tmp-*")); len(left) > 0 {
 			t.Errorf("from %s: temp files left: %v", dir, left)
 		}
+	}
+}
+
+// bigReport is a report shaped like a ZIP of many PEs: most of its bytes
+// are the string listings of its nodes (offsets, encodings, sections and
+// values: plain ASCII, Windows paths with backslashes, quotes, control
+// bytes, HTML-ish text, Chinese, invalid UTF-8).
+func bigReport(nodes, perNode int) *reports.Report {
+	r := reportstest.TOM()
+	values := []string{
+		"GetProcAddress", "KERNEL32.dll", `C:\Program Files\Skype\Phone\Skype.exe`,
+		"This program cannot be run in DOS mode.", `say "hi"`, "tab\there\r\n",
+		"<assembly xmlns=\"urn:schemas-microsoft-com:asm.v1\">&amp;", "法轮功 六四 天安门",
+		"bad\xff\xfeutf8", "\u2028line\u2029sep", "\x01\x02\x1f ctl", "http://skype.tom.com/update?v=5.1&x=1",
+	}
+	wheres := []string{".text", ".rdata", "RT_VERSION/1/2052", ""}
+	for i := 0; i < nodes; i++ {
+		n := reportstest.Regular().Tree
+		n.ID, n.Name = fmt.Sprintf("pes.zip!%d/file%d.exe", i, i), fmt.Sprintf("file%d.exe", i)
+		set := &pe.StringSet{Count: perNode}
+		for j := 0; j < perNode; j++ {
+			set.Strings = append(set.Strings, pe.String{Offset: int64(j * 37), Encoding: pe.EncASCII,
+				Value: fmt.Sprintf("%s %d", values[(i+j)%len(values)], j), Where: wheres[j%len(wheres)]})
+		}
+		n.Strings = set
+		r.Tree.Children = append(r.Tree.Children, n)
+	}
+	return r
+}
+
+func benchmarkWriteJSON(b *testing.B, r *reports.Report) {
+	var size countingWriter
+	if err := reports.WriteJSON(&size, r); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := reports.WriteJSON(io.Discard, r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+type countingWriter int
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	*w += countingWriter(len(p))
+	return len(p), nil
+}
+
+// BenchmarkWriteJSON: a synthetic report of 200 nodes of 5000 strings
+// (about 90 MB of JSON), and the report TOMSCAN_BENCH_REPORT names (a
+// report.json, e.g. of a large ZIP of PEs) when set.
+func BenchmarkWriteJSON(b *testing.B) {
+	b.Run("synthetic", func(b *testing.B) { benchmarkWriteJSON(b, bigReport(200, 5000)) })
+	if path := os.Getenv("TOMSCAN_BENCH_REPORT"); path != "" {
+		js, err := os.ReadFile(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r, err := reports.DecodeJSON(js)
+		if err != nil {
+			b.Fatal(err)
+		}
+		js = nil
+		b.Run("file", func(b *testing.B) { benchmarkWriteJSON(b, r) })
 	}
 }
