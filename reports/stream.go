@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/tomscan/tomscan/internal/artifact"
+	"github.com/tomscan/tomscan/pe"
 )
 
 // WriteJSON writes EncodeJSON's bytes to w without holding them: the tree
@@ -38,6 +39,10 @@ type streamer struct {
 	ind *indenter
 	buf bytes.Buffer
 	enc *json.Encoder
+	// stringsMark stands for a node's strings in its encoding, which
+	// stringsMarkJSON is; stringList writes the list in its place
+	stringsMark     []pe.String
+	stringsMarkJSON []byte
 }
 
 // compact is v as AppendJSON's encoder writes it, without the newline.
@@ -70,6 +75,11 @@ func (s *streamer) report(r *Report) error {
 		return err
 	}
 	markJSON = bytes.Clone(markJSON)
+	s.stringsMark = []pe.String{{Encoding: "tomscan-strings-" + hex.EncodeToString(token[:])}}
+	if s.stringsMarkJSON, err = s.compact(s.stringsMark); err != nil {
+		return err
+	}
+	s.stringsMarkJSON = bytes.Clone(s.stringsMarkJSON)
 	top := *r
 	if r.Tree != nil {
 		top.Tree = mark
@@ -106,6 +116,8 @@ func (s *streamer) report(r *Report) error {
 
 // node writes n as encoding/json would: its fields, then (Children being
 // the last field, omitted when empty) its children, each the same way.
+// Its strings, most of a large report's bytes, go in through stringList
+// in place of a placeholder list (see report for why it is found once).
 func (s *streamer) node(n *artifact.Node) error {
 	if n == nil {
 		s.ind.write([]byte("null"))
@@ -113,15 +125,32 @@ func (s *streamer) node(n *artifact.Node) error {
 	}
 	alone := *n
 	alone.Children = nil
+	var list []pe.String
+	if n.Strings != nil && len(n.Strings.Strings) > 0 && stringsDirect {
+		set := *n.Strings
+		list, set.Strings = set.Strings, s.stringsMark
+		alone.Strings = &set
+	}
 	b, err := s.compact(&alone)
 	if err != nil {
 		return err
 	}
+	if len(n.Children) > 0 {
+		b = b[:len(b)-1] // without its closing brace
+	}
+	if list != nil {
+		at := bytes.Index(b, s.stringsMarkJSON)
+		if at < 0 || bytes.Contains(b[at+len(s.stringsMarkJSON):], s.stringsMarkJSON) {
+			return fmt.Errorf("strings placeholder not found once")
+		}
+		s.ind.write(b[:at])
+		s.ind.stringList(list)
+		b = b[at+len(s.stringsMarkJSON):]
+	}
+	s.ind.write(b)
 	if len(n.Children) == 0 {
-		s.ind.write(b)
 		return s.ind.err
 	}
-	s.ind.write(b[:len(b)-1]) // without its closing brace
 	s.ind.write([]byte(`,"children":[`))
 	for i, c := range n.Children {
 		if i > 0 {
