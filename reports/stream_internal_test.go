@@ -2,6 +2,7 @@ package reports
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"reflect"
 	"strings"
@@ -113,17 +114,17 @@ func FuzzAppendJSONString(f *testing.F) {
 	})
 }
 
-// TestPlain8: plain8 agrees with jsonSafe byte by byte: every byte value
+// TestPlainWord: plainWord agrees with jsonSafe byte by byte: every byte value
 // at every position among plain neighbours, and every pair of positions
 // holding bytes at the edges of the tests (where a borrow could carry).
-func TestPlain8(t *testing.T) {
+func TestPlainWord(t *testing.T) {
 	check := func(w []byte) {
 		want := true
 		for _, b := range w {
 			want = want && b < utf8.RuneSelf && jsonSafe[b]
 		}
-		if got := plain8(string(w)); got != want {
-			t.Errorf("% x: plain8 %v, want %v", w, got, want)
+		if got := plainWord(binary.LittleEndian.Uint64(w)); got != want {
+			t.Errorf("% x: plainWord %v, want %v", w, got, want)
 		}
 	}
 	for pos := 0; pos < 8; pos++ {

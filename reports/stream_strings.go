@@ -46,34 +46,30 @@ func (d *indenter) stringList(list []pe.String) {
 	if d.err != nil {
 		return
 	}
+	// what comes between the values, indents included, made once per list
 	outer, inner := d.indent(d.depth+1), d.indent(d.depth+2)
+	offset := outer + "{" + inner + `"offset": `
+	encoding := "," + inner + `"encoding": `
+	value := "," + inner + `"value": `
+	where := "," + inner + `"where": `
+	end := outer + "}"
 	d.buf = append(d.buf, '[')
 	for i := range list {
 		s := &list[i]
 		if i > 0 {
 			d.buf = append(d.buf, ',')
 		}
-		d.buf = append(d.buf, outer...)
-		d.buf = append(d.buf, '{')
-		d.buf = append(d.buf, inner...)
-		d.buf = append(d.buf, `"offset": `...)
+		d.buf = append(d.buf, offset...)
 		d.buf = strconv.AppendInt(d.buf, s.Offset, 10)
-		d.buf = append(d.buf, ',')
-		d.buf = append(d.buf, inner...)
-		d.buf = append(d.buf, `"encoding": `...)
+		d.buf = append(d.buf, encoding...)
 		d.buf = appendJSONString(d.buf, s.Encoding)
-		d.buf = append(d.buf, ',')
-		d.buf = append(d.buf, inner...)
-		d.buf = append(d.buf, `"value": `...)
+		d.buf = append(d.buf, value...)
 		d.buf = appendJSONString(d.buf, s.Value)
 		if s.Where != "" {
-			d.buf = append(d.buf, ',')
-			d.buf = append(d.buf, inner...)
-			d.buf = append(d.buf, `"where": `...)
+			d.buf = append(d.buf, where...)
 			d.buf = appendJSONString(d.buf, s.Where)
 		}
-		d.buf = append(d.buf, outer...)
-		d.buf = append(d.buf, '}')
+		d.buf = append(d.buf, end...)
 		if len(d.buf) >= flushSize {
 			if d.flush(); d.err != nil {
 				return
@@ -115,9 +111,13 @@ func appendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
-		if i+8 <= len(s) && plain8(s[i:i+8]) {
-			i += 8
-			continue
+		if i+8 <= len(s) {
+			w := s[i : i+8]
+			if plainWord(uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+				uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56) {
+				i += 8
+				continue
+			}
 		}
 		b := s[i]
 		if b < utf8.RuneSelf {
@@ -165,19 +165,16 @@ func appendJSONString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
-// plain8 tells whether all 8 bytes of s are ASCII that appendJSONString
-// copies as they are (no control, quote, backslash), eight at a time: most
-// strings of binaries are plain ASCII. Each term has a byte's top bit set
-// where that byte is ≥ 0x80, < 0x20, a quote or a backslash (exactly so
-// once no byte is ≥ 0x80, which the last term covers).
-func plain8(s string) bool {
+// plainWord tells whether all 8 bytes of w (a string's bytes, little
+// endian) are ASCII that appendJSONString copies as they are (no control,
+// quote, backslash): most strings of binaries are plain ASCII, checked
+// eight bytes at a time. Each term has a byte's top bit set where that
+// byte is ≥ 0x80, < 0x20, a quote or a backslash (exactly so once no byte
+// is ≥ 0x80, which the last term covers).
+func plainWord(w uint64) bool {
 	const ones, tops = 0x0101010101010101, 0x8080808080808080
-	w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 	control := (w - 0x20*ones) &^ w
 	q := w ^ '"'*ones
-	quote := (q - ones) &^ q
 	bs := w ^ '\\'*ones
-	backslash := (bs - ones) &^ bs
-	return (control|quote|backslash|w)&tops == 0
+	return (control|(q-ones)&^q|(bs-ones)&^bs|w)&tops == 0
 }
