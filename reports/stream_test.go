@@ -4,11 +4,16 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
+	"syscall"
 	"testing"
+	"time"
 
+	"github.com/tomscan/tomscan/pe"
 	"github.com/tomscan/tomscan/reports"
 	"github.com/tomscan/tomscan/reports/reportstest"
 )
@@ -55,6 +60,7 @@ func TestWriteJSONIsEncodeJSON(t *testing.T) {
 	noTree := reportstest.Regular()
 	noTree.Tree = nil
 	check("no tree", noTree)
+	check("many strings", bigReport(4, 60))
 	if dir := os.Getenv("TOMSCAN_TEST_ARCHIVE"); dir != "" {
 		files, _ := filepath.Glob(filepath.Join(dir, "builds", "*", "report.json"))
 		for _, f := range files {
@@ -101,6 +107,45 @@ func FuzzIndenter(f *testing.F) {
 		}
 		if !bytes.Equal(got.Bytes(), want) {
 			t.Errorf("indented %q differs:\n got %q\nwant %q", s, got.Bytes(), want)
+		}
+	})
+}
+
+// FuzzWriteJSONStrings: nodes' string listings, written by WriteJSON's own
+// path, are EncodeJSON's bytes: any value, encoding, section and offset,
+// with or without a section, at any depth in the tree (past the depths
+// the indenter keeps indents for), in a node with children or without.
+func FuzzWriteJSONStrings(f *testing.F) {
+	f.Add("GetProcAddress", "ascii", ".text", int64(4096), uint8(1), uint8(3))
+	f.Add(reportstest.Hostile, "utf16le", "", int64(-1), uint8(40), uint8(2))
+	f.Add("\xff\\\"\u2028<&>\x00", "gbk\t", "RT_VERSION/1/2052", int64(1)<<62, uint8(0), uint8(1))
+	f.Fuzz(func(t *testing.T, value, enc, where string, offset int64, depth, count uint8) {
+		r := reportstest.Regular()
+		n := r.Tree
+		for d := 0; d <= int(depth%48); d++ {
+			set := &pe.StringSet{Count: int(count), Truncated: d%2 == 1}
+			for i := 0; i < int(count%8); i++ {
+				s := pe.String{Offset: offset + int64(i), Encoding: enc, Value: value[:len(value)*i/8], Where: where}
+				if i%3 == 1 {
+					s.Where = ""
+				}
+				set.Strings = append(set.Strings, s)
+			}
+			n.Strings = set
+			child := reportstest.Regular().Tree
+			n.Children = append(n.Children, child)
+			n = child
+		}
+		want, err := reports.EncodeJSON(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got bytes.Buffer
+		if err := reports.WriteJSON(&got, r); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Bytes(), want) {
+			t.Errorf("WriteJSON differs from EncodeJSON (%d vs %d bytes)", got.Len(), len(want))
 		}
 	})
 }
@@ -158,5 +203,89 @@ func TestMoveAtomic(t *testing.T) {
 		if left, _ := filepath.Glob(filepath.Join(filepath.Dir(dst), ".tmp-*")); len(left) > 0 {
 			t.Errorf("from %s: temp files left: %v", dir, left)
 		}
+	}
+}
+
+// bigReport is a report shaped like a ZIP of many PEs: most of its bytes
+// are the string listings of its nodes (offsets, encodings, sections and
+// values: plain ASCII, Windows paths with backslashes, quotes, control
+// bytes, HTML-ish text, Chinese, invalid UTF-8).
+func bigReport(nodes, perNode int) *reports.Report {
+	r := reportstest.TOM()
+	values := []string{
+		"GetProcAddress", "KERNEL32.dll", `C:\Program Files\Skype\Phone\Skype.exe`,
+		"This program cannot be run in DOS mode.", `say "hi"`, "tab\there\r\n",
+		"<assembly xmlns=\"urn:schemas-microsoft-com:asm.v1\">&amp;", "法轮功 六四 天安门",
+		"bad\xff\xfeutf8", "\u2028line\u2029sep", "\x01\x02\x1f ctl", "http://skype.tom.com/update?v=5.1&x=1",
+	}
+	wheres := []string{".text", ".rdata", "RT_VERSION/1/2052", ""}
+	for i := 0; i < nodes; i++ {
+		n := reportstest.Regular().Tree
+		n.ID, n.Name = fmt.Sprintf("pes.zip!%d/file%d.exe", i, i), fmt.Sprintf("file%d.exe", i)
+		set := &pe.StringSet{Count: perNode}
+		for j := 0; j < perNode; j++ {
+			set.Strings = append(set.Strings, pe.String{Offset: int64(j * 37), Encoding: pe.EncASCII,
+				Value: fmt.Sprintf("%s %d", values[(i+j)%len(values)], j), Where: wheres[j%len(wheres)]})
+		}
+		n.Strings = set
+		r.Tree.Children = append(r.Tree.Children, n)
+	}
+	return r
+}
+
+func benchmarkWriteJSON(b *testing.B, r *reports.Report) {
+	var size countingWriter
+	if err := reports.WriteJSON(&size, r); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	for i := 0; i < b.N; i++ {
+		if err := reports.WriteJSON(io.Discard, r); err != nil {
+			b.Fatal(err)
+		}
+	}
+	// The machine is shared: wall time counts the waits for a core, CPU
+	// time (user+system of the process, so GC included) does not.
+	if cpu := cpuTime() - cpu0; cpu > 0 {
+		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+		b.ReportMetric(float64(size)*float64(b.N)/cpu.Seconds()/1e6, "cpu-MB/s")
+	}
+}
+
+// cpuTime is the CPU this process has used, user and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+type countingWriter int
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	*w += countingWriter(len(p))
+	return len(p), nil
+}
+
+// BenchmarkWriteJSON: a synthetic report of 200 nodes of 5000 strings
+// (about 90 MB of JSON), and the report TOMSCAN_BENCH_REPORT names (a
+// report.json, e.g. of a large ZIP of PEs) when set.
+func BenchmarkWriteJSON(b *testing.B) {
+	b.Run("synthetic", func(b *testing.B) { benchmarkWriteJSON(b, bigReport(200, 5000)) })
+	if path := os.Getenv("TOMSCAN_BENCH_REPORT"); path != "" {
+		js, err := os.ReadFile(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r, err := reports.DecodeJSON(js)
+		if err != nil {
+			b.Fatal(err)
+		}
+		js = nil
+		b.Run("file", func(b *testing.B) { benchmarkWriteJSON(b, r) })
 	}
 }
