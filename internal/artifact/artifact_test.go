@@ -1,6 +1,7 @@
 package artifact
 
 import (
+	"bytes"
 	"io"
 	"os"
 	"path/filepath"
@@ -77,5 +78,26 @@ func TestBlobMemoryAndFile(t *testing.T) {
 	r, _ := io.ReadAll(fb.Reader())
 	if string(r) != "0123456789" {
 		t.Fatalf("Reader = %q", r)
+	}
+}
+
+// TestInMemoryBytes: a blob in memory hands out its own bytes through its
+// reader; a spilled one does not.
+func TestInMemoryBytes(t *testing.T) {
+	data := []byte("MZ in memory")
+	got, ok := InMemoryBytes(MemoryBlob(data).ReaderAt())
+	if !ok || &got[0] != &data[0] || len(got) != len(data) {
+		t.Fatalf("in memory: %q %v", got, ok)
+	}
+	f, err := os.CreateTemp(t.TempDir(), "blob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, ok := InMemoryBytes(FileBlob(f, 0).ReaderAt()); ok {
+		t.Fatal("a spilled blob gave bytes")
+	}
+	if _, ok := InMemoryBytes(bytes.NewReader(data)); ok {
+		t.Fatal("a plain reader gave bytes")
 	}
 }

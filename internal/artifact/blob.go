@@ -28,12 +28,30 @@ func (b *Blob) Size() int64 { return b.size }
 // InMemory tells whether Bytes is free.
 func (b *Blob) InMemory() bool { return b.file == nil }
 
-// ReaderAt gives random access without loading a spilled blob.
+// ReaderAt gives random access without loading a spilled blob. For a blob
+// in memory it also has Bytes, which readers that scan a whole region use
+// instead of copying it (InMemoryBytes).
 func (b *Blob) ReaderAt() io.ReaderAt {
 	if b.file != nil {
 		return b.file
 	}
-	return bytes.NewReader(b.data)
+	return memReader{bytes.NewReader(b.data), b.data}
+}
+
+// memReader is a reader over bytes in memory that hands them out too.
+type memReader struct {
+	*bytes.Reader
+	data []byte
+}
+
+func (m memReader) Bytes() []byte { return m.data }
+
+// InMemoryBytes returns the bytes behind r when r reads a blob in memory
+// (ReaderAt), for reading without a copy; ok is false otherwise. The bytes
+// are the blob's own: the caller must not change them.
+func InMemoryBytes(r io.ReaderAt) (data []byte, ok bool) {
+	m, ok := r.(memReader)
+	return m.data, ok
 }
 
 // Reader returns a fresh reader over the whole blob.

@@ -389,6 +389,12 @@ func scanBuild(ctx context.Context, cfg Config, a *analyzer, b *Build) (rep *rep
 		return rep, nil
 	}
 	root.SetBlob(blob)
+	// The key is the input's SHA-256 as discovery read it: the engine
+	// takes it instead of hashing the input on the walk when it has a
+	// spare core, and checks it against the bytes either way.
+	if isSHA256Hex(b.Key) {
+		root.SHA256 = b.Key
+	}
 	a.tom = tom.NewBuild(cfg.TOM)
 	defer func() { a.tom = nil }()
 	defer a.finishLanes() // after a panic too: no lane may still write the tree
@@ -405,6 +411,20 @@ func scanBuild(ctx context.Context, cfg Config, a *analyzer, b *Build) (rep *rep
 	}
 	rep.TOM = a.tom.Finish(bctx, root)
 	return rep, nil
+}
+
+// isSHA256Hex tells whether k is a SHA-256 in lower-case hex, as Group
+// makes keys of readable inputs.
+func isSHA256Hex(k string) bool {
+	if len(k) != 64 {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // judgeContainerChains checks the chains of the signatures extractors found

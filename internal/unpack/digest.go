@@ -3,8 +3,10 @@ package unpack
 import (
 	"crypto/md5"
 	"crypto/sha1"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"os"
 	"sync"
 	"syscall"
@@ -48,7 +50,9 @@ type digests struct {
 // goroutine writes only this record; finish copies it into the node.
 type pendingDigest struct {
 	n         *artifact.Node
+	claimed   string // the SHA-256 the caller gave for the bytes, checked here; "" if none
 	md5, sha1 string
+	sha256    string // made only to check claimed
 	err       error
 	done      chan struct{}
 }
@@ -64,24 +68,10 @@ func (d *digests) start(n *artifact.Node, blob *artifact.Blob) (wait func()) {
 		n.AddIssue(artifact.KindRead, "read", fmt.Sprintf("hash: %v", err))
 		return nothing
 	}
-	if d.spare != nil && blob.Size() >= digestBeside {
-		p := &pendingDigest{n: n, done: make(chan struct{})}
-		d.wg.Add(1)
-		run := func() {
-			defer d.wg.Done()
-			defer close(p.done)
-			p.md5, p.sha1, p.err = besideDigests(blob, before)
-		}
-		if d.spare.TryGo(run) {
-			d.pending = append(d.pending, p)
-			if blob.InMemory() {
-				return nothing // the bytes stay alive with the goroutine
-			}
-			return func() { <-p.done }
-		}
-		d.wg.Done()
+	if wait := d.beside(n, blob, before, ""); wait != nil {
+		return wait
 	}
-	m, s1, err := besideDigests(blob, before)
+	m, s1, _, err := besideDigests(blob, before, "")
 	if err != nil {
 		n.AddIssue(artifact.KindRead, "read", err.Error())
 		return nothing
@@ -90,26 +80,77 @@ func (d *digests) start(n *artifact.Node, blob *artifact.Blob) (wait func()) {
 	return nothing
 }
 
-// besideDigests hashes blob for its MD5 and SHA-1. A spilled blob is read a
-// second time: if its file was written to since the walk hashed it (its
-// size, modification or change time differ from before), the digests would
-// be of other bytes than the node's, false evidence, and are an error.
-func besideDigests(blob *artifact.Blob, before os.FileInfo) (string, string, error) {
+// startClaimed is start for a spilled blob whose SHA-256 the caller made
+// before (the input, hashed by the parent to key the build): when a core
+// is spare, all three digests are made there, the walk takes the claimed
+// SHA-256 meanwhile, and finish checks it against the bytes (a mismatch is
+// an issue, and the node gets the SHA-256 of what was read). It returns
+// nil, having done nothing, when no core is spare.
+func (d *digests) startClaimed(n *artifact.Node, blob *artifact.Blob, claimed string) (wait func()) {
+	if blob.InMemory() {
+		return nil
+	}
+	before, err := blob.Stat()
+	if err != nil {
+		return nil // the walk hashes it, and meets the error itself
+	}
+	return d.beside(n, blob, before, claimed)
+}
+
+// beside hands n's digests to a spare core and returns what start returns,
+// or nil when no core is spare or the blob is too small to be worth it.
+func (d *digests) beside(n *artifact.Node, blob *artifact.Blob, before os.FileInfo, claimed string) (wait func()) {
+	if d.spare == nil || blob.Size() < digestBeside {
+		return nil
+	}
+	p := &pendingDigest{n: n, claimed: claimed, done: make(chan struct{})}
+	d.wg.Add(1)
+	run := func() {
+		defer d.wg.Done()
+		defer close(p.done)
+		p.md5, p.sha1, p.sha256, p.err = besideDigests(blob, before, claimed)
+	}
+	if !d.spare.TryGo(run) {
+		d.wg.Done()
+		return nil
+	}
+	d.pending = append(d.pending, p)
+	if blob.InMemory() {
+		return func() {} // the bytes stay alive with the goroutine
+	}
+	return func() { <-p.done }
+}
+
+// besideDigests hashes blob for its MD5 and SHA-1, and for its SHA-256
+// too when claimed is set. A spilled blob is read a second time: if its
+// file was written to since the walk read it (its size, modification or
+// change time differ from before), the digests would be of other bytes
+// than the node's, false evidence, and are an error.
+func besideDigests(blob *artifact.Blob, before os.FileInfo, claimed string) (md5Hex, sha1Hex, sha256Hex string, err error) {
 	hm, h1 := md5.New(), sha1.New()
-	if _, err := hashAll(blob, hm, h1); err != nil {
-		return "", "", fmt.Errorf("hash: %w", err)
+	hs := []hash.Hash{hm, h1}
+	var h256 hash.Hash
+	if claimed != "" {
+		h256 = sha256.New()
+		hs = append(hs, h256)
+	}
+	if _, err := hashAll(blob, hs...); err != nil {
+		return "", "", "", fmt.Errorf("hash: %w", err)
 	}
 	if before != nil {
 		after, err := blob.Stat()
 		if err != nil {
-			return "", "", fmt.Errorf("hash: %w", err)
+			return "", "", "", fmt.Errorf("hash: %w", err)
 		}
 		if changed(before, after) {
-			return "", "", fmt.Errorf("hash: the file changed while being read (%d bytes modified %s, then %d bytes modified %s)",
+			return "", "", "", fmt.Errorf("hash: the file changed while being read (%d bytes modified %s, then %d bytes modified %s)",
 				before.Size(), before.ModTime().UTC().Format(time.RFC3339Nano), after.Size(), after.ModTime().UTC().Format(time.RFC3339Nano))
 		}
 	}
-	return hex.EncodeToString(hm.Sum(nil)), hex.EncodeToString(h1.Sum(nil)), nil
+	if h256 != nil {
+		sha256Hex = hex.EncodeToString(h256.Sum(nil))
+	}
+	return hex.EncodeToString(hm.Sum(nil)), hex.EncodeToString(h1.Sum(nil)), sha256Hex, nil
 }
 
 // changed tells whether a file was written to between two stats: its
@@ -121,6 +162,12 @@ func changed(before, after os.FileInfo) bool {
 	b, ok1 := before.Sys().(*syscall.Stat_t)
 	a, ok2 := after.Sys().(*syscall.Stat_t)
 	return ok1 && ok2 && (b.Ctim != a.Ctim || b.Ino != a.Ino || b.Dev != a.Dev)
+}
+
+// changedSince is the issue of an input whose bytes are not those its
+// SHA-256 was made of when the scan began.
+func changedSince(claimed, now string) string {
+	return fmt.Sprintf("the input changed while it was scanned: sha256 %s when the scan began, %s when read", claimed, now)
 }
 
 // repeat gives n, which has the bytes of first, first's MD5 and SHA-1: now,
@@ -143,6 +190,10 @@ func (d *digests) finish() {
 			continue
 		}
 		p.n.MD5, p.n.SHA1 = p.md5, p.sha1
+		if p.claimed != "" && p.sha256 != p.claimed {
+			p.n.SHA256 = p.sha256
+			p.n.AddIssue(artifact.KindRead, "read", changedSince(p.claimed, p.sha256))
+		}
 	}
 	for _, r := range d.repeats {
 		r[0].MD5, r[0].SHA1 = r[1].MD5, r[1].SHA1

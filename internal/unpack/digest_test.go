@@ -10,6 +10,7 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -134,6 +135,71 @@ func TestDigestsBesideTheWalk(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestClaimedSHA256IsChecked: the SHA-256 a caller puts in the root (the
+// parent's, which keys the build) spares the walk a pass when a core is
+// spare; right, it is the root's with no issue, whichever way the digests
+// were made; wrong (the input changed after it was hashed), the root gets
+// the SHA-256 of the bytes read and an issue saying so.
+func TestClaimedSHA256IsChecked(t *testing.T) {
+	noise := make([]byte, 200<<10) // the ZIP must stay past digestBeside
+	rand.New(rand.NewSource(3)).Read(noise)
+	data := unpacktest.ZipOf(t, [2]string{"a", string(noise)}, [2]string{"b", "small"})
+	sum := sha256.Sum256(data)
+	right := hex.EncodeToString(sum[:])
+	wrong := strings.Repeat("0", 64)
+	for _, inFile := range []bool{false, true} {
+		for name, spare := range map[string]unpack.Spare{"nil": nil, "always": spareAlways{}, "never": spareNever{}} {
+			for _, claimed := range []string{right, wrong} {
+				root := runClaimed(t, data, inFile, spare, claimed)
+				if root.SHA256 != right {
+					t.Errorf("%s/%v/%s: root sha256 %s, want the bytes' %s", name, inFile, claimed[:4], root.SHA256, right)
+				}
+				m, s1 := md5.Sum(data), sha1.Sum(data)
+				if root.MD5 != hex.EncodeToString(m[:]) || root.SHA1 != hex.EncodeToString(s1[:]) {
+					t.Errorf("%s/%v/%s: root md5 %s sha1 %s", name, inFile, claimed[:4], root.MD5, root.SHA1)
+				}
+				changed := false
+				for _, is := range root.Issues {
+					changed = changed || strings.Contains(is.Message, "the input changed while it was scanned")
+				}
+				if changed != (claimed == wrong) {
+					t.Errorf("%s/%v/%s: issues %+v", name, inFile, claimed[:4], root.Issues)
+				}
+				if len(root.Children) != 2 {
+					t.Errorf("%s/%v/%s: %d children", name, inFile, claimed[:4], len(root.Children))
+				}
+			}
+		}
+	}
+}
+
+func runClaimed(t *testing.T, data []byte, inFile bool, spare unpack.Spare, claimed string) *artifact.Node {
+	t.Helper()
+	sc, err := scratch.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sc.Close()
+	root := artifact.NewRoot("d.zip")
+	root.SHA256 = claimed
+	if inFile {
+		p := filepath.Join(t.TempDir(), "d.zip")
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		root.SetBlob(artifact.FileBlob(f, int64(len(data))))
+	} else {
+		root.SetBlob(artifact.MemoryBlob(data))
+	}
+	unpack.New(extractors(), unpack.FindTools()).RunBeside(context.Background(), root, limits.NewBudget(limits.Default()), sc, nil, spare)
+	return root
 }
 
 // runBeside unpacks data as the pipeline does, the root in memory or in a

@@ -119,11 +119,28 @@ func (b *build) process(ctx context.Context, n *artifact.Node, parent *artifact.
 		return
 	}
 	defer n.SetBlob(nil)
-	// A spilled blob with no spare core is hashed in one pass, all three
-	// digests side by side, as it is read once.
-	if err := identify(n, blob, !blob.InMemory() && b.digests.spare == nil); err != nil {
-		n.AddIssue(artifact.KindRead, "read", err.Error())
-		return
+	// A SHA-256 already in the node is the caller's (the parent hashed the
+	// input to key the build): it spares the walk a pass over a large
+	// input, and it is checked against the bytes, never trusted.
+	claimed := n.SHA256
+	n.SHA256 = ""
+	var wait func()
+	if claimed != "" {
+		wait = b.digests.startClaimed(n, blob, claimed)
+	}
+	if wait != nil {
+		defer wait() // before the blob is released
+		n.SHA256, n.Size, n.Type = claimed, blob.Size(), filetype.Sniff(blob.Head(filetype.HeadSize))
+	} else {
+		// A spilled blob with no spare core is hashed in one pass, all
+		// three digests side by side, as it is read once.
+		if err := identify(n, blob, !blob.InMemory() && b.digests.spare == nil); err != nil {
+			n.AddIssue(artifact.KindRead, "read", err.Error())
+			return
+		}
+		if claimed != "" && n.SHA256 != claimed {
+			n.AddIssue(artifact.KindRead, "read", changedSince(claimed, n.SHA256))
+		}
 	}
 	if first, ok := b.seen[n.SHA256]; ok {
 		// Same bytes seen earlier in this build: list the place, analyse once.
@@ -137,7 +154,7 @@ func (b *build) process(ctx context.Context, n *artifact.Node, parent *artifact.
 		blob = artifact.MemoryBlob(bytes.Clone(data))
 		n.SetBlob(blob)
 	}
-	if n.MD5 == "" {
+	if n.MD5 == "" && wait == nil {
 		defer b.digests.start(n, blob)() // before the blob is released
 	}
 	if b.visit != nil {

@@ -15,6 +15,8 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+
+	"github.com/tomscan/tomscan/internal/artifact"
 )
 
 // ErrNotInno means no valid loader offset table was found.
@@ -54,10 +56,14 @@ func Locate(r io.ReaderAt, size int64) (Offsets, error) {
 		}
 	}
 	n := min(size, maxLoaderScan)
-	head := make([]byte, n)
-	if _, err := r.ReadAt(head, 0); err != nil && err != io.EOF {
-		return Offsets{}, fmt.Errorf("inno: read loader: %w", err)
+	head, inMemory := artifact.InMemoryBytes(r) // every PE comes here: no copy when it is in memory
+	if !inMemory || int64(len(head)) < n {
+		head = make([]byte, n)
+		if _, err := r.ReadAt(head, 0); err != nil && err != io.EOF {
+			return Offsets{}, fmt.Errorf("inno: read loader: %w", err)
+		}
 	}
+	head = head[:n]
 	for off := 0; ; {
 		i := bytes.Index(head[off:], magicResource)
 		if i < 0 {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"os"
 	"os/exec"
@@ -329,4 +330,33 @@ func FuzzSetupData(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestLocateInMemory: a blob in memory is scanned in place (no copy of the
+// loader), with the answers of a plain reader, for the corpus's Inno builds
+// and their prefixes (a table cut off, none at all) and for a table at the
+// edge of the scanned head.
+func TestLocateInMemory(t *testing.T) {
+	var inputs [][]byte
+	if dir := os.Getenv("TOMSCAN_CORPUS"); dir != "" {
+		names, _ := filepath.Glob(filepath.Join(dir, "builds", "*-inno.exe"))
+		for _, n := range names {
+			b, err := os.ReadFile(n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			inputs = append(inputs, b)
+			for _, cut := range []int{len(b) / 2, 4096, 100, 0} {
+				inputs = append(inputs, b[:cut])
+			}
+		}
+	}
+	inputs = append(inputs, withLoader(craft("Inno Setup Setup Data (5.5.0) (u)", nil, nil)), []byte("MZ"))
+	for i, b := range inputs {
+		want, werr := Locate(bytes.NewReader(b), int64(len(b)))
+		got, gerr := Locate(artifact.MemoryBlob(b).ReaderAt(), int64(len(b)))
+		if got != want || fmt.Sprint(gerr) != fmt.Sprint(werr) {
+			t.Errorf("input %d (%d bytes): in memory %+v, %v; plain reader %+v, %v", i, len(b), got, gerr, want, werr)
+		}
+	}
 }
