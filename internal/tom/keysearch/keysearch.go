@@ -135,7 +135,7 @@ func Search(ctx context.Context, windows []Window, blobs []Blob, lim Limits) (fo
 			}
 			k.reset(w.Data[p:])
 			open = filterOpen(open, func(bi int) bool {
-				c, key, d, ok := k.try(blobs[bi].Data)
+				c, key, d, ok := k.try(bi, blobs[bi].Data)
 				if ok {
 					results[bi] = &Found{Blob: bi, Cipher: c, Key: key, KeyNode: w.Node, KeyOffset: w.Offset + int64(p), List: d}
 				}
@@ -167,14 +167,26 @@ type offsetKeys struct {
 	aesBlock         stdcipher.Block
 	aesDone, desDone bool
 	des              fastDES
-	plain            []byte // tryXOR's plaintext buffer, reused
+	plain            []byte       // tryXOR's plaintext buffer, reused
+	xor              []*xorFilter // per blob, made when XOR keys are first tried on it
+}
+
+// xorFilter is blob bi's filter, made on first use.
+func (k *offsetKeys) xorFilter(bi int, data []byte) *xorFilter {
+	for len(k.xor) <= bi {
+		k.xor = append(k.xor, nil)
+	}
+	if k.xor[bi] == nil {
+		k.xor[bi] = &xorFilter{data: data}
+	}
+	return k.xor[bi]
 }
 
 func (k *offsetKeys) reset(rest []byte) {
 	k.rest, k.aesBlock, k.aesDone, k.desDone = rest, nil, false, false
 }
 
-func (k *offsetKeys) try(data []byte) (string, []byte, lists.Decoded, bool) {
+func (k *offsetKeys) try(bi int, data []byte) (string, []byte, lists.Decoded, bool) {
 	var first [16]byte
 	if len(k.rest) >= 32 && len(data) >= 16 && len(data)%16 == 0 {
 		if !k.aesDone {
@@ -214,7 +226,13 @@ func (k *offsetKeys) try(data []byte) (string, []byte, lists.Decoded, bool) {
 		if n > good && good < len(data) {
 			break // byte good fails for this and every longer key
 		}
-		if d, ok := tryXOR(data, k.rest[:n], &k.plain); ok {
+		if len(data) < 2*lists.MinLines || len(data) > lists.MaxListBytes {
+			break // no list, whatever the key (tryXOR's first test)
+		}
+		if !k.xorFilter(bi, data).allows(k.rest[:n]) {
+			continue // tryXOR would find a byte no list holds
+		}
+		if d, ok := tryXORCounting(data, k.rest[:n], &k.plain, &k.xorFilter(bi, data).spent[n]); ok {
 			return cipher.XOR, clone(k.rest[:n]), d, true
 		}
 	}
@@ -293,6 +311,12 @@ func tryDES(data, key []byte) (lists.Decoded, bool) {
 }
 
 func tryXOR(data, key []byte, scratch *[]byte) (lists.Decoded, bool) {
+	return tryXORCounting(data, key, scratch, nil)
+}
+
+// tryXORCounting is tryXOR that adds to *read (when set) the bytes of the
+// blob it read before deciding.
+func tryXORCounting(data, key []byte, scratch *[]byte, read *int) (lists.Decoded, bool) {
 	zero := true
 	for _, c := range key {
 		if c != 0 {
@@ -317,9 +341,15 @@ func tryXOR(data, key []byte, scratch *[]byte) (lists.Decoded, bool) {
 		for j, c := range chunk {
 			c ^= key[j]
 			if c < 0x20 && c != '\t' && c != '\r' && c != '\n' || c == 0x7f || c == 0xff {
+				if read != nil {
+					*read += at + j + 1
+				}
 				return lists.Decoded{}, false
 			}
 		}
+	}
+	if read != nil {
+		*read += len(data)
 	}
 	// The plaintext goes to a buffer reused over the whole search:
 	// lists.Decode keeps no reference to its input.

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/tomscan/tomscan/internal/keywords"
 
@@ -168,4 +169,52 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("accepted %d lines", len(d.Lines))
 		}
 	})
+}
+
+// checkGBKShaped fails t when gbkShaped(b) is false but GBK decodes b
+// without a replacement character (so Decode would have gone on).
+func checkGBKShaped(t *testing.T, b []byte) bool {
+	shaped := gbkShaped(b)
+	if !shaped {
+		out, err := simplifiedchinese.GBK.NewDecoder().Bytes(b)
+		if err == nil && !bytes.ContainsRune(out, utf8.RuneError) {
+			t.Fatalf("gbkShaped(%q) = false, but it decodes to %q", b, out)
+		}
+	}
+	return shaped
+}
+
+// TestGBKShaped: the shape test never turns away what the decoder takes,
+// on random byte strings biased to lead and trail bytes and the edges of
+// their ranges, and on the real lists in GBK.
+func TestGBKShaped(t *testing.T) {
+	edges := []byte{0, 0x3f, 0x40, 0x7e, 0x7f, 0x80, 0x81, 0xa1, 0xb0, 0xd6, 0xfe, 0xff, 'a', '\n'}
+	rng := rand.New(rand.NewPCG(9, 1))
+	no := 0
+	for range 300000 {
+		b := make([]byte, rng.IntN(12))
+		for i := range b {
+			if rng.IntN(2) == 0 {
+				b[i] = edges[rng.IntN(len(edges))]
+			} else {
+				b[i] = byte(rng.Uint32())
+			}
+		}
+		if !checkGBKShaped(t, b) {
+			no++
+		}
+	}
+	if no == 0 {
+		t.Fatal("gbkShaped never said no: the test proves nothing")
+	}
+	if !checkGBKShaped(t, gbk(t, sample)) {
+		t.Fatal("a real list in GBK is not GBK-shaped")
+	}
+}
+
+func FuzzGBKShaped(f *testing.F) {
+	f.Add(gbk(f, sample))
+	f.Add([]byte{0x81, 0x7f})
+	f.Add([]byte{0x80, 0xfe})
+	f.Fuzz(func(t *testing.T, b []byte) { checkGBKShaped(t, b) })
 }

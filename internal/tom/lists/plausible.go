@@ -82,6 +82,31 @@ func Prefix(b []byte) bool {
 	return true
 }
 
+// gbkShaped tells whether GBK could decode b without a replacement
+// character: every byte from 0x81 to 0xfe leads a pair whose second byte is
+// 0x40-0x7e or 0x80-0xfe, and no byte is 0xff. False is certain (the
+// decoder would give U+FFFD, which Decode rejects); true still needs the
+// decoder (unassigned pairs). The key search tries many keys whose output
+// fails here, and the decoder would copy the whole blob to say so.
+func gbkShaped(b []byte) bool {
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; {
+		case c <= 0x80: // ASCII, and 0x80 for the euro sign (code page 936)
+		case c == 0xff:
+			return false
+		default:
+			if i+1 >= len(b) {
+				return false
+			}
+			if t := b[i+1]; !(0x40 <= t && t <= 0x7e || 0x80 <= t && t <= 0xfe) {
+				return false
+			}
+			i++
+		}
+	}
+	return true
+}
+
 // Decode returns the list in b when b passes the plausibility test.
 func Decode(b []byte) (Decoded, bool) {
 	if len(b) < 2*MinLines || len(b) > MaxListBytes || !Prefix(b) {
@@ -92,6 +117,9 @@ func Decode(b []byte) (Decoded, bool) {
 	if utf8.Valid(b) {
 		text, enc = string(b), EncUTF8
 	} else {
+		if !gbkShaped(b) {
+			return Decoded{}, false // the decoder would give U+FFFD: no copy made to learn it
+		}
 		out, err := simplifiedchinese.GBK.NewDecoder().Bytes(b)
 		if err != nil || bytes.ContainsRune(out, utf8.RuneError) {
 			return Decoded{}, false
