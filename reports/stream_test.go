@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"syscall"
+	"sync"
 	"testing"
 	"time"
 
@@ -288,4 +289,33 @@ func BenchmarkWriteJSON(b *testing.B) {
 		js = nil
 		b.Run("file", func(b *testing.B) { benchmarkWriteJSON(b, r) })
 	}
+}
+
+// TestWriteJSONReusesBuffersSafely: writers running at once, each reusing
+// buffers other reports left (larger and smaller ones, interleaved), give
+// EncodeJSON's bytes every time.
+func TestWriteJSONReusesBuffersSafely(t *testing.T) {
+	all := reportstest.All()
+	var wg sync.WaitGroup
+	for g := range 6 {
+		wg.Go(func() {
+			for round := range 5 {
+				for name, r := range all {
+					if (len(name)+g+round)%2 == 0 {
+						continue
+					}
+					want, err := reports.EncodeJSON(r)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					var got bytes.Buffer
+					if err := reports.WriteJSON(&got, r); err != nil || !bytes.Equal(got.Bytes(), want) {
+						t.Errorf("%s (writer %d, round %d): WriteJSON differs from EncodeJSON: %v", name, g, round, err)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
