@@ -9,8 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"syscall"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
