@@ -22,7 +22,10 @@ import (
 //   - a repeat of earlier bytes takes the first node's MD5 and SHA-1, which
 //     are those of its bytes, instead of hashing them again;
 //   - the others are hashed beside the walk when the caller lends a spare
-//     core (Spare), else by the walk itself as before.
+//     core (Spare), else by the walk itself as before;
+//   - a SHA-256 the caller made already (the parent hashed the input to key
+//     the build) is taken by the walk at once and made again beside it
+//     with the other two, to be checked (startClaimed).
 //
 // Every digest is in its node before Run returns, whichever way it was made.
 
