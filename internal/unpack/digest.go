@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"hash"
+	"io"
 	"os"
 	"sync"
 	"syscall"
@@ -131,13 +132,15 @@ func (d *digests) beside(n *artifact.Node, blob *artifact.Blob, before os.FileIn
 // than the node's, false evidence, and are an error.
 func besideDigests(blob *artifact.Blob, before os.FileInfo, claimed string) (md5Hex, sha1Hex, sha256Hex string, err error) {
 	hm, h1 := md5.New(), sha1.New()
-	hs := []hash.Hash{hm, h1}
+	hs := []io.Writer{hm, h1}
 	var h256 hash.Hash
 	if claimed != "" {
 		h256 = sha256.New()
 		hs = append(hs, h256)
 	}
-	if _, err := hashAll(blob, hs...); err != nil {
+	// One goroutine feeds the hashes in turn: this runs on a lane, beside
+	// the walk, and hashes side by side would take the walk's core too.
+	if _, err := io.Copy(io.MultiWriter(hs...), blob.Reader()); err != nil {
 		return "", "", "", fmt.Errorf("hash: %w", err)
 	}
 	if before != nil {
