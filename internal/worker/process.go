@@ -80,20 +80,7 @@ func Start(ctx context.Context, o Options) (*Process, error) {
 		return nil, fmt.Errorf("worker: pipe: %w", err)
 	}
 	cmd := exec.Command(o.Path, o.Args...)
-	cmd.Env = o.Env
-	if o.MaxMemory > 0 {
-		// The Go heap of the child collects harder as it nears the cap
-		// instead of running into it with garbage still held.
-		env := o.Env
-		if env == nil {
-			env = os.Environ()
-		}
-		// glibc's malloc (libyara, through cgo) reserves 64 MiB of address
-		// space per arena, up to eight per core: two arenas keep that
-		// reservation from eating the cap.
-		cmd.Env = append(append([]string(nil), env...),
-			"GOMEMLIMIT="+strconv.FormatInt(o.MaxMemory/4*3, 10), "MALLOC_ARENA_MAX=2")
-	}
+	cmd.Env = runtimeEnv(o.Env, o.MaxMemory)
 	cmd.ExtraFiles = []*os.File{reqR, ansW} // fd 3 and 4 in the child
 	stderr := &headBuffer{max: 8 << 10}
 	cmd.Stderr = stderr
@@ -364,4 +351,41 @@ func (h *headBuffer) firstLine() string {
 
 func mib(n int64) string {
 	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+}
+
+// runtimeEnv is a worker's environment: base (the parent's when nil) with
+// what the runtimes in the worker are told.
+func runtimeEnv(base []string, maxMemory int64) []string {
+	if base == nil {
+		base = os.Environ()
+	}
+	env := append([]string(nil), base...)
+	// Go returns freed heap to the kernel with MADV_FREE rather than
+	// MADV_DONTNEED: a worker frees and reuses large buffers build after
+	// build (LZMA dictionaries, entries), and pages given back for good
+	// were faulted in and zeroed again each time (a few percent of a
+	// worker's CPU, a fifth of its system time on a large build). The
+	// kernel still takes the pages back when memory runs short. A
+	// GODEBUG of the user's is kept after it: the last setting of a name
+	// wins, so theirs does.
+	godebug := "madvdontneed=0"
+	for i, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "GODEBUG="); ok {
+			if v != "" {
+				godebug += "," + v
+			}
+			env = append(env[:i:i], env[i+1:]...)
+			break
+		}
+	}
+	env = append(env, "GODEBUG="+godebug)
+	if maxMemory > 0 {
+		// The Go heap of the child collects harder as it nears the cap
+		// instead of running into it with garbage still held. glibc's
+		// malloc (libyara, through cgo) reserves 64 MiB of address space
+		// per arena, up to eight per core: two arenas keep that
+		// reservation from eating the cap.
+		env = append(env, "GOMEMLIMIT="+strconv.FormatInt(maxMemory/4*3, 10), "MALLOC_ARENA_MAX=2")
+	}
+	return env
 }

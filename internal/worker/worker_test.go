@@ -214,3 +214,35 @@ func TestFrameCap(t *testing.T) {
 		t.Fatalf("round trip: %q %q %v", k, p, err)
 	}
 }
+
+// TestRuntimeEnv: a worker's Go runtime returns memory with MADV_FREE
+// unless the user's GODEBUG says otherwise (theirs comes last and wins), and
+// gets the memory limit and arena count only with a cap.
+func TestRuntimeEnv(t *testing.T) {
+	get := func(env []string, name string) []string {
+		var vs []string
+		for _, kv := range env {
+			if v, ok := strings.CutPrefix(kv, name+"="); ok {
+				vs = append(vs, v)
+			}
+		}
+		return vs
+	}
+	env := runtimeEnv([]string{"PATH=/bin", "HOME=/h"}, 0)
+	if g := get(env, "GODEBUG"); len(g) != 1 || g[0] != "madvdontneed=0" {
+		t.Errorf("GODEBUG %q", g)
+	}
+	if len(get(env, "GOMEMLIMIT")) != 0 || len(get(env, "PATH")) != 1 {
+		t.Errorf("env %q", env)
+	}
+	env = runtimeEnv([]string{"GODEBUG=madvdontneed=1,gctrace=1", "PATH=/bin"}, 2<<30)
+	if g := get(env, "GODEBUG"); len(g) != 1 || g[0] != "madvdontneed=0,madvdontneed=1,gctrace=1" {
+		t.Errorf("GODEBUG with the user's %q", g)
+	}
+	if g := get(env, "GOMEMLIMIT"); len(g) != 1 || g[0] != strconv.FormatInt(3<<29, 10) {
+		t.Errorf("GOMEMLIMIT %q", g)
+	}
+	if g := get(env, "MALLOC_ARENA_MAX"); len(g) != 1 || g[0] != "2" {
+		t.Errorf("MALLOC_ARENA_MAX %q", g)
+	}
+}
