@@ -23,6 +23,7 @@ import (
 type Index struct {
 	out     string
 	db      *sql.DB
+	stmts   *stmtCache // upserts' statements on db, made on first use
 	skipped []Skipped
 	dirty   bool
 	// flushed: at Open the index carried the canonical mark, so the run
@@ -145,7 +146,10 @@ func (x *Index) UpsertBatch(ctx context.Context, builds []Keyed) error {
 	if err := x.WillChange(ctx); err != nil {
 		return err
 	}
-	return upsertMany(ctx, x.db, builds)
+	if x.stmts == nil {
+		x.stmts = newStmtCache(x.db)
+	}
+	return upsertMany(ctx, x.db, x.stmts, builds)
 }
 
 // WillChange clears the canonical mark (once a run), committed, before the
@@ -234,6 +238,8 @@ func (x *Index) Flush(ctx context.Context) error {
 	}
 	// The rewrite replaces the file under the open handle: close it, and
 	// reopen the canonical file for whatever comes after.
+	x.stmts.close()
+	x.stmts = nil
 	if err := x.db.Close(); err != nil {
 		return fmt.Errorf("archive: close index: %w", err)
 	}
@@ -252,6 +258,8 @@ func (x *Index) Flush(ctx context.Context) error {
 
 // Close closes the database. It does not Flush.
 func (x *Index) Close() error {
+	x.stmts.close()
+	x.stmts = nil
 	if err := x.db.Close(); err != nil {
 		return fmt.Errorf("archive: close index: %w", err)
 	}
