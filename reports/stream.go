@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/tomscan/tomscan/internal/artifact"
 )
@@ -20,7 +21,12 @@ import (
 // sent whole to the parent. What WriteJSON holds at once is the largest
 // single node without its children.
 func WriteJSON(w io.Writer, r *Report) error {
-	bw := bufio.NewWriterSize(w, 1<<20)
+	bw := writers.Get().(*bufio.Writer)
+	bw.Reset(w)
+	defer func() {
+		bw.Reset(nil) // w is not kept
+		writers.Put(bw)
+	}()
 	s := &streamer{ind: &indenter{w: bw}}
 	if err := s.report(r); err != nil {
 		return fmt.Errorf("reports: encode json: %w", err)
@@ -30,6 +36,11 @@ func WriteJSON(w io.Writer, r *Report) error {
 	}
 	return nil
 }
+
+// writers are WriteJSON's buffers, reused: a worker writes one report per
+// build, and a fresh 1 MiB buffer each time (zeroed, and faulted in page by
+// page) was a fifth of the time a rules-only rescan spent writing reports.
+var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 1<<20) }}
 
 type streamer struct {
 	ind *indenter
