@@ -136,8 +136,10 @@ func CheckOf(data []byte) Check {
 // synthetic corpus the sha256 was a third of reading the node cache's blobs.
 // (Neither is a defence against someone who can write the cache folder:
 // such a person can also rewrite the tree entries and their sha256.) A
-// blob that does not match is removed (with a warning) and a miss.
-func (c *Cache) GetBlobCheck(sum string, want Check) (data []byte, ok bool) {
+// blob that does not match is removed (with a warning) and a miss. The
+// bytes are read into buf when it is large enough (a caller reading many
+// blobs one after the other reuses one buffer), else into a new one.
+func (c *Cache) GetBlobCheck(buf []byte, sum string, want Check) (data []byte, ok bool) {
 	if !validKey(sum) || want.Len < 0 {
 		return nil, false
 	}
@@ -155,7 +157,11 @@ func (c *Cache) GetBlobCheck(sum string, want Check) (data []byte, ok bool) {
 		c.damaged(p, "blob does not match its checksum (length)")
 		return nil, false
 	}
-	data = make([]byte, want.Len)
+	if int64(cap(buf)) >= want.Len {
+		data = buf[:want.Len]
+	} else {
+		data = make([]byte, want.Len)
+	}
 	if _, err := io.ReadFull(f, data); err != nil {
 		return nil, false // removed or cut under us: a miss
 	}

@@ -93,7 +93,7 @@ func TestGetBlobCheck(t *testing.T) {
 	c.Warn = func(m string) { warnings = append(warnings, m) }
 	data := []byte("MZ node bytes, some more of them")
 	k, check := sum(data), CheckOf(data)
-	if _, ok := c.GetBlobCheck(k, check); ok {
+	if _, ok := c.GetBlobCheck(nil, k, check); ok {
 		t.Fatal("hit in an empty cache")
 	}
 	if len(warnings) != 0 {
@@ -108,14 +108,14 @@ func TestGetBlobCheck(t *testing.T) {
 		if !c.PutBlob(k, data) {
 			t.Fatal("PutBlob refused")
 		}
-		if got, ok := c.GetBlobCheck(k, check); !ok || string(got) != string(data) {
+		if got, ok := c.GetBlobCheck(nil, k, check); !ok || string(got) != string(data) {
 			t.Fatalf("GetBlobCheck = %q %v", got, ok)
 		}
 		b := append([]byte(nil), data...)
 		if err := os.WriteFile(c.blobPath(k), damage(b), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		if got, ok := c.GetBlobCheck(k, check); ok {
+		if got, ok := c.GetBlobCheck(nil, k, check); ok {
 			t.Errorf("%s: damaged blob trusted: %q", name, got)
 		}
 		if _, err := os.Stat(c.blobPath(k)); !os.IsNotExist(err) {
@@ -128,14 +128,19 @@ func TestGetBlobCheck(t *testing.T) {
 	if !c.PutBlob(k, data) {
 		t.Fatal("PutBlob refused")
 	}
+	// read into a buffer large enough: the buffer's memory, same bytes
+	buf := make([]byte, 100)
+	if got, ok := c.GetBlobCheck(buf, k, check); !ok || string(got) != string(data) || &got[0] != &buf[0] {
+		t.Errorf("GetBlobCheck into a buffer = %q %v (in the buffer: %v)", got, ok, ok && &got[0] == &buf[0])
+	}
 	other := CheckOf([]byte("MZ node bytes, some more of theM"))
-	if _, ok := c.GetBlobCheck(k, other); ok {
+	if _, ok := c.GetBlobCheck(nil, k, other); ok {
 		t.Error("a blob was returned for a Check it does not match")
 	}
-	if _, ok := c.GetBlobCheck(k, Check{Len: -1}); ok {
+	if _, ok := c.GetBlobCheck(nil, k, Check{Len: -1}); ok {
 		t.Error("a negative length was accepted")
 	}
-	if _, ok := c.GetBlobCheck("../../etc/passwd", check); ok {
+	if _, ok := c.GetBlobCheck(nil, "../../etc/passwd", check); ok {
 		t.Error("a key that is not a sha256 was looked up")
 	}
 }

@@ -229,15 +229,27 @@ func replay(ctx context.Context, cfg Config, a *analyzer, b *Build, payload []by
 	defer cancel()
 	a.tom = tom.NewBuild(cfg.TOM)
 	defer func() { a.tom = nil }()
+	// One buffer holds each node's bytes in turn: the rule stages keep
+	// none of them (YARA's matches and the TOM analysers' windows and
+	// blobs are copies; the tests overwrite the buffer after each node to
+	// hold them to it). Fresh memory for every node, zeroed and faulted
+	// in, was a third of reading the blobs.
+	var buf []byte
 	for _, v := range e.Order {
 		n, parent := byID[v.ID], byID[v.Parent]
-		data, ok := cfg.NodeCache.GetBlobCheck(n.SHA256, v.Blob)
+		data, ok := cfg.NodeCache.GetBlobCheck(buf, n.SHA256, v.Blob)
 		if !ok || bctx.Err() != nil {
 			return nil, false // evicted or damaged under us, or out of time: scan afresh
 		}
 		tail := append([]artifact.Issue(nil), n.Issues[v.At:]...)
 		n.Issues = n.Issues[:v.At]
 		a.ruleStages(bctx, n, parent, data)
+		if replayUsedBytes != nil {
+			replayUsedBytes(data)
+		}
+		if cap(data) <= maxReplayBuffer {
+			buf = data[:0]
+		}
 		n.Issues = append(n.Issues, tail...)
 		if len(n.Issues) == 0 {
 			n.Issues = nil
@@ -250,6 +262,14 @@ func replay(ctx context.Context, cfg Config, a *analyzer, b *Build, payload []by
 	finishReport(rep, root)
 	return rep, true
 }
+
+// maxReplayBuffer bounds the buffer a replay keeps between nodes: a
+// larger node's bytes are read into memory of their own, and let go.
+const maxReplayBuffer = 64 << 20
+
+// replayUsedBytes, in tests, is handed each node's bytes once the rule
+// stages are done with them (SetReplayPoison).
+var replayUsedBytes func([]byte)
 
 func warn(cfg Config, msg string) {
 	if cfg.NodeCache != nil && cfg.NodeCache.Warn != nil {
