@@ -107,6 +107,7 @@ func scanBuildCached(ctx context.Context, cfg Config, a *analyzer, b *Build) (*r
 		return rep, freshStats(rep), err
 	}
 	cfg.TOM.Search = memoSearch(cfg) // keymemo.go
+	cfg.TOM.Compare = memoCompare(cfg)
 	key := treeKey(cfg, b)
 	if payload, ok := cfg.NodeCache.GetTree(key); ok {
 		if rep, ok := replay(ctx, cfg, a, b, payload); ok {

@@ -11,13 +11,15 @@ import (
 	"github.com/tomscan/tomscan/internal/nodecache"
 	"github.com/tomscan/tomscan/internal/pipeline"
 	"github.com/tomscan/tomscan/internal/pipeline/pipelinetest"
+	"github.com/tomscan/tomscan/internal/tom/lists"
 	"github.com/tomscan/tomscan/rules"
 )
 
 // TestReplayEqualsFreshScan: half the synthetic corpus (every kind of
 // installer, TOM builds among them) scanned with the node cache, then with
 // one more rule: every build is replayed from the cache (tree entries in
-// their binary layout, blobs checked by CRC, key-search memos), and its
+// their binary layout, blobs checked by CRC, key-search and snapshot
+// comparison memos), and its
 // report.json, report.md and report.html equal those of a fresh scan with
 // the same rules, byte for byte. Each node's bytes are overwritten once
 // its rule stages are done (a replay reuses one buffer for them): nothing
@@ -39,6 +41,10 @@ func TestReplayEqualsFreshScan(t *testing.T) {
 	in := linkAll(t, half)
 
 	base := pipelinetest.Config(t)
+	// as a scan sets it: the snapshots' digest keys the comparisons' memo
+	if base.Cache.KeywordLists, err = lists.Digest(context.Background(), base.TOM.KeywordListsDir); err != nil {
+		t.Fatal(err)
+	}
 	cache, err := nodecache.Open(t.TempDir(), 1<<30)
 	if err != nil {
 		t.Fatal(err)

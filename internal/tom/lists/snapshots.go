@@ -15,8 +15,8 @@ import (
 // tom-skype-raw-data/dlist-<family>/<name>.<date>.plain.
 type Snapshot struct {
 	Family string
-	Name   string // "keyfile" or "keyfile_u"
-	Date   string // "2011-04-27"
+	Name   string   // "keyfile" or "keyfile_u"
+	Date   string   // "2011-04-27"
 	has    bitset   // the entries, by their number (Snapshots.ids)
 	order  []string // distinct exact entries in file order
 }
