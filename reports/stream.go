@@ -161,19 +161,36 @@ func (d *indenter) write(p []byte) {
 	if d.err != nil {
 		return
 	}
-	for _, c := range p {
+	for i := 0; i < len(p); {
 		if d.inString {
-			d.w.WriteByte(c)
-			switch {
-			case d.escaped:
+			// A string's bytes up to its next quote or backslash go out
+			// in one piece: strings are most of a report (the string
+			// listings), and a call per byte was most of writing it.
+			if d.escaped {
 				d.escaped = false
-			case c == '\\':
+				d.w.WriteByte(p[i])
+				i++
+				continue
+			}
+			j := i
+			for j < len(p) && p[j] != '"' && p[j] != '\\' {
+				j++
+			}
+			d.w.Write(p[i:j])
+			if j == len(p) {
+				break
+			}
+			d.w.WriteByte(p[j])
+			if p[j] == '\\' {
 				d.escaped = true
-			case c == '"':
+			} else {
 				d.inString = false
 			}
+			i = j + 1
 			continue
 		}
+		c := p[i]
+		i++
 		if d.needIndent && c != '}' && c != ']' {
 			d.needIndent = false
 			d.depth++
@@ -212,7 +229,12 @@ func (d *indenter) write(p []byte) {
 
 func (d *indenter) newline() {
 	d.w.WriteByte('\n')
-	for i := 0; i < d.depth; i++ {
-		d.w.WriteString("  ")
+	for n := 2 * d.depth; n > 0; {
+		k := min(n, len(indentSpaces))
+		d.w.WriteString(indentSpaces[:k])
+		n -= k
 	}
 }
+
+// indentSpaces is 32 levels of indent, written at once.
+const indentSpaces = "                                                                "
