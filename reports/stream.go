@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sync"
 
 	"github.com/tomscan/tomscan/internal/artifact"
 )
@@ -21,11 +20,19 @@ import (
 // sent whole to the parent. What WriteJSON holds at once is the largest
 // single node without its children.
 func WriteJSON(w io.Writer, r *Report) error {
-	bw := writers.Get().(*bufio.Writer)
-	bw.Reset(w)
+	var bw *bufio.Writer
+	select {
+	case bw = <-writers:
+		bw.Reset(w)
+	default:
+		bw = bufio.NewWriterSize(w, 1<<20)
+	}
 	defer func() {
 		bw.Reset(nil) // w is not kept
-		writers.Put(bw)
+		select {
+		case writers <- bw:
+		default:
+		}
 	}()
 	s := &streamer{ind: &indenter{w: bw}}
 	if err := s.report(r); err != nil {
@@ -40,7 +47,9 @@ func WriteJSON(w io.Writer, r *Report) error {
 // writers are WriteJSON's buffers, reused: a worker writes one report per
 // build, and a fresh 1 MiB buffer each time (zeroed, and faulted in page by
 // page) was a fifth of the time a rules-only rescan spent writing reports.
-var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 1<<20) }}
+// Not a sync.Pool, which lets them go at every other garbage collection:
+// a few are kept for good.
+var writers = make(chan *bufio.Writer, 4)
 
 type streamer struct {
 	ind *indenter
