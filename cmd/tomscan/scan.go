@@ -23,6 +23,7 @@ import (
 	"github.com/tomscan/tomscan/internal/scratch"
 	"github.com/tomscan/tomscan/internal/tom/lists"
 	"github.com/tomscan/tomscan/internal/unpack"
+	"github.com/tomscan/tomscan/internal/worker"
 	"github.com/tomscan/tomscan/reports"
 	"github.com/tomscan/tomscan/reports/archive"
 	"github.com/tomscan/tomscan/rules"
@@ -201,8 +202,15 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	// rules), they will be needed: they compile meanwhile, and a rule that
 	// does not compile stops the scan before the archive is touched.
 	var early <-chan compiled
+	var spawned chan *worker.Process
 	if *rescan || !archive.HasRules(ctx, *out, rules.SourcesDigest(ruleSrcs), toolInfo().Version) {
 		early = compileAsync(ctx, ruleSrcs)
+		if !*inProcess {
+			// Builds will most likely be scanned: the workers start
+			// meanwhile too, and get their spec once the rules are in.
+			spawned = spawnWorkers(min(*jobs, runtime.NumCPU()), *maxMem)
+			defer discardWorkers(spawned)
+		}
 	}
 	digests := pipeline.CacheDigests{TrustStore: sha256Hex(trustPEM), Passwords: passwordsDigest(pwList)}
 	if *keywords != "" {
@@ -312,6 +320,7 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 			if err != nil {
 				return exitRuntime, err
 			}
+			iso.Spawned = spawned
 			cfg.Isolation = iso
 		}
 		if !*rescan {
