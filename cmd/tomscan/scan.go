@@ -90,6 +90,30 @@ func compileAsync(ctx context.Context, srcs []rules.Source) <-chan compiled {
 	return ch
 }
 
+// discovered is what Discover and Group found.
+type discovered struct {
+	builds      []*pipeline.Build
+	skipped     []pipeline.Skipped
+	discoverErr error // a usage error
+	groupErr    error
+}
+
+// discoverAsync finds the inputs under paths (out left out) and groups
+// them into builds, in the background.
+func discoverAsync(ctx context.Context, paths []string, out string) <-chan discovered {
+	ch := make(chan discovered, 1)
+	go func() {
+		inputs, skipped, err := pipeline.Discover(paths, pipeline.DiscoverOptions{Exclude: out})
+		if err != nil {
+			ch <- discovered{discoverErr: err}
+			return
+		}
+		builds, skipped2, err := pipeline.Group(ctx, inputs)
+		ch <- discovered{builds: builds, skipped: append(skipped, skipped2...), groupErr: err}
+	}()
+	return ch
+}
+
 // compileRules compiles srcs; a rule that does not compile is a usage error.
 func compileRules(ctx context.Context, srcs []rules.Source) (*rules.Set, error) {
 	set, err := rules.Compile(ctx, srcs)
@@ -224,6 +248,17 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	if missing := missingTools(unpack.FindTools()); len(missing) > 0 {
 		return exitUsage, usagef("scan: external tools not found on PATH: %s: run 'make setup' (Debian: apt-get install 7zip innoextract unshield)", strings.Join(missing, ", "))
 	}
+	// Rules to compile and an archive already there (a rescan): the inputs
+	// are found and hashed meanwhile. Nothing is written, and the archive,
+	// which Discover leaves out by its identity, is there to be left out;
+	// a new archive is created first and the inputs looked for after, as
+	// without rules to compile.
+	var found <-chan discovered
+	if early != nil {
+		if _, err := os.Stat(*out); err == nil {
+			found = discoverAsync(ctx, paths, *out)
+		}
+	}
 	var set *rules.Set
 	if early != nil {
 		c := <-early
@@ -246,18 +281,20 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		fmt.Fprintf(stderr, "tomscan: removed scratch folder %s left by a run that is no longer running\n", esc(d))
 	}
 
-	inputs, skipped, err := pipeline.Discover(paths, pipeline.DiscoverOptions{Exclude: *out})
-	if err != nil {
-		return exitUsage, usagef("scan: %v", err)
+	if found == nil {
+		found = discoverAsync(ctx, paths, *out)
 	}
-	builds, skipped2, err := pipeline.Group(ctx, inputs)
-	if err != nil {
+	d := <-found
+	if d.discoverErr != nil {
+		return exitUsage, usagef("scan: %v", d.discoverErr)
+	}
+	if d.groupErr != nil {
 		if ctx.Err() != nil {
 			return exitRuntime, fmt.Errorf("scan: interrupted while hashing the inputs: nothing was scanned")
 		}
-		return exitRuntime, fmt.Errorf("scan: %w", err)
+		return exitRuntime, fmt.Errorf("scan: %w", d.groupErr)
 	}
-	skipped = append(skipped, skipped2...)
+	builds, skipped := d.builds, d.skipped
 	for _, s := range skipped {
 		fmt.Fprintf(stderr, "tomscan: skipped %s: %s\n", esc(s.Path), esc(s.Reason))
 	}
