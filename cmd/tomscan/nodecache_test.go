@@ -85,7 +85,7 @@ func TestNodeCacheRulesOnlyRescan(t *testing.T) {
 	}
 	again := filepath.Join(work, "again")
 	errOut := scan(again, "--rules", extra, "--cache", cache)
-	if c := len(regexp.MustCompile(`warning: node cache: .*(blob does not hash|does not match its checksum)`).FindAllString(errOut, -1)); c != 2 {
+	if c := len(regexp.MustCompile(`warning: node cache: .*(blob does not match its checksum|tree entry does not match its checksum)`).FindAllString(errOut, -1)); c != 2 {
 		t.Errorf("%d warnings about the damaged entries, want 2:\n%s", c, errOut)
 	}
 	if u, _, _ := counts(errOut); u == 0 {

@@ -513,6 +513,21 @@ func TestInputsOnlyRegularFiles(t *testing.T) {
 	if keys, _ := filepath.Glob(filepath.Join(out, "builds", "*")); len(keys) != 2 {
 		t.Errorf("second run: %d builds, want still 2: tomscan read its own output", len(keys))
 	}
+	// Third run, with one more rule folder: the inputs are found while the
+	// rules compile (the archive exists), and the archive is still left out.
+	ruleDir := filepath.Join(work, "rules")
+	os.MkdirAll(ruleDir, 0o755)
+	os.WriteFile(filepath.Join(ruleDir, "x.yar"), []byte("rule Third_Run { condition: false }\n"), 0o644)
+	code, stderr = scan(in, "--out", out, "--rules", ruleDir)
+	if code != exitOK {
+		t.Fatalf("third run: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "archive: the --out archive of this scan") {
+		t.Errorf("third run: stderr does not say the archive was left out:\n%s", stderr)
+	}
+	if keys, _ := filepath.Glob(filepath.Join(out, "builds", "*")); len(keys) != 2 {
+		t.Errorf("third run: %d builds, want still 2: tomscan read its own output", len(keys))
+	}
 	empty := filepath.Join(work, "empty")
 	os.MkdirAll(empty, 0o755)
 	if code, stderr := scan(empty, "--out", filepath.Join(work, "o2")); code != exitUsage || !strings.Contains(stderr, "no file to scan") {

@@ -23,6 +23,7 @@ import (
 	"github.com/tomscan/tomscan/internal/scratch"
 	"github.com/tomscan/tomscan/internal/tom/lists"
 	"github.com/tomscan/tomscan/internal/unpack"
+	"github.com/tomscan/tomscan/internal/worker"
 	"github.com/tomscan/tomscan/reports"
 	"github.com/tomscan/tomscan/reports/archive"
 	"github.com/tomscan/tomscan/rules"
@@ -85,6 +86,30 @@ func compileAsync(ctx context.Context, srcs []rules.Source) <-chan compiled {
 	go func() {
 		set, err := compileRules(ctx, srcs)
 		ch <- compiled{set, err}
+	}()
+	return ch
+}
+
+// discovered is what Discover and Group found.
+type discovered struct {
+	builds      []*pipeline.Build
+	skipped     []pipeline.Skipped
+	discoverErr error // a usage error
+	groupErr    error
+}
+
+// discoverAsync finds the inputs under paths (out left out) and groups
+// them into builds, in the background.
+func discoverAsync(ctx context.Context, paths []string, out string) <-chan discovered {
+	ch := make(chan discovered, 1)
+	go func() {
+		inputs, skipped, err := pipeline.Discover(paths, pipeline.DiscoverOptions{Exclude: out})
+		if err != nil {
+			ch <- discovered{discoverErr: err}
+			return
+		}
+		builds, skipped2, err := pipeline.Group(ctx, inputs)
+		ch <- discovered{builds: builds, skipped: append(skipped, skipped2...), groupErr: err}
 	}()
 	return ch
 }
@@ -201,8 +226,15 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	// rules), they will be needed: they compile meanwhile, and a rule that
 	// does not compile stops the scan before the archive is touched.
 	var early <-chan compiled
+	var spawned chan *worker.Process
 	if *rescan || !archive.HasRules(ctx, *out, rules.SourcesDigest(ruleSrcs), toolInfo().Version) {
 		early = compileAsync(ctx, ruleSrcs)
+		if !*inProcess {
+			// Builds will most likely be scanned: the workers start
+			// meanwhile too, and get their spec once the rules are in.
+			spawned = spawnWorkers(min(*jobs, runtime.NumCPU()), *maxMem)
+			defer discardWorkers(spawned)
+		}
 	}
 	digests := pipeline.CacheDigests{TrustStore: sha256Hex(trustPEM), Passwords: passwordsDigest(pwList)}
 	if *keywords != "" {
@@ -215,6 +247,17 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	}
 	if missing := missingTools(unpack.FindTools()); len(missing) > 0 {
 		return exitUsage, usagef("scan: external tools not found on PATH: %s: run 'make setup' (Debian: apt-get install 7zip innoextract unshield)", strings.Join(missing, ", "))
+	}
+	// Rules to compile and an archive already there (a rescan): the inputs
+	// are found and hashed meanwhile. Nothing is written, and the archive,
+	// which Discover leaves out by its identity, is there to be left out;
+	// a new archive is created first and the inputs looked for after, as
+	// without rules to compile.
+	var found <-chan discovered
+	if early != nil {
+		if _, err := os.Stat(*out); err == nil {
+			found = discoverAsync(ctx, paths, *out)
+		}
 	}
 	var set *rules.Set
 	if early != nil {
@@ -238,18 +281,20 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 		fmt.Fprintf(stderr, "tomscan: removed scratch folder %s left by a run that is no longer running\n", esc(d))
 	}
 
-	inputs, skipped, err := pipeline.Discover(paths, pipeline.DiscoverOptions{Exclude: *out})
-	if err != nil {
-		return exitUsage, usagef("scan: %v", err)
+	if found == nil {
+		found = discoverAsync(ctx, paths, *out)
 	}
-	builds, skipped2, err := pipeline.Group(ctx, inputs)
-	if err != nil {
+	d := <-found
+	if d.discoverErr != nil {
+		return exitUsage, usagef("scan: %v", d.discoverErr)
+	}
+	if d.groupErr != nil {
 		if ctx.Err() != nil {
 			return exitRuntime, fmt.Errorf("scan: interrupted while hashing the inputs: nothing was scanned")
 		}
-		return exitRuntime, fmt.Errorf("scan: %w", err)
+		return exitRuntime, fmt.Errorf("scan: %w", d.groupErr)
 	}
-	skipped = append(skipped, skipped2...)
+	builds, skipped := d.builds, d.skipped
 	for _, s := range skipped {
 		fmt.Fprintf(stderr, "tomscan: skipped %s: %s\n", esc(s.Path), esc(s.Reason))
 	}
@@ -312,6 +357,7 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 			if err != nil {
 				return exitRuntime, err
 			}
+			iso.Spawned = spawned
 			cfg.Isolation = iso
 		}
 		if !*rescan {

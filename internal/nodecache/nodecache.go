@@ -5,8 +5,9 @@
 // of rules or keyword lists reads both back instead of unpacking again
 // (internal/pipeline: replay).
 //
-// Nothing read back is trusted: a blob must hash to its name and a tree
-// entry carries the sha256 of its payload; anything else is a miss (removed,
+// Nothing read back is trusted: a blob must hash to its name (or match the
+// length and CRC-32C its reader recorded: GetBlobCheck) and a tree entry
+// carries the sha256 of its payload; anything else is a miss (removed,
 // with a warning) and the caller computes it again. Writes go to a temp file
 // renamed into place, so concurrent workers and a kill -9 never leave a half
 // file under a real name (temp files, ".tmp-*", are removed by Trim once
@@ -20,6 +21,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/crc32"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -103,6 +106,67 @@ func (c *Cache) GetBlob(sum string) (data []byte, ok bool) {
 	got := sha256.Sum256(data)
 	if hex.EncodeToString(got[:]) != sum {
 		c.damaged(p, "blob does not hash to its name")
+		return nil, false
+	}
+	touch(p)
+	return data, true
+}
+
+// Check is a cheap fingerprint of a blob's bytes: their length and CRC-32C.
+// A caller that had the bytes when it stored them (PutBlob) and keeps their
+// Check somewhere verified (a tree entry, which carries its own sha256)
+// reads them back with GetBlobCheck.
+type Check struct {
+	Len int64  `json:"len"`
+	CRC uint32 `json:"crc"`
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// CheckOf is data's Check.
+func CheckOf(data []byte) Check {
+	return Check{Len: int64(len(data)), CRC: crc32.Checksum(data, castagnoli)}
+}
+
+// GetBlobCheck is GetBlob for a caller who knows the blob's Check: the
+// bytes must match it. The name is a sha256, made sure of when the blob was
+// stored (PutBlob); what can happen to the file since is damage (a disk
+// error, a truncation, an edit by hand), which the length and the CRC-32C
+// catch at a fraction of the cost of hashing it again: on replays of the
+// synthetic corpus the sha256 was a third of reading the node cache's blobs.
+// (Neither is a defence against someone who can write the cache folder:
+// such a person can also rewrite the tree entries and their sha256.) A
+// blob that does not match is removed (with a warning) and a miss. The
+// bytes are read into buf when it is large enough (a caller reading many
+// blobs one after the other reuses one buffer), else into a new one.
+func (c *Cache) GetBlobCheck(buf []byte, sum string, want Check) (data []byte, ok bool) {
+	if !validKey(sum) || want.Len < 0 {
+		return nil, false
+	}
+	p := c.blobPath(sum)
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, false
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, false
+	}
+	if info.Size() != want.Len {
+		c.damaged(p, "blob does not match its checksum (length)")
+		return nil, false
+	}
+	if int64(cap(buf)) >= want.Len {
+		data = buf[:want.Len]
+	} else {
+		data = make([]byte, want.Len)
+	}
+	if _, err := io.ReadFull(f, data); err != nil {
+		return nil, false // removed or cut under us: a miss
+	}
+	if CheckOf(data) != want {
+		c.damaged(p, "blob does not match its checksum")
 		return nil, false
 	}
 	touch(p)

@@ -80,6 +80,71 @@ func TestBlobsAndTreesRoundTripAndDamageIsAMiss(t *testing.T) {
 	}
 }
 
+// TestGetBlobCheck: a blob read with the Check of its bytes round-trips;
+// one damaged on disk (a byte changed, cut short, grown) is a miss, removed
+// and warned about; a wrong Check is a miss; a missing blob is a miss
+// without a warning.
+func TestGetBlobCheck(t *testing.T) {
+	c, err := Open(t.TempDir(), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var warnings []string
+	c.Warn = func(m string) { warnings = append(warnings, m) }
+	data := []byte("MZ node bytes, some more of them")
+	k, check := sum(data), CheckOf(data)
+	if _, ok := c.GetBlobCheck(nil, k, check); ok {
+		t.Fatal("hit in an empty cache")
+	}
+	if len(warnings) != 0 {
+		t.Fatalf("a miss warned: %q", warnings)
+	}
+	for name, damage := range map[string]func([]byte) []byte{
+		"byte changed": func(b []byte) []byte { b[len(b)/2] ^= 0x20; return b },
+		"cut short":    func(b []byte) []byte { return b[:len(b)-1] },
+		"grown":        func(b []byte) []byte { return append(b, 0) },
+		"empty":        func([]byte) []byte { return nil },
+	} {
+		if !c.PutBlob(k, data) {
+			t.Fatal("PutBlob refused")
+		}
+		if got, ok := c.GetBlobCheck(nil, k, check); !ok || string(got) != string(data) {
+			t.Fatalf("GetBlobCheck = %q %v", got, ok)
+		}
+		b := append([]byte(nil), data...)
+		if err := os.WriteFile(c.blobPath(k), damage(b), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := c.GetBlobCheck(nil, k, check); ok {
+			t.Errorf("%s: damaged blob trusted: %q", name, got)
+		}
+		if _, err := os.Stat(c.blobPath(k)); !os.IsNotExist(err) {
+			t.Errorf("%s: the damaged blob was left in place", name)
+		}
+	}
+	if len(warnings) != 4 {
+		t.Errorf("%d warnings, want 4 (one per damaged blob): %q", len(warnings), warnings)
+	}
+	if !c.PutBlob(k, data) {
+		t.Fatal("PutBlob refused")
+	}
+	// read into a buffer large enough: the buffer's memory, same bytes
+	buf := make([]byte, 100)
+	if got, ok := c.GetBlobCheck(buf, k, check); !ok || string(got) != string(data) || &got[0] != &buf[0] {
+		t.Errorf("GetBlobCheck into a buffer = %q %v (in the buffer: %v)", got, ok, ok && &got[0] == &buf[0])
+	}
+	other := CheckOf([]byte("MZ node bytes, some more of theM"))
+	if _, ok := c.GetBlobCheck(nil, k, other); ok {
+		t.Error("a blob was returned for a Check it does not match")
+	}
+	if _, ok := c.GetBlobCheck(nil, k, Check{Len: -1}); ok {
+		t.Error("a negative length was accepted")
+	}
+	if _, ok := c.GetBlobCheck(nil, "../../etc/passwd", check); ok {
+		t.Error("a key that is not a sha256 was looked up")
+	}
+}
+
 // TestTrimEvictsLeastRecentlyUsed: past the bound, the entries used longest
 // ago go first; one read recently stays.
 func TestTrimEvictsLeastRecentlyUsed(t *testing.T) {

@@ -18,3 +18,17 @@ func SetLanes(n int) (restore func()) {
 	laneCount = func() int { return n }
 	return func() { laneCount = old }
 }
+
+// SetReplayPoison makes every replay overwrite each node's bytes once the
+// rule stages are done with them, so a report that still reads them (a
+// slice kept past its node) differs from a fresh scan's. Test binaries only.
+func SetReplayPoison(on bool) {
+	replayUsedBytes = nil
+	if on {
+		replayUsedBytes = func(b []byte) {
+			for i := range b {
+				b[i] = 0xa5
+			}
+		}
+	}
+}

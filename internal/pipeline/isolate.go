@@ -40,6 +40,13 @@ type Isolation struct {
 	Env       []string // its environment; nil: this process's
 	Spec      []byte   // what the worker builds its Config from
 	MaxMemory int64    // per worker, see worker.Options.MaxMemory; 0: no cap
+	// Spawned, when set, holds workers started ahead of the run with the
+	// same Path, Args, Env and MaxMemory (worker.Spawn) and not set up:
+	// a slot sets one up with Spec for its first worker instead of
+	// starting one, so the run does not wait for a process to start (the
+	// caller spawned them while it compiled the rules). Those left when
+	// Run returns are the caller's to Discard.
+	Spawned chan *worker.Process
 }
 
 // workerGrace is how long past the build timeout the parent waits for a
@@ -117,7 +124,7 @@ func (w *isolated) scan(ctx context.Context, b *Build, lanes int) Result {
 			return Result{Build: b, Err: fmt.Errorf("pipeline: worker scratch: %w", err)}
 		}
 		iso := w.cfg.Isolation
-		p, err := worker.Start(ctx, worker.Options{Path: iso.Path, Args: iso.Args, Env: iso.Env, MaxMemory: iso.MaxMemory, Spec: iso.Spec})
+		p, err := startWorker(ctx, iso)
 		if err != nil {
 			if ctx.Err() != nil {
 				return Result{Build: b, Interrupted: true}
@@ -184,6 +191,24 @@ func (w *isolated) scan(ctx context.Context, b *Build, lanes int) Result {
 		return Result{Build: b, Err: fmt.Errorf("pipeline: %w", err)}
 	}
 	return Result{Build: b, Report: crashReport(ctx, w.cfg, b, crash)}
+}
+
+// startWorker sets up a worker spawned ahead (Isolation.Spawned) or, when
+// there is none left or it fails (it died meanwhile), starts one.
+func startWorker(ctx context.Context, iso *Isolation) (*worker.Process, error) {
+	o := worker.Options{Path: iso.Path, Args: iso.Args, Env: iso.Env, MaxMemory: iso.MaxMemory, Spec: iso.Spec}
+	select {
+	case p := <-iso.Spawned: // a nil channel: none
+		if ready, err := p.Setup(ctx, o); err == nil {
+			return ready, nil
+		}
+		p.Discard()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+	default:
+	}
+	return worker.Start(ctx, o)
 }
 
 // crashReport is the report of a build whose worker died: the build's

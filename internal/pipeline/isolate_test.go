@@ -283,6 +283,43 @@ func TestWorkersRunOnTheirCores(t *testing.T) {
 	}
 }
 
+// TestSpawnedWorkersServe: workers spawned ahead of the run (one alive,
+// one that died before the run) are taken by the slots: the live one is
+// set up and serves, the dead one is replaced by a worker started as
+// usual; the reports are those of the scan in process.
+func TestSpawnedWorkersServe(t *testing.T) {
+	dir := linkAll(t, corpusSample(t))
+	base := pipelinetest.Config(t)
+	here, _ := scanAll(t, base, dir)
+	cfg := isolated(t, base, 2<<30)
+	cfg.Jobs = 2
+	iso := *cfg.Isolation
+	o := worker.Options{Path: iso.Path, Args: iso.Args, Env: iso.Env, MaxMemory: iso.MaxMemory}
+	live, err := worker.Spawn(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead, err := worker.Spawn(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = syscall.Kill(dead.Pid(), syscall.SIGKILL)
+	iso.Spawned = make(chan *worker.Process, 2)
+	iso.Spawned <- dead
+	iso.Spawned <- live
+	cfg.Isolation = &iso
+	got, results := scanAll(t, cfg, dir)
+	for ref, r := range results {
+		if r.JSON == nil {
+			t.Fatalf("%s was not scanned by a worker", ref)
+		}
+	}
+	samePages(t, "spawned workers vs in process", here, got)
+	if n := len(iso.Spawned); n != 0 {
+		t.Errorf("%d spawned workers left untaken by two slots", n)
+	}
+}
+
 // TestWorkerCrashCostsOneBuild: among good builds, inputs that make the
 // worker exit, segfault, get killed, or allocate past the memory cap each
 // give one failed report with a worker-crashed issue; every other report is

@@ -7,9 +7,12 @@ import (
 	"encoding/binary"
 	"encoding/gob"
 	"encoding/hex"
+	"encoding/json"
 	"hash"
+	"reflect"
 
 	"github.com/tomscan/tomscan/internal/tom/keysearch"
+	"github.com/tomscan/tomscan/internal/tom/lists"
 )
 
 // The TOM analysers' keyword-list key search (keysearch.Search) is most of
@@ -95,4 +98,58 @@ func writeLen(h hash.Hash, n int) {
 	var b [8]byte
 	binary.LittleEndian.PutUint64(b[:], uint64(int64(n)))
 	h.Write(b[:])
+}
+
+// The snapshots' matches of the recovered lists are memoized the same way
+// (tom.Options.Compare): they depend on the lists and on the snapshots,
+// named by the digest the scan's cache key holds (Config.Cache), never on
+// the rules. A rules-only rescan then does not load the snapshots (a
+// tenth of a worker's replay work on the synthetic corpus) nor compare.
+// The memo is JSON, stored only when it decodes to exactly the matches
+// computed, so what is read back is them.
+const compareMemoFormat = "snapshot-compare-memo-v1"
+
+// memoCompare is tom.Options.Compare through cfg's node cache; nil without
+// a digest of the snapshots to key it by.
+func memoCompare(cfg Config) func(context.Context, [][]string, func() ([]lists.Match, error)) ([]lists.Match, error) {
+	if cfg.Cache.KeywordLists == "" {
+		return nil
+	}
+	return func(ctx context.Context, found [][]string, compute func() ([]lists.Match, error)) ([]lists.Match, error) {
+		key := compareMemoKey(cfg, found)
+		if payload, ok := cfg.NodeCache.GetTree(key); ok {
+			var m []lists.Match
+			if err := json.Unmarshal(payload, &m); err == nil && len(m) == len(found) {
+				return m, nil
+			}
+		}
+		m, err := compute()
+		if err != nil || ctx.Err() != nil {
+			return m, err
+		}
+		if payload, err := json.Marshal(m); err == nil {
+			var back []lists.Match
+			if json.Unmarshal(payload, &back) == nil && reflect.DeepEqual(back, m) {
+				_ = cfg.NodeCache.PutTree(key, payload) // a cache that cannot be written is only slower
+			}
+		}
+		return m, nil
+	}
+}
+
+func compareMemoKey(cfg Config, found [][]string) string {
+	h := sha256.New()
+	field := func(s string) { writeLen(h, len(s)); h.Write([]byte(s)) }
+	field(compareMemoFormat)
+	field(cfg.Tool.Version)
+	field(cfg.Tool.Commit)
+	field(cfg.Cache.KeywordLists)
+	writeLen(h, len(found))
+	for _, l := range found {
+		writeLen(h, len(l))
+		for _, e := range l {
+			field(e)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }

@@ -1,6 +1,7 @@
 package pipeline_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/tomscan/tomscan/internal/nodecache"
 	"github.com/tomscan/tomscan/internal/pipeline/pipelinetest"
+	"github.com/tomscan/tomscan/internal/tom/lists"
 )
 
 // TestKeySearchMemoReplay: TOM builds (keyword lists encrypted with XOR,
@@ -27,6 +29,10 @@ func TestKeySearchMemoReplay(t *testing.T) {
 	}
 	in := linkAll(t, files)
 	cfg := pipelinetest.Config(t)
+	var err error
+	if cfg.Cache.KeywordLists, err = lists.Digest(context.Background(), cfg.TOM.KeywordListsDir); err != nil {
+		t.Fatal(err) // as a scan sets it: it keys the comparisons' memo
+	}
 	fresh, _ := scanAll(t, cfg, in)
 	cacheDir := t.TempDir()
 	cache, err := nodecache.Open(cacheDir, 1<<30)

@@ -10,6 +10,7 @@ import (
 	"reflect"
 
 	"github.com/tomscan/tomscan/internal/artifact"
+	"github.com/tomscan/tomscan/internal/nodecache"
 	"github.com/tomscan/tomscan/internal/tom"
 	"github.com/tomscan/tomscan/reports"
 )
@@ -62,6 +63,9 @@ type visitRec struct {
 	Parent string `json:"parent,omitempty"` // "" for the root
 	At     int    `json:"at"`               // index in Issues where the rule stages began
 	Count  int    `json:"count"`            // issues the rule stages added
+	// Blob: the node's bytes as the rule stages read them, checked when
+	// read back (a CRC, not the sha256 again: see nodecache.GetBlobCheck).
+	Blob nodecache.Check `json:"blob"`
 }
 
 // recorder collects a fresh scan's treeEntry.
@@ -73,7 +77,7 @@ type recorder struct {
 }
 
 func (r *recorder) visited(n, parent *artifact.Node, at, count int, data []byte) {
-	rec := visitRec{ID: n.ID, At: at, Count: count}
+	rec := visitRec{ID: n.ID, At: at, Count: count, Blob: nodecache.CheckOf(data)}
 	if parent != nil {
 		rec.Parent = parent.ID
 	}
@@ -85,7 +89,7 @@ func (r *recorder) visited(n, parent *artifact.Node, at, count int, data []byte)
 
 // treeFormat names the layout of a cached tree entry; a change to it (or
 // to what the entry means) gets a new name, so older entries are never read.
-const treeFormat = "tree-v2" // v2: strings that are not UTF-8 escaped (rawstrings.go)
+const treeFormat = "tree-v3" // v2: strings that are not UTF-8 escaped (rawstrings.go); v3: string listings in a binary block (treecodec.go)
 
 // treeKey is the node cache's key for b's tree: CacheKey's inputs without
 // the rules and the keyword-list snapshots (only the rule stages read them).
@@ -106,6 +110,7 @@ func scanBuildCached(ctx context.Context, cfg Config, a *analyzer, b *Build) (*r
 		return rep, freshStats(rep), err
 	}
 	cfg.TOM.Search = memoSearch(cfg) // keymemo.go
+	cfg.TOM.Compare = memoCompare(cfg)
 	key := treeKey(cfg, b)
 	if payload, ok := cfg.NodeCache.GetTree(key); ok {
 		if rep, ok := replay(ctx, cfg, a, b, payload); ok {
@@ -159,12 +164,17 @@ func (r *recorder) entry(rep *reports.Report) ([]byte, bool) {
 	if bad {
 		return nil, false
 	}
-	// A deep copy through JSON: the report keeps its tree. Strings that
-	// are not UTF-8 are escaped for the round trip (rawstrings.go), in
-	// place and back: nothing else uses the report meanwhile.
+	// A deep copy through JSON: the report keeps its tree. The string
+	// listings, most of it, are not copied: they go to the entry's binary
+	// block as they are (treecodec.go), and are taken off the tree for the
+	// copy. Other strings that are not UTF-8 are escaped for the round
+	// trip (rawstrings.go). Both in place and back: nothing else uses the
+	// report meanwhile.
+	sets := detachStrings(root)
 	mapStrings(reflect.ValueOf(root), escapeRaw)
 	raw, err := json.Marshal(root)
 	mapStrings(reflect.ValueOf(root), unescapeRaw)
+	attachStrings(root, sets)
 	if err != nil {
 		return nil, false
 	}
@@ -172,6 +182,7 @@ func (r *recorder) entry(rep *reports.Report) ([]byte, bool) {
 	if err := json.Unmarshal(raw, &tree); err != nil {
 		return nil, false
 	}
+	mapStrings(reflect.ValueOf(&tree), unescapeRaw) // encodeEntry escapes again
 	tree.Issues = tree.Issues[:r.rootIssues]
 	byID := map[string]*artifact.Node{}
 	_ = tree.Walk(func(n *artifact.Node) error {
@@ -186,7 +197,7 @@ func (r *recorder) entry(rep *reports.Report) ([]byte, bool) {
 		}
 		n.Issues = append(n.Issues[:v.At:v.At], n.Issues[v.At+v.Count:]...)
 	}
-	payload, err := json.Marshal(treeEntry{Order: r.order, Tree: &tree})
+	payload, err := encodeEntry(treeEntry{Order: r.order, Tree: &tree}, sets)
 	if err != nil {
 		return nil, false
 	}
@@ -198,15 +209,12 @@ func (r *recorder) entry(rep *reports.Report) ([]byte, bool) {
 // entry cannot be used (damaged, a node's bytes evicted, the build
 // deadline): scan afresh.
 func replay(ctx context.Context, cfg Config, a *analyzer, b *Build, payload []byte) (*reports.Report, bool) {
-	var e treeEntry
-	dec := json.NewDecoder(bytes.NewReader(payload))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&e); err != nil || e.Tree == nil {
+	e, err := decodeEntry(payload)
+	if err != nil {
 		warn(cfg, fmt.Sprintf("node cache: tree of %s unreadable (%v): scanned afresh", b.Key, err))
 		return nil, false
 	}
 	root := e.Tree
-	mapStrings(reflect.ValueOf(root), unescapeRaw)
 	byID := map[string]*artifact.Node{}
 	_ = root.Walk(func(n *artifact.Node) error {
 		byID[n.ID] = n
@@ -225,15 +233,27 @@ func replay(ctx context.Context, cfg Config, a *analyzer, b *Build, payload []by
 	defer cancel()
 	a.tom = tom.NewBuild(cfg.TOM)
 	defer func() { a.tom = nil }()
+	// One buffer holds each node's bytes in turn: the rule stages keep
+	// none of them (YARA's matches and the TOM analysers' windows and
+	// blobs are copies; the tests overwrite the buffer after each node to
+	// hold them to it). Fresh memory for every node, zeroed and faulted
+	// in, was a third of reading the blobs.
+	var buf []byte
 	for _, v := range e.Order {
 		n, parent := byID[v.ID], byID[v.Parent]
-		data, ok := cfg.NodeCache.GetBlob(n.SHA256)
+		data, ok := cfg.NodeCache.GetBlobCheck(buf, n.SHA256, v.Blob)
 		if !ok || bctx.Err() != nil {
 			return nil, false // evicted or damaged under us, or out of time: scan afresh
 		}
 		tail := append([]artifact.Issue(nil), n.Issues[v.At:]...)
 		n.Issues = n.Issues[:v.At]
 		a.ruleStages(bctx, n, parent, data)
+		if replayUsedBytes != nil {
+			replayUsedBytes(data)
+		}
+		if cap(data) <= maxReplayBuffer {
+			buf = data[:0]
+		}
 		n.Issues = append(n.Issues, tail...)
 		if len(n.Issues) == 0 {
 			n.Issues = nil
@@ -246,6 +266,14 @@ func replay(ctx context.Context, cfg Config, a *analyzer, b *Build, payload []by
 	finishReport(rep, root)
 	return rep, true
 }
+
+// maxReplayBuffer bounds the buffer a replay keeps between nodes: a
+// larger node's bytes are read into memory of their own, and let go.
+const maxReplayBuffer = 64 << 20
+
+// replayUsedBytes, in tests, is handed each node's bytes once the rule
+// stages are done with them (SetReplayPoison).
+var replayUsedBytes func([]byte)
 
 func warn(cfg Config, msg string) {
 	if cfg.NodeCache != nil && cfg.NodeCache.Warn != nil {

@@ -230,6 +230,13 @@ type Options struct {
 	// its inputs, which the pipeline's node cache memoizes, so a
 	// rules-only rescan does not search for keys again.
 	Search func(ctx context.Context, windows []keysearch.Window, blobs []keysearch.Blob, lim keysearch.Limits) ([]keysearch.Found, bool) `json:"-"`
+	// Compare, when set, answers for compare: the snapshots' matches of
+	// the recovered lists (distinct entries each), one per list, which it
+	// may take from a memo of an earlier call for the same lists and the
+	// same snapshots (the pipeline's node cache does, keyed by the
+	// snapshots' digest), or get from compute. A rules-only rescan then
+	// neither loads the snapshots nor compares again.
+	Compare func(ctx context.Context, lists [][]string, compute func() ([]lists.Match, error)) ([]lists.Match, error) `json:"-"`
 }
 
 // Build is the analysers' state for one build. The pipeline calls Visit for
@@ -310,20 +317,43 @@ func (b *Build) keywordLists(ctx context.Context, root *artifact.Node, issues []
 		issues = append(issues, artifact.Issue{Kind: artifact.KindLimit, Stage: "tom",
 			Message: fmt.Sprintf("keyword-list key search stopped at %d trials (key offsets x blobs) or by the deadline: %d windows, %d blobs; lists may be missing", keysearch.DefaultMaxTrials, len(windows), len(blobs))})
 	}
-	var snaps *lists.Snapshots
+	distincts := make([][]string, len(found))
+	for i, f := range found {
+		distincts[i] = keywords.Distinct(f.List.Lines)
+	}
+	var matches []lists.Match // one per found list; nil: not compared
 	if b.opts.KeywordListsDir != "" && len(found) > 0 {
-		s, err := lists.Load(ctx, b.opts.KeywordListsDir)
+		compute := func() ([]lists.Match, error) {
+			s, err := lists.Load(ctx, b.opts.KeywordListsDir)
+			if err != nil {
+				return nil, err
+			}
+			out := make([]lists.Match, len(distincts))
+			for i, d := range distincts {
+				out[i] = s.Compare(d)
+			}
+			return out, nil
+		}
+		var err error
+		if b.opts.Compare != nil {
+			matches, err = b.opts.Compare(ctx, distincts, compute)
+		} else {
+			matches, err = compute()
+		}
+		if err == nil && len(matches) != len(found) {
+			matches, err = compute() // a memo that does not fit: not trusted
+		}
 		if err != nil {
+			matches = nil
 			issues = append(issues, artifact.Issue{Kind: artifact.KindRead, Stage: "tom", Message: err.Error()})
 		}
-		snaps = s
 	}
 	var out []KeywordList
 	var keys []keyAt
-	for _, f := range found {
+	for i, f := range found {
 		bl := blobs[f.Blob]
 		entries := f.List.Lines // exact, as decrypted
-		distinct := keywords.Distinct(entries)
+		distinct := distincts[i]
 		canon := keywords.Canonical(entries)
 		kl := KeywordList{
 			Cipher: f.Cipher, Location: b.c.location(bl), Node: bl.Node, Resource: bl.Resource, Offset: bl.Offset,
@@ -340,8 +370,8 @@ func (b *Build) keywordLists(ctx context.Context, root *artifact.Node, issues []
 			}
 			keys = append(keys, keyAt{node: f.KeyNode, offset: f.KeyOffset, size: size, key: f.Key, hex: f.KeyFromHex})
 		}
-		if snaps != nil {
-			m := snaps.Compare(distinct)
+		if matches != nil {
+			m := matches[i]
 			kl.Snapshot = &m
 		}
 		out = append(out, kl)

@@ -67,8 +67,22 @@ type RemoteError struct{ Message string }
 func (e *RemoteError) Error() string { return "worker: " + e.Message }
 
 // Start runs a worker, caps its memory, sends it the spec and waits until it
-// says it is ready.
+// says it is ready: Spawn, then Setup.
 func Start(ctx context.Context, o Options) (*Process, error) {
+	p, err := Spawn(o)
+	if err != nil {
+		return nil, err
+	}
+	return p.Setup(ctx, o)
+}
+
+// Spawn starts a worker process that waits for its spec (o.Spec is not
+// sent): a caller that will need workers but does not have their spec yet
+// (the rules still compile) lets them start meanwhile, and calls Setup once
+// it has it; one it ends up not needing it Kills. Until Setup the process
+// has read nothing but its environment (and has no memory cap: it reads no
+// input either).
+func Spawn(o Options) (*Process, error) {
 	reqR, reqW, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("worker: pipe: %w", err)
@@ -104,6 +118,16 @@ func Start(ctx context.Context, o Options) (*Process, error) {
 	ansW.Close()
 	p := &Process{cmd: cmd, req: reqW, ans: ansR, stderr: stderr, exited: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(p.exited) }()
+	return p, nil
+}
+
+// Setup sends a spawned worker its spec (o.Spec), waits until it says it is
+// ready and caps its memory (o.MaxMemory, which Spawn was given too). A
+// worker that fails it is dead.
+func (p *Process) Setup(ctx context.Context, o Options) (*Process, error) {
+	if p.dead {
+		return nil, errors.New("worker: setup: dead")
+	}
 	setup := o.Setup
 	if setup <= 0 {
 		setup = time.Minute
@@ -288,6 +312,19 @@ func (p *Process) Kill() {
 	<-p.exited
 	p.req.Close()
 	p.ans.Close()
+}
+
+// Discard ends a worker that is no longer wanted (spawned and not needed,
+// or one whose Setup failed): killed unless it has exited already.
+func (p *Process) Discard() {
+	select {
+	case <-p.exited:
+		p.dead = true
+		p.req.Close()
+		p.ans.Close()
+	default:
+		p.Kill()
+	}
 }
 
 // Close asks the worker to end (its request pipe closes) and waits for it;

@@ -246,3 +246,54 @@ func TestRuntimeEnv(t *testing.T) {
 		t.Errorf("MALLOC_ARENA_MAX %q", g)
 	}
 }
+
+// TestSpawnThenSetup: a worker spawned without its spec waits for it, then
+// is set up and serves like a started one (memory cap included); one never
+// set up is discarded and gone; a dead spawned worker fails Setup.
+func TestSpawnThenSetup(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := Options{Path: exe, Args: []string{"-test.run=^$"}, Env: append(os.Environ(), childEnv+"=1"), MaxMemory: 1 << 30}
+	p, err := Spawn(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // it has started and waits for its spec
+	o.Spec = []byte("late-")
+	if _, err := p.Setup(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	got, err := p.Do(context.Background(), 10*time.Second, []byte("echo:x"))
+	if err != nil || string(got) != "late-x" {
+		t.Fatalf("Do = %q, %v", got, err)
+	}
+	if MemoryCapWorks {
+		if _, err := p.Do(context.Background(), time.Minute, []byte("alloc:2048")); err == nil {
+			t.Error("a spawned worker set up without its memory cap")
+		}
+	}
+	p.Close()
+
+	unused, err := Spawn(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := unused.Pid()
+	unused.Discard()
+	if err := syscall.Kill(pid, 0); err == nil {
+		t.Errorf("discarded worker %d still runs", pid)
+	}
+	unused.Discard() // twice: nothing left to do
+
+	dead, err := Spawn(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = syscall.Kill(dead.Pid(), syscall.SIGKILL)
+	if _, err := dead.Setup(context.Background(), o); err == nil {
+		t.Error("a dead spawned worker was set up")
+	}
+	dead.Discard()
+}

@@ -3,9 +3,12 @@ package lists
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
+	"sort"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -217,4 +220,107 @@ func FuzzGBKShaped(f *testing.F) {
 	f.Add([]byte{0x81, 0x7f})
 	f.Add([]byte{0x80, 0xfe})
 	f.Fuzz(func(t *testing.T, b []byte) { checkGBKShaped(t, b) })
+}
+
+// compareByMaps is Compare as it was written first, with a map per
+// snapshot: the oracle for the numbered entries Compare uses.
+func compareByMaps(s *Snapshots, lines []string) Match {
+	set := keywords.Distinct(lines)
+	sets := make([]map[string]bool, len(s.List))
+	known := map[string]bool{}
+	for i, snap := range s.List {
+		sets[i] = map[string]bool{}
+		for _, l := range snap.order {
+			sets[i][l] = true
+			known[l] = true
+		}
+	}
+	var best Match
+	bestIdx, bestJ := -1, -1.0
+	scores := make([]float64, len(s.List))
+	for i, snap := range s.List {
+		inter := 0
+		for _, l := range set {
+			if sets[i][l] {
+				inter++
+			}
+		}
+		union := len(set) + len(sets[i]) - inter
+		j := 0.0
+		if union > 0 {
+			j = float64(inter) / float64(union)
+		}
+		scores[i] = j
+		if j > bestJ {
+			bestJ, bestIdx = j, i
+			best = Match{Family: snap.Family, Name: snap.Name, Date: snap.Date, Jaccard: j, Common: inter}
+		}
+	}
+	for i, snap := range s.List {
+		if scores[i] == bestJ && !(snap.Family == best.Family && snap.Name == best.Name && snap.Date == best.Date) {
+			best.Ties = append(best.Ties, snap.Family+"/"+snap.Name+"."+snap.Date)
+		}
+	}
+	best.Jaccard = float64(int(best.Jaccard*10000+0.5)) / 10000
+	best.Added, best.Removed = []string{}, []string{}
+	if bestIdx >= 0 {
+		in := map[string]bool{}
+		for _, l := range set {
+			in[l] = true
+			if !sets[bestIdx][l] {
+				best.Added = append(best.Added, l)
+			}
+		}
+		for _, l := range s.List[bestIdx].order {
+			if !in[l] {
+				best.Removed = append(best.Removed, l)
+			}
+		}
+	}
+	for _, l := range set {
+		if !known[l] {
+			best.Unknown = append(best.Unknown, l)
+		}
+	}
+	sort.Strings(best.Unknown)
+	return best
+}
+
+// TestCompareEqualsMapOracle: on the Citizen Lab snapshots, Compare gives
+// the oracle's Match for every snapshot as a list, and for lists made from
+// them (entries dropped, unknown ones and duplicates added, two mixed, one
+// empty).
+func TestCompareEqualsMapOracle(t *testing.T) {
+	dir := os.Getenv("TOMSCAN_KEYWORD_LISTS")
+	if dir == "" {
+		t.Skip("TOMSCAN_KEYWORD_LISTS not set")
+	}
+	s, err := Load(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(16, 18))
+	var queries [][]string
+	for i, snap := range s.List {
+		queries = append(queries, snap.order)
+		var some []string
+		for _, l := range snap.order {
+			if rng.IntN(3) > 0 {
+				some = append(some, l)
+			}
+			if rng.IntN(50) == 0 {
+				some = append(some, l, fmt.Sprintf("新词%d", rng.IntN(1000)))
+			}
+		}
+		queries = append(queries, some)
+		other := s.List[(i+7)%len(s.List)].order
+		queries = append(queries, append(append([]string(nil), some[:len(some)/2]...), other[len(other)/2:]...))
+	}
+	queries = append(queries, nil, []string{"only unknown"})
+	for i, q := range queries {
+		got, want := s.Compare(q), compareByMaps(s, q)
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("query %d (%d lines): Compare = %+v\nwant %+v", i, len(q), got, want)
+		}
+	}
 }

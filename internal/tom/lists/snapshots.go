@@ -15,10 +15,17 @@ import (
 // tom-skype-raw-data/dlist-<family>/<name>.<date>.plain.
 type Snapshot struct {
 	Family string
-	Name   string // "keyfile" or "keyfile_u"
-	Date   string // "2011-04-27"
-	set    map[string]bool
+	Name   string   // "keyfile" or "keyfile_u"
+	Date   string   // "2011-04-27"
+	has    bitset   // the entries, by their number (Snapshots.ids)
 	order  []string // distinct exact entries in file order
+}
+
+// bitset is a set of entry numbers.
+type bitset []uint64
+
+func (b bitset) contains(id int32) bool {
+	return id >= 0 && int(id>>6) < len(b) && b[id>>6]&(1<<(id&63)) != 0
 }
 
 // Snapshots is every snapshot of one folder, sorted by family, name, date.
@@ -28,7 +35,10 @@ type Snapshots struct {
 	// tom-skype-raw-data and the sha256 of its bytes, in path order): what a
 	// report's comparisons depend on (reports.Cache.KeywordLists).
 	Digest string
-	known  map[string]bool // union of all snapshots
+	// ids numbers every entry of any snapshot: Compare looks each entry
+	// of a list up once, not once per snapshot (a map lookup per entry
+	// and snapshot was most of the TOM verdict of a rules-only rescan).
+	ids map[string]int32
 }
 
 // Match is how a recovered list compares with the snapshots, entry by exact
@@ -77,18 +87,26 @@ func Load(ctx context.Context, dir string) (*Snapshots, error) {
 }
 
 func load(ctx context.Context, dir string) (*Snapshots, error) {
-	s := &Snapshots{known: map[string]bool{}}
+	s := &Snapshots{ids: map[string]int32{}}
 	digest, err := eachSnapshotFile(ctx, dir, func(m []string, b []byte) {
 		lines := keywords.Distinct(keywords.Entries(textOf(b)))
-		snap := Snapshot{Family: m[1], Name: m[2], Date: m[3], set: make(map[string]bool, len(lines)), order: lines}
 		for _, l := range lines {
-			snap.set[l] = true
-			s.known[l] = true
+			if _, ok := s.ids[l]; !ok {
+				s.ids[l] = int32(len(s.ids)) // at most maxSnapshots x maxSnapshotBytes lines
+			}
 		}
-		s.List = append(s.List, snap)
+		s.List = append(s.List, Snapshot{Family: m[1], Name: m[2], Date: m[3], order: lines})
 	})
 	if err != nil {
 		return nil, err
+	}
+	for i := range s.List {
+		snap := &s.List[i]
+		snap.has = make(bitset, (len(s.ids)+63)/64)
+		for _, l := range snap.order {
+			id := s.ids[l]
+			snap.has[id>>6] |= 1 << (id & 63)
+		}
 	}
 	s.Digest = digest
 	sort.Slice(s.List, func(i, j int) bool {
@@ -118,18 +136,26 @@ func textOf(b []byte) string {
 // the entries added and removed against it, and the entries in no snapshot.
 func (s *Snapshots) Compare(lines []string) Match {
 	set := keywords.Distinct(lines)
+	ids := make([]int32, len(set)) // -1: in no snapshot
+	for i, l := range set {
+		id, ok := s.ids[l]
+		if !ok {
+			id = -1
+		}
+		ids[i] = id
+	}
 	var best Match
 	bestIdx := -1
 	bestJ := -1.0
 	scores := make([]float64, len(s.List))
 	for i, snap := range s.List {
 		inter := 0
-		for _, l := range set {
-			if snap.set[l] {
+		for _, id := range ids {
+			if snap.has.contains(id) {
 				inter++
 			}
 		}
-		union := len(set) + len(snap.set) - inter
+		union := len(set) + len(snap.order) - inter
 		j := 0.0
 		if union > 0 {
 			j = float64(inter) / float64(union)
@@ -150,9 +176,9 @@ func (s *Snapshots) Compare(lines []string) Match {
 	if bestIdx >= 0 {
 		snap := s.List[bestIdx]
 		in := make(map[string]bool, len(set))
-		for _, l := range set {
+		for i, l := range set {
 			in[l] = true
-			if !snap.set[l] {
+			if !snap.has.contains(ids[i]) {
 				best.Added = append(best.Added, l)
 			}
 		}
@@ -162,8 +188,8 @@ func (s *Snapshots) Compare(lines []string) Match {
 			}
 		}
 	}
-	for _, l := range set {
-		if !s.known[l] {
+	for i, l := range set {
+		if ids[i] < 0 {
 			best.Unknown = append(best.Unknown, l)
 		}
 	}
