@@ -93,7 +93,7 @@ func TestDigestsBesideTheWalk(t *testing.T) {
 				kept[n.ID] = b
 				mu.Unlock()
 			}
-			root := runBeside(t, data, inFile, l, visit, spares[name]())
+			root := runBeside(t, data, inFile, l, visit, spares[name](), "")
 			byID := map[string]*artifact.Node{}
 			root.Walk(func(n *artifact.Node) error { byID[n.ID] = n; return nil })
 			repeats := 0
@@ -152,7 +152,7 @@ func TestClaimedSHA256IsChecked(t *testing.T) {
 	for _, inFile := range []bool{false, true} {
 		for name, spare := range map[string]unpack.Spare{"nil": nil, "always": spareAlways{}, "never": spareNever{}} {
 			for _, claimed := range []string{right, wrong} {
-				root := runClaimed(t, data, inFile, spare, claimed)
+				root := runBeside(t, data, inFile, limits.Default(), nil, spare, claimed)
 				if root.SHA256 != right {
 					t.Errorf("%s/%v/%s: root sha256 %s, want the bytes' %s", name, inFile, claimed[:4], root.SHA256, right)
 				}
@@ -175,7 +175,10 @@ func TestClaimedSHA256IsChecked(t *testing.T) {
 	}
 }
 
-func runClaimed(t *testing.T, data []byte, inFile bool, spare unpack.Spare, claimed string) *artifact.Node {
+// runBeside unpacks data as the pipeline does, the root in memory or in a
+// file, with the given spare cores and the root's SHA-256 as the caller
+// claims it ("": none).
+func runBeside(t *testing.T, data []byte, inFile bool, l limits.Limits, visit unpack.Visitor, spare unpack.Spare, claimed string) *artifact.Node {
 	t.Helper()
 	sc, err := scratch.New(t.TempDir())
 	if err != nil {
@@ -184,34 +187,6 @@ func runClaimed(t *testing.T, data []byte, inFile bool, spare unpack.Spare, clai
 	defer sc.Close()
 	root := artifact.NewRoot("d.zip")
 	root.SHA256 = claimed
-	if inFile {
-		p := filepath.Join(t.TempDir(), "d.zip")
-		if err := os.WriteFile(p, data, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		f, err := os.Open(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		root.SetBlob(artifact.FileBlob(f, int64(len(data))))
-	} else {
-		root.SetBlob(artifact.MemoryBlob(data))
-	}
-	unpack.New(extractors(), unpack.FindTools()).RunBeside(context.Background(), root, limits.NewBudget(limits.Default()), sc, nil, spare)
-	return root
-}
-
-// runBeside unpacks data as the pipeline does, the root in memory or in a
-// file, with the given spare cores.
-func runBeside(t *testing.T, data []byte, inFile bool, l limits.Limits, visit unpack.Visitor, spare unpack.Spare) *artifact.Node {
-	t.Helper()
-	sc, err := scratch.New(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sc.Close()
-	root := artifact.NewRoot("d.zip")
 	if inFile {
 		p := filepath.Join(t.TempDir(), "d.zip")
 		if err := os.WriteFile(p, data, 0o600); err != nil {
