@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"testing"
+	"time"
 )
 
 // TestNodeCacheRulesOnlyRescan: a scan with --cache, then a scan with one
@@ -92,4 +93,43 @@ func TestNodeCacheRulesOnlyRescan(t *testing.T) {
 		t.Error("damaged entries were not recomputed")
 	}
 	sameArchive(t, "rescan over a damaged cache vs a scan without cache", want, archiveFiles(t, again))
+}
+
+// TestNodeCacheTrimmedOnlyAfterScanning: the end of a run trims the cache
+// (here: removes a temp file a killed writer left hours ago) when the run
+// scanned builds, and leaves the folder alone when it reused every build.
+func TestNodeCacheTrimmedOnlyAfterScanning(t *testing.T) {
+	inputs, kw := everyFourthBuild(t, 1)
+	inputs = inputs[:2]
+	bin := buildBinary(t)
+	work := t.TempDir()
+	out, cache := filepath.Join(work, "out"), filepath.Join(work, "cache")
+	scan := func(extra ...string) {
+		t.Helper()
+		args := append([]string{"scan", "--out", out, "--cache", cache, "--keyword-lists", kw}, extra...)
+		if b, err := exec.Command(bin, append(args, inputs...)...).CombinedOutput(); err != nil {
+			t.Fatalf("scan %v: %v\n%s", extra, err, b)
+		}
+	}
+	scan()
+	stale := filepath.Join(cache, "blobs", ".tmp-left-by-a-killed-writer")
+	plant := func() {
+		t.Helper()
+		if err := os.WriteFile(stale, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		old := time.Now().Add(-3 * time.Hour)
+		if err := os.Chtimes(stale, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	plant()
+	scan() // every build reused
+	if _, err := os.Stat(stale); err != nil {
+		t.Fatalf("a run that scanned nothing walked the cache: %v", err)
+	}
+	scan("--rescan")
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Fatalf("a run that scanned builds did not trim the cache: %v", err)
+	}
 }

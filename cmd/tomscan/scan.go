@@ -322,8 +322,15 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	cfg.Jobs = *jobs
 	if cfg.NodeCache != nil {
 		cfg.NodeCache.Warn = func(msg string) { fmt.Fprintf(stderr, "tomscan: warning: %s\n", esc(msg)) }
-		// Within its bound at the end of the run too (workers trim as they write).
-		defer cfg.NodeCache.Trim()
+		// Within its bound at the end of a run that scanned builds too
+		// (workers trim as they write). A run that reused every build
+		// wrote nothing there, and the walk over the whole folder would be
+		// most of it with a large cache.
+		defer func() {
+			if len(builds) > 0 {
+				cfg.NodeCache.Trim()
+			}
+		}()
 	}
 
 	stream := newNDJSONStream(*ndjson, stdout)
