@@ -10,6 +10,9 @@ import (
 // characters (ANSI escapes included), bidi overrides and invalid UTF-8 are
 // shown as Go escapes instead of acting on the screen.
 func Terminal(s string) string {
+	if printableASCII(s) {
+		return s // most strings of binaries: nothing to escape, nothing to copy
+	}
 	var b strings.Builder
 	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
 		if unsafeRune(r) {
@@ -20,6 +23,17 @@ func Terminal(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// printableASCII tells whether s is only ASCII that Terminal keeps as it
+// is: printable characters and tabs.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 && c != '\t' || c >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 func unsafeRune(r rune) bool {
