@@ -62,6 +62,9 @@ func Markdown(s string) string { return markdown(s, true) }
 func MarkdownCell(s string) string { return markdown(s, false) }
 
 func markdown(s string, lineStart bool) string {
+	if plainMarkdown(s, lineStart) {
+		return s // most strings of binaries: nothing to escape, nothing to copy
+	}
 	s = Terminal(s)
 	rs := []rune(s)
 	mark := -1
@@ -96,6 +99,18 @@ func markdown(s string, lineStart bool) string {
 		}
 	}
 	return b.String()
+}
+
+// plainMarkdown tells whether markdown would return s as it is: printable
+// ASCII with none of the characters it escapes and, at a line's start, no
+// block marker. blockMarker looks at most at the first 14 characters (three
+// spaces, nine digits, a dot and what follows), so a prefix of 16 tells
+// whether the whole string opens a block.
+func plainMarkdown(s string, lineStart bool) bool {
+	if !printableASCII(s) || strings.ContainsAny(s, "\\`*[]|~_<&\t") {
+		return false
+	}
+	return !lineStart || blockMarker([]rune(s[:min(len(s), 16)])) < 0
 }
 
 func wordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
