@@ -104,29 +104,9 @@ func (a *analyzer) visitLater(ctx context.Context, n, parent *artifact.Node, dat
 	for len(l.queue) > 0 && l.held+int64(len(data)) > l.maxBytes {
 		a.commitOldest()
 	}
-	var s *rules.Scanner
-	lane := false
-	if l.busy.Load() < int32(a.laneLimit) {
-		select {
-		case s = <-l.free:
-			lane = true
-		default:
-		}
-	}
-	if lane {
-		l.busy.Add(1)
-		p.scanner = s
-		p.done = make(chan struct{})
-		go func() {
-			defer func() {
-				l.busy.Add(-1)
-				l.free <- s
-				close(p.done)
-			}()
-			a.laneStages(p)
-		}()
-	} else {
-		p.scanner = a.scanner
+	p.done = make(chan struct{})
+	if !a.goLane(func(s *rules.Scanner) { p.scanner = s; a.laneStages(p) }, p.done) {
+		p.done, p.scanner = nil, a.scanner
 		a.laneStages(p)
 	}
 	if len(l.queue) > 0 {
@@ -139,6 +119,13 @@ func (a *analyzer) visitLater(ctx context.Context, n, parent *artifact.Node, dat
 // TryGo runs f in a free lane when the build may use one (unpack.Spare):
 // the engine hashes nodes' MD5 and SHA-1 there, beside the walk.
 func (a *analyzer) TryGo(f func()) bool {
+	return a.goLane(func(*rules.Scanner) { f() }, nil)
+}
+
+// goLane runs f with a free lane's scanner on a goroutine of its own when
+// the build may use one more lane, and returns whether it did; done (when
+// set) is closed once the lane is free again.
+func (a *analyzer) goLane(f func(*rules.Scanner), done chan struct{}) bool {
 	l := a.lanes
 	if l == nil || l.busy.Load() >= int32(a.laneLimit) {
 		return false
@@ -150,8 +137,11 @@ func (a *analyzer) TryGo(f func()) bool {
 			defer func() {
 				l.busy.Add(-1)
 				l.free <- s
+				if done != nil {
+					close(done)
+				}
 			}()
-			f()
+			f(s)
 		}()
 		return true
 	default:

@@ -354,15 +354,13 @@ func collectNode(t *tally, root, n *artifact.Node) {
 	if n.Strings != nil {
 		archive := n.PE == nil && nodeClass(n) == ProvMemberName
 		for _, s := range n.Strings.Strings {
-			maybe := mayHoldMarker(s.Value)
 			marked := false
-			for _, mk := range markers {
-				if !maybe {
-					break
-				}
-				if hasMarker(s.Value, mk.text) {
-					marked = true
-					t.add(mk.family, Evidence{Node: n.ID, Source: "string", Provenance: class(s.Offset), Offset: s.Offset, Detail: fmt.Sprintf("%s %q", s.Encoding, clip(s.Value))})
+			if mayHoldMarker(s.Value) {
+				for _, mk := range markers {
+					if hasMarker(s.Value, mk.text) {
+						marked = true
+						t.add(mk.family, Evidence{Node: n.ID, Source: "string", Provenance: class(s.Offset), Offset: s.Offset, Detail: fmt.Sprintf("%s %q", s.Encoding, clip(s.Value))})
+					}
 				}
 			}
 			// An archive's strings are its member names, which run words

@@ -9,7 +9,6 @@ import (
 	"hash"
 	"io"
 	"os"
-	"sync"
 	"syscall"
 	"time"
 
@@ -45,7 +44,6 @@ const digestBeside = 64 << 10
 // repeats that wait for them.
 type digests struct {
 	spare   Spare
-	wg      sync.WaitGroup
 	pending []*pendingDigest
 	repeats [][2]*artifact.Node // a repeat and the first node with its bytes
 }
@@ -108,14 +106,11 @@ func (d *digests) beside(n *artifact.Node, blob *artifact.Blob, before os.FileIn
 		return nil
 	}
 	p := &pendingDigest{n: n, claimed: claimed, done: make(chan struct{})}
-	d.wg.Add(1)
 	run := func() {
-		defer d.wg.Done()
 		defer close(p.done)
 		p.md5, p.sha1, p.sha256, p.err = besideDigests(blob, before, claimed)
 	}
 	if !d.spare.TryGo(run) {
-		d.wg.Done()
 		return nil
 	}
 	d.pending = append(d.pending, p)
@@ -189,8 +184,8 @@ func (d *digests) repeat(n, first *artifact.Node) {
 // finish waits for the digests made beside the walk, puts them in their
 // nodes (a failure is an issue on its node) and copies them to the repeats.
 func (d *digests) finish() {
-	d.wg.Wait()
 	for _, p := range d.pending {
+		<-p.done
 		if p.err != nil {
 			p.n.AddIssue(artifact.KindRead, "read", p.err.Error())
 			continue

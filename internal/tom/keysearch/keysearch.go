@@ -222,17 +222,18 @@ func (k *offsetKeys) try(bi int, data []byte) (string, []byte, lists.Decoded, bo
 	for good < len(data) && good < len(k.rest) && good < cipher.MaxXORKey && plainByte(data[good]^k.rest[good]) {
 		good++
 	}
+	if len(data) < 2*lists.MinLines || len(data) > lists.MaxListBytes {
+		return "", nil, lists.Decoded{}, false // no list, whatever the key (tryXOR's first test)
+	}
+	f := k.xorFilter(bi, data)
 	for n := cipher.MinXORKey; n <= cipher.MaxXORKey && n <= len(k.rest); n++ {
 		if n > good && good < len(data) {
 			break // byte good fails for this and every longer key
 		}
-		if len(data) < 2*lists.MinLines || len(data) > lists.MaxListBytes {
-			break // no list, whatever the key (tryXOR's first test)
-		}
-		if !k.xorFilter(bi, data).allows(k.rest[:n]) {
+		if !f.allows(k.rest[:n]) {
 			continue // tryXOR would find a byte no list holds
 		}
-		if d, ok := tryXORCounting(data, k.rest[:n], &k.plain, &k.xorFilter(bi, data).spent[n]); ok {
+		if d, ok := tryXORCounting(data, k.rest[:n], &k.plain, &f.spent[n]); ok {
 			return cipher.XOR, clone(k.rest[:n]), d, true
 		}
 	}
