@@ -54,8 +54,16 @@ func InMemoryBytes(r io.ReaderAt) (data []byte, ok bool) {
 	return m.data, ok
 }
 
-// Reader returns a fresh reader over the whole blob.
-func (b *Blob) Reader() io.Reader { return io.NewSectionReader(b.ReaderAt(), 0, b.size) }
+// Reader returns a fresh reader over the whole blob. A blob in memory gets
+// a bytes.Reader: io.Copy from it hands the bytes over in one Write
+// (WriterTo) instead of copying them through a buffer, which cost the
+// hashes of every small node a second pass over their bytes.
+func (b *Blob) Reader() io.Reader {
+	if b.file == nil {
+		return bytes.NewReader(b.data)
+	}
+	return io.NewSectionReader(b.file, 0, b.size)
+}
 
 // Head returns up to n leading bytes, for sniffing.
 func (b *Blob) Head(n int) []byte {

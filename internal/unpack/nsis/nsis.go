@@ -74,9 +74,25 @@ func Find(ctx context.Context, r io.Reader) (int64, error) {
 	}
 }
 
+// FindBytes is Find over bytes in memory.
+func FindBytes(data []byte) int64 {
+	for off := 0; off+4+len(signature) <= len(data); off += 512 {
+		if bytes.Equal(data[off+4:off+4+len(signature)], signature) {
+			return int64(off)
+		}
+	}
+	return -1
+}
+
 // Extract implements unpack.Extractor.
 func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink) error {
-	off, err := Find(ctx, in.Blob.Reader())
+	var off int64
+	var err error
+	if data, ok := artifact.InMemoryBytes(in.Blob.ReaderAt()); ok {
+		off = FindBytes(data) // Find runs on every PE: no copy of one in memory
+	} else {
+		off, err = Find(ctx, in.Blob.Reader())
+	}
 	if err != nil {
 		return fmt.Errorf("nsis: scan: %w", err)
 	}
