@@ -32,3 +32,16 @@ func SetReplayPoison(on bool) {
 		}
 	}
 }
+
+// SetVouchAbove makes Group vouch for inputs of n bytes or more and returns
+// what restores the default. Test binaries only.
+func SetVouchAbove(n int64) (restore func()) {
+	old := vouchAbove
+	vouchAbove = n
+	return func() { vouchAbove = old }
+}
+
+// SetAfterReadHook makes every build with a vouched input call f with the
+// input's path once it is read, before its stamp is checked again (in the
+// process that scans it). Test binaries only.
+func SetAfterReadHook(f func(path string)) { testAfterRead = f }

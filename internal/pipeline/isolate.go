@@ -57,11 +57,12 @@ var workerGrace = time.Minute
 
 // request is one build as the parent sends it to a worker.
 type request struct {
-	Key     string  `json:"key"`
-	Inputs  []Input `json:"inputs"`
-	Size    int64   `json:"size"`
-	Scratch string  `json:"scratch"` // the folder the worker's build roots go in
-	Lanes   int     `json:"lanes"`   // lanes the build may use besides its walk (laneBudget)
+	Key     string   `json:"key"`
+	Inputs  []Input  `json:"inputs"`
+	Size    int64    `json:"size"`
+	Scratch string   `json:"scratch"` // the folder the worker's build roots go in
+	Lanes   int      `json:"lanes"`   // lanes the build may use besides its walk (laneBudget)
+	Vouched *Vouched `json:"vouched,omitempty"`
 	// ReportFile, when set, is where the worker writes the report
 	// (reports.WriteJSON, streamed) instead of sending it; only with a
 	// Preparer, which hands over what the parent needs of the report.
@@ -133,7 +134,7 @@ func (w *isolated) scan(ctx context.Context, b *Build, lanes int) Result {
 		}
 		w.p = p
 	}
-	rq := request{Key: b.Key, Inputs: b.Inputs, Size: b.Size, Scratch: w.dir, Lanes: lanes}
+	rq := request{Key: b.Key, Inputs: b.Inputs, Size: b.Size, Scratch: w.dir, Lanes: lanes, Vouched: b.Vouched}
 	if w.reports != "" {
 		if err := os.MkdirAll(w.reports, 0o700); err != nil {
 			return Result{Build: b, Err: fmt.Errorf("pipeline: reports folder: %w", err)}
@@ -290,7 +291,7 @@ func WorkerHandler(cfg Config) (worker.Handler, error) {
 		if cfg.ConfineCores {
 			runtime.GOMAXPROCS(1 + req.Lanes)
 		}
-		rep, st, err := scanBuildCached(ctx, c, a, &Build{Key: req.Key, Inputs: req.Inputs, Size: req.Size})
+		rep, st, err := scanBuildCached(ctx, c, a, &Build{Key: req.Key, Inputs: req.Inputs, Size: req.Size, Vouched: req.Vouched})
 		if err != nil {
 			return nil, err
 		}

@@ -96,6 +96,7 @@ func specOf(t testing.TB, cfg pipeline.Config) []byte {
 func TestMain(m *testing.M) {
 	if os.Getenv(workerEnv) == "1" {
 		pipeline.SetTestHook(crashHook)
+		pipeline.SetAfterReadHook(rewriteHook)
 		err := worker.Serve(context.Background(), func(raw []byte) (worker.Handler, error) {
 			var s workerSpec
 			if err := json.Unmarshal(raw, &s); err != nil {

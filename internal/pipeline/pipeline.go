@@ -5,10 +5,12 @@ package pipeline
 
 import (
 	"context"
+	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"runtime"
@@ -16,6 +18,7 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/tomscan/tomscan/internal/artifact"
@@ -83,7 +86,52 @@ type Build struct {
 	Inputs []Input // sorted by Ref
 	Size   int64
 	Err    error // the input could not be read during discovery
+	// Vouched, for a large input, is its SHA-1, made by Group in the same
+	// read as its SHA-256, and the stamp its file had then.
+	Vouched *Vouched
 }
+
+// Vouched is what Group made of a large input besides its key. A worker
+// whose input still has Stamp takes the SHA-1 and the key as its SHA-256
+// instead of reading the whole input once more to make them, and checks the
+// stamp again after the walk: a file written to in between has another
+// stamp (its change time, which no one can set back, moves), and its report
+// says so (checkVouched). Group makes the SHA-1 on a core of its own beside
+// the SHA-256, which runs at the same speed; the MD5, at half that speed,
+// would hold every scan up: the worker makes it beside its walk.
+type Vouched struct {
+	SHA1  string    `json:"sha1"`
+	Stamp FileStamp `json:"stamp"`
+}
+
+// FileStamp is what tells a file that was written to from one that was
+// not: its identity, size, and modification and change times.
+type FileStamp struct {
+	Dev      uint64 `json:"dev"`
+	Ino      uint64 `json:"ino"`
+	Size     int64  `json:"size"`
+	ModNs    int64  `json:"mod_ns"`
+	ChangeNs int64  `json:"change_ns"`
+}
+
+// stampOf is f's stamp now; false where the system gives no change time.
+func stampOf(f *os.File) (FileStamp, bool) {
+	fi, err := f.Stat()
+	if err != nil {
+		return FileStamp{}, false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return FileStamp{}, false
+	}
+	return FileStamp{Dev: uint64(st.Dev), Ino: uint64(st.Ino), Size: fi.Size(), ModNs: fi.ModTime().UnixNano(),
+		ChangeNs: time.Unix(int64(st.Ctim.Sec), int64(st.Ctim.Nsec)).UnixNano()}, true
+}
+
+// vouchAbove is the smallest input Group makes the SHA-1 of: below it a
+// worker hashes the bytes it holds in memory, at little cost, and a rescan
+// that reuses the build never needs it.
+var vouchAbove int64 = 8 << 20
 
 // Group hashes every input and merges inputs with identical bytes into one
 // build, so a corpus with copies is analysed once per distinct file and the
@@ -102,6 +150,7 @@ func Group(ctx context.Context, inputs []Input) ([]*Build, []Skipped, error) {
 	var skipped []Skipped
 	for i, in := range inputs {
 		key, size, own, err := hashes[i].key, hashes[i].size, hashes[i].own, hashes[i].err
+		vouched := hashes[i].vouched
 		switch {
 		case own:
 			skipped = append(skipped, Skipped{Path: in.Path, Reason: "a tomscan report or archive index: tomscan does not read its own output"})
@@ -117,7 +166,9 @@ func Group(ctx context.Context, inputs []Input) ([]*Build, []Skipped, error) {
 		}
 		b, ok := byKey[key]
 		if !ok {
-			b = &Build{Key: key, Size: size, Err: err}
+			// The inputs come sorted (Discover): the first one is the
+			// one a worker reads, and the stamp is its.
+			b = &Build{Key: key, Size: size, Err: err, Vouched: vouched}
 			byKey[key] = b
 			out = append(out, b)
 		}
@@ -128,10 +179,11 @@ func Group(ctx context.Context, inputs []Input) ([]*Build, []Skipped, error) {
 
 // inputHash is hashFile's answer for one input.
 type inputHash struct {
-	key  string
-	size int64
-	own  bool
-	err  error
+	key     string
+	size    int64
+	own     bool
+	vouched *Vouched
+	err     error
 }
 
 // hashAll hashes the inputs on as many goroutines as there are CPUs, each
@@ -154,7 +206,7 @@ func hashAll(ctx context.Context, inputs []Input) []inputHash {
 					return
 				}
 				h := &out[i]
-				h.key, h.size, h.own, h.err = hashFile(ctx, inputs[i].Path, buf)
+				h.key, h.size, h.own, h.vouched, h.err = hashFile(ctx, inputs[i].Path, buf)
 			}
 		}()
 	}
@@ -164,32 +216,54 @@ func hashAll(ctx context.Context, inputs []Input) []inputHash {
 
 // hashFile returns the sha256 and size of a regular file, reading in chunks
 // into buf and checking ctx between them, and whether it is tomscan's own
-// output.
-func hashFile(ctx context.Context, path string, buf []byte) (key string, size int64, own bool, err error) {
+// output. A file of vouchAbove bytes or more gets its SHA-1 too, made
+// beside the SHA-256 from the same chunks, and its stamp, when it is the
+// same after the read as before.
+func hashFile(ctx context.Context, path string, buf []byte) (key string, size int64, own bool, v *Vouched, err error) {
 	f, err := openRegular(path)
 	if err != nil {
-		return "", 0, false, err
+		return "", 0, false, nil, err
 	}
 	defer f.Close()
+	before, vouch := stampOf(f)
+	vouch = vouch && before.Size >= vouchAbove
 	h := sha256.New()
+	var h1 hash.Hash
+	if vouch {
+		h1 = sha1.New()
+	}
 	for first := true; ; first = false {
 		if err := ctx.Err(); err != nil {
-			return "", size, false, err
+			return "", size, false, nil, err
 		}
 		n, rerr := io.ReadFull(f, buf)
 		if first && isOwnOutput(path, buf[:min(n, ownOutputHead)]) {
-			return "", 0, true, nil
+			return "", 0, true, nil, nil
 		}
-		h.Write(buf[:n])
+		chunk := buf[:n]
+		if vouch {
+			done := make(chan struct{})
+			go func() { h1.Write(chunk); close(done) }()
+			h.Write(chunk)
+			<-done
+		} else {
+			h.Write(chunk)
+		}
 		size += int64(n)
 		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
 			break
 		}
 		if rerr != nil {
-			return "", size, false, fmt.Errorf("read input: %w", rerr)
+			return "", size, false, nil, fmt.Errorf("read input: %w", rerr)
 		}
 	}
-	return hex.EncodeToString(h.Sum(nil)), size, false, nil
+	key = hex.EncodeToString(h.Sum(nil))
+	if vouch {
+		if after, ok := stampOf(f); ok && after == before && after.Size == size {
+			v = &Vouched{SHA1: hex.EncodeToString(h1.Sum(nil)), Stamp: after}
+		}
+	}
+	return key, size, false, v, nil
 }
 
 // Result is a finished build.
@@ -337,6 +411,10 @@ func finishReport(rep *reports.Report, root *artifact.Node) {
 // the input's path, so a test can make a worker crash on a chosen input.
 var testHook func(path string)
 
+// testAfterRead, set only by this package's tests, runs when a build's
+// vouched input has been read (checkVouched), before its stamp is checked.
+var testAfterRead func(path string)
+
 // scanBuild never panics. It returns a report, or an error when the
 // environment (not the build) failed: the scratch folder cannot be made.
 func scanBuild(ctx context.Context, cfg Config, a *analyzer, b *Build) (rep *reports.Report, envErr error) {
@@ -383,6 +461,11 @@ func scanBuild(ctx context.Context, cfg Config, a *analyzer, b *Build) (rep *rep
 		return rep, nil
 	}
 	defer f.Close()
+	vouched := b.Vouched != nil && isSHA256Hex(b.Key)
+	if vouched {
+		now, ok := stampOf(f)
+		vouched = ok && now == b.Vouched.Stamp
+	}
 	blob, err := rootBlob(f, cfg.Limits)
 	if err != nil {
 		root.AddIssue(artifact.KindRead, "read", err.Error())
@@ -391,9 +474,24 @@ func scanBuild(ctx context.Context, cfg Config, a *analyzer, b *Build) (rep *rep
 	root.SetBlob(blob)
 	// The key is the input's SHA-256 as discovery read it: the engine
 	// takes it instead of hashing the input on the walk when it has a
-	// spare core, and checks it against the bytes either way.
+	// spare core, and checks it against the bytes either way. With the
+	// SHA-1 discovery made too, of a file that has not been written to
+	// since (its stamp), the engine takes both, and the stamp is checked
+	// again once the bytes are read.
 	if isSHA256Hex(b.Key) {
 		root.SHA256 = b.Key
+	}
+	if vouched {
+		root.SHA1 = b.Vouched.SHA1
+		if blob.InMemory() {
+			// Read already: if the file was written to meanwhile, the
+			// engine hashes the bytes it holds, and checks the key.
+			if !stillStamped(f, b.Vouched.Stamp) {
+				root.SHA1 = ""
+			}
+		} else {
+			defer checkVouched(root, f, b.Vouched.Stamp) // after the walk, before f closes
+		}
 	}
 	a.tom = tom.NewBuild(cfg.TOM)
 	defer func() { a.tom = nil }()
@@ -411,6 +509,30 @@ func scanBuild(ctx context.Context, cfg Config, a *analyzer, b *Build) (rep *rep
 	}
 	rep.TOM = a.tom.Finish(bctx, root)
 	return rep, nil
+}
+
+// checkVouched compares the stamp of an input read in place (a spilled
+// root) with the one its digests were made under, once the walk is done
+// with it. A file written to meanwhile was scanned as other bytes than those
+// digests are of, or as a mix: its MD5 and SHA-1 are dropped, and an issue
+// says so; the SHA-256 stays, as the build's key, named as such.
+func checkVouched(root *artifact.Node, f *os.File, was FileStamp) {
+	if stillStamped(f, was) {
+		return
+	}
+	now, _ := stampOf(f)
+	root.MD5, root.SHA1 = "", ""
+	root.AddIssue(artifact.KindRead, "read", fmt.Sprintf("the input changed while it was scanned: sha256 %s when the scan began (%d bytes modified %s), %d bytes modified %s when read: its digests are of the input when the scan began, not of the bytes scanned",
+		root.SHA256, was.Size, time.Unix(0, was.ModNs).UTC().Format(time.RFC3339Nano), now.Size, time.Unix(0, now.ModNs).UTC().Format(time.RFC3339Nano)))
+}
+
+// stillStamped tells whether f has the stamp was, once it has been read.
+func stillStamped(f *os.File, was FileStamp) bool {
+	if testAfterRead != nil {
+		testAfterRead(f.Name())
+	}
+	now, ok := stampOf(f)
+	return ok && now == was
 }
 
 // isSHA256Hex tells whether k is a SHA-256 in lower-case hex, as Group

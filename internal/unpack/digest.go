@@ -25,7 +25,10 @@ import (
 //     core (Spare), else by the walk itself as before;
 //   - a SHA-256 the caller made already (the parent hashed the input to key
 //     the build) is taken by the walk at once and made again beside it
-//     with the other two, to be checked (startClaimed).
+//     with the other two, to be checked (startClaimed);
+//   - a SHA-256 and a SHA-1 the caller vouches for (it made them, and checks
+//     that the input was not written to since) are taken, and the MD5
+//     alone is made.
 //
 // Every digest is in its node before Run returns, whichever way it was made.
 
@@ -53,6 +56,7 @@ type digests struct {
 type pendingDigest struct {
 	n         *artifact.Node
 	claimed   string // the SHA-256 the caller gave for the bytes, checked here; "" if none
+	keepSHA1  bool   // the node's SHA-1 is the caller's (vouched): only the MD5 is made
 	md5, sha1 string
 	sha256    string // made only to check claimed
 	err       error
@@ -73,12 +77,15 @@ func (d *digests) start(n *artifact.Node, blob *artifact.Blob) (wait func()) {
 	if wait := d.beside(n, blob, before, ""); wait != nil {
 		return wait
 	}
-	m, s1, _, err := besideDigests(blob, before, "")
+	m, s1, _, err := besideDigests(blob, before, "", n.SHA1 == "")
 	if err != nil {
 		n.AddIssue(artifact.KindRead, "read", err.Error())
 		return nothing
 	}
-	n.MD5, n.SHA1 = m, s1
+	n.MD5 = m
+	if n.SHA1 == "" {
+		n.SHA1 = s1
+	}
 	return nothing
 }
 
@@ -105,10 +112,10 @@ func (d *digests) beside(n *artifact.Node, blob *artifact.Blob, before os.FileIn
 	if d.spare == nil || blob.Size() < digestBeside {
 		return nil
 	}
-	p := &pendingDigest{n: n, claimed: claimed, done: make(chan struct{})}
+	p := &pendingDigest{n: n, claimed: claimed, keepSHA1: n.SHA1 != "", done: make(chan struct{})}
 	run := func() {
 		defer close(p.done)
-		p.md5, p.sha1, p.sha256, p.err = besideDigests(blob, before, claimed)
+		p.md5, p.sha1, p.sha256, p.err = besideDigests(blob, before, claimed, !p.keepSHA1)
 	}
 	if !d.spare.TryGo(run) {
 		return nil
@@ -120,14 +127,19 @@ func (d *digests) beside(n *artifact.Node, blob *artifact.Blob, before os.FileIn
 	return func() { <-p.done }
 }
 
-// besideDigests hashes blob for its MD5 and SHA-1, and for its SHA-256
-// too when claimed is set. A spilled blob is read a second time: if its
+// besideDigests hashes blob for its MD5, for its SHA-1 when withSHA1, and
+// for its SHA-256 too when claimed is set. A spilled blob is read a second time: if its
 // file was written to since the walk read it (its size, modification or
 // change time differ from before), the digests would be of other bytes
 // than the node's, false evidence, and are an error.
-func besideDigests(blob *artifact.Blob, before os.FileInfo, claimed string) (md5Hex, sha1Hex, sha256Hex string, err error) {
-	hm, h1 := md5.New(), sha1.New()
-	hs := []io.Writer{hm, h1}
+func besideDigests(blob *artifact.Blob, before os.FileInfo, claimed string, withSHA1 bool) (md5Hex, sha1Hex, sha256Hex string, err error) {
+	hm := md5.New()
+	hs := []io.Writer{hm}
+	var h1 hash.Hash
+	if withSHA1 {
+		h1 = sha1.New()
+		hs = append(hs, h1)
+	}
 	var h256 hash.Hash
 	if claimed != "" {
 		h256 = sha256.New()
@@ -151,7 +163,10 @@ func besideDigests(blob *artifact.Blob, before os.FileInfo, claimed string) (md5
 	if h256 != nil {
 		sha256Hex = hex.EncodeToString(h256.Sum(nil))
 	}
-	return hex.EncodeToString(hm.Sum(nil)), hex.EncodeToString(h1.Sum(nil)), sha256Hex, nil
+	if h1 != nil {
+		sha1Hex = hex.EncodeToString(h1.Sum(nil))
+	}
+	return hex.EncodeToString(hm.Sum(nil)), sha1Hex, sha256Hex, nil
 }
 
 // changed tells whether a file was written to between two stats: its
@@ -190,7 +205,10 @@ func (d *digests) finish() {
 			p.n.AddIssue(artifact.KindRead, "read", p.err.Error())
 			continue
 		}
-		p.n.MD5, p.n.SHA1 = p.md5, p.sha1
+		p.n.MD5 = p.md5
+		if !p.keepSHA1 {
+			p.n.SHA1 = p.sha1
+		}
 		if p.claimed != "" && p.sha256 != p.claimed {
 			p.n.SHA256 = p.sha256
 			p.n.AddIssue(artifact.KindRead, "read", changedSince(p.claimed, p.sha256))

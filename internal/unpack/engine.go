@@ -121,15 +121,22 @@ func (b *build) process(ctx context.Context, n *artifact.Node, parent *artifact.
 	defer n.SetBlob(nil)
 	// A SHA-256 already in the node is the caller's (the parent hashed the
 	// input to key the build): it spares the walk a pass over a large
-	// input, and it is checked against the bytes, never trusted.
+	// input, and it is checked against the bytes, never trusted. With
+	// the SHA-1 (and maybe the MD5) too, the caller vouches for them: it
+	// made them and checks that the bytes have not changed since (the
+	// pipeline compares the input file's stamp), and they are taken; a
+	// missing MD5 is made as for any node.
 	claimed := n.SHA256
+	vouched := claimed != "" && n.SHA1 != ""
 	n.SHA256 = ""
 	var wait func()
-	if claimed != "" {
+	if claimed != "" && !vouched {
 		wait = b.digests.startClaimed(n, blob, claimed)
 	}
-	if wait != nil {
-		defer wait() // before the blob is released
+	if vouched || wait != nil {
+		if wait != nil {
+			defer wait() // before the blob is released
+		}
 		n.SHA256, n.Size, n.Type = claimed, blob.Size(), filetype.Sniff(blob.Head(filetype.HeadSize))
 	} else {
 		// A spilled blob with no spare core is hashed in one pass, all
@@ -150,8 +157,7 @@ func (b *build) process(ctx context.Context, n *artifact.Node, parent *artifact.
 	}
 	b.seen[n.SHA256] = n
 	if borrowed {
-		data, _ := blob.Bytes(blob.Size()) // in memory: never fails
-		blob = artifact.MemoryBlob(bytes.Clone(data))
+		blob = artifact.MemoryBlob(b.keep(blob))
 		n.SetBlob(blob)
 	}
 	if n.MD5 == "" && wait == nil {
@@ -165,6 +171,21 @@ func (b *build) process(ctx context.Context, n *artifact.Node, parent *artifact.
 		return
 	}
 	b.unpack(ctx, n, blob)
+}
+
+// keep returns the bytes of a borrowed blob (read into entryBuf) for a node
+// to keep. A buffer its size is handed over as it is, and the next entry
+// gets a new one: a copy would be one more pass over every new entry's
+// bytes. One much larger than its bytes (grown by an earlier, larger entry)
+// stays the build's, and the bytes are copied out at their size.
+func (b *build) keep(borrowed *artifact.Blob) []byte {
+	data, _ := borrowed.Bytes(borrowed.Size()) // in memory: never fails
+	buf := b.entryBuf[:cap(b.entryBuf)]
+	if len(data) == 0 || len(buf) == 0 || &data[0] != &buf[0] || cap(data)-len(data) > len(data)/8+4096 {
+		return bytes.Clone(data)
+	}
+	b.entryBuf = nil
+	return data[:len(data):len(data)]
 }
 
 // identify hashes and types n from its blob: its SHA-256, and with all its

@@ -74,7 +74,7 @@ func TestBesideDigestsCheckTheFile(t *testing.T) {
 		case "rewrite":
 			f.WriteAt([]byte("TOM"), 0)
 		}
-		gm, g1, _, err := besideDigests(blob, before, "")
+		gm, g1, _, err := besideDigests(blob, before, "", true)
 		if change == "none" {
 			if err != nil || gm != hex.EncodeToString(m[:]) || g1 != hex.EncodeToString(s1[:]) {
 				t.Errorf("unchanged file: %s %s %v", gm, g1, err)
@@ -85,7 +85,7 @@ func TestBesideDigestsCheckTheFile(t *testing.T) {
 		f.Close()
 	}
 	// In memory the bytes cannot change.
-	gm, _, _, err := besideDigests(artifact.MemoryBlob(data), nil, "")
+	gm, _, _, err := besideDigests(artifact.MemoryBlob(data), nil, "", true)
 	if err != nil || gm != hex.EncodeToString(m[:]) {
 		t.Fatal(gm, err)
 	}
