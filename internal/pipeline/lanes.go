@@ -52,7 +52,7 @@ type pendingVisit struct {
 	at        int            // where in n.Issues the set-aside issues go
 	ruleAt    int            // where in aside the rule stages' issues begin (after the strings stage's)
 	aside     artifact.Node  // collects the issues of the lane's stages (only Issues is used)
-	done      chan struct{}  // closed by the lane; nil when the walk ran the stages
+	done      chan struct{}  // closed once a lane or the walk ran the stages; nil when the walk ran them at once
 	scanner   *rules.Scanner // the lane's scanner, for the stages
 }
 
@@ -63,8 +63,14 @@ type lanes struct {
 	scanners []*rules.Scanner
 	maxBytes int64
 
-	queue   []*pendingVisit // not committed yet, in walk order
-	held    int64           // bytes of queue[1:]
+	queue []*pendingVisit // not committed yet, in walk order
+	held  int64           // bytes of queue[1:]
+	// backlog holds the nodes of queue whose stages no one has started:
+	// handed to the lanes when none was free. A lane takes the oldest
+	// when it is done with its job; the walk takes one back when it must
+	// commit it, and takes the newest while it waits for a lane.
+	mu      sync.Mutex
+	backlog []*pendingVisit
 	visited []*pendingVisit // committed this build, in walk order: their issues go back at the end
 }
 
@@ -95,8 +101,12 @@ func (l *lanes) close() {
 }
 
 // visitLater runs the rule-independent string stage and the rule stages of
-// n: in a free lane, or here when none is free. The TOM stage runs when the
-// node is committed, in walk order.
+// n: in a free lane, in the backlog of the busy lanes, or here when the
+// build has no lanes. The TOM stage runs when the node is committed, in
+// walk order. With one lane, handing a node only to a lane that is free
+// left the lane idle while the walk ran, itself, the stages of the next
+// node, which it could not hand over: the walk did two thirds of a large
+// build's work.
 func (a *analyzer) visitLater(ctx context.Context, n, parent *artifact.Node, data []byte) {
 	l := a.lanes
 	p := &pendingVisit{ctx: ctx, n: n, parent: parent, data: data, at: len(n.Issues)}
@@ -105,7 +115,15 @@ func (a *analyzer) visitLater(ctx context.Context, n, parent *artifact.Node, dat
 		a.commitOldest()
 	}
 	p.done = make(chan struct{})
-	if !a.goLane(func(s *rules.Scanner) { p.scanner = s; a.laneStages(p) }, p.done) {
+	switch {
+	case a.goLane(func(s *rules.Scanner) { a.runPending(p, s) }, p.done):
+	case a.laneLimit > 0 && l.busy.Load() > 0:
+		l.mu.Lock()
+		l.backlog = append(l.backlog, p)
+		l.mu.Unlock()
+		// A lane that was freed meanwhile finds it there.
+		a.goLane(func(*rules.Scanner) {}, nil)
+	default:
 		p.done, p.scanner = nil, a.scanner
 		a.laneStages(p)
 	}
@@ -123,8 +141,11 @@ func (a *analyzer) TryGo(f func()) bool {
 }
 
 // goLane runs f with a free lane's scanner on a goroutine of its own when
-// the build may use one more lane, and returns whether it did; done (when
-// set) is closed once the lane is free again.
+// the build may use one more lane, and returns whether it did. The lane
+// then runs the backlog's nodes, oldest first, until it is empty. done
+// (when set) is closed once f is done; the last done of a lane's run (f's,
+// or its last backlog node's) once the lane is free again, so that a walk
+// that has waited for every pending node finds its lanes free.
 func (a *analyzer) goLane(f func(*rules.Scanner), done chan struct{}) bool {
 	l := a.lanes
 	if l == nil || l.busy.Load() >= int32(a.laneLimit) {
@@ -134,19 +155,70 @@ func (a *analyzer) goLane(f func(*rules.Scanner), done chan struct{}) bool {
 	case s := <-l.free:
 		l.busy.Add(1)
 		go func() {
-			defer func() {
-				l.busy.Add(-1)
-				l.free <- s
-				if done != nil {
-					close(done)
+			ran := done
+			f(s) // the stages recover their own panics (stage)
+			for {
+				l.mu.Lock()
+				if len(l.backlog) == 0 {
+					l.busy.Add(-1)
+					l.free <- s
+					l.mu.Unlock()
+					if ran != nil {
+						close(ran)
+					}
+					return
 				}
-			}()
-			f(s)
+				next := l.backlog[0]
+				l.backlog[0] = nil
+				l.backlog = l.backlog[1:]
+				l.mu.Unlock()
+				if ran != nil {
+					close(ran)
+				}
+				ran = next.done
+				next.scanner = s
+				a.laneStages(next)
+			}
 		}()
 		return true
 	default:
 		return false
 	}
+}
+
+// runPending runs p's lane stages with scanner s.
+func (a *analyzer) runPending(p *pendingVisit, s *rules.Scanner) {
+	p.scanner = s
+	a.laneStages(p)
+}
+
+// takeBack removes p from the backlog, or, when p is nil, its newest node,
+// and returns the node removed (nil: not there, a lane has it).
+func (l *lanes) takeBack(p *pendingVisit) *pendingVisit {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.backlog) == 0 {
+		return nil
+	}
+	if p == nil {
+		last := len(l.backlog) - 1
+		p = l.backlog[last]
+		l.backlog[last] = nil
+		l.backlog = l.backlog[:last]
+		return p
+	}
+	if i := slices.Index(l.backlog, p); i >= 0 {
+		l.backlog = slices.Delete(l.backlog, i, i+1)
+		return p
+	}
+	return nil
+}
+
+// runHere runs a node taken back from the backlog on the walk.
+func (a *analyzer) runHere(p *pendingVisit) {
+	p.scanner = a.scanner
+	a.laneStages(p)
+	close(p.done)
 }
 
 // laneStages are the stages a lane runs: strings, then YARA. They write
@@ -176,12 +248,29 @@ func (a *analyzer) commitDone(wait bool) {
 }
 
 // commitOldest waits for the oldest pending node's lane and shows the node
-// to the TOM analysers.
+// to the TOM analysers. A node no lane has started is run here; while a
+// lane runs it, the walk runs the backlog's newest nodes.
 func (a *analyzer) commitOldest() {
 	l := a.lanes
 	p := l.queue[0]
 	if p.done != nil {
-		<-p.done
+		if l.takeBack(p) != nil {
+			a.runHere(p)
+		}
+	wait:
+		for {
+			select {
+			case <-p.done:
+				break wait
+			default:
+			}
+			q := l.takeBack(nil)
+			if q == nil {
+				<-p.done
+				break
+			}
+			a.runHere(q)
+		}
 	}
 	l.queue[0] = nil
 	l.queue = l.queue[1:]
