@@ -38,14 +38,7 @@ func TestInputChangedAfterHashing(t *testing.T) {
 		if err := os.WriteFile(small, []byte("left alone"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		inputs, _, err := pipeline.Discover([]string{dir}, pipeline.DiscoverOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		builds, _, err := pipeline.Group(context.Background(), inputs)
-		if err != nil || len(builds) != 2 {
-			t.Fatalf("%d builds, %v", len(builds), err)
-		}
+		builds := groupDir(t, dir, 2)
 		now := []byte(strings.Repeat("TOMSCAN INPUT ", 20000)) // same size, other bytes
 		if err := os.WriteFile(big, now, 0o644); err != nil {
 			t.Fatal(err)
@@ -55,18 +48,9 @@ func TestInputChangedAfterHashing(t *testing.T) {
 			cfg = isolated(t, cfg, 2<<30)
 		}
 		cfg.Jobs, cfg.Cores = 1, c.cores
-		err = pipeline.Run(context.Background(), cfg, builds, func(r pipeline.Result) {
-			rep := r.Report
-			if rep == nil {
-				var derr error
-				if rep, derr = decodeResult(r); derr != nil {
-					t.Fatal(derr)
-				}
-			}
-			changed := false
-			for _, is := range rep.Tree.Issues {
-				changed = changed || strings.Contains(is.Message, "the input changed while it was scanned")
-			}
+		err := pipeline.Run(context.Background(), cfg, builds, func(r pipeline.Result) {
+			rep := reportOf(t, r)
+			changed := inputChanged(rep)
 			sum := sha256.Sum256(now)
 			switch filepath.Base(r.Build.Inputs[0].Path) {
 			case "big.bin":
@@ -83,6 +67,43 @@ func TestInputChangedAfterHashing(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// groupDir discovers and groups the files in dir, which must make want builds.
+func groupDir(t *testing.T, dir string, want int) []*pipeline.Build {
+	t.Helper()
+	inputs, _, err := pipeline.Discover([]string{dir}, pipeline.DiscoverOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	builds, _, err := pipeline.Group(context.Background(), inputs)
+	if err != nil || len(builds) != want {
+		t.Fatalf("%d builds, want %d: %v", len(builds), want, err)
+	}
+	return builds
+}
+
+// reportOf is a result's report, decoded when it came from a worker.
+func reportOf(t *testing.T, r pipeline.Result) *reports.Report {
+	t.Helper()
+	if r.Report != nil {
+		return r.Report
+	}
+	rep, err := decodeResult(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+// inputChanged tells whether the report's root says its input changed.
+func inputChanged(rep *reports.Report) bool {
+	for _, is := range rep.Tree.Issues {
+		if strings.Contains(is.Message, "the input changed while it was scanned") {
+			return true
+		}
+	}
+	return false
 }
 
 // decodeResult is the report of a result from a worker.
@@ -139,14 +160,7 @@ func TestGroupVouchesForLargeInputs(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "c-small.bin"), big[:1000], 0o644); err != nil {
 		t.Fatal(err)
 	}
-	inputs, _, err := pipeline.Discover([]string{dir}, pipeline.DiscoverOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	builds, _, err := pipeline.Group(context.Background(), inputs)
-	if err != nil || len(builds) != 2 {
-		t.Fatalf("%d builds, %v", len(builds), err)
-	}
+	builds := groupDir(t, dir, 2)
 	_, s1, s256 := digestsOf(big)
 	b := builds[0]
 	if b.Key != s256 || len(b.Inputs) != 2 || b.Vouched == nil || b.Vouched.SHA1 != s1 {
@@ -192,14 +206,7 @@ func TestVouchedDigestsAreTaken(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		inputs, _, err := pipeline.Discover([]string{dir}, pipeline.DiscoverOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		builds, _, err := pipeline.Group(context.Background(), inputs)
-		if err != nil || len(builds) != 3 {
-			t.Fatalf("%d builds, %v", len(builds), err)
-		}
+		builds := groupDir(t, dir, 3)
 		for _, b := range builds {
 			if b.Vouched == nil {
 				t.Fatalf("%s: not vouched", b.Inputs[0].Path)
@@ -215,19 +222,10 @@ func TestVouchedDigestsAreTaken(t *testing.T) {
 		}
 		cfg.Jobs, cfg.Cores = 1, c.cores
 		seen := 0
-		err = pipeline.Run(context.Background(), cfg, builds, func(r pipeline.Result) {
+		err := pipeline.Run(context.Background(), cfg, builds, func(r pipeline.Result) {
 			seen++
-			rep := r.Report
-			if rep == nil {
-				var derr error
-				if rep, derr = decodeResult(r); derr != nil {
-					t.Fatal(derr)
-				}
-			}
-			changed := false
-			for _, is := range rep.Tree.Issues {
-				changed = changed || strings.Contains(is.Message, "the input changed while it was scanned")
-			}
+			rep := reportOf(t, r)
+			changed := inputChanged(rep)
 			name := filepath.Base(r.Build.Inputs[0].Path)
 			m, s1, s256 := digestsOf(append([]byte(name), data...))
 			got := [4]string{rep.Tree.MD5, rep.Tree.SHA1, rep.Tree.SHA256, rep.Build.SHA1}
