@@ -32,16 +32,31 @@ func mustRead(name string) string {
 var TemplateFuncs = template.FuncMap{
 	"entry":        ShowEntry,
 	"verdictClass": VerdictClass,
-	"indent":       func(depth int) float64 { return 0.5 + 1.2*float64(depth) },
+	"indent":       indentEm,
 	"han":          HasHan,
 	"rel":          RelNode,
 	"seenCount":    seenCount,
-	"short": func(s string) string {
-		if len(s) > 16 {
-			return s[:16] + "…"
-		}
-		return s
-	},
+	"short":        shortHash,
+	// The build page's long tables (html_rows.go).
+	"entryItems":      entryItems,
+	"plainItems":      plainItems,
+	"cellRows":        cellRows,
+	"monoRows":        monoRows,
+	"treeRows":        treeRows,
+	"topEvidenceRows": topEvidenceRows,
+	"allEvidenceRows": allEvidenceRows,
+	"matchRows":       matchRows,
+}
+
+// indentEm is a tree row's indent, in em, for its depth.
+func indentEm(depth int) float64 { return 0.5 + 1.2*float64(depth) }
+
+// shortHash shortens a digest for a table cell.
+func shortHash(s string) string {
+	if len(s) > 16 {
+		return s[:16] + "…"
+	}
+	return s
 }
 
 // RelNode is a node id below the build file ("setup.exe!a.cab!Skype.exe"
@@ -140,8 +155,13 @@ func EncodeHTMLLinks(r *Report, l Links) ([]byte, error) {
 // makes v's strings safe for a terminal in place: render the page last.
 func EncodeHTMLView(v *View, schema string, l Links) ([]byte, error) {
 	v.sanitize(Terminal)
+	return renderBuildPage(buildPage, v, schema, l)
+}
+
+// renderBuildPage executes page (the build page's template) over v.
+func renderBuildPage(page *template.Template, v *View, schema string, l Links) ([]byte, error) {
 	var b bytes.Buffer
-	err := buildPage.Execute(&b, struct {
+	err := page.Execute(&b, struct {
 		V          *View
 		L          Links
 		CSS        template.CSS
