@@ -80,7 +80,7 @@ func FuzzRowsAsTemplate(f *testing.F) {
 			TopItems: []EvidenceItem{item, {}}, AllItems: []EvidenceItem{item, {Detail: b}},
 			KeywordLists: []KeywordList{{Name: a, Keywords: []string{a, b, c}, Added: []string{c}, Removed: []string{" " + a}, Duplicates: []string{b + " ×2"}},
 				{Name: b}},
-			Matches: []RuleMatch{{Rule: a, Node: b, Description: c, Tags: a, Strings: []string{b, c}, More: depth - 5}, {Rule: b}},
+			Matches:    []RuleMatch{{Rule: a, Node: b, Description: c, Tags: a, Strings: []string{b, c}, More: depth - 5}, {Rule: b}},
 			Installers: []InstallerView{{Node: a, Format: b, Tables: []Section{{Name: c, Columns: []string{a}, Rows: []Row{{a, b}, {c}}}}}},
 			TOMExtra:   []Section{{Name: a, Columns: []string{b}, Rows: []Row{{b, c}}}},
 			Apps:       []Section{{Name: c, Columns: []string{a}, Rows: []Row{{a, strings.Repeat(b, 2)}}}},
