@@ -38,14 +38,19 @@ var TemplateFuncs = template.FuncMap{
 	"seenCount":    seenCount,
 	"short":        shortHash,
 	// The build page's long tables (html_rows.go).
-	"entryItems":      entryItems,
-	"plainItems":      plainItems,
-	"cellRows":        cellRows,
-	"monoRows":        monoRows,
-	"treeRows":        treeRows,
-	"topEvidenceRows": topEvidenceRows,
-	"allEvidenceRows": allEvidenceRows,
-	"matchRows":       matchRows,
+	"entryItems":         entryItems,
+	"plainItems":         plainItems,
+	"cellRows":           cellRows,
+	"monoRows":           monoRows,
+	"treeRows":           treeRows,
+	"topEvidenceRows":    topEvidenceRows,
+	"allEvidenceRows":    allEvidenceRows,
+	"matchRows":          matchRows,
+	"endpointRows":       endpointRows,
+	"endpointDetailRows": endpointDetailRows,
+	"keywordListRows":    keywordListRows,
+	"signerRows":         signerRows,
+	"versionBlocks":      versionBlocks,
 }
 
 // indentEm is a tree row's indent, in em, for its depth.

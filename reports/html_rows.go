@@ -266,3 +266,125 @@ func matchRows(matches []RuleMatch) template.HTML {
 	}
 	return w.html()
 }
+
+// endpointRows are the summary's endpoint rows (orDash is the template's
+// `{{or . "-"}}`).
+func endpointRows(eps []Endpoint) template.HTML {
+	var w rowWriter
+	for _, e := range eps {
+		w.raw(`<tr><td class="mono">`)
+		w.text(e.Host)
+		w.raw("</td><td>")
+		w.text(orDash(e.Class))
+		w.raw("</td><td>")
+		w.text(orDash(e.Country))
+		w.raw(`</td><td class="num">` + strconv.Itoa(e.Places) + "</td></tr>\n")
+	}
+	return w.html()
+}
+
+// endpointDetailRows are the rows of the table of all endpoints.
+func endpointDetailRows(eps []Endpoint) template.HTML {
+	var w rowWriter
+	for _, e := range eps {
+		w.raw(`<tr><td class="mono">`)
+		w.text(e.Host)
+		w.raw("</td><td>")
+		w.text(orDash(e.Country))
+		w.raw(`</td><td class="mono">`)
+		w.text(e.Value)
+		w.raw("</td><td>")
+		w.text(e.Class)
+		w.raw("</td><td>")
+		w.text(e.Kind)
+		w.raw("</td><td>")
+		w.text(e.Encoding)
+		w.raw(`</td><td class="mono">`)
+		w.text(e.Node)
+		w.raw(`</td><td class="num">` + strconv.Itoa(e.Places) + "</td><td>")
+		w.text(e.Source)
+		w.raw("</td></tr>\n")
+	}
+	return w.html()
+}
+
+// keywordListRows are the rows of the keyword lists' detail table.
+func keywordListRows(lists []KeywordList) template.HTML {
+	var w rowWriter
+	for _, k := range lists {
+		w.raw("<tr><td>")
+		w.text(k.Name)
+		w.raw(`</td><td class="num">` + strconv.Itoa(k.Count) + `</td><td class="num">` + strconv.Itoa(k.Total) +
+			`</td><td class="num">` + strconv.Itoa(k.Normalized) + "</td><td>")
+		w.text(k.Family)
+		w.raw("</td><td>")
+		w.text(k.Snapshot)
+		w.raw("</td><td>")
+		w.text(k.Jaccard)
+		w.raw(`</td><td class="num">` + strconv.Itoa(len(k.Added)) + `</td><td class="num">` + strconv.Itoa(len(k.Removed)) + "</td><td>")
+		w.text(k.Cipher)
+		w.raw(`</td><td class="mono" title="`)
+		w.text(k.Key)
+		w.raw(`">`)
+		w.text(shortHash(k.Key))
+		w.raw("</td><td>")
+		w.text(k.Location)
+		w.raw(`</td><td class="mono" title="`)
+		w.text(k.Node)
+		w.raw(`">`)
+		w.text(RelNode(k.Node))
+		w.raw(`</td><td class="mono">`)
+		w.text(shortHash(k.SHA256))
+		w.raw("</td></tr>\n")
+	}
+	return w.html()
+}
+
+// signerRows are the Authenticode signers' rows.
+func signerRows(signers []Signer) template.HTML {
+	var w rowWriter
+	for _, s := range signers {
+		w.raw(`<tr><td class="mono">`)
+		w.text(s.Node)
+		w.raw("</td><td>")
+		w.text(s.Signer)
+		w.raw("</td><td>")
+		w.text(s.Issuer)
+		w.raw("</td><td>")
+		w.text(s.SigningTime)
+		w.raw("</td><td>" + strconv.FormatBool(s.DigestMatches) + "</td><td>")
+		w.text(s.ChainTrusted)
+		w.raw("</td></tr>\n")
+	}
+	return w.html()
+}
+
+// versionBlocks are the PEs' version-info tables.
+func versionBlocks(blocks []VersionBlock) template.HTML {
+	var w rowWriter
+	for _, v := range blocks {
+		w.raw(`<details open><summary class="mono">`)
+		w.text(v.Node)
+		if v.Table != "" {
+			w.raw(" [")
+			w.text(v.Table)
+			w.raw("]")
+		}
+		w.raw("</summary>\n" + `<table class="kv"><tr><th>FileVersion (fixed)</th><td>`)
+		w.text(v.FileVersion)
+		w.raw("</td></tr><tr><th>ProductVersion (fixed)</th><td>")
+		w.text(v.ProductVersion)
+		w.raw("</td></tr>\n")
+		for _, kv := range v.Strings {
+			w.raw("<tr><th>")
+			w.text(kv[0])
+			w.raw("</th><td")
+			w.lang(kv[1])
+			w.raw(">")
+			w.text(kv[1])
+			w.raw("</td></tr>")
+		}
+		w.raw("</table></details>\n")
+	}
+	return w.html()
+}

@@ -64,7 +64,8 @@ func TestRowsAsTemplate(t *testing.T) {
 
 // FuzzRowsAsTemplate: strings from a binary in every cell of every table
 // the page writes in Go (the tree, keyword lists, evidence, rule matches,
-// installer, TOM and app tables) render as the template renders them.
+// endpoints, signers, version info, installer, TOM and app tables) render
+// as the template renders them.
 func FuzzRowsAsTemplate(f *testing.F) {
 	f.Add("Skype.exe", "关键词", 3, int64(1234), "<b>&amp;'\"+</b>")
 	f.Add("\x00\xff\xfe bad utf-8 \xe4\xb8", " padded ", 0, int64(-1), "a+b=c")
@@ -84,7 +85,15 @@ func FuzzRowsAsTemplate(f *testing.F) {
 			Installers: []InstallerView{{Node: a, Format: b, Tables: []Section{{Name: c, Columns: []string{a}, Rows: []Row{{a, b}, {c}}}}}},
 			TOMExtra:   []Section{{Name: a, Columns: []string{b}, Rows: []Row{{b, c}}}},
 			Apps:       []Section{{Name: c, Columns: []string{a}, Rows: []Row{{a, strings.Repeat(b, 2)}}}},
+			Endpoints:  []Endpoint{{Value: a, Kind: b, Host: c, Class: a, Country: b, Encoding: c, Node: a, Places: depth, Source: b}, {Host: a}},
+			Signers:    []Signer{{Node: a, Signer: b, Issuer: c, SigningTime: a, DigestMatches: depth%2 == 0, ChainTrusted: b}},
+			Versions: []VersionBlock{{Node: a, FileVersion: b, ProductVersion: c, Table: a, Strings: [][2]string{{a, b}, {c, a}}},
+				{Node: b}},
 		}
+		v.KeywordLists[0].Family, v.KeywordLists[0].Snapshot, v.KeywordLists[0].Jaccard = a, b, c
+		v.KeywordLists[0].Cipher, v.KeywordLists[0].Key, v.KeywordLists[0].Location = b, c+a, a
+		v.KeywordLists[0].Node, v.KeywordLists[0].SHA256 = c+"!"+a, b+c
+		v.KeywordLists[0].Count, v.KeywordLists[0].Total, v.KeywordLists[0].Normalized = depth, int(size%1000), -depth
 		checkAsTemplate(t, "fuzz", v, Links{})
 	})
 }
