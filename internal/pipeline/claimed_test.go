@@ -151,7 +151,7 @@ func digestsOf(b []byte) (string, string, string) {
 func TestGroupVouchesForLargeInputs(t *testing.T) {
 	defer pipeline.SetVouchAbove(64 << 10)()
 	dir := t.TempDir()
-	big := []byte(strings.Repeat("large input ", 40000)) // 480,000 bytes: 1 MiB chunks and a short one
+	big := []byte(strings.Repeat("large input ", 230000)) // 2,760,000 bytes: two 1 MiB chunks and a short one
 	for _, name := range []string{"a-big.bin", "b-copy.bin"} {
 		if err := os.WriteFile(filepath.Join(dir, name), big, 0o644); err != nil {
 			t.Fatal(err)
