@@ -64,71 +64,97 @@ func (w *rowWriter) lang(s string) {
 func (w *rowWriter) item(open, s string) {
 	w.raw(open)
 	w.lang(s)
-	w.raw(">")
+	w.wrap(">", s, "</li>")
+}
+
+// wrap writes open, s escaped, then close.
+func (w *rowWriter) wrap(open, s, close string) {
+	w.raw(open)
 	w.text(s)
-	w.raw("</li>")
+	w.raw(close)
+}
+
+// td writes one cell: `<td` attrs `>`, s escaped, `</td>`.
+func (w *rowWriter) td(attrs, s string) {
+	w.wrap("<td"+attrs+">", s, "</td>")
+}
+
+// num writes a number's cell.
+func (w *rowWriter) num(n int) { w.td(` class="num"`, strconv.Itoa(n)) }
+
+// tds writes plain cells.
+func (w *rowWriter) tds(cells ...string) {
+	for _, c := range cells {
+		w.td("", c)
+	}
+}
+
+// tdLang writes a cell marked as Han text when it is.
+func (w *rowWriter) tdLang(s string) {
+	w.raw("<td")
+	w.lang(s)
+	w.wrap(">", s, "</td>")
+}
+
+// tdTitled writes `<td class="mono" title="full">shown</td>`.
+func (w *rowWriter) tdTitled(attrs, full, shown string) {
+	w.wrap("<td"+attrs+` title="`, full, `">`)
+	w.text(shown)
+	w.raw("</td>")
 }
 
 func (w *rowWriter) html() template.HTML { return template.HTML(w.b.String()) }
 
-// entryItems is `{{range .}}<li{{if han .}} lang="zh"{{end}}>{{entry .}}</li>{{end}}`.
-func entryItems(entries []string) template.HTML {
+// rowsOf writes row for every item.
+func rowsOf[T any](items []T, row func(w *rowWriter, it T)) template.HTML {
 	var w rowWriter
-	for _, e := range entries {
-		w.raw("<li")
-		w.lang(e)
-		w.raw(">")
-		w.text(ShowEntry(e))
-		w.raw("</li>")
+	for _, it := range items {
+		row(&w, it)
 	}
 	return w.html()
+}
+
+// entryItems is `{{range .}}<li{{if han .}} lang="zh"{{end}}>{{entry .}}</li>{{end}}`.
+func entryItems(entries []string) template.HTML {
+	return rowsOf(entries, func(w *rowWriter, e string) {
+		w.raw("<li")
+		w.lang(e)
+		w.wrap(">", ShowEntry(e), "</li>")
+	})
 }
 
 // plainItems is `{{range .}}<li{{if han .}} lang="zh"{{end}}>{{.}}</li>{{end}}`.
 func plainItems(items []string) template.HTML {
-	var w rowWriter
-	for _, s := range items {
+	return rowsOf(items, func(w *rowWriter, s string) {
 		w.item("<li", s)
-	}
-	return w.html()
+	})
 }
 
 // cellRows is `{{range .}}<tr>{{range .}}<td{{if han .}} lang="zh"{{end}}>{{.}}</td>{{end}}</tr>` and a newline.
 func cellRows(rows []Row) template.HTML {
-	var w rowWriter
-	for _, r := range rows {
+	return rowsOf(rows, func(w *rowWriter, r Row) {
 		w.raw("<tr>")
 		for _, c := range r {
-			w.raw("<td")
-			w.lang(c)
-			w.raw(">")
-			w.text(c)
-			w.raw("</td>")
+			w.tdLang(c)
 		}
 		w.raw("</tr>\n")
-	}
-	return w.html()
+	})
 }
 
 // monoRows is `{{range .}}<tr>{{range .}}<td class="mono">{{.}}</td>{{end}}</tr>` and a newline.
 func monoRows(rows []Row) template.HTML {
-	var w rowWriter
-	for _, r := range rows {
+	return rowsOf(rows, func(w *rowWriter, r Row) {
 		w.raw("<tr>")
 		for _, c := range r {
-			w.raw(`<td class="mono">`)
-			w.text(c)
-			w.raw("</td>")
+			w.td(` class="mono"`, c)
 		}
 		w.raw("</tr>\n")
-	}
-	return w.html()
+	})
 }
 
 // treeRows are the file tree's rows, one a node.
 func treeRows(nodes []NodeView) template.HTML {
-	var w rowWriter
-	for _, n := range nodes {
+	return rowsOf(nodes, func(w *rowWriter, n NodeView) {
 		w.raw("<tr")
 		if len(n.Issues) > 0 {
 			w.raw(` class="has-issue"`)
@@ -140,31 +166,21 @@ func treeRows(nodes []NodeView) template.HTML {
 		w.raw(">")
 		w.text(n.Name)
 		if n.Extractor != "" {
-			w.raw(" <small>via ")
-			w.text(n.Extractor)
-			w.raw("</small>")
+			w.wrap(" <small>via ", n.Extractor, "</small>")
 		}
-		w.raw("</td><td>")
-		w.text(n.Type)
-		w.raw(`</td><td class="num">` + strconv.FormatInt(n.Size, 10) + `</td><td class="mono">`)
+		w.wrap("</td><td>", n.Type, `</td><td class="num">`+strconv.FormatInt(n.Size, 10)+`</td><td class="mono">`)
 		w.text(shortHash(n.SHA256))
 		w.raw("</td>\n<td>")
 		if n.DuplicateOf != "" {
-			w.raw(`<div class="dup">same bytes as <span class="mono">`)
-			w.text(n.DuplicateOf)
-			w.raw("</span></div>")
+			w.wrap(`<div class="dup">same bytes as <span class="mono">`, n.DuplicateOf, "</span></div>")
 		}
 		if len(n.Matches) > 0 || len(n.Findings) > 0 || len(n.Issues) > 0 {
 			w.raw(`<ul class="cell">`)
 			for _, s := range n.Issues {
-				w.raw(`<li class="issue">issue `)
-				w.text(s)
-				w.raw("</li>")
+				w.wrap(`<li class="issue">issue `, s, "</li>")
 			}
 			for _, s := range n.Matches {
-				w.raw(`<li class="match">match `)
-				w.text(s)
-				w.raw("</li>")
+				w.wrap(`<li class="match">match `, s, "</li>")
 			}
 			for _, s := range n.Findings {
 				w.item(`<li class="finding"`, s)
@@ -172,78 +188,48 @@ func treeRows(nodes []NodeView) template.HTML {
 			w.raw("</ul>")
 		}
 		w.raw("</td></tr>\n")
-	}
-	return w.html()
+	})
 }
 
 // topEvidenceRows are the summary's evidence rows.
 func topEvidenceRows(items []EvidenceItem) template.HTML {
-	var w rowWriter
-	for _, it := range items {
-		w.raw(`<tr><td class="num">`)
-		w.text(it.Weight)
-		w.raw("</td><td>")
+	return rowsOf(items, func(w *rowWriter, it EvidenceItem) {
+		w.raw("<tr>")
+		w.td(` class="num"`, it.Weight)
+		w.raw("<td>")
 		w.text(it.Provenance)
 		if it.Also != "" {
-			w.raw("<br><small>also ")
-			w.text(it.Also)
-			w.raw("</small>")
+			w.wrap("<br><small>also ", it.Also, "</small>")
 		}
-		w.raw(`</td><td class="mono" title="`)
-		w.text(it.Node)
-		w.raw(`">`)
-		w.text(RelNode(it.Node))
-		w.raw("</td><td")
-		w.lang(it.Detail)
-		w.raw(">")
-		w.text(it.Detail)
-		w.raw(`</td><td class="num" title="`)
-		w.text(it.Seen)
-		w.raw(`">`)
-		w.text(seenCount(it.Seen))
-		w.raw("</td></tr>\n")
-	}
-	return w.html()
+		w.raw("</td>")
+		w.tdTitled(` class="mono"`, it.Node, RelNode(it.Node))
+		w.tdLang(it.Detail)
+		w.tdTitled(` class="num"`, it.Seen, seenCount(it.Seen))
+		w.raw("</tr>\n")
+	})
 }
 
 // allEvidenceRows are the rows of the table of all evidence.
 func allEvidenceRows(items []EvidenceItem) template.HTML {
-	var w rowWriter
-	for _, it := range items {
-		w.raw(`<tr><td class="num">`)
-		w.text(it.Weight)
-		w.raw("</td><td>")
-		w.text(it.Provenance)
-		w.raw("</td><td>")
-		w.text(it.Source)
-		w.raw(`</td><td class="mono">`)
-		w.text(it.Node)
-		w.raw("</td><td>")
-		w.text(it.Seen)
-		w.raw("</td><td")
-		w.lang(it.Detail)
-		w.raw(">")
-		w.text(it.Detail)
-		w.raw("</td></tr>\n")
-	}
-	return w.html()
+	return rowsOf(items, func(w *rowWriter, it EvidenceItem) {
+		w.raw("<tr>")
+		w.td(` class="num"`, it.Weight)
+		w.tds(it.Provenance, it.Source)
+		w.td(` class="mono"`, it.Node)
+		w.tds(it.Seen)
+		w.tdLang(it.Detail)
+		w.raw("</tr>\n")
+	})
 }
 
 // matchRows are the rule matches' rows.
 func matchRows(matches []RuleMatch) template.HTML {
-	var w rowWriter
-	for _, m := range matches {
-		w.raw("<tr><td><code>")
-		w.text(m.Rule)
-		w.raw("</code>")
+	return rowsOf(matches, func(w *rowWriter, m RuleMatch) {
+		w.wrap("<tr><td><code>", m.Rule, "</code>")
 		if m.Tags != "" {
-			w.raw("<br><small>tags: ")
-			w.text(m.Tags)
-			w.raw("</small>")
+			w.wrap("<br><small>tags: ", m.Tags, "</small>")
 		}
-		w.raw(`</td><td class="mono">`)
-		w.text(m.Node)
-		w.raw("</td><td>")
+		w.wrap(`</td><td class="mono">`, m.Node, "</td><td>")
 		if m.Description != "" {
 			w.text(m.Description)
 		} else {
@@ -263,128 +249,82 @@ func matchRows(matches []RuleMatch) template.HTML {
 			w.raw("-")
 		}
 		w.raw("</td></tr>\n")
-	}
-	return w.html()
+	})
 }
 
 // endpointRows are the summary's endpoint rows (orDash is the template's
 // `{{or . "-"}}`).
 func endpointRows(eps []Endpoint) template.HTML {
-	var w rowWriter
-	for _, e := range eps {
-		w.raw(`<tr><td class="mono">`)
-		w.text(e.Host)
-		w.raw("</td><td>")
-		w.text(orDash(e.Class))
-		w.raw("</td><td>")
-		w.text(orDash(e.Country))
-		w.raw(`</td><td class="num">` + strconv.Itoa(e.Places) + "</td></tr>\n")
-	}
-	return w.html()
+	return rowsOf(eps, func(w *rowWriter, e Endpoint) {
+		w.raw("<tr>")
+		w.td(` class="mono"`, e.Host)
+		w.tds(orDash(e.Class), orDash(e.Country))
+		w.num(e.Places)
+		w.raw("</tr>\n")
+	})
 }
 
 // endpointDetailRows are the rows of the table of all endpoints.
 func endpointDetailRows(eps []Endpoint) template.HTML {
-	var w rowWriter
-	for _, e := range eps {
-		w.raw(`<tr><td class="mono">`)
-		w.text(e.Host)
-		w.raw("</td><td>")
-		w.text(orDash(e.Country))
-		w.raw(`</td><td class="mono">`)
-		w.text(e.Value)
-		w.raw("</td><td>")
-		w.text(e.Class)
-		w.raw("</td><td>")
-		w.text(e.Kind)
-		w.raw("</td><td>")
-		w.text(e.Encoding)
-		w.raw(`</td><td class="mono">`)
-		w.text(e.Node)
-		w.raw(`</td><td class="num">` + strconv.Itoa(e.Places) + "</td><td>")
-		w.text(e.Source)
-		w.raw("</td></tr>\n")
-	}
-	return w.html()
+	return rowsOf(eps, func(w *rowWriter, e Endpoint) {
+		w.raw("<tr>")
+		w.td(` class="mono"`, e.Host)
+		w.tds(orDash(e.Country))
+		w.td(` class="mono"`, e.Value)
+		w.tds(e.Class, e.Kind, e.Encoding)
+		w.td(` class="mono"`, e.Node)
+		w.num(e.Places)
+		w.tds(e.Source)
+		w.raw("</tr>\n")
+	})
 }
 
 // keywordListRows are the rows of the keyword lists' detail table.
 func keywordListRows(lists []KeywordList) template.HTML {
-	var w rowWriter
-	for _, k := range lists {
-		w.raw("<tr><td>")
-		w.text(k.Name)
-		w.raw(`</td><td class="num">` + strconv.Itoa(k.Count) + `</td><td class="num">` + strconv.Itoa(k.Total) +
-			`</td><td class="num">` + strconv.Itoa(k.Normalized) + "</td><td>")
-		w.text(k.Family)
-		w.raw("</td><td>")
-		w.text(k.Snapshot)
-		w.raw("</td><td>")
-		w.text(k.Jaccard)
-		w.raw(`</td><td class="num">` + strconv.Itoa(len(k.Added)) + `</td><td class="num">` + strconv.Itoa(len(k.Removed)) + "</td><td>")
-		w.text(k.Cipher)
-		w.raw(`</td><td class="mono" title="`)
-		w.text(k.Key)
-		w.raw(`">`)
-		w.text(shortHash(k.Key))
-		w.raw("</td><td>")
-		w.text(k.Location)
-		w.raw(`</td><td class="mono" title="`)
-		w.text(k.Node)
-		w.raw(`">`)
-		w.text(RelNode(k.Node))
-		w.raw(`</td><td class="mono">`)
-		w.text(shortHash(k.SHA256))
-		w.raw("</td></tr>\n")
-	}
-	return w.html()
+	return rowsOf(lists, func(w *rowWriter, k KeywordList) {
+		w.raw("<tr>")
+		w.tds(k.Name)
+		w.num(k.Count)
+		w.num(k.Total)
+		w.num(k.Normalized)
+		w.tds(k.Family, k.Snapshot, k.Jaccard)
+		w.num(len(k.Added))
+		w.num(len(k.Removed))
+		w.tds(k.Cipher)
+		w.tdTitled(` class="mono"`, k.Key, shortHash(k.Key))
+		w.tds(k.Location)
+		w.tdTitled(` class="mono"`, k.Node, RelNode(k.Node))
+		w.td(` class="mono"`, shortHash(k.SHA256))
+		w.raw("</tr>\n")
+	})
 }
 
 // signerRows are the Authenticode signers' rows.
 func signerRows(signers []Signer) template.HTML {
-	var w rowWriter
-	for _, s := range signers {
-		w.raw(`<tr><td class="mono">`)
-		w.text(s.Node)
-		w.raw("</td><td>")
-		w.text(s.Signer)
-		w.raw("</td><td>")
-		w.text(s.Issuer)
-		w.raw("</td><td>")
-		w.text(s.SigningTime)
-		w.raw("</td><td>" + strconv.FormatBool(s.DigestMatches) + "</td><td>")
-		w.text(s.ChainTrusted)
-		w.raw("</td></tr>\n")
-	}
-	return w.html()
+	return rowsOf(signers, func(w *rowWriter, s Signer) {
+		w.raw("<tr>")
+		w.td(` class="mono"`, s.Node)
+		w.tds(s.Signer, s.Issuer, s.SigningTime, strconv.FormatBool(s.DigestMatches), s.ChainTrusted)
+		w.raw("</tr>\n")
+	})
 }
 
 // versionBlocks are the PEs' version-info tables.
 func versionBlocks(blocks []VersionBlock) template.HTML {
-	var w rowWriter
-	for _, v := range blocks {
+	return rowsOf(blocks, func(w *rowWriter, v VersionBlock) {
 		w.raw(`<details open><summary class="mono">`)
 		w.text(v.Node)
 		if v.Table != "" {
-			w.raw(" [")
-			w.text(v.Table)
-			w.raw("]")
+			w.wrap(" [", v.Table, "]")
 		}
-		w.raw("</summary>\n" + `<table class="kv"><tr><th>FileVersion (fixed)</th><td>`)
-		w.text(v.FileVersion)
-		w.raw("</td></tr><tr><th>ProductVersion (fixed)</th><td>")
+		w.wrap("</summary>\n"+`<table class="kv"><tr><th>FileVersion (fixed)</th><td>`, v.FileVersion, "</td></tr><tr><th>ProductVersion (fixed)</th><td>")
 		w.text(v.ProductVersion)
 		w.raw("</td></tr>\n")
 		for _, kv := range v.Strings {
-			w.raw("<tr><th>")
-			w.text(kv[0])
-			w.raw("</th><td")
+			w.wrap("<tr><th>", kv[0], "</th><td")
 			w.lang(kv[1])
-			w.raw(">")
-			w.text(kv[1])
-			w.raw("</td></tr>")
+			w.wrap(">", kv[1], "</td></tr>")
 		}
 		w.raw("</table></details>\n")
-	}
-	return w.html()
+	})
 }
