@@ -18,7 +18,6 @@ import (
 	"sort"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/tomscan/tomscan/internal/artifact"
@@ -95,37 +94,22 @@ type Build struct {
 // whose input still has Stamp takes the SHA-1 and the key as its SHA-256
 // instead of reading the whole input once more to make them, and checks the
 // stamp again after the walk: a file written to in between has another
-// stamp (its change time, which no one can set back, moves), and its report
-// says so (checkVouched). Group makes the SHA-1 on a core of its own beside
-// the SHA-256, which runs at the same speed; the MD5, at half that speed,
-// would hold every scan up: the worker makes it beside its walk.
+// stamp, and its report says so (checkVouched). Group makes the SHA-1 on a
+// core of its own beside the SHA-256, which runs at the same speed; the
+// MD5, at half that speed, would hold every scan up: the worker makes it
+// beside its walk.
 type Vouched struct {
-	SHA1  string    `json:"sha1"`
-	Stamp FileStamp `json:"stamp"`
-}
-
-// FileStamp is what tells a file that was written to from one that was
-// not: its identity, size, and modification and change times.
-type FileStamp struct {
-	Dev      uint64 `json:"dev"`
-	Ino      uint64 `json:"ino"`
-	Size     int64  `json:"size"`
-	ModNs    int64  `json:"mod_ns"`
-	ChangeNs int64  `json:"change_ns"`
+	SHA1  string             `json:"sha1"`
+	Stamp artifact.FileStamp `json:"stamp"`
 }
 
 // stampOf is f's stamp now; false where the system gives no change time.
-func stampOf(f *os.File) (FileStamp, bool) {
+func stampOf(f *os.File) (artifact.FileStamp, bool) {
 	fi, err := f.Stat()
 	if err != nil {
-		return FileStamp{}, false
+		return artifact.FileStamp{}, false
 	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return FileStamp{}, false
-	}
-	return FileStamp{Dev: uint64(st.Dev), Ino: uint64(st.Ino), Size: fi.Size(), ModNs: fi.ModTime().UnixNano(),
-		ChangeNs: time.Unix(int64(st.Ctim.Sec), int64(st.Ctim.Nsec)).UnixNano()}, true
+	return artifact.StampOf(fi)
 }
 
 // vouchAbove is the smallest input Group makes the SHA-1 of: below it a
@@ -524,7 +508,7 @@ func scanBuild(ctx context.Context, cfg Config, a *analyzer, b *Build) (rep *rep
 // with it. A file written to meanwhile was scanned as other bytes than those
 // digests are of, or as a mix: its MD5 and SHA-1 are dropped, and an issue
 // says so; the SHA-256 stays, as the build's key, named as such.
-func checkVouched(root *artifact.Node, f *os.File, was FileStamp) {
+func checkVouched(root *artifact.Node, f *os.File, was artifact.FileStamp) {
 	if stillStamped(f, was) {
 		return
 	}
@@ -535,7 +519,7 @@ func checkVouched(root *artifact.Node, f *os.File, was FileStamp) {
 }
 
 // stillStamped tells whether f has the stamp was, once it has been read.
-func stillStamped(f *os.File, was FileStamp) bool {
+func stillStamped(f *os.File, was artifact.FileStamp) bool {
 	if testAfterRead != nil {
 		testAfterRead(f.Name())
 	}

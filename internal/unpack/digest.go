@@ -9,7 +9,6 @@ import (
 	"hash"
 	"io"
 	"os"
-	"syscall"
 	"time"
 
 	"github.com/tomscan/tomscan/internal/artifact"
@@ -172,12 +171,9 @@ func besideDigests(blob *artifact.Blob, before os.FileInfo, claimed string, with
 // changed tells whether a file was written to between two stats: its
 // size, modification time or change time (which no one can set back) differ.
 func changed(before, after os.FileInfo) bool {
-	if before.Size() != after.Size() || !before.ModTime().Equal(after.ModTime()) {
-		return true
-	}
-	b, ok1 := before.Sys().(*syscall.Stat_t)
-	a, ok2 := after.Sys().(*syscall.Stat_t)
-	return ok1 && ok2 && (b.Ctim != a.Ctim || b.Ino != a.Ino || b.Dev != a.Dev)
+	b, _ := artifact.StampOf(before)
+	a, _ := artifact.StampOf(after)
+	return a != b
 }
 
 // changedSince is the issue of an input whose bytes are not those its
