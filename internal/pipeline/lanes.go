@@ -176,8 +176,7 @@ func (a *analyzer) goLane(f func(*rules.Scanner), done chan struct{}) bool {
 					close(ran)
 				}
 				ran = next.done
-				next.scanner = s
-				a.laneStages(next)
+				a.runPending(next, s)
 			}
 		}()
 		return true
@@ -216,9 +215,18 @@ func (l *lanes) takeBack(p *pendingVisit) *pendingVisit {
 
 // runHere runs a node taken back from the backlog on the walk.
 func (a *analyzer) runHere(p *pendingVisit) {
-	p.scanner = a.scanner
-	a.laneStages(p)
+	a.runPending(p, a.scanner)
 	close(p.done)
+}
+
+// closed tells whether ch is closed, without waiting.
+func closed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
 
 // laneStages are the stages a lane runs: strings, then YARA. They write
@@ -257,13 +265,7 @@ func (a *analyzer) commitOldest() {
 		if l.takeBack(p) != nil {
 			a.runHere(p)
 		}
-	wait:
-		for {
-			select {
-			case <-p.done:
-				break wait
-			default:
-			}
+		for !closed(p.done) {
 			q := l.takeBack(nil)
 			if q == nil {
 				<-p.done

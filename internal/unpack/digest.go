@@ -55,7 +55,6 @@ type digests struct {
 type pendingDigest struct {
 	n         *artifact.Node
 	claimed   string // the SHA-256 the caller gave for the bytes, checked here; "" if none
-	keepSHA1  bool   // the node's SHA-1 is the caller's (vouched): only the MD5 is made
 	md5, sha1 string
 	sha256    string // made only to check claimed
 	err       error
@@ -111,10 +110,13 @@ func (d *digests) beside(n *artifact.Node, blob *artifact.Blob, before os.FileIn
 	if d.spare == nil || blob.Size() < digestBeside {
 		return nil
 	}
-	p := &pendingDigest{n: n, claimed: claimed, keepSHA1: n.SHA1 != "", done: make(chan struct{})}
+	// A node with a SHA-1 already has the caller's (vouched): only the
+	// MD5 is made, and finish keeps it.
+	p := &pendingDigest{n: n, claimed: claimed, done: make(chan struct{})}
+	withSHA1 := n.SHA1 == ""
 	run := func() {
 		defer close(p.done)
-		p.md5, p.sha1, p.sha256, p.err = besideDigests(blob, before, claimed, !p.keepSHA1)
+		p.md5, p.sha1, p.sha256, p.err = besideDigests(blob, before, claimed, withSHA1)
 	}
 	if !d.spare.TryGo(run) {
 		return nil
@@ -202,7 +204,7 @@ func (d *digests) finish() {
 			continue
 		}
 		p.n.MD5 = p.md5
-		if !p.keepSHA1 {
+		if p.n.SHA1 == "" {
 			p.n.SHA1 = p.sha1
 		}
 		if p.claimed != "" && p.sha256 != p.claimed {

@@ -133,10 +133,10 @@ func (b *build) process(ctx context.Context, n *artifact.Node, parent *artifact.
 	if claimed != "" && !vouched {
 		wait = b.digests.startClaimed(n, blob, claimed)
 	}
+	if wait != nil {
+		defer wait() // before the blob is released
+	}
 	if vouched || wait != nil {
-		if wait != nil {
-			defer wait() // before the blob is released
-		}
 		n.SHA256, n.Size, n.Type = claimed, blob.Size(), filetype.Sniff(blob.Head(filetype.HeadSize))
 	} else {
 		// A spilled blob with no spare core is hashed in one pass, all

@@ -59,10 +59,8 @@ func Find(ctx context.Context, r io.Reader) (int64, error) {
 			return -1, err
 		}
 		n, err := io.ReadFull(r, buf[:chunk])
-		for off := 0; off+4+len(signature) <= n; off += 512 {
-			if bytes.Equal(buf[off+4:off+4+len(signature)], signature) {
-				return base + int64(off), nil
-			}
+		if off := FindBytes(buf[:n]); off >= 0 {
+			return base + off, nil
 		}
 		if err != nil {
 			if err == io.EOF || err == io.ErrUnexpectedEOF {
@@ -74,7 +72,8 @@ func Find(ctx context.Context, r io.Reader) (int64, error) {
 	}
 }
 
-// FindBytes is Find over bytes in memory.
+// FindBytes is Find over bytes in memory (and Find's search of each chunk
+// it reads, which starts on a sector).
 func FindBytes(data []byte) int64 {
 	for off := 0; off+4+len(signature) <= len(data); off += 512 {
 		if bytes.Equal(data[off+4:off+4+len(signature)], signature) {
