@@ -32,10 +32,7 @@ func mustRead(name string) string {
 var TemplateFuncs = template.FuncMap{
 	"entry":        ShowEntry,
 	"verdictClass": VerdictClass,
-	"indent":       indentEm,
 	"han":          HasHan,
-	"rel":          RelNode,
-	"seenCount":    seenCount,
 	"short":        shortHash,
 	// The build page's long tables (html_rows.go).
 	"entryItems":         entryItems,

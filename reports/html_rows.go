@@ -59,12 +59,13 @@ func (w *rowWriter) lang(s string) {
 	}
 }
 
-// item writes `<li{{if han .}} lang="zh"{{end}}>{{.}}</li>`, with open
-// instead of `<li`.
-func (w *rowWriter) item(open, s string) {
+// marked writes open, the template's `{{if han .}} lang="zh"{{end}}` for
+// s, ">", s escaped, then close: `marked("<li", s, "</li>")` is
+// `<li{{if han .}} lang="zh"{{end}}>{{.}}</li>`.
+func (w *rowWriter) marked(open, s, close string) {
 	w.raw(open)
 	w.lang(s)
-	w.wrap(">", s, "</li>")
+	w.wrap(">", s, close)
 }
 
 // wrap writes open, s escaped, then close.
@@ -89,14 +90,7 @@ func (w *rowWriter) tds(cells ...string) {
 	}
 }
 
-// tdLang writes a cell marked as Han text when it is.
-func (w *rowWriter) tdLang(s string) {
-	w.raw("<td")
-	w.lang(s)
-	w.wrap(">", s, "</td>")
-}
-
-// tdTitled writes `<td class="mono" title="full">shown</td>`.
+// tdTitled writes `<td` attrs ` title="full">shown</td>`.
 func (w *rowWriter) tdTitled(attrs, full, shown string) {
 	w.wrap("<td"+attrs+` title="`, full, `">`)
 	w.text(shown)
@@ -126,7 +120,7 @@ func entryItems(entries []string) template.HTML {
 // plainItems is `{{range .}}<li{{if han .}} lang="zh"{{end}}>{{.}}</li>{{end}}`.
 func plainItems(items []string) template.HTML {
 	return rowsOf(items, func(w *rowWriter, s string) {
-		w.item("<li", s)
+		w.marked("<li", s, "</li>")
 	})
 }
 
@@ -135,7 +129,7 @@ func cellRows(rows []Row) template.HTML {
 	return rowsOf(rows, func(w *rowWriter, r Row) {
 		w.raw("<tr>")
 		for _, c := range r {
-			w.tdLang(c)
+			w.marked("<td", c, "</td>")
 		}
 		w.raw("</tr>\n")
 	})
@@ -161,10 +155,7 @@ func treeRows(nodes []NodeView) template.HTML {
 		}
 		// A CSS value in an attribute: html/template's filter passes a
 		// number as fmt prints it, and it holds nothing to escape.
-		w.raw(`><td class="tree mono" style="padding-left:` + fmt.Sprint(indentEm(n.Depth)) + `em"`)
-		w.lang(n.Name)
-		w.raw(">")
-		w.text(n.Name)
+		w.marked(`><td class="tree mono" style="padding-left:`+fmt.Sprint(indentEm(n.Depth))+`em"`, n.Name, "")
 		if n.Extractor != "" {
 			w.wrap(" <small>via ", n.Extractor, "</small>")
 		}
@@ -183,7 +174,7 @@ func treeRows(nodes []NodeView) template.HTML {
 				w.wrap(`<li class="match">match `, s, "</li>")
 			}
 			for _, s := range n.Findings {
-				w.item(`<li class="finding"`, s)
+				w.marked(`<li class="finding"`, s, "</li>")
 			}
 			w.raw("</ul>")
 		}
@@ -203,7 +194,7 @@ func topEvidenceRows(items []EvidenceItem) template.HTML {
 		}
 		w.raw("</td>")
 		w.tdTitled(` class="mono"`, it.Node, RelNode(it.Node))
-		w.tdLang(it.Detail)
+		w.marked("<td", it.Detail, "</td>")
 		w.tdTitled(` class="num"`, it.Seen, seenCount(it.Seen))
 		w.raw("</tr>\n")
 	})
@@ -217,7 +208,7 @@ func allEvidenceRows(items []EvidenceItem) template.HTML {
 		w.tds(it.Provenance, it.Source)
 		w.td(` class="mono"`, it.Node)
 		w.tds(it.Seen)
-		w.tdLang(it.Detail)
+		w.marked("<td", it.Detail, "</td>")
 		w.raw("</tr>\n")
 	})
 }
@@ -230,16 +221,11 @@ func matchRows(matches []RuleMatch) template.HTML {
 			w.wrap("<br><small>tags: ", m.Tags, "</small>")
 		}
 		w.wrap(`</td><td class="mono">`, m.Node, "</td><td>")
-		if m.Description != "" {
-			w.text(m.Description)
-		} else {
-			w.raw("-")
-		}
-		w.raw("</td><td>")
+		w.wrap("", orDash(m.Description), "</td><td>")
 		if len(m.Strings) > 0 {
 			w.raw(`<ul class="cell mono">`)
 			for _, s := range m.Strings {
-				w.item("<li", s)
+				w.marked("<li", s, "</li>")
 			}
 			if m.More != 0 {
 				w.raw("<li>… " + strconv.Itoa(m.More) + " more in report.json</li>")
@@ -321,9 +307,8 @@ func versionBlocks(blocks []VersionBlock) template.HTML {
 		w.text(v.ProductVersion)
 		w.raw("</td></tr>\n")
 		for _, kv := range v.Strings {
-			w.wrap("<tr><th>", kv[0], "</th><td")
-			w.lang(kv[1])
-			w.wrap(">", kv[1], "</td></tr>")
+			w.wrap("<tr><th>", kv[0], "</th>")
+			w.marked("<td", kv[1], "</td></tr>")
 		}
 		w.raw("</table></details>\n")
 	})

@@ -10,8 +10,11 @@ import (
 )
 
 // referencePage is the build page's template as it was before its long
-// tables were written in Go (html_rows.go): every row by html/template.
-var referencePage = template.Must(template.New("build.reference.html.tmpl").Funcs(TemplateFuncs).ParseFiles("testdata/build.reference.html.tmpl"))
+// tables were written in Go (html_rows.go): every row by html/template,
+// with the helpers its rows called then.
+var referencePage = template.Must(template.New("build.reference.html.tmpl").Funcs(TemplateFuncs).
+	Funcs(template.FuncMap{"indent": indentEm, "rel": RelNode, "seenCount": seenCount}).
+	ParseFiles("testdata/build.reference.html.tmpl"))
 
 // checkAsTemplate renders v with the page and with the reference template
 // and fails on the first byte they differ at.
