@@ -331,8 +331,9 @@ func TestDotNetHeader(t *testing.T) {
 func TestGBKNotKoreanUTF16(t *testing.T) {
 	korean := "산도료"
 	raw := utf16z(korean)
+	tt := loadTextTables()
 	for i := 0; i+3 < len(raw); i += 2 {
-		if r := gbkHanzi(raw[i], raw[i+1]); !gb2312Level1.has(r) || !hangulKSX1001.has(rune(raw[i])|rune(raw[i+1])<<8) {
+		if r := gbkHanzi(raw[i], raw[i+1]); !tt.gb2312Level1.has(r) || !tt.hangul.has(rune(raw[i])|rune(raw[i+1])<<8) {
 			t.Fatalf("test data: %x reads %c, not a level-1 hanzi, or is no KS X 1001 syllable", raw[i:i+2], r)
 		}
 	}

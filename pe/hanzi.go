@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"math/bits"
 	"strings"
+	"sync"
 
 	"golang.org/x/text/encoding/korean"
 	"golang.org/x/text/encoding/simplifiedchinese"
@@ -50,7 +51,6 @@ func (h *hanziSet) count() int {
 // frequentHan holds the ~1,300 most frequent characters (Unihan kFrequency
 // 1-3) in both scripts: a GBK run of two or three hanzi, where GB 2312
 // level 1 alone lets one random pair in ten through, must be made of them.
-var gb2312Level1, commonHan, frequentHan = loadCommonHanzi(hanziCommonText)
 
 func loadCommonHanzi(text string) (gb, common, frequent *hanziSet) {
 	gb, common, frequent = new(hanziSet), new(hanziSet), new(hanziSet)
@@ -82,8 +82,7 @@ func loadCommonHanzi(text string) (gb, common, frequent *hanziSet) {
 
 // gb2312Hanzi maps a GB2312 hanzi pair (lead 0xB0..0xF7, trail 0xA1..0xFE)
 // to its rune, decoded once with x/text's GB18030 decoder.
-var gb2312Hanzi = func() *[72 * 94]rune {
-	var t [72 * 94]rune
+func makeGB2312Hanzi(t *[72 * 94]rune) {
 	dec := simplifiedchinese.GB18030.NewDecoder()
 	for lead := 0xB0; lead <= 0xF7; lead++ {
 		for trail := 0xA1; trail <= 0xFE; trail++ {
@@ -97,10 +96,11 @@ var gb2312Hanzi = func() *[72 * 94]rune {
 			}
 		}
 	}
-	return &t
-}()
+}
 
-func gbkHanzi(lead, trail byte) rune { return gb2312Hanzi[(int(lead)-0xB0)*94+int(trail)-0xA1] }
+func gbkHanzi(lead, trail byte) rune {
+	return tabs.gb2312Hanzi[(int(lead)-0xB0)*94+int(trail)-0xA1]
+}
 
 // hangulSet is a bitset over the Hangul syllables U+AC00..U+D7A3.
 type hangulSet [(0xD7A3 - 0xAC00 + 64) / 64]uint64
@@ -115,8 +115,7 @@ func (h *hangulSet) has(r rune) bool {
 
 // hangulKSX1001 holds the 2,350 precomposed syllables of KS X 1001 (EUC-KR
 // rows 0xB0-0xC8), decoded once with x/text's EUC-KR decoder.
-var hangulKSX1001 = func() *hangulSet {
-	var h hangulSet
+func makeHangulKSX1001(h *hangulSet) {
 	dec := korean.EUCKR.NewDecoder()
 	for lead := 0xB0; lead <= 0xC8; lead++ {
 		for trail := 0xA1; trail <= 0xFE; trail++ {
@@ -133,5 +132,40 @@ var hangulKSX1001 = func() *hangulSet {
 			}
 		}
 	}
-	return &h
-}()
+}
+
+// textTables are string extraction's lookup tables. They are built on
+// first use, not at start: building them (decoding every GB 2312 and
+// KS X 1001 pair through x/text, classifying every UTF-16 code unit) was
+// most of the package's init, about 5 ms, paid by every tomscan process
+// (a scan's parent and a rules-only rescan's workers never extract
+// strings).
+type textTables struct {
+	kind16, class16                      [1 << 16]uint8
+	gb2312Hanzi                          [72 * 94]rune
+	hangul                               hangulSet
+	gb2312Level1, commonHan, frequentHan *hanziSet
+}
+
+// tabs is set by loadTextTables, which ExtractStrings calls before it
+// reads any: the scan's loops then read it as they read the package-level
+// tables it replaced, with no check of their own.
+var (
+	tabs     *textTables
+	tabsOnce sync.Once
+)
+
+func loadTextTables() *textTables {
+	tabsOnce.Do(func() {
+		t := new(textTables)
+		for u := range t.kind16 {
+			t.kind16[u] = uint8(kind16(byte(u), byte(u>>8)))
+		}
+		makeClass16(&t.class16, &t.kind16)
+		makeGB2312Hanzi(&t.gb2312Hanzi)
+		makeHangulKSX1001(&t.hangul)
+		t.gb2312Level1, t.commonHan, t.frequentHan = loadCommonHanzi(hanziCommonText)
+		tabs = t
+	})
+	return tabs
+}

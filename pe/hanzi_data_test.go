@@ -154,27 +154,27 @@ func TestCommonHanziData(t *testing.T) {
 	if hanziCommonText != want {
 		t.Fatal("hanzi_common.txt differs from the x/text tables: go test ./pe -run TestCommonHanziData -update")
 	}
-	if n := gb2312Level1.count(); n != 3755 {
+	if n := loadTextTables().gb2312Level1.count(); n != 3755 {
 		t.Errorf("gb2312Level1 has %d characters", n)
 	}
-	if n := commonHan.count(); n < 5401 || n > 3755+5401 {
+	if n := loadTextTables().commonHan.count(); n < 5401 || n > 3755+5401 {
 		t.Errorf("commonHan has %d characters", n)
 	}
-	if n := frequentHan.count(); n < 1200 || n > 2000 {
+	if n := loadTextTables().frequentHan.count(); n < 1200 || n > 2000 {
 		t.Errorf("frequentHan has %d characters", n)
 	}
 	for _, r := range "的一是这们说国确定除設置" {
-		if !frequentHan.has(r) {
+		if !loadTextTables().frequentHan.has(r) {
 			t.Errorf("%c not frequent", r)
 		}
 	}
 	for _, r := range "确定取消驱动程序诊断屏幕分辨率繁體中文檔案總管" {
-		if !commonHan.has(r) {
+		if !loadTextTables().commonHan.has(r) {
 			t.Errorf("%c not common", r)
 		}
 	}
 	for _, r := range "艏亍" { // GB 2312 level 2
-		if gb2312Level1.has(r) {
+		if loadTextTables().gb2312Level1.has(r) {
 			t.Errorf("%c in level 1", r)
 		}
 	}

@@ -91,7 +91,7 @@ func (c *cjkCounts) note(wide bool, r rune, isHanzi, common bool) {
 		if common {
 			c.common++
 		}
-		if frequentHan.has(r) {
+		if tabs.frequentHan.has(r) {
 			c.frequent++
 		}
 		if c.hanzi <= len(c.first) {
@@ -184,14 +184,8 @@ func kind16(lo, hi byte) int {
 	return u16Other
 }
 
-// kind16tab is kind16 for every code unit: the scan's one lookup a unit.
-var kind16tab = func() *[1 << 16]uint8 {
-	var t [1 << 16]uint8
-	for u := range t {
-		t[u] = uint8(kind16(byte(u), byte(u>>8)))
-	}
-	return &t
-}()
+// textTables.kind16 is kind16 for every code unit: the scan's one lookup a
+// unit.
 
 // utf16Believable applies the rules that look beyond the run:
 //   - it is not an ASCII string read at the wrong alignment ("burlywood"
@@ -339,7 +333,7 @@ func isKoreanUTF16(seg []byte) bool {
 	}
 	n := 0
 	for ; p+1 < len(seg); p += 2 {
-		if !hangulKSX1001.has(rune(seg[p]) | rune(seg[p+1])<<8) {
+		if !tabs.hangul.has(rune(seg[p]) | rune(seg[p+1])<<8) {
 			return false
 		}
 		n++

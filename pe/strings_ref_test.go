@@ -22,6 +22,7 @@ var refHashSeed = maphash.MakeSeed()
 // judged as described above. Each distinct (encoding, value) is kept once,
 // at its first offset.
 func refExtractStrings(ctx context.Context, b []byte, opts StringOptions) *StringSet {
+	loadTextTables()
 	min := opts.MinLength
 	if min < 1 {
 		min = 4
@@ -122,12 +123,13 @@ func (x *refExtractor) utf16(align int) {
 		x.judgeUTF16(runStart, end, &c, startOK, terminated)
 		runStart, c = -1, cjkCounts{}
 	}
+	kinds := &tabs.kind16
 	for i := align; i+1 < len(b); i += 2 {
 		if x.cancelled(i - align) {
 			return
 		}
 		u := uint16(b[i]) | uint16(b[i+1])<<8
-		k := kind16tab[u]
+		k := kinds[u]
 		if runStart < 0 {
 			// Outside a run (most of a binary): one table lookup a unit.
 			if k <= u16Ctl || u == '\t' { // a tab does not start a string: a dialog's 9-point font size is one
@@ -156,7 +158,7 @@ func (x *refExtractor) utf16(align int) {
 			}
 			if k == u16Han {
 				r := rune(u)
-				c.note(true, r, true, commonHan.has(r))
+				c.note(true, r, true, tabs.commonHan.has(r))
 			} else {
 				c.note(true, 0, false, false)
 				c.punct++
@@ -253,7 +255,7 @@ func (x *refExtractor) gbk() {
 			switch {
 			case ch >= 0xB0 && ch <= 0xF7 && t >= 0xA1:
 				r := gbkHanzi(ch, t)
-				c.note(true, r, true, ch <= 0xD7 && gb2312Level1.has(r))
+				c.note(true, r, true, ch <= 0xD7 && tabs.gb2312Level1.has(r))
 			case ch == 0xA1 && t >= 0xA1 && t <= 0xBF, ch == 0xA3 && t >= 0xA1:
 				c.note(true, 0, false, false) // 、。“”《》【】 and full-width ASCII
 				c.punct++

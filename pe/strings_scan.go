@@ -64,6 +64,7 @@ func ExtractStrings(ctx context.Context, b []byte, opts StringOptions) *StringSe
 	if minLen < 1 {
 		minLen = 4
 	}
+	loadTextTables()
 	x := &extractor{ctx: ctx, b: b, min: minLen, hanWeight: (minLen + 1) / 2}
 	if opts.Layout != nil {
 		x.layout = newTextLayout(opts.Layout, b)
@@ -504,7 +505,7 @@ func (s *u16Scan) init(align int) {
 // back to s when it returns or a run is judged.
 func (x *extractor) utf16To(s *u16Scan, lim int) {
 	b := x.b
-	tab := kind16tab
+	tab := &tabs.kind16
 	minLen := x.min
 	end := min(lim, len(b)-1) // units start before both
 	i := s.i
@@ -619,11 +620,10 @@ const (
 	c16Stop
 )
 
-// class16tab is the unit classes for every code unit.
-var class16tab = func() *[1 << 16]uint8 {
-	var t [1 << 16]uint8
+// textTables.class16 is the unit classes for every code unit.
+func makeClass16(t, kind16 *[1 << 16]uint8) {
 	for u := range t {
-		k := kind16tab[u]
+		k := kind16[u]
 		var c uint8
 		if k > u16Ctl {
 			c |= c16Run
@@ -639,15 +639,14 @@ var class16tab = func() *[1 << 16]uint8 {
 		}
 		t[u] = c
 	}
-	return &t
-}()
+}
 
 // classMasks64 reads the 64 units of p (128 bytes) and returns, per class,
 // the mask of the units in it (bit k for the unit at p[2k]). Eight units at
 // a time: their class bytes packed in a word, each class's bits gathered by
 // one multiplication (as in printMask8).
 func classMasks64(p []byte) (run, zero, han, stop uint64) {
-	t := class16tab
+	t := &tabs.class16
 	_ = p[127]
 	for j := 0; j < 128; j += 16 {
 		w0 := binary.LittleEndian.Uint64(p[j:])
@@ -857,7 +856,7 @@ func recount16(p []byte) cjkCounts {
 	var c cjkCounts
 	for i := 0; i+1 < len(p); i += 2 {
 		u := uint16(p[i]) | uint16(p[i+1])<<8
-		switch kind16tab[u] {
+		switch tabs.kind16[u] {
 		case u16Narrow:
 			c.note(false, 0, false, false)
 		case u16Latin1:
@@ -865,7 +864,7 @@ func recount16(p []byte) cjkCounts {
 			c.latin1++
 		case u16Han:
 			r := rune(u)
-			c.note(true, r, true, commonHan.has(r))
+			c.note(true, r, true, tabs.commonHan.has(r))
 		case u16Punct:
 			c.note(true, 0, false, false)
 			c.punct++
@@ -1108,7 +1107,7 @@ func (x *extractor) judgeGBK(start, end int) {
 		switch {
 		case ch >= 0xB0 && ch <= 0xF7 && t >= 0xA1:
 			r := gbkHanzi(ch, t)
-			c.note(true, r, true, ch <= 0xD7 && gb2312Level1.has(r))
+			c.note(true, r, true, ch <= 0xD7 && tabs.gb2312Level1.has(r))
 		case ch == 0xA1 && t >= 0xA1 && t <= 0xBF, ch == 0xA3 && t >= 0xA1:
 			c.note(true, 0, false, false)
 			c.punct++

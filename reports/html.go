@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"html/template"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/tomscan/tomscan/internal/artifact"
@@ -138,7 +139,11 @@ type Neighbour struct {
 	Family string // the verdict the two builds share
 }
 
-var buildPage = template.Must(template.New("build.html.tmpl").Funcs(TemplateFuncs).ParseFS(templateFS, "templates/build.html.tmpl"))
+// buildPage is parsed on first use, not at every process start (a
+// scan's parent never renders a build page).
+var buildPage = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("build.html.tmpl").Funcs(TemplateFuncs).ParseFS(templateFS, "templates/build.html.tmpl"))
+})
 
 // EncodeHTML renders r as one self-contained page: inline CSS, one inline
 // script allowed by its hash (table sorting), no external reference. html/template escapes every value by its context, so
@@ -157,7 +162,7 @@ func EncodeHTMLLinks(r *Report, l Links) ([]byte, error) {
 // makes v's strings safe for a terminal in place: render the page last.
 func EncodeHTMLView(v *View, schema string, l Links) ([]byte, error) {
 	v.sanitize(Terminal)
-	return renderBuildPage(buildPage, v, schema, l)
+	return renderBuildPage(buildPage(), v, schema, l)
 }
 
 // renderBuildPage executes page (the build page's template) over v.
@@ -220,7 +225,7 @@ func RelinkHTML(page []byte, l Links) (out []byte, ok bool, err error) {
 	var b bytes.Buffer
 	b.Grow(len(page) + 256)
 	b.Write(page[:start])
-	if err := buildPage.ExecuteTemplate(&b, "links", l.sanitized()); err != nil {
+	if err := buildPage().ExecuteTemplate(&b, "links", l.sanitized()); err != nil {
 		return nil, false, fmt.Errorf("reports: render links: %w", err)
 	}
 	b.Write(page[end:])

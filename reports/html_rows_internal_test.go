@@ -20,7 +20,7 @@ var referencePage = template.Must(template.New("build.reference.html.tmpl").Func
 // and fails on the first byte they differ at.
 func checkAsTemplate(t *testing.T, name string, v *View, l Links) {
 	t.Helper()
-	got, err := renderBuildPage(buildPage, v, "test-schema", l)
+	got, err := renderBuildPage(buildPage(), v, "test-schema", l)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync"
 
 	"github.com/tomscan/tomscan/reports"
 )
@@ -21,7 +22,10 @@ import (
 //go:embed templates
 var templateFS embed.FS
 
-var indexPage = template.Must(template.New("index.html.tmpl").Funcs(reports.TemplateFuncs).ParseFS(templateFS, "templates/index.html.tmpl"))
+// indexPage is parsed on first use, not at every process start.
+var indexPage = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("index.html.tmpl").Funcs(reports.TemplateFuncs).ParseFS(templateFS, "templates/index.html.tmpl"))
+})
 
 // The index page is one static file that works offline from file://: the
 // builds are embedded as JSON in a <script type="application/json"> block
@@ -127,7 +131,7 @@ func renderPage(ctx context.Context, db *sql.DB, w io.Writer) error {
 		return head.Kinds[i].Kind < head.Kinds[j].Kind
 	})
 	var frame bytes.Buffer // the page without its data: some 25 kB
-	if err := indexPage.ExecuteTemplate(&frame, "page", head); err != nil {
+	if err := indexPage().ExecuteTemplate(&frame, "page", head); err != nil {
 		return fmt.Errorf("archive: render index: %w", err)
 	}
 	before, after, ok := bytes.Cut(frame.Bytes(), []byte(dataMark))

@@ -289,7 +289,7 @@ func referencePage(ctx context.Context, db *sql.DB, w io.Writer) error {
 		}
 		return head.Kinds[i].Kind < head.Kinds[j].Kind
 	})
-	if err := indexPage.ExecuteTemplate(w, "page", head); err != nil {
+	if err := indexPage().ExecuteTemplate(w, "page", head); err != nil {
 		return fmt.Errorf("archive: render index: %w", err)
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/tomscan/tomscan/internal/artifact"
 	"github.com/tomscan/tomscan/internal/termtable"
@@ -466,10 +467,12 @@ func (d *Diff) Text() []byte {
 	return b.Bytes()
 }
 
-var page = template.Must(template.New("diff").Funcs(reports.TemplateFuncs).Funcs(template.FuncMap{"node": nodeName, "lists": listArgs,
-	// Side.Report is set by the caller from where the reports are, never
-	// from a report's content: a file:// URL html/template would refuse
-	"link": func(s string) template.URL { return template.URL(s) }}).Parse(`<!DOCTYPE html>
+// page is parsed on first use, not at every process start.
+var page = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("diff").Funcs(reports.TemplateFuncs).Funcs(template.FuncMap{"node": nodeName, "lists": listArgs,
+		// Side.Report is set by the caller from where the reports are, never
+		// from a report's content: a file:// URL html/template would refuse
+		"link": func(s string) template.URL { return template.URL(s) }}).Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
@@ -507,12 +510,13 @@ var page = template.Must(template.New("diff").Funcs(reports.TemplateFuncs).Funcs
 </table>{{end}}
 </body></html>
 `))
+})
 
 // HTML renders d as a self-contained page (inline CSS, no script).
 func (d *Diff) HTML() ([]byte, error) {
 	safe := d.sanitized()
 	var b bytes.Buffer
-	if err := page.Execute(&b, struct {
+	if err := page().Execute(&b, struct {
 		D   *Diff
 		CSS template.CSS
 	}{safe, reports.CSS}); err != nil {

@@ -3,6 +3,7 @@ package keysearch
 import (
 	"encoding/binary"
 	"math/bits"
+	"sync"
 )
 
 // A DES for the key search: every window offset is a candidate key, and all
@@ -88,7 +89,11 @@ var (
 	spBox                            [8][64]uint32 // S-box j then P, for each 6-bit input
 )
 
-func init() {
+// desTables builds the tables on first use rather than at start, which
+// every tomscan process would pay whether or not it searches for a key.
+var desTables sync.Once
+
+func initDESTables() {
 	var fp [64]byte // the final permutation is the initial one's inverse
 	for i, p := range ipTable {
 		fp[p-1] = byte(i + 1)
@@ -117,6 +122,7 @@ type fastDES struct {
 
 // setKey computes the schedule of an 8-byte key.
 func (d *fastDES) setKey(key []byte) {
+	desTables.Do(initDESTables)
 	cd := perm64(binary.BigEndian.Uint64(key), pc1Tabs) // 56 bits
 	c, e := uint32(cd>>28), uint32(cd&0xfffffff)
 	for i, s := range ksShifts {

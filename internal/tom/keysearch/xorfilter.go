@@ -1,6 +1,10 @@
 package keysearch
 
-import "github.com/tomscan/tomscan/internal/tom/cipher"
+import (
+	"sync"
+
+	"github.com/tomscan/tomscan/internal/tom/cipher"
+)
 
 // An XOR key of length n passes tryXOR's first test, that every byte of the
 // blob decrypts to a byte a list may hold (plainByte), exactly when each of
@@ -11,9 +15,11 @@ import "github.com/tomscan/tomscan/internal/tom/cipher"
 // encrypted with small keys most candidate keys passed long stretches of
 // the blob before failing, and that pass was most of a TOM build's search.
 
-// forbiddenWith[d] is the set of key bytes k for which d^k is no byte of a
+// forbiddenWith()[d] is the set of key bytes k for which d^k is no byte of a
 // list (the complement of plainByte).
-var forbiddenWith = func() (t [256][4]uint64) {
+// Made on first use: most processes never build an xorFilter table.
+var forbiddenWith = sync.OnceValue(func() *[256][4]uint64 {
+	var t [256][4]uint64
 	for d := range 256 {
 		for k := range 256 {
 			if !plainByte(byte(d ^ k)) {
@@ -21,8 +27,8 @@ var forbiddenWith = func() (t [256][4]uint64) {
 			}
 		}
 	}
-	return t
-}()
+	return &t
+})
 
 // xorFilter is one blob's forbidden key bytes, per key length and residue.
 // A length's table costs about four passes over the blob, so it is made
@@ -51,9 +57,10 @@ func (f *xorFilter) allows(key []byte) bool {
 			return true
 		}
 		rows = make([][4]uint64, n)
+		fws := forbiddenWith()
 		for i, d := range f.data {
 			r := &rows[i%n]
-			fw := &forbiddenWith[d]
+			fw := &fws[d]
 			r[0] |= fw[0]
 			r[1] |= fw[1]
 			r[2] |= fw[2]
