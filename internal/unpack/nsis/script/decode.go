@@ -233,21 +233,22 @@ func readSolid(ctx context.Context, sec *io.SectionReader, skip int, m Method, w
 	return hdr, nil
 }
 
-// Decompressor reads method m (not Stored) from r, after skip bytes (an
+// Decompressor reads method m (not Stored) from sec, after skip bytes (an
 // LZMA filter flag). window bounds the bytes the caller will read, so an
 // LZMA dictionary need not be larger: a forged dictionary size must not
 // allocate a gigabyte. NSIS's zlib is raw deflate and its bzip2 is NSIS's
 // own variant (package nsis/bzip2).
-func Decompressor(r io.Reader, m Method, skip int, window int64) (io.Reader, error) {
+func Decompressor(sec *io.SectionReader, m Method, skip int, window int64) (io.Reader, error) {
 	switch m {
 	case Deflate:
-		return flate.NewReader(r), nil
+		return flate.NewReader(sec), nil
 	case BZip2:
-		return bzip2.NewReader(r, bzip2.NSIS), nil
+		return bzip2.NewReader(sec, bzip2.NSIS), nil
 	case LZMA:
 	default:
 		return nil, fmt.Errorf("nsis script: no decompressor for %q", m)
 	}
+	r := io.NewSectionReader(sec, 0, sec.Size())
 	if skip > 0 {
 		if _, err := io.CopyN(io.Discard, r, int64(skip)); err != nil {
 			return nil, err
@@ -257,16 +258,94 @@ func Decompressor(r io.Reader, m Method, skip int, window int64) (io.Reader, err
 	if _, err := io.ReadFull(r, props[:]); err != nil {
 		return nil, fmt.Errorf("nsis script: lzma properties: %w", err)
 	}
-	if dict := int64(binary.LittleEndian.Uint32(props[1:])); dict > window+4096 {
-		binary.LittleEndian.PutUint32(props[1:], uint32(min(window+4096, 1<<32-1)))
-	}
-	// A classic .lzma header: the 5 property bytes, then an unknown size.
-	h := append(props[:], 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
-	lr, err := lzma.NewReader(io.MultiReader(bytes.NewReader(h), r))
-	if err != nil {
+	dict := max(int64(binary.LittleEndian.Uint32(props[1:])), lzma.MinDictCap)
+	dict = min(dict, window+4096, 1<<32-1)
+	data := io.NewSectionReader(sec, int64(skip)+5, sec.Size()-int64(skip)-5)
+	z := &lzmaReader{data: data, props: props, dict: dict}
+	if err := z.open(min(dict, max(minFirstDict, firstDictPerByte*data.Size()))); err != nil {
 		return nil, fmt.Errorf("nsis script: lzma: %w", err)
 	}
-	return lr, nil
+	return z, nil
+}
+
+// The first dictionary of an LZMA stream: firstDictPerByte times its
+// compressed size, at least minFirstDict, never more than the stream's.
+// NSIS writes 8 MiB (or more) into every stream's properties, and the
+// decoder allocates and zeroes that much at once, for an installer of a few
+// hundred kilobytes as for one of a hundred megabytes, and for each file of
+// a non-solid installer: that was a tenth of a scan's CPU on small NSIS
+// installers. Few streams decompress to more than 16 times their size;
+// those are decoded again with their own dictionary (lzmaReader).
+const (
+	minFirstDict     = 256 << 10
+	firstDictPerByte = 16
+)
+
+// lzmaReader decodes a classic LZMA stream whose dictionary is dict bytes
+// with a smaller dictionary first, until it would need a larger one.
+//
+// A decoder whose dictionary holds C bytes decodes the stream's first C
+// bytes exactly as one with the stream's dictionary does: until then every
+// byte decoded is still in its dictionary, so every match distance and
+// every literal's context byte reads the same history, and any error it
+// meets there the other meets too. Past C they may differ (a match further
+// back than C, and the decoder decodes ahead of its reader). So at most C
+// bytes are taken from it; then, or at any error it reports, the stream is
+// decoded again from its start with dict bytes, the bytes already returned
+// are skipped, and that decoder goes on (its errors are the stream's).
+type lzmaReader struct {
+	data  *io.SectionReader // the compressed bytes after the properties
+	props [5]byte
+	dict  int64     // the stream's dictionary (as the caller bounds it)
+	cap   int64     // r's dictionary: dict, or less until grown
+	r     io.Reader // decodes from the stream's start
+	out   int64     // bytes returned
+	grow  bool      // the small decoder failed: go on with dict bytes
+}
+
+// open starts a decoder with a dictionary of size bytes at the stream's
+// start.
+func (z *lzmaReader) open(size int64) error {
+	// A classic .lzma header: the 5 property bytes, then an unknown size.
+	var h [13]byte
+	h[0] = z.props[0]
+	binary.LittleEndian.PutUint32(h[1:5], uint32(size))
+	for i := 5; i < len(h); i++ {
+		h[i] = 0xff
+	}
+	lr, err := lzma.NewReader(io.MultiReader(bytes.NewReader(h[:]), io.NewSectionReader(z.data, 0, z.data.Size())))
+	if err != nil {
+		return err
+	}
+	z.r, z.cap = lr, size
+	return nil
+}
+
+func (z *lzmaReader) Read(p []byte) (int, error) {
+	if z.cap < z.dict {
+		if z.grow || z.out >= z.cap {
+			if err := z.open(z.dict); err != nil {
+				return 0, fmt.Errorf("lzma: %w", err)
+			}
+			if _, err := io.CopyN(io.Discard, z.r, z.out); err != nil {
+				return 0, err
+			}
+		} else if rest := z.cap - z.out; int64(len(p)) > rest {
+			p = p[:rest]
+		}
+	}
+	small := z.cap < z.dict
+	n, err := z.r.Read(p)
+	z.out += int64(n)
+	if small && err != nil && err != io.EOF {
+		// The stream's own dictionary decides whether this is an error.
+		z.grow = true
+		if n > 0 {
+			return n, nil
+		}
+		return z.Read(p)
+	}
+	return n, err
 }
 
 // readN reads exactly n bytes, in chunks, checking ctx.
