@@ -137,7 +137,7 @@ func Find(value string, off int64, enc string) []Hit {
 			rest = string(masked)
 		}
 	}
-	if hasHost {
+	if hasHost && mayHoldTLDHost(rest) {
 		for _, loc := range hostRE.FindAllStringIndex(rest, -1) {
 			v := rest[loc[0]:loc[1]]
 			if !bareHost(rest, loc[0], loc[1]) {
@@ -163,6 +163,38 @@ func mayHoldHost(s string) bool {
 		i += 1 + j
 	}
 	return false
+}
+
+// mayHoldTLDHost: s holds what every host hit ends with, a label's last
+// character, a dot and a name of tlds that ends where hostRE's \b lets it
+// (a character that is not an ASCII letter, digit or underscore, or the end
+// of s). mayHoldHost lets every "name.dll" and "file.exe" through; on
+// them hostRE found a match bareHost then refused, most of Find's time.
+// It looks at the string hostRE runs on (with URLs and IPs blanked out),
+// since a blank can end a name that ran on in the value.
+func mayHoldTLDHost(s string) bool {
+	for i := strings.IndexByte(s, '.'); i >= 0; {
+		if i > 0 && isLabelEnd(s[i-1]) {
+			j := i + 1
+			for j < len(s) && j-i <= 7 && isLower(s[j]) {
+				j++
+			}
+			if n := j - i - 1; n >= 2 && n <= 6 && (j == len(s) || !isWordChar(s[j])) && tlds[s[i+1:j]] {
+				return true
+			}
+		}
+		k := strings.IndexByte(s[i+1:], '.')
+		if k < 0 {
+			return false
+		}
+		i += 1 + k
+	}
+	return false
+}
+
+// isWordChar is an ASCII word character, as regexp's \b reads one.
+func isWordChar(c byte) bool {
+	return isLower(c) || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_'
 }
 
 func isLower(c byte) bool    { return c >= 'a' && c <= 'z' }

@@ -111,6 +111,9 @@ func FuzzFindReference(f *testing.F) {
 	f.Add("url=http://219.133.49.171:8080/cgi-bin/msg.cgi")
 	f.Add("server 219.133.49.171 or skype.gmw.cn")
 	f.Add("Skype.exe msvcrt.dll System.Net.Http")
+	// a host name that ends where a URL or an IP address was blanked out
+	f.Add("see skype.comhttp://219.133.49.171/x and tom.cn219.133.49.171")
+	f.Add("a.com- b.cn_c d.net1 e.info. user@host.org x.y.COM abc.toolong.mobi")
 	f.Fuzz(func(t *testing.T, s string) {
 		for _, enc := range []string{"ascii", "utf16le", "gbk"} {
 			if got, want := Find(s, 3, enc), refFind(s, 3, enc); !reflect.DeepEqual(got, want) {
