@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"sync"
 
 	"github.com/tomscan/tomscan/internal/artifact"
 	"github.com/tomscan/tomscan/internal/nodecache"
@@ -237,8 +238,11 @@ func replay(ctx context.Context, cfg Config, a *analyzer, b *Build, payload []by
 	// none of them (YARA's matches and the TOM analysers' windows and
 	// blobs are copies; the tests overwrite the buffer after each node to
 	// hold them to it). Fresh memory for every node, zeroed and faulted
-	// in, was a third of reading the blobs.
-	var buf []byte
+	// in, was a third of reading the blobs. The buffer then goes to the
+	// next build's replay (replayBuffers), which would otherwise fault in
+	// fresh memory for its first node.
+	buf := replayBuffers.get()
+	defer func() { replayBuffers.put(buf) }()
 	for _, v := range e.Order {
 		n, parent := byID[v.ID], byID[v.Parent]
 		data, ok := cfg.NodeCache.GetBlobCheck(buf, n.SHA256, v.Blob)
@@ -270,6 +274,47 @@ func replay(ctx context.Context, cfg Config, a *analyzer, b *Build, payload []by
 // maxReplayBuffer bounds the buffer a replay keeps between nodes: a
 // larger node's bytes are read into memory of their own, and let go.
 const maxReplayBuffer = 64 << 20
+
+// replayBuffers holds replay buffers between builds: at most
+// maxFreeReplayBuffers of them, each of at most maxPooledReplayBuffer
+// bytes. Not a sync.Pool: the collector, which runs several times a build,
+// empties one, and the next build faulted in fresh memory again.
+var replayBuffers freeBuffers
+
+const (
+	maxPooledReplayBuffer = 16 << 20
+	maxFreeReplayBuffers  = 4
+)
+
+type freeBuffers struct {
+	mu   sync.Mutex
+	free [][]byte
+}
+
+// get returns a kept buffer, emptied, or nil.
+func (f *freeBuffers) get() []byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := len(f.free)
+	if n == 0 {
+		return nil
+	}
+	b := f.free[n-1]
+	f.free = f.free[:n-1]
+	return b[:0]
+}
+
+// put keeps b for a later get, unless it is too large or enough are kept.
+func (f *freeBuffers) put(b []byte) {
+	if c := cap(b); c == 0 || c > maxPooledReplayBuffer {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.free) < maxFreeReplayBuffers {
+		f.free = append(f.free, b)
+	}
+}
 
 // replayUsedBytes, in tests, is handed each node's bytes once the rule
 // stages are done with them (SetReplayPoison).
