@@ -47,7 +47,24 @@ var canonicalOrder = []struct{ table, order string }{
 // index rebuilt from the same reports (Reindex). The cost is one copy of the
 // index: measured in BenchmarkCanonicalize and README "Archive index".
 func Canonicalize(ctx context.Context, out string) error {
+	return canonicalize(ctx, out, nil)
+}
+
+// canonicalize is Canonicalize; before renaming the copy over the index it
+// waits for before (when not nil) and gives up, leaving the index as it
+// was, when that fails. Flush renders index.html meanwhile and must have
+// written it before the canonical mark can be seen (see Flush).
+func canonicalize(ctx context.Context, out string, before <-chan error) error {
 	path := filepath.Join(out, IndexDB)
+	wait := func() error {
+		if before == nil {
+			return nil
+		}
+		err := <-before
+		before = nil
+		return err
+	}
+	defer wait() // never leave the caller's work running
 	src, err := filepath.Abs(path)
 	if err != nil {
 		return fmt.Errorf("archive: canonicalize: %w", err)
@@ -72,6 +89,9 @@ func Canonicalize(ctx context.Context, out string) error {
 	}
 	if err := db.Close(); err != nil {
 		return fmt.Errorf("archive: canonicalize: close: %w", err)
+	}
+	if err := wait(); err != nil {
+		return err
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("archive: canonicalize: rename: %w", err)

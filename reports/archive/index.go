@@ -233,17 +233,19 @@ func (x *Index) Flush(ctx context.Context) error {
 		}
 		return writePage(ctx, x.db, page)
 	}
-	if err := writePage(ctx, x.db, page); err != nil {
-		return err
-	}
-	// The rewrite replaces the file under the open handle: close it, and
-	// reopen the canonical file for whatever comes after.
+	// index.html is rendered from these rows while the canonical copy is
+	// made (both only read the index), and written before the copy is
+	// renamed over the index: the mark never stands beside an older page.
 	x.stmts.close()
 	x.stmts = nil
-	if err := x.db.Close(); err != nil {
-		return fmt.Errorf("archive: close index: %w", err)
+	written := make(chan error, 1)
+	go func() { written <- writePage(ctx, x.db, page) }()
+	cerr := canonicalize(ctx, x.out, written)
+	// The rename replaced the file under the open handle: close it, and
+	// reopen the canonical file for whatever comes after.
+	if err := x.db.Close(); err != nil && cerr == nil {
+		cerr = fmt.Errorf("archive: close index: %w", err)
 	}
-	cerr := Canonicalize(ctx, x.out)
 	db, err := openRW(ctx, filepath.Join(x.out, IndexDB))
 	if err != nil {
 		return err

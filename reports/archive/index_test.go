@@ -434,6 +434,55 @@ func TestFlushedMark(t *testing.T) {
 	}
 }
 
+// TestFlushPageBeforeMark: Flush renders index.html while it makes the
+// canonical copy, but a page that cannot be written keeps the copy (and
+// its mark) from replacing the index: the next run does not take a stale
+// page for the index's.
+func TestFlushPageBeforeMark(t *testing.T) {
+	ctx := context.Background()
+	out := newArchive(t)
+	x, err := archive.Open(ctx, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := x.WillChange(ctx); err != nil {
+		t.Fatal(err)
+	}
+	page := filepath.Join(out, archive.IndexHTML)
+	if err := os.Remove(page); err != nil {
+		t.Fatal(err)
+	}
+	// a folder in the page's place: the rename over it fails
+	if err := os.MkdirAll(filepath.Join(page, "in-the-way"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Flush(ctx); err == nil || !strings.Contains(err.Error(), archive.IndexHTML) {
+		t.Fatalf("Flush with index.html unwritable: %v", err)
+	}
+	x.Close()
+	if err := os.RemoveAll(page); err != nil {
+		t.Fatal(err)
+	}
+	x, err = archive.Open(ctx, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	if x.Flushed() {
+		t.Fatal("the index is marked canonical though its page was not written")
+	}
+	if err := x.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(page); err != nil {
+		t.Fatalf("index.html after a Flush that could write it: %v", err)
+	}
+	matches, _ := filepath.Glob(filepath.Join(out, ".tmp-*"))
+	if len(matches) > 0 {
+		t.Errorf("temp files left: %v", matches)
+	}
+}
+
 // TestFlushUnchangedKeepsPage: a Flush with nothing changed leaves
 // index.html as it is, and writes it again when it is missing.
 func TestFlushUnchangedKeepsPage(t *testing.T) {
