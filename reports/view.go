@@ -428,9 +428,14 @@ func ShowEntry(s string) string {
 
 func stringsOf(v any) []string {
 	var out []string
-	if xs, ok := v.([]any); ok {
+	if xs, ok := v.([]any); ok && len(xs) > 0 {
+		out = make([]string, 0, len(xs))
 		for _, x := range xs {
-			out = append(out, fmt.Sprint(x))
+			if s, ok := x.(string); ok {
+				out = append(out, s) // what fmt.Sprint gives, without its cost (a list has thousands)
+			} else {
+				out = append(out, fmt.Sprint(x))
+			}
 		}
 	}
 	return out
