@@ -27,8 +27,10 @@
 package geoip
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 )
@@ -48,41 +50,63 @@ const DefaultPath = "/usr/share/GeoIP/GeoIP.dat"
 // ErrFormat is returned for a file that is not a legacy country database.
 var ErrFormat = errors.New("geoip: not a legacy GeoIP country database")
 
-// DB is an opened country database, safe for concurrent lookups.
+// DB is an opened country database, safe for concurrent lookups. It reads
+// the records a lookup walks from the file as it needs them (at most 32 of
+// 3 bytes), instead of holding the file's 2 MB in memory: a scan's workers
+// each opened it for a handful of lookups, and reading it into fresh memory
+// cost more than all of them.
 type DB struct {
-	data []byte
+	r    io.ReaderAt
+	size int64
 }
 
-// Open reads the database at path.
+// Open opens the database at path. The file stays open for the DB's
+// lookups; the DB has no Close (a process opens one and keeps it).
 func Open(path string) (*DB, error) {
-	info, err := os.Stat(path)
+	f, err := os.Open(path)
 	if err != nil {
+		return nil, fmt.Errorf("geoip: open %s: %w", path, err)
+	}
+	info, err := f.Stat()
+	if err != nil {
+		f.Close()
 		return nil, fmt.Errorf("geoip: stat %s: %w", path, err)
 	}
 	if info.Size() > maxFileBytes {
+		f.Close()
 		return nil, fmt.Errorf("geoip: %s is %d bytes, more than %d: %w", path, info.Size(), maxFileBytes, ErrFormat)
 	}
-	b, err := os.ReadFile(path)
+	db, err := newDB(f, info.Size())
 	if err != nil {
+		f.Close()
 		return nil, fmt.Errorf("geoip: read %s: %w", path, err)
 	}
-	return New(b)
+	return db, nil
 }
 
 // New wraps a database held in memory.
 func New(b []byte) (*DB, error) {
-	if len(b) < 2*recordLength {
-		return nil, fmt.Errorf("geoip: %d bytes: %w", len(b), ErrFormat)
+	return newDB(bytes.NewReader(b), int64(len(b)))
+}
+
+func newDB(r io.ReaderAt, size int64) (*DB, error) {
+	if size < 2*recordLength {
+		return nil, fmt.Errorf("geoip: %d bytes: %w", size, ErrFormat)
 	}
-	ed, ok := edition(b)
+	tail := make([]byte, min(size, structureInfoMaxSize+3))
+	if _, err := r.ReadAt(tail, size-int64(len(tail))); err != nil {
+		return nil, err
+	}
+	ed, ok := edition(tail)
 	if ok && ed != editionCountry {
 		return nil, fmt.Errorf("geoip: edition %d is not the IPv4 country edition: %w", ed, ErrFormat)
 	}
-	return &DB{data: b}, nil
+	return &DB{r: r, size: size}, nil
 }
 
-// edition finds the trailer's edition byte; absent means the original
-// country edition, as in libGeoIP.
+// edition finds the trailer's edition byte (b: the file's last bytes, at
+// least structureInfoMaxSize+3 of them when it has as many); absent means
+// the original country edition, as in libGeoIP.
 func edition(b []byte) (int, bool) {
 	for i := 0; i < structureInfoMaxSize; i++ {
 		p := len(b) - 3 - i
@@ -111,10 +135,13 @@ func (db *DB) Country(addr netip.Addr) (string, error) {
 		if ip>>uint(depth)&1 == 1 {
 			off += recordLength
 		}
-		if off < 0 || off+recordLength > int64(len(db.data)) {
-			return "", fmt.Errorf("geoip: node %d lies outside the %d-byte file: %w", node, len(db.data), ErrFormat)
+		if off < 0 || off+recordLength > db.size {
+			return "", fmt.Errorf("geoip: node %d lies outside the %d-byte file: %w", node, db.size, ErrFormat)
 		}
-		r := db.data[off:]
+		var r [recordLength]byte
+		if _, err := db.r.ReadAt(r[:], off); err != nil {
+			return "", fmt.Errorf("geoip: read node %d: %w", node, err)
+		}
 		x := uint32(r[0]) | uint32(r[1])<<8 | uint32(r[2])<<16
 		if x >= countryBegin {
 			idx := int(x - countryBegin)
