@@ -152,17 +152,9 @@ func Find(value string, off int64, enc string) []Hit {
 // mayHoldHost: s holds what every match of hostRE ends with, a label's last
 // character ([a-z0-9]), a dot and two lower-case letters.
 func mayHoldHost(s string) bool {
-	for i := strings.IndexByte(s, '.'); i >= 0 && i+2 < len(s); {
-		if i > 0 && isLabelEnd(s[i-1]) && isLower(s[i+1]) && isLower(s[i+2]) {
-			return true
-		}
-		j := strings.IndexByte(s[i+1:], '.')
-		if j < 0 {
-			return false
-		}
-		i += 1 + j
-	}
-	return false
+	return anyDot(s, func(i int) bool {
+		return i > 0 && i+2 < len(s) && isLabelEnd(s[i-1]) && isLower(s[i+1]) && isLower(s[i+2])
+	})
 }
 
 // mayHoldTLDHost: s holds what every host hit ends with, a label's last
@@ -173,15 +165,24 @@ func mayHoldHost(s string) bool {
 // It looks at the string hostRE runs on (with URLs and IPs blanked out),
 // since a blank can end a name that ran on in the value.
 func mayHoldTLDHost(s string) bool {
+	return anyDot(s, func(i int) bool {
+		if i == 0 || !isLabelEnd(s[i-1]) {
+			return false
+		}
+		j := i + 1
+		for j < len(s) && j-i <= 7 && isLower(s[j]) {
+			j++
+		}
+		n := j - i - 1
+		return n >= 2 && n <= 6 && (j == len(s) || !isWordChar(s[j])) && tlds[s[i+1:j]]
+	})
+}
+
+// anyDot reports whether ok holds at the index of some dot of s.
+func anyDot(s string, ok func(i int) bool) bool {
 	for i := strings.IndexByte(s, '.'); i >= 0; {
-		if i > 0 && isLabelEnd(s[i-1]) {
-			j := i + 1
-			for j < len(s) && j-i <= 7 && isLower(s[j]) {
-				j++
-			}
-			if n := j - i - 1; n >= 2 && n <= 6 && (j == len(s) || !isWordChar(s[j])) && tlds[s[i+1:j]] {
-				return true
-			}
+		if ok(i) {
+			return true
 		}
 		k := strings.IndexByte(s[i+1:], '.')
 		if k < 0 {
