@@ -301,6 +301,7 @@ type lzmaReader struct {
 	r     io.Reader // decodes from the stream's start
 	out   int64     // bytes returned
 	grow  bool      // the small decoder failed: go on with dict bytes
+	err   error     // the second decoder could not reach out: every Read fails so
 }
 
 // open starts a decoder with a dictionary of size bytes at the stream's
@@ -322,12 +323,20 @@ func (z *lzmaReader) open(size int64) error {
 }
 
 func (z *lzmaReader) Read(p []byte) (int, error) {
+	if z.err != nil {
+		return 0, z.err
+	}
 	if z.cap < z.dict {
 		if z.grow || z.out >= z.cap {
 			if err := z.open(z.dict); err != nil {
-				return 0, fmt.Errorf("lzma: %w", err)
+				z.err = fmt.Errorf("lzma: %w", err)
+				return 0, z.err
 			}
 			if _, err := io.CopyN(io.Discard, z.r, z.out); err != nil {
+				// Its decoder stops short of what was returned (an error
+				// it met decoding ahead): a later Read must not hand out
+				// bytes from where it stopped as if they came next.
+				z.err = err
 				return 0, err
 			}
 		} else if rest := z.cap - z.out; int64(len(p)) > rest {

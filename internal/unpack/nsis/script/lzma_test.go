@@ -125,6 +125,12 @@ func TestLZMAFirstDictionaryDamage(t *testing.T) {
 		if !bytes.Equal(got, data[:len(got)]) {
 			t.Errorf("cut at %d: the %d bytes returned are not the stream's", cut, len(got))
 		}
+		// A read after the error never hands out bytes from elsewhere in
+		// the stream as if they came next.
+		more, _ := readChunks(r, 32<<10)
+		if !bytes.Equal(more, data[len(got):len(got)+len(more)]) {
+			t.Errorf("cut at %d: after the error, %d bytes that do not follow the %d returned", cut, len(more), len(got))
+		}
 	}
 	// A match further back than the stream's own dictionary fails with
 	// the small dictionary and with the stream's alike.
