@@ -80,8 +80,9 @@ func loadCommonHanzi(text string) (gb, common, frequent *hanziSet) {
 	return gb, common, frequent
 }
 
-// gb2312Hanzi maps a GB2312 hanzi pair (lead 0xB0..0xF7, trail 0xA1..0xFE)
-// to its rune, decoded once with x/text's GB18030 decoder.
+// makeGB2312Hanzi fills t, which maps a GB2312 hanzi pair (lead
+// 0xB0..0xF7, trail 0xA1..0xFE) to its rune, decoding each pair with
+// x/text's GB18030 decoder.
 func makeGB2312Hanzi(t *[72 * 94]rune) {
 	dec := simplifiedchinese.GB18030.NewDecoder()
 	for lead := 0xB0; lead <= 0xF7; lead++ {
@@ -113,8 +114,8 @@ func (h *hangulSet) has(r rune) bool {
 	return h[i/64]&(1<<(i%64)) != 0
 }
 
-// hangulKSX1001 holds the 2,350 precomposed syllables of KS X 1001 (EUC-KR
-// rows 0xB0-0xC8), decoded once with x/text's EUC-KR decoder.
+// makeHangulKSX1001 fills h with the 2,350 precomposed syllables of
+// KS X 1001 (EUC-KR rows 0xB0-0xC8), decoded with x/text's EUC-KR decoder.
 func makeHangulKSX1001(h *hangulSet) {
 	dec := korean.EUCKR.NewDecoder()
 	for lead := 0xB0; lead <= 0xC8; lead++ {
@@ -141,10 +142,12 @@ func makeHangulKSX1001(h *hangulSet) {
 // (a scan's parent and a rules-only rescan's workers never extract
 // strings).
 type textTables struct {
-	kind16, class16                      [1 << 16]uint8
-	gb2312Hanzi                          [72 * 94]rune
-	hangul                               hangulSet
-	gb2312Level1, commonHan, frequentHan *hanziSet
+	kind16      [1 << 16]uint8 // kind16 of every code unit: the UTF-16 scan's one lookup a unit
+	class16     [1 << 16]uint8 // the unit classes of every code unit (makeClass16), for skip16
+	gb2312Hanzi [72 * 94]rune  // makeGB2312Hanzi
+	hangul      hangulSet      // makeHangulKSX1001
+
+	gb2312Level1, commonHan, frequentHan *hanziSet // loadCommonHanzi
 }
 
 // tabs is set by loadTextTables, which ExtractStrings calls before it

@@ -184,9 +184,6 @@ func kind16(lo, hi byte) int {
 	return u16Other
 }
 
-// textTables.kind16 is kind16 for every code unit: the scan's one lookup a
-// unit.
-
 // utf16Believable applies the rules that look beyond the run:
 //   - it is not an ASCII string read at the wrong alignment ("burlywood"
 //     reads 畢汲睹潯d): the ASCII scan has it;

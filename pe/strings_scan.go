@@ -620,7 +620,8 @@ const (
 	c16Stop
 )
 
-// textTables.class16 is the unit classes for every code unit.
+// makeClass16 fills t with the unit classes of every code unit, from their
+// kinds.
 func makeClass16(t, kind16 *[1 << 16]uint8) {
 	for u := range t {
 		k := kind16[u]
