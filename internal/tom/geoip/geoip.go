@@ -79,7 +79,7 @@ func Open(path string) (*DB, error) {
 	db, err := newDB(f, info.Size())
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("geoip: read %s: %w", path, err)
+		return nil, err
 	}
 	return db, nil
 }
@@ -95,7 +95,7 @@ func newDB(r io.ReaderAt, size int64) (*DB, error) {
 	}
 	tail := make([]byte, min(size, structureInfoMaxSize+3))
 	if _, err := r.ReadAt(tail, size-int64(len(tail))); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("geoip: read the trailer: %w", err)
 	}
 	ed, ok := edition(tail)
 	if ok && ed != editionCountry {

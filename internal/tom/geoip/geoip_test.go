@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -130,6 +131,30 @@ func TestBrokenDatabases(t *testing.T) {
 	}
 	if _, err := New([]byte{1}); !errors.Is(err, ErrFormat) {
 		t.Errorf("1-byte file accepted: %v", err)
+	}
+	// Open says the same of a file as New of its bytes, and reads its
+	// records from it.
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want string // the error's start; "" for none
+	}{{"city.dat", city, "geoip: edition 2 "}, {"short.dat", []byte{1}, "geoip: 1 bytes"}, {"country.dat", trie(), ""}} {
+		path := filepath.Join(dir, tc.name)
+		if err := os.WriteFile(path, tc.data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		db, err := Open(path)
+		switch {
+		case tc.want != "" && (!errors.Is(err, ErrFormat) || !strings.HasPrefix(err.Error(), tc.want)):
+			t.Errorf("Open(%s): %v, want ErrFormat saying %q...", tc.name, err, tc.want)
+		case tc.want == "" && err != nil:
+			t.Errorf("Open(%s): %v", tc.name, err)
+		case tc.want == "":
+			if got, err := db.Country(netip.MustParseAddr("128.0.0.1")); err != nil || got != "CN" {
+				t.Errorf("Open(%s): Country(128.0.0.1) = %q, %v; want CN", tc.name, got, err)
+			}
+		}
 	}
 }
 
