@@ -180,7 +180,7 @@ func (w *batchWriter) addRows(ctx context.Context, key string, rows *Rows) error
 		}
 		w.st, w.n, w.replaced = &stmts{tx: tx, cache: w.cache, byQuery: map[string]*sql.Stmt{}}, 0, w.replaced[:0]
 	}
-	ds, err := listDigests(ctx, w.st.tx, key)
+	ds, err := listDigests(ctx, w.st, key)
 	if err != nil {
 		return err
 	}
@@ -208,7 +208,7 @@ func (w *batchWriter) commit(ctx context.Context) error {
 	st := w.st
 	w.st = nil
 	defer st.close()
-	if err := dropOrphanLists(ctx, st.tx, w.replaced); err != nil {
+	if err := dropOrphanLists(ctx, st, w.replaced); err != nil {
 		st.tx.Rollback()
 		return err
 	}
@@ -592,9 +592,11 @@ func keywordsDigest(keywords []string) string {
 // dropOrphanLists deletes the list_keywords rows of digests no build_lists
 // row names any more (the lists of builds just replaced or removed), so the
 // index holds the same rows whatever builds came and went before.
-func dropOrphanLists(ctx context.Context, tx *sql.Tx, digests []string) error {
-	for _, d := range digests {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM list_keywords WHERE digest = ?
+func dropOrphanLists(ctx context.Context, s *stmts, digests []string) error {
+	// A list many builds of a batch share is looked at once.
+	slices.Sort(digests)
+	for _, d := range slices.Compact(digests) {
+		if err := s.exec(ctx, `DELETE FROM list_keywords WHERE digest = ?
   AND NOT EXISTS (SELECT 1 FROM build_lists WHERE keywords = ?)`, d, d); err != nil {
 			return fmt.Errorf("archive: index list_keywords %s: %w", d, err)
 		}
@@ -603,8 +605,12 @@ func dropOrphanLists(ctx context.Context, tx *sql.Tx, digests []string) error {
 }
 
 // listDigests are the keyword digests a build's rows name now.
-func listDigests(ctx context.Context, tx *sql.Tx, key string) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT keywords FROM build_lists WHERE build = ?`, key)
+func listDigests(ctx context.Context, s *stmts, key string) ([]string, error) {
+	st, err := s.prepare(ctx, `SELECT DISTINCT keywords FROM build_lists WHERE build = ?`)
+	if err != nil {
+		return nil, fmt.Errorf("archive: index lists of %s: %w", key, err)
+	}
+	rows, err := st.QueryContext(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("archive: index lists of %s: %w", key, err)
 	}
