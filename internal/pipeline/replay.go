@@ -243,6 +243,13 @@ func replay(ctx context.Context, cfg Config, a *analyzer, b *Build, payload []by
 	// fresh memory for its first node.
 	buf := replayBuffers.get()
 	defer func() { replayBuffers.put(buf) }()
+	// It is made at once the size of the build's largest node: grown node
+	// by node, each larger node's bytes went to a fresh allocation, and
+	// memory touched for the first time is what costs most here (on this
+	// kind of VM each new page costs microseconds to fault in and map).
+	if largest := largestBlob(e.Order); int64(cap(buf)) < largest {
+		buf = make([]byte, 0, largest)
+	}
 	for _, v := range e.Order {
 		n, parent := byID[v.ID], byID[v.Parent]
 		data, ok := cfg.NodeCache.GetBlobCheck(buf, n.SHA256, v.Blob)
@@ -274,6 +281,18 @@ func replay(ctx context.Context, cfg Config, a *analyzer, b *Build, payload []by
 // maxReplayBuffer bounds the buffer a replay keeps between nodes: a
 // larger node's bytes are read into memory of their own, and let go.
 const maxReplayBuffer = 64 << 20
+
+// largestBlob is the length of the largest node bytes in order that a
+// replay buffer holds (at most maxReplayBuffer).
+func largestBlob(order []visitRec) int64 {
+	var largest int64
+	for _, v := range order {
+		if n := v.Blob.Len; n > largest && n <= maxReplayBuffer {
+			largest = n
+		}
+	}
+	return largest
+}
 
 // replayBuffers holds replay buffers between builds: at most
 // maxFreeReplayBuffers of them, each of at most maxPooledReplayBuffer

@@ -1,6 +1,10 @@
 package pipeline
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/tomscan/tomscan/internal/nodecache"
+)
 
 // TestFreeBuffers: a replay's buffer is kept for the next one, emptied;
 // one larger than maxPooledReplayBuffer is not, nor more than
@@ -26,5 +30,23 @@ func TestFreeBuffers(t *testing.T) {
 	}
 	if len(f.free) != maxFreeReplayBuffers {
 		t.Fatalf("kept %d buffers, want at most %d", len(f.free), maxFreeReplayBuffers)
+	}
+}
+
+// TestLargestBlob: a replay's buffer is made once, the size of the build's
+// largest node bytes that a buffer holds; larger ones get memory of their
+// own (GetBlobCheck), and do not size it.
+func TestLargestBlob(t *testing.T) {
+	order := []visitRec{
+		{ID: "a", Blob: nodecache.Check{Len: 10}},
+		{ID: "b", Blob: nodecache.Check{Len: 4096}},
+		{ID: "c", Blob: nodecache.Check{Len: maxReplayBuffer + 1}},
+		{ID: "d", Blob: nodecache.Check{Len: 300}},
+	}
+	if got := largestBlob(order); got != 4096 {
+		t.Errorf("largestBlob = %d, want 4096", got)
+	}
+	if got := largestBlob(nil); got != 0 {
+		t.Errorf("largestBlob(nil) = %d, want 0", got)
 	}
 }
