@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
@@ -134,8 +135,12 @@ func (a *archiver) write(ctx context.Context, batch []pipeline.Result) {
 		return
 	}
 	rows := make([]archive.Keyed, 0, len(batch))
+	synced := syncReportFiles(batch)
 	var werr error
-	for _, r := range batch {
+	for i, r := range batch {
+		if werr = synced[i]; werr != nil {
+			break
+		}
 		if werr = writeBuildFiles(a.out, r, a.want); werr != nil {
 			break
 		}
@@ -157,4 +162,35 @@ func (a *archiver) write(ctx context.Context, batch []pipeline.Result) {
 	if werr != nil {
 		a.fail(fmt.Errorf("scan: writing reports failed, the run stopped (reports written before are intact): %w", werr))
 	}
+}
+
+// syncReportFiles syncs the report file each worker wrote for a build of
+// the batch (Result.JSONFile) before it is moved into the archive, all at
+// once: a file's bytes are on disk before it replaces a report, as with
+// reports.WriteAtomic, and side by side the syncs share the file system's
+// journal commits (a sync per build in each worker held it for one each).
+// The answer is each build's error, nil for one without a file.
+func syncReportFiles(batch []pipeline.Result) []error {
+	errs := make([]error, len(batch))
+	var wg sync.WaitGroup
+	for i, r := range batch {
+		if r.JSONFile == "" {
+			continue
+		}
+		wg.Go(func() { errs[i] = syncFile(r.JSONFile) })
+	}
+	wg.Wait()
+	return errs
+}
+
+func syncFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("sync report: %w", err)
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("sync report %s: %w", path, err)
+	}
+	return nil
 }

@@ -351,19 +351,17 @@ func checkReport(js []byte, file string) error {
 	return nil
 }
 
-// writeReportFile streams rep's JSON into path and syncs it: the parent
-// moves the file into the archive as it is.
+// writeReportFile streams rep's JSON into path: the parent moves the file
+// into the archive as it is. The parent syncs it first, with the other
+// reports of the batch it archives at once (Result.JSONFile): a sync here
+// held the worker for a journal commit per build, where the parent's
+// syncs side by side share one.
 func writeReportFile(path string, rep *reports.Report) error {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err
 	}
 	if err := reports.WriteJSON(f, rep); err != nil {
-		f.Close()
-		os.Remove(path)
-		return err
-	}
-	if err := f.Sync(); err != nil {
 		f.Close()
 		os.Remove(path)
 		return err

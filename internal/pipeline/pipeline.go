@@ -267,7 +267,8 @@ type Result struct {
 	JSON []byte
 	// JSONFile, instead of JSON, is a file in the run's scratch folder
 	// holding the report as the worker wrote it (prepared builds): the
-	// caller moves it into its archive.
+	// caller moves it into its archive. It is not synced: the caller
+	// syncs it before the move (archived reports are always complete).
 	JSONFile string
 	// Interrupted: the run was cancelled while this build was in flight.
 	// Report is nil: an incomplete tree is not a result and is not archived
