@@ -80,9 +80,25 @@ func TestNodeCacheRulesOnlyRescan(t *testing.T) {
 	if err := os.WriteFile(blobs[0], b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	tr, _ := os.ReadFile(trees[1])
-	if err := os.WriteFile(trees[1], tr[:len(tr)-10], 0o600); err != nil {
-		t.Fatal(err)
+	// a build's tree, which the rescan reads (trees/ also holds the memos
+	// of key searches, snapshot comparisons and TOM results, which a
+	// rescan whose rule matches more does not look up)
+	damaged := ""
+	for _, p := range trees {
+		tr, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, payload, ok := bytes.Cut(tr, []byte("\n")); ok && bytes.HasPrefix(payload, []byte(`{"order":`)) {
+			if err := os.WriteFile(p, tr[:len(tr)-10], 0o600); err != nil {
+				t.Fatal(err)
+			}
+			damaged = p
+			break
+		}
+	}
+	if damaged == "" {
+		t.Fatal("no build tree among the cache's tree entries")
 	}
 	again := filepath.Join(work, "again")
 	errOut := scan(again, "--rules", extra, "--cache", cache)

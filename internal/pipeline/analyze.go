@@ -23,7 +23,11 @@ type analyzer struct {
 	scanner *rules.Scanner
 	tom     *tom.Build // the current build's TOM analysis; set by scanBuild
 	rec     *recorder  // with a node cache: what a replay needs (replay.go); nil without
-	lanes   *lanes     // analyse nodes beside the walk (lanes.go); nil: one node at a time
+	// treeKey is the current build's tree key under a node cache (set by
+	// scanBuildCached), which keys the memo of its TOM result (tommemo.go);
+	// "" without.
+	treeKey string
+	lanes   *lanes // analyse nodes beside the walk (lanes.go); nil: one node at a time
 	// laneLimit is how many of its lanes the current build may use (its
 	// share of the cores: laneBudget); 0: one node at a time.
 	laneLimit int

@@ -45,3 +45,8 @@ func SetVouchAbove(n int64) (restore func()) {
 // input's path once it is read, before its stamp is checked again (in the
 // process that scans it). Test binaries only.
 func SetAfterReadHook(f func(path string)) { testAfterRead = f }
+
+// SetTOMMemoHook makes every lookup of the TOM result memo call f, with
+// whether it was found (in the process that scans: in process in these
+// tests). Test binaries only.
+func SetTOMMemoHook(f func(hit bool)) { testTOMMemo = f }

@@ -500,7 +500,7 @@ func scanBuild(ctx context.Context, cfg Config, a *analyzer, b *Build) (rep *rep
 	if a.rec != nil {
 		a.rec.rootIssues = len(root.Issues)
 	}
-	rep.TOM = a.tom.Finish(bctx, root)
+	rep.TOM = finishTOM(bctx, cfg, a.tom, root, a.treeKey)
 	return rep, nil
 }
 

@@ -113,6 +113,8 @@ func scanBuildCached(ctx context.Context, cfg Config, a *analyzer, b *Build) (*r
 	cfg.TOM.Search = memoSearch(cfg) // keymemo.go
 	cfg.TOM.Compare = memoCompare(cfg)
 	key := treeKey(cfg, b)
+	a.treeKey = key
+	defer func() { a.treeKey = "" }()
 	if payload, ok := cfg.NodeCache.GetTree(key); ok {
 		if rep, ok := replay(ctx, cfg, a, b, payload); ok {
 			return rep, Stats{Nodes: rep.Summary.Nodes, CacheHits: rep.Summary.Nodes}, nil
@@ -270,7 +272,7 @@ func replay(ctx context.Context, cfg Config, a *analyzer, b *Build, payload []by
 			n.Issues = nil
 		}
 	}
-	rep.TOM = a.tom.Finish(bctx, root)
+	rep.TOM = finishTOM(bctx, cfg, a.tom, root, a.treeKey)
 	if bctx.Err() != nil {
 		return nil, false
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/tomscan/tomscan/internal/nodecache"
 	"github.com/tomscan/tomscan/internal/pipeline"
 	"github.com/tomscan/tomscan/internal/pipeline/pipelinetest"
+	"github.com/tomscan/tomscan/internal/tom/lists"
 	"github.com/tomscan/tomscan/reports"
 )
 
@@ -42,6 +43,11 @@ func BenchmarkRulesOnlyReplay(b *testing.B) {
 	}
 	fresh := pipelinetest.Config(b)
 	fresh.Jobs = 1
+	// as a scan sets it: the snapshots' digest keys the memos of the
+	// snapshot comparisons and of the TOM result
+	if fresh.Cache.KeywordLists, err = lists.Digest(ctx, fresh.TOM.KeywordListsDir); err != nil {
+		b.Fatal(err)
+	}
 	cache, err := nodecache.Open(b.TempDir(), 4<<30)
 	if err != nil {
 		b.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync/atomic"
 	"testing"
 
 	"github.com/tomscan/tomscan/internal/nodecache"
@@ -89,5 +90,94 @@ func TestReplayEqualsFreshScan(t *testing.T) {
 	}
 	if len(warnings) > 0 {
 		t.Errorf("warnings: %q", warnings)
+	}
+}
+
+// TestReplayTOMMemo: a rules-only rescan whose new rule matches nothing
+// takes every build's TOM result from the memo its first scan left (the
+// verdict, endpoints and keyword lists are a function of the tree, the
+// matches and the snapshots, and none changed), and its reports equal, byte
+// for byte, those of a fresh scan with the same rules, which finishes every
+// build itself. A rule that matches changes the memo's key: the first scan
+// with the cache finishes every build (no memo yet), and so does a rescan
+// after a rule that matches every PE (TestReplayEqualsFreshScan checks its
+// reports).
+func TestReplayTOMMemo(t *testing.T) {
+	dir := os.Getenv("TOMSCAN_CORPUS")
+	if dir == "" || os.Getenv("TOMSCAN_KEYWORD_LISTS") == "" {
+		t.Skip("TOMSCAN_CORPUS or TOMSCAN_KEYWORD_LISTS not set")
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "builds", "*"))
+	if err != nil || len(files) < 10 {
+		t.Fatalf("corpus builds: %d, %v", len(files), err)
+	}
+	sort.Strings(files)
+	var some []string
+	for i := 1; i < len(files); i += 3 {
+		some = append(some, files[i])
+	}
+	in := linkAll(t, some)
+	base := pipelinetest.Config(t)
+	if base.Cache.KeywordLists, err = lists.Digest(context.Background(), base.TOM.KeywordListsDir); err != nil {
+		t.Fatal(err)
+	}
+	cache, err := nodecache.Open(t.TempDir(), 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hits, misses atomic.Int64
+	pipeline.SetTOMMemoHook(func(hit bool) {
+		if hit {
+			hits.Add(1)
+		} else {
+			misses.Add(1)
+		}
+	})
+	defer pipeline.SetTOMMemoHook(nil)
+	withRule := func(rule string) pipeline.Config {
+		src, err := rules.Builtin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		src = append(src, rules.Source{Namespace: "extra", Path: "extra.yar", Text: []byte(rule)})
+		set, err := rules.Compile(context.Background(), src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := base
+		c.Rules = set
+		return c
+	}
+	count := func(what string, wantHits, wantMisses int) {
+		t.Helper()
+		if h, m := hits.Swap(0), misses.Swap(0); h != int64(wantHits) || m != int64(wantMisses) {
+			t.Errorf("%s: %d memo hits and %d misses, want %d and %d", what, h, m, wantHits, wantMisses)
+		}
+	}
+
+	filling := base
+	filling.NodeCache = cache
+	first, _ := scanAll(t, filling, in)
+	n := len(first)
+	count("first scan with the cache", 0, n)
+
+	none := withRule("rule Extra_Nothing { strings: $a = \"tomscan-test-rule-that-matches-nothing-4f9a\" condition: $a }\n")
+	fresh, _ := scanAll(t, none, in)
+	count("fresh scan without the cache", 0, 0)
+	none.NodeCache = cache
+	replayed, res := scanAll(t, none, in)
+	count("rescan with a rule that matches nothing", n, 0)
+	samePages(t, "TOM result from the memo vs fresh", fresh, replayed)
+	for ref, r := range res {
+		if r.Stats.CacheHits != r.Stats.Nodes {
+			t.Errorf("%s: not replayed: %+v", ref, r.Stats)
+		}
+	}
+
+	every := withRule("rule Extra_DOS_Stub { strings: $a = \"This program\" condition: $a }\n")
+	every.NodeCache = cache
+	scanAll(t, every, in)
+	if h, m := hits.Swap(0), misses.Swap(0); m == 0 || h+m != int64(n) {
+		t.Errorf("rescan with a rule that matches every PE: %d memo hits and %d misses, want misses (the builds with a PE) and %d lookups", h, m, n)
 	}
 }

@@ -270,11 +270,20 @@ func (b *Build) Finish(ctx context.Context, root *artifact.Node) *Result {
 	if res.Verdict.Kind == KindTOMEnglish || res.Verdict.Kind == KindTOMChinese {
 		res.DESUploadKey = b.desKey(keys)
 	}
+	Apply(root, res)
+	return res
+}
+
+// Apply marks root's tree with what Finish found, as Finish does: the
+// result's issues on the root, its findings on the nodes that hold a
+// recovered list, its key or the upload key. A caller that has res for the
+// same tree from an earlier Finish (the pipeline's memo of a replay whose
+// YARA matches did not change) applies it instead of finishing again.
+func Apply(root *artifact.Node, res *Result) {
 	for _, is := range res.Issues {
 		root.AddIssue(is.Kind, is.Stage, is.Message)
 	}
 	addFindings(root, res)
-	return res
 }
 
 // addFindings marks the nodes that hold a recovered list, its key or the

@@ -1,0 +1,157 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"hash"
+	"io"
+	"os"
+	"sort"
+	"strconv"
+	"sync"
+
+	"github.com/tomscan/tomscan/internal/artifact"
+	"github.com/tomscan/tomscan/internal/tom"
+	"github.com/tomscan/tomscan/internal/tom/geoip"
+)
+
+// The TOM analysers' Finish is a pure function of the build's tree (with
+// the YARA matches and the issues of its nodes), of the node bytes its
+// Visit calls saw, and of the keyword-list snapshots and GeoIP database it
+// compares with. Under a node cache the tree and the bytes are named by the
+// build's tree key (the rule-independent key of treeKey), so a rules-only
+// rescan whose rules match what they matched before would finish with the
+// same result: its Finish (the verdict's pass over every string, the
+// keyword lists' canonical forms, duplicates and snapshot matches) is
+// memoized in the node cache, keyed by all of those, and the result is
+// applied to the tree as Finish applies it (tom.Apply). A rule that matches
+// something new changes the key, and the build is finished afresh.
+const tomMemoFormat = "tomscan-tom-memo-v1"
+
+// finishTOM is t.Finish(ctx, root), through the node cache's memo when the
+// build has a tree key.
+func finishTOM(ctx context.Context, cfg Config, t *tom.Build, root *artifact.Node, treeKey string) *tom.Result {
+	key, ok := tomMemoKey(cfg, treeKey, root)
+	if !ok {
+		return t.Finish(ctx, root)
+	}
+	if payload, hit := cfg.NodeCache.GetTree(key); hit {
+		var res tom.Result
+		if err := json.Unmarshal(payload, &res); err == nil {
+			tom.Apply(root, &res)
+			if testTOMMemo != nil {
+				testTOMMemo(true)
+			}
+			return &res
+		}
+	}
+	if testTOMMemo != nil {
+		testTOMMemo(false)
+	}
+	res := t.Finish(ctx, root)
+	if ctx.Err() != nil {
+		return res // cut by the deadline: not Finish's own answer
+	}
+	// The memo holds the result as the report will: through JSON (a
+	// string that is not UTF-8 is written as the report writes it).
+	if payload, err := json.Marshal(res); err == nil {
+		_ = cfg.NodeCache.PutTree(key, payload) // a cache that cannot be written is only slower
+	}
+	return res
+}
+
+// testTOMMemo, in tests, is told of every memo lookup: hit or not.
+var testTOMMemo func(hit bool)
+
+// tomMemoKey is the key Finish's result for root is memoized under: the
+// tree key, the snapshots' digest, the GeoIP database's digest, and every
+// node's YARA matches and issues, in tree order. false: no memo (no node
+// cache or tree key, or snapshots named without a digest to key them by).
+func tomMemoKey(cfg Config, treeKey string, root *artifact.Node) (string, bool) {
+	if cfg.NodeCache == nil || treeKey == "" || root == nil || (cfg.TOM.KeywordListsDir != "" && cfg.Cache.KeywordLists == "") {
+		return "", false
+	}
+	h := sha256.New()
+	w := memoWriter{h: h}
+	w.str(tomMemoFormat)
+	w.str(treeKey)
+	w.str(cfg.Cache.KeywordLists)
+	w.str(geoIPDigest(cfg.TOM.GeoIPPath))
+	_ = root.Walk(func(n *artifact.Node) error {
+		w.str(n.ID)
+		w.num(len(n.Matches))
+		for _, m := range n.Matches {
+			w.str(m.Namespace)
+			w.str(m.Rule)
+			w.num(len(m.Tags))
+			for _, t := range m.Tags {
+				w.str(t)
+			}
+			keys := make([]string, 0, len(m.Meta))
+			for k := range m.Meta {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			w.num(len(keys))
+			for _, k := range keys {
+				w.str(k)
+				w.str(m.Meta[k])
+			}
+			w.num(len(m.Strings))
+			for _, s := range m.Strings {
+				w.str(s.Name)
+				w.str(strconv.FormatUint(s.Offset, 10))
+				w.str(s.Data)
+			}
+		}
+		w.num(len(n.Issues))
+		for _, is := range n.Issues {
+			w.str(is.Kind)
+			w.str(is.Stage)
+			w.str(is.Message)
+		}
+		return nil
+	})
+	return hex.EncodeToString(h.Sum(nil)), true
+}
+
+// memoWriter writes length-prefixed fields, so that no two different
+// sequences of fields hash alike.
+type memoWriter struct{ h hash.Hash }
+
+func (w memoWriter) num(n int) {
+	var b [binary.MaxVarintLen64]byte
+	w.h.Write(b[:binary.PutUvarint(b[:], uint64(n))])
+}
+
+func (w memoWriter) str(s string) {
+	w.num(len(s))
+	io.WriteString(w.h, s)
+}
+
+var geoIPDigests sync.Map // path -> digest
+
+// geoIPDigest is the sha256 of the GeoIP database the TOM analysers open
+// (path, or geoip.DefaultPath), made once per process; "unreadable" when it
+// cannot be read (the analysers then report that, the same each time).
+func geoIPDigest(path string) string {
+	if path == "" {
+		path = geoip.DefaultPath
+	}
+	if d, ok := geoIPDigests.Load(path); ok {
+		return d.(string)
+	}
+	d := "unreadable"
+	if f, err := os.Open(path); err == nil {
+		h := sha256.New()
+		if _, err := io.Copy(h, f); err == nil {
+			d = hex.EncodeToString(h.Sum(nil))
+		}
+		f.Close()
+	}
+	geoIPDigests.Store(path, d)
+	return d
+}
