@@ -26,30 +26,7 @@ import (
 // its rule stages are done (a replay reuses one buffer for them): nothing
 // may keep them.
 func TestReplayEqualsFreshScan(t *testing.T) {
-	dir := os.Getenv("TOMSCAN_CORPUS")
-	if dir == "" || os.Getenv("TOMSCAN_KEYWORD_LISTS") == "" {
-		t.Skip("TOMSCAN_CORPUS or TOMSCAN_KEYWORD_LISTS not set")
-	}
-	files, err := filepath.Glob(filepath.Join(dir, "builds", "*"))
-	if err != nil || len(files) < 10 {
-		t.Fatalf("corpus builds: %d, %v", len(files), err)
-	}
-	sort.Strings(files)
-	var half []string
-	for i := 0; i < len(files); i += 2 {
-		half = append(half, files[i])
-	}
-	in := linkAll(t, half)
-
-	base := pipelinetest.Config(t)
-	// as a scan sets it: the snapshots' digest keys the comparisons' memo
-	if base.Cache.KeywordLists, err = lists.Digest(context.Background(), base.TOM.KeywordListsDir); err != nil {
-		t.Fatal(err)
-	}
-	cache, err := nodecache.Open(t.TempDir(), 1<<30)
-	if err != nil {
-		t.Fatal(err)
-	}
+	in, base, cache := replaySetup(t, 0, 2)
 	var warnings []string
 	cache.Warn = func(m string) { warnings = append(warnings, m) }
 	filling := base
@@ -103,28 +80,7 @@ func TestReplayEqualsFreshScan(t *testing.T) {
 // after a rule that matches every PE (TestReplayEqualsFreshScan checks its
 // reports).
 func TestReplayTOMMemo(t *testing.T) {
-	dir := os.Getenv("TOMSCAN_CORPUS")
-	if dir == "" || os.Getenv("TOMSCAN_KEYWORD_LISTS") == "" {
-		t.Skip("TOMSCAN_CORPUS or TOMSCAN_KEYWORD_LISTS not set")
-	}
-	files, err := filepath.Glob(filepath.Join(dir, "builds", "*"))
-	if err != nil || len(files) < 10 {
-		t.Fatalf("corpus builds: %d, %v", len(files), err)
-	}
-	sort.Strings(files)
-	var some []string
-	for i := 1; i < len(files); i += 3 {
-		some = append(some, files[i])
-	}
-	in := linkAll(t, some)
-	base := pipelinetest.Config(t)
-	if base.Cache.KeywordLists, err = lists.Digest(context.Background(), base.TOM.KeywordListsDir); err != nil {
-		t.Fatal(err)
-	}
-	cache, err := nodecache.Open(t.TempDir(), 1<<30)
-	if err != nil {
-		t.Fatal(err)
-	}
+	in, base, cache := replaySetup(t, 1, 3)
 	var hits, misses atomic.Int64
 	pipeline.SetTOMMemoHook(func(hit bool) {
 		if hit {
@@ -180,4 +136,34 @@ func TestReplayTOMMemo(t *testing.T) {
 	if h, m := hits.Swap(0), misses.Swap(0); m == 0 || h+m != int64(n) {
 		t.Errorf("rescan with a rule that matches every PE: %d memo hits and %d misses, want misses (the builds with a PE) and %d lookups", h, m, n)
 	}
+}
+
+// replaySetup links every step-th build of the synthetic corpus from first
+// on into a folder, and returns it, the test configuration with the
+// snapshots' digest set as a scan sets it (it keys the memos of the
+// comparisons and of the TOM results), and an empty node cache.
+func replaySetup(t *testing.T, first, step int) (string, pipeline.Config, *nodecache.Cache) {
+	t.Helper()
+	dir := os.Getenv("TOMSCAN_CORPUS")
+	if dir == "" || os.Getenv("TOMSCAN_KEYWORD_LISTS") == "" {
+		t.Skip("TOMSCAN_CORPUS or TOMSCAN_KEYWORD_LISTS not set")
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "builds", "*"))
+	if err != nil || len(files) < 10 {
+		t.Fatalf("corpus builds: %d, %v", len(files), err)
+	}
+	sort.Strings(files)
+	var some []string
+	for i := first; i < len(files); i += step {
+		some = append(some, files[i])
+	}
+	base := pipelinetest.Config(t)
+	if base.Cache.KeywordLists, err = lists.Digest(context.Background(), base.TOM.KeywordListsDir); err != nil {
+		t.Fatal(err)
+	}
+	cache, err := nodecache.Open(t.TempDir(), 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return linkAll(t, some), base, cache
 }
