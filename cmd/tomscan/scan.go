@@ -236,7 +236,7 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 			defer discardWorkers(spawned)
 		}
 	}
-	digests := pipeline.CacheDigests{TrustStore: sha256Hex(trustPEM), Passwords: passwordsDigest(pwList)}
+	digests := pipeline.CacheDigests{TrustStore: sha256Hex(trustPEM), Passwords: passwordsDigest(pwList), GeoIP: pipeline.GeoIPDigest("")}
 	if *keywords != "" {
 		// The digest alone: the workers load (decode) the snapshots.
 		digest, err := lists.Digest(ctx, *keywords)

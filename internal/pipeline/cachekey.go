@@ -13,11 +13,15 @@ import (
 
 // CacheDigests are the digests of what shapes a report besides the build,
 // the tool, the rules and the limits; the caller computes them from the
-// files it read (keyword-list snapshots, trust store, password list).
+// files it read (keyword-list snapshots, trust store, password list, GeoIP
+// database).
 type CacheDigests struct {
 	KeywordLists string // lists.Snapshots.Digest; "" without --keyword-lists
 	TrustStore   string // sha256 of the trust store's PEM; "" without
 	Passwords    string // sha256 over the password list; it enters the key only, never a report
+	// GeoIP is the sha256 of the GeoIP database the TOM analysers give
+	// endpoints their country from (GeoIPDigest); it enters the key only.
+	GeoIP string
 }
 
 // cacheKeyInputs is everything a report is a function of, but the build.
@@ -32,6 +36,7 @@ type cacheKeyInputs struct {
 	KeywordLists string            `json:"keyword_lists"`
 	TrustStore   string            `json:"trust_store"`
 	Passwords    string            `json:"passwords"`
+	GeoIP        string            `json:"geoip"`
 	Timestamps   bool              `json:"timestamps"`
 }
 
@@ -46,6 +51,7 @@ func cacheBase(cfg Config, ri reports.RulesInfo) string {
 		KeywordLists: cfg.Cache.KeywordLists,
 		TrustStore:   cfg.Cache.TrustStore,
 		Passwords:    cfg.Cache.Passwords,
+		GeoIP:        cfg.Cache.GeoIP,
 		Timestamps:   cfg.Now != nil,
 	}
 	if cfg.Engine != nil {

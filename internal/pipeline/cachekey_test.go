@@ -37,15 +37,50 @@ func TestCacheKeyChangesWithEveryInput(t *testing.T) {
 		"rule path": func(c *Config, _ *Build) {
 			c.Rules = &rules.Set{Sources: []rules.Source{{Namespace: "x", Path: "x.yar"}}}
 		},
-		"keyword lists": func(c *Config, _ *Build) { c.Cache.KeywordLists = "k" },
-		"trust store":   func(c *Config, _ *Build) { c.Cache.TrustStore = "t" },
-		"passwords":     func(c *Config, _ *Build) { c.Cache.Passwords = "p" },
-		"timestamps":    func(c *Config, _ *Build) { c.Now = time.Now },
+		"keyword lists":  func(c *Config, _ *Build) { c.Cache.KeywordLists = "k" },
+		"trust store":    func(c *Config, _ *Build) { c.Cache.TrustStore = "t" },
+		"passwords":      func(c *Config, _ *Build) { c.Cache.Passwords = "p" },
+		"GeoIP database": func(c *Config, _ *Build) { c.Cache.GeoIP = "g" },
+		"timestamps":     func(c *Config, _ *Build) { c.Now = time.Now },
 	} {
 		c, b := base()
 		change(&c, b)
 		if CacheKey(c, b) == want {
 			t.Errorf("changing the %s left the cache key as it was", name)
+		}
+	}
+}
+
+// TestTreeKeyLeavesOutWhatTheTreeDoesNotDependOn: the node cache's tree
+// key is the cache key without the rules, the keyword snapshots and the
+// GeoIP database (what only YARA and the TOM analysers read), so a change
+// of those replays the cached tree; the rest still changes it.
+func TestTreeKeyLeavesOutWhatTheTreeDoesNotDependOn(t *testing.T) {
+	base := func() (Config, *Build) {
+		return Config{Limits: limits.Default(), Tool: reports.Tool{Name: "tomscan", Version: "1.0"}},
+			&Build{Key: "aa", Inputs: []Input{{Ref: "in/a.exe"}}}
+	}
+	cfg, b := base()
+	want := treeKey(cfg, b)
+	for name, change := range map[string]func(c *Config){
+		"rules":          func(c *Config) { c.Rules = &rules.Set{Digest: "sha256:1"} },
+		"keyword lists":  func(c *Config) { c.Cache.KeywordLists = "k" },
+		"GeoIP database": func(c *Config) { c.Cache.GeoIP = "g" },
+	} {
+		c, b := base()
+		change(&c)
+		if treeKey(c, b) != want {
+			t.Errorf("changing the %s changed the tree key", name)
+		}
+	}
+	for name, change := range map[string]func(c *Config){
+		"limits":      func(c *Config) { c.Limits.MaxDepth++ },
+		"trust store": func(c *Config) { c.Cache.TrustStore = "t" },
+	} {
+		c, b := base()
+		change(&c)
+		if treeKey(c, b) == want {
+			t.Errorf("changing the %s left the tree key as it was", name)
 		}
 	}
 }

@@ -38,7 +38,7 @@ type Stats struct {
 // A build's scan is staged by what each stage depends on:
 //
 //	identify, unpack, PE, iOS, Mach-O, strings, trust   the bytes, limits, tools, trust store, passwords
-//	YARA, TOM (Visit per node, Finish per build)        also the rules and the keyword-list snapshots
+//	YARA, TOM (Visit per node, Finish per build)        also the rules, the keyword-list snapshots, GeoIP
 //
 // With a node cache (--cache), a fresh scan records what the rule stages
 // need to run again without the first group: every node's bytes (by
@@ -98,6 +98,7 @@ func treeKey(cfg Config, b *Build) string {
 	c := cfg
 	c.Rules = nil
 	c.Cache.KeywordLists = ""
+	c.Cache.GeoIP = "" // the tree does not depend on it either: the TOM analysers do
 	c.Now = nil
 	sum := sha256.Sum256([]byte(treeFormat + "\x00" + CacheKey(c, b)))
 	return hex.EncodeToString(sum[:])

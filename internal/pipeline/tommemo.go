@@ -79,7 +79,7 @@ func tomMemoKey(cfg Config, treeKey string, root *artifact.Node) (string, bool) 
 	w.str(tomMemoFormat)
 	w.str(treeKey)
 	w.str(cfg.Cache.KeywordLists)
-	w.str(geoIPDigest(cfg.TOM.GeoIPPath))
+	w.str(GeoIPDigest(cfg.TOM.GeoIPPath))
 	_ = root.Walk(func(n *artifact.Node) error {
 		w.str(n.ID)
 		w.num(len(n.Matches))
@@ -134,10 +134,12 @@ func (w memoWriter) str(s string) {
 
 var geoIPDigests sync.Map // path -> digest
 
-// geoIPDigest is the sha256 of the GeoIP database the TOM analysers open
+// GeoIPDigest is the sha256 of the GeoIP database the TOM analysers open
 // (path, or geoip.DefaultPath), made once per process; "unreadable" when it
-// cannot be read (the analysers then report that, the same each time).
-func geoIPDigest(path string) string {
+// cannot be read (the analysers then report that, the same each time). A
+// scan puts it in its builds' keys (CacheDigests.GeoIP): a report's country
+// fields are the database's claims.
+func GeoIPDigest(path string) string {
 	if path == "" {
 		path = geoip.DefaultPath
 	}
