@@ -3,10 +3,8 @@ package pipeline
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
-	"hash"
 	"io"
 	"os"
 	"sort"
@@ -75,61 +73,47 @@ func tomMemoKey(cfg Config, treeKey string, root *artifact.Node) (string, bool) 
 		return "", false
 	}
 	h := sha256.New()
-	w := memoWriter{h: h}
-	w.str(tomMemoFormat)
-	w.str(treeKey)
-	w.str(cfg.Cache.KeywordLists)
-	w.str(GeoIPDigest(cfg.TOM.GeoIPPath))
+	field := func(s string) { writeLen(h, len(s)); h.Write([]byte(s)) }
+	field(tomMemoFormat)
+	field(treeKey)
+	field(cfg.Cache.KeywordLists)
+	field(GeoIPDigest(cfg.TOM.GeoIPPath))
 	_ = root.Walk(func(n *artifact.Node) error {
-		w.str(n.ID)
-		w.num(len(n.Matches))
+		field(n.ID)
+		writeLen(h, len(n.Matches))
 		for _, m := range n.Matches {
-			w.str(m.Namespace)
-			w.str(m.Rule)
-			w.num(len(m.Tags))
+			field(m.Namespace)
+			field(m.Rule)
+			writeLen(h, len(m.Tags))
 			for _, t := range m.Tags {
-				w.str(t)
+				field(t)
 			}
 			keys := make([]string, 0, len(m.Meta))
 			for k := range m.Meta {
 				keys = append(keys, k)
 			}
 			sort.Strings(keys)
-			w.num(len(keys))
+			writeLen(h, len(keys))
 			for _, k := range keys {
-				w.str(k)
-				w.str(m.Meta[k])
+				field(k)
+				field(m.Meta[k])
 			}
-			w.num(len(m.Strings))
+			writeLen(h, len(m.Strings))
 			for _, s := range m.Strings {
-				w.str(s.Name)
-				w.str(strconv.FormatUint(s.Offset, 10))
-				w.str(s.Data)
+				field(s.Name)
+				field(strconv.FormatUint(s.Offset, 10))
+				field(s.Data)
 			}
 		}
-		w.num(len(n.Issues))
+		writeLen(h, len(n.Issues))
 		for _, is := range n.Issues {
-			w.str(is.Kind)
-			w.str(is.Stage)
-			w.str(is.Message)
+			field(is.Kind)
+			field(is.Stage)
+			field(is.Message)
 		}
 		return nil
 	})
 	return hex.EncodeToString(h.Sum(nil)), true
-}
-
-// memoWriter writes length-prefixed fields, so that no two different
-// sequences of fields hash alike.
-type memoWriter struct{ h hash.Hash }
-
-func (w memoWriter) num(n int) {
-	var b [binary.MaxVarintLen64]byte
-	w.h.Write(b[:binary.PutUvarint(b[:], uint64(n))])
-}
-
-func (w memoWriter) str(s string) {
-	w.num(len(s))
-	io.WriteString(w.h, s)
 }
 
 var geoIPDigests sync.Map // path -> digest
