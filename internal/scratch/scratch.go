@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -139,9 +140,13 @@ type Run struct {
 
 // NewRun sweeps the run folders that dead runs left under parent ("" for the
 // system temp dir), then creates this run's folder. Only folders named
-// tomscan-run-* whose lock file names a dead process are removed; a folder
-// without a readable lock is left alone (it may be being created). It is also
-// the start-up check of --scratch: an error means the folder is unusable.
+// tomscan-run-* whose owner is dead are removed (SweepDead). It is also the
+// start-up check of --scratch: an error means the folder is unusable.
+//
+// The folder's name carries the owner too (tomscan-run-<pid>-<start>-*):
+// a run killed between creating the folder and writing its lock file leaves
+// a folder without a readable lock, and only the name can then tell a dead
+// owner's folder from one a live run is creating.
 func NewRun(parent string) (*Run, []string, error) {
 	if parent == "" {
 		parent = os.TempDir()
@@ -150,7 +155,11 @@ func NewRun(parent string) (*Run, []string, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	dir, err := os.MkdirTemp(parent, runPrefix)
+	me, err := runlock.Self()
+	if err != nil {
+		return nil, swept, fmt.Errorf("scratch: %w", err)
+	}
+	dir, err := os.MkdirTemp(parent, fmt.Sprintf("%s%d-%s-", runPrefix, me.PID, me.Start))
 	if err != nil {
 		return nil, swept, fmt.Errorf("scratch: create run folder: %w", err)
 	}
@@ -173,8 +182,11 @@ func (r *Run) Close() error {
 	return nil
 }
 
-// SweepDead removes the run folders under parent whose lock names a process
-// that is no longer running, and returns their paths.
+// SweepDead removes the run folders under parent whose owner is no longer
+// running, and returns their paths. The owner is the one the lock file names;
+// a folder without a readable lock (its run died before the lock was written,
+// or while it was) is judged by the owner its name carries, and one whose name
+// carries none (an older tomscan's) is left alone: it may be being created.
 func SweepDead(parent string) ([]string, error) {
 	des, err := os.ReadDir(parent)
 	if err != nil {
@@ -187,7 +199,13 @@ func SweepDead(parent string) ([]string, error) {
 		}
 		dir := filepath.Join(parent, de.Name())
 		owner, err := runlock.Read(filepath.Join(dir, lockName))
-		if err != nil || owner.Alive() {
+		if err != nil {
+			var named bool
+			if owner, named = ownerFromName(de.Name()); !named {
+				continue
+			}
+		}
+		if owner.Alive() {
 			continue
 		}
 		if err := os.RemoveAll(dir); err != nil {
@@ -196,4 +214,18 @@ func SweepDead(parent string) ([]string, error) {
 		swept = append(swept, dir)
 	}
 	return swept, nil
+}
+
+// ownerFromName reads the owner NewRun put in a run folder's name:
+// tomscan-run-<pid>-<start>-<random>.
+func ownerFromName(name string) (runlock.Owner, bool) {
+	f := strings.SplitN(strings.TrimPrefix(name, runPrefix), "-", 3)
+	if len(f) != 3 {
+		return runlock.Owner{}, false
+	}
+	pid, err := strconv.Atoi(f[0])
+	if err != nil || pid <= 0 || f[1] == "" || strings.Trim(f[1], "0123456789") != "" {
+		return runlock.Owner{}, false
+	}
+	return runlock.Owner{PID: pid, Start: f[1]}, true
 }

@@ -2,11 +2,16 @@ package scratch
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
+
+	"github.com/tomscan/tomscan/internal/runlock"
 )
 
 func TestSpillWriteAndCloseRemovesEverything(t *testing.T) {
@@ -84,8 +89,11 @@ func TestRootRefusesEscapes(t *testing.T) {
 	}
 }
 
-// TestSweepRemovesOnlyDeadRuns: a dead run's folder goes, a live run's folder,
-// a run folder without a lock and an unrelated folder stay.
+// TestSweepRemovesOnlyDeadRuns: a dead run's folder goes, whether its lock
+// names the owner or, when the run died before its lock was written (or
+// while), its folder's name does; a live run's folder, one a live run is
+// still creating, an older tomscan's run folder without a lock and an
+// unrelated folder stay.
 func TestSweepRemovesOnlyDeadRuns(t *testing.T) {
 	parent := t.TempDir()
 	live, _, err := NewRun(parent)
@@ -93,11 +101,28 @@ func TestSweepRemovesOnlyDeadRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer live.Close()
+	me, err := runlock.Self()
+	if err != nil {
+		t.Fatal(err)
+	}
 	dead := filepath.Join(parent, runPrefix+"dead")
+	// Killed before the lock file was created, and while it was written:
+	// No process has pid 2^31-1 (pid_max is at most 2^22).
+	deadNoLock := filepath.Join(parent, runPrefix+"2147483647-5-123")
+	deadCutLock := filepath.Join(parent, runPrefix+"2147483647-5-456")
+	// This process with another start time: a reused pid, so dead too.
+	reused := filepath.Join(parent, fmt.Sprintf("%s%d-%s1-789", runPrefix, me.PID, me.Start))
+	creating := filepath.Join(parent, fmt.Sprintf("%s%d-%s-42", runPrefix, me.PID, me.Start))
 	noLock := filepath.Join(parent, runPrefix+"nolock")
+	badName := filepath.Join(parent, runPrefix+"x-0-1")
 	other := filepath.Join(parent, "tomscan-build-other")
-	for _, d := range []string{dead, noLock, other} {
+	for _, d := range []string{dead, deadCutLock, other, noLock, badName} {
 		if err := os.MkdirAll(filepath.Join(d, "sub"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, d := range []string{deadNoLock, reused, creating} {
+		if err := os.Mkdir(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -105,21 +130,32 @@ func TestSweepRemovesOnlyDeadRuns(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dead, lockName), []byte("1 never\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(deadCutLock, lockName), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	r, swept, err := NewRun(parent)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	if len(swept) != 1 || swept[0] != dead {
-		t.Fatalf("swept %v, want only %s", swept, dead)
+	want := []string{dead, deadNoLock, deadCutLock, reused}
+	sort.Strings(want)
+	sort.Strings(swept)
+	if !slices.Equal(swept, want) {
+		t.Fatalf("swept %v, want %v", swept, want)
 	}
-	for _, d := range []string{live.Dir(), noLock, other, r.Dir()} {
+	for _, d := range []string{live.Dir(), creating, noLock, badName, other, r.Dir()} {
 		if _, err := os.Stat(d); err != nil {
 			t.Errorf("%s removed: %v", d, err)
 		}
 	}
-	if _, err := os.Stat(dead); !os.IsNotExist(err) {
-		t.Errorf("dead run folder still there: %v", err)
+	for _, d := range want {
+		if _, err := os.Stat(d); !os.IsNotExist(err) {
+			t.Errorf("dead run folder %s still there: %v", d, err)
+		}
+	}
+	if owner, ok := ownerFromName(filepath.Base(r.Dir())); !ok || owner != me {
+		t.Errorf("run folder %s names owner %+v (%v), want %+v", r.Dir(), owner, ok, me)
 	}
 }
 
