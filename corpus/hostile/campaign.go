@@ -345,6 +345,28 @@ func treeSize(dir string) (int64, int) {
 	return bytes, files
 }
 
+// entryNames names up to max entries under dir (relative to it, folders
+// with a trailing slash), so that a leftover says what it is.
+func entryNames(dir string, max int) []string {
+	var names []string
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || p == dir {
+			return nil
+		}
+		if len(names) == max {
+			names = append(names, "...")
+			return filepath.SkipAll
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if d.IsDir() {
+			rel += "/"
+		}
+		names = append(names, rel)
+		return nil
+	})
+	return names
+}
+
 // findEscapes looks for files named with Marker where no input or archive
 // puts them: a traversal that worked. It searches the work folder (outside
 // the inputs) and the system temp folder.

@@ -88,3 +88,25 @@ func TestCampaignSubset(t *testing.T) {
 		t.Errorf("%d tried, %d handled of %d inputs", all.Tried, all.Handled, len(inputs))
 	}
 }
+
+// TestEntryNamesSaysWhatWasLeft: a campaign's leftover line names what it
+// found (folders with a slash), at most max of them, so that a failure in
+// CI says which window a kill hit.
+func TestEntryNamesSaysWhatWasLeft(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "tomscan-run-1-2-x", "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "z"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(entryNames(dir, 5), " "), "tomscan-run-1-2-x/ tomscan-run-1-2-x/sub/ z"; got != want {
+		t.Errorf("entryNames = %q, want %q", got, want)
+	}
+	if got, want := strings.Join(entryNames(dir, 2), " "), "tomscan-run-1-2-x/ tomscan-run-1-2-x/sub/ ..."; got != want {
+		t.Errorf("entryNames(max 2) = %q, want %q", got, want)
+	}
+	if got := entryNames(filepath.Join(dir, "missing"), 5); len(got) != 0 {
+		t.Errorf("entryNames of a missing folder = %q", got)
+	}
+}

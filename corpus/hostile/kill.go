@@ -204,7 +204,7 @@ func RunKill(ctx context.Context, o KillOptions) (*KillResult, error) {
 		}
 	}
 	if n, files := treeSize(scratch); files > 0 {
-		res.Leftovers = append(res.Leftovers, fmt.Sprintf("%d bytes in %d scratch entries", n, files))
+		res.Leftovers = append(res.Leftovers, fmt.Sprintf("%d bytes in %d scratch entries: %s", n, files, strings.Join(entryNames(scratch, 5), ", ")))
 	}
 	if left := alive(o.Tomscan, o.Work); left > 0 {
 		res.Leftovers = append(res.Leftovers, fmt.Sprintf("%d processes alive after the final run", left))
