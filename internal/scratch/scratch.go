@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/tomscan/tomscan/internal/runlock"
 )
@@ -184,9 +185,10 @@ func (r *Run) Close() error {
 
 // SweepDead removes the run folders under parent whose owner is no longer
 // running, and returns their paths. The owner is the one the lock file names;
-// a folder without a readable lock (its run died before the lock was written,
-// or while it was) is judged by the owner its name carries, and one whose name
-// carries none (an older tomscan's) is left alone: it may be being created.
+// a folder of this user's without a readable lock (its run died before the
+// lock was written, or while it was) is judged by the owner its name
+// carries, and one whose name carries none (an older tomscan's) is left
+// alone: it may be being created.
 func SweepDead(parent string) ([]string, error) {
 	des, err := os.ReadDir(parent)
 	if err != nil {
@@ -200,8 +202,11 @@ func SweepDead(parent string) ([]string, error) {
 		dir := filepath.Join(parent, de.Name())
 		owner, err := runlock.Read(filepath.Join(dir, lockName))
 		if err != nil {
+			// Only a folder of this user's: in a shared temp folder another
+			// user's lock is unreadable to us, and their folder is not ours
+			// to remove (nor could we).
 			var named bool
-			if owner, named = ownerFromName(de.Name()); !named {
+			if owner, named = ownerFromName(de.Name()); !named || !ownedByMe(dir) {
 				continue
 			}
 		}
@@ -228,4 +233,15 @@ func ownerFromName(name string) (runlock.Owner, bool) {
 		return runlock.Owner{}, false
 	}
 	return runlock.Owner{PID: pid, Start: f[1]}, true
+}
+
+// ownedByMe tells whether the folder at path (not followed) belongs to this
+// process's user.
+func ownedByMe(path string) bool {
+	info, err := os.Lstat(path)
+	if err != nil {
+		return false
+	}
+	st, ok := info.Sys().(*syscall.Stat_t)
+	return ok && int(st.Uid) == os.Getuid()
 }

@@ -159,6 +159,35 @@ func TestSweepRemovesOnlyDeadRuns(t *testing.T) {
 	}
 }
 
+// TestSweepLeavesOtherUsersFolders: in a shared temp folder, another user's
+// run folder whose name says its owner is dead and whose lock this user
+// cannot read is not this user's to remove: the sweep leaves it, and the
+// scan starts. (Needs root, to give the folder to another user.)
+func TestSweepLeavesOtherUsersFolders(t *testing.T) {
+	if os.Getuid() != 0 {
+		t.Skip("needs root to make a folder of another user's")
+	}
+	parent := t.TempDir()
+	theirs := filepath.Join(parent, runPrefix+"2147483647-5-123")
+	if err := os.Mkdir(theirs, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(theirs, 4242, 4242); err != nil {
+		t.Fatal(err)
+	}
+	r, swept, err := NewRun(parent)
+	if err != nil {
+		t.Fatalf("NewRun beside another user's folder: %v", err)
+	}
+	defer r.Close()
+	if len(swept) != 0 {
+		t.Errorf("swept %v, want nothing", swept)
+	}
+	if _, err := os.Stat(theirs); err != nil {
+		t.Errorf("another user's folder removed: %v", err)
+	}
+}
+
 func TestNewRunBadParent(t *testing.T) {
 	if _, _, err := NewRun(filepath.Join(t.TempDir(), "typo", "dir")); err == nil {
 		t.Fatal("NewRun under a missing folder succeeded")
