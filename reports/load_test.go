@@ -60,9 +60,9 @@ func TestDecodeJSONOnePassEqualsTwoPass(t *testing.T) {
 		docs[p+" tom repeated"] = []byte(s[:i] + `"tom": {"verdict": {"kind": "x", "confidence": 0.5}}, ` + s[i:])
 		docs[p+" tom wrong type"] = []byte(s[:i] + `"tom": {"verdict": 5}, ` + s[i:])
 	}
-	docs["no tom"] = []byte(`{"schema_version": "2.1.0", "build": {"path": "a.exe"}}`)
+	docs["no tom"] = []byte(`{"schema_version": "2.2.0", "build": {"path": "a.exe"}}`)
 	docs["no schema"] = []byte(`{"tom": {}}`)
-	docs["not json"] = []byte(`{"schema_version": "2.1.0", "tom": {`)
+	docs["not json"] = []byte(`{"schema_version": "2.2.0", "tom": {`)
 	for name, b := range docs {
 		want, werr := decodeJSONTwoPass(b)
 		got, gerr := DecodeJSON(b)

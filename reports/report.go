@@ -14,7 +14,7 @@ import (
 
 // SchemaVersion is bumped on every change to the JSON shape: major for
 // removals or changed meanings, minor for additions.
-const SchemaVersion = "2.1.0" // 2: keyword lists byte-exact (count, sha256, keywords changed meaning), evidence provenance and weights; 2.1: cache (the key the report was made under)
+const SchemaVersion = "2.2.0" // 2: keyword lists byte-exact (count, sha256, keywords changed meaning), evidence provenance and weights; 2.1: cache (the key the report was made under); 2.2: cache.geoip (the database the countries come from)
 
 // Build statuses.
 const (
@@ -97,4 +97,8 @@ type Cache struct {
 	Key          string `json:"key"`
 	KeywordLists string `json:"keyword_lists,omitempty"` // digest of the --keyword-lists snapshots; "" without
 	TrustStore   string `json:"trust_store,omitempty"`   // sha256 of the --trust-store PEM; "" without
+	// GeoIP is the sha256 of the GeoIP database the endpoints' countries
+	// come from: a country is that database's claim, and the report names
+	// it. "" when it could not be read (no country is then given).
+	GeoIP string `json:"geoip,omitempty"`
 }

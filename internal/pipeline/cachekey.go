@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"sort"
+	"strings"
 
 	"github.com/tomscan/tomscan/internal/limits"
 	"github.com/tomscan/tomscan/reports"
@@ -20,7 +21,8 @@ type CacheDigests struct {
 	TrustStore   string // sha256 of the trust store's PEM; "" without
 	Passwords    string // sha256 over the password list; it enters the key only, never a report
 	// GeoIP is the sha256 of the GeoIP database the TOM analysers give
-	// endpoints their country from (GeoIPDigest); it enters the key only.
+	// endpoints their country from (GeoIPDigest); it enters the key, and
+	// reports name it (cache.geoip) when it is a digest.
 	GeoIP string
 }
 
@@ -111,4 +113,14 @@ func RulesInfo(sources []rules.Source, digest string, count int) reports.RulesIn
 		ri.Files = append(ri.Files, reports.RuleFile{Namespace: s.Namespace, Path: s.Path})
 	}
 	return ri
+}
+
+// reportedGeoIP is what a report names as its GeoIP database (cache.geoip):
+// the digest, or "" when there is none to name (the database could not be
+// read: GeoIPDigest's "unreadable", or a caller that set none).
+func reportedGeoIP(digest string) string {
+	if len(digest) != sha256.Size*2 || strings.Trim(digest, "0123456789abcdef") != "" {
+		return ""
+	}
+	return digest
 }

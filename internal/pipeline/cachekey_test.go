@@ -1,10 +1,12 @@
 package pipeline
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/tomscan/tomscan/internal/limits"
+	"github.com/tomscan/tomscan/internal/unpack"
 	"github.com/tomscan/tomscan/reports"
 	"github.com/tomscan/tomscan/rules"
 )
@@ -82,5 +84,31 @@ func TestTreeKeyLeavesOutWhatTheTreeDoesNotDependOn(t *testing.T) {
 		if treeKey(c, b) == want {
 			t.Errorf("changing the %s left the tree key as it was", name)
 		}
+	}
+}
+
+// TestReportNamesItsGeoIPDatabase: a report's countries are the GeoIP
+// database's claims, so its cache section names that database by sha256
+// (cache.geoip); when the scan had none to name (unreadable, not set) the
+// field is absent rather than a value that is not a digest.
+func TestReportNamesItsGeoIPDatabase(t *testing.T) {
+	digest := strings.Repeat("0123456789abcdef", 4)
+	for set, want := range map[string]string{
+		digest:                  digest,
+		"unreadable":            "",
+		"":                      "",
+		strings.ToUpper(digest): "",
+		digest[:63]:             "",
+		digest + "0":            "",
+	} {
+		cfg := Config{Limits: limits.Default(), Engine: unpack.New(nil, unpack.Tools{}), Cache: CacheDigests{GeoIP: set}}
+		rep, _ := newReport(cfg, &Build{Key: "aa", Inputs: []Input{{Ref: "in/a.exe"}}})
+		if rep.Cache == nil || rep.Cache.GeoIP != want {
+			t.Errorf("GeoIP digest %q: report names %+v, want %q", set, rep.Cache, want)
+		}
+	}
+	// A real database (the scan's default) is named by its file's sha256.
+	if d := GeoIPDigest(""); d != "unreadable" && reportedGeoIP(d) != d {
+		t.Errorf("GeoIPDigest gives %q, which a report would not name", d)
 	}
 }

@@ -378,7 +378,7 @@ func newReport(cfg Config, b *Build) (*reports.Report, *artifact.Node) {
 	if cfg.Rules != nil {
 		rep.Rules = rulesInfo(cfg)
 	}
-	rep.Cache = &reports.Cache{Key: CacheKey(cfg, b), KeywordLists: cfg.Cache.KeywordLists, TrustStore: cfg.Cache.TrustStore}
+	rep.Cache = &reports.Cache{Key: CacheKey(cfg, b), KeywordLists: cfg.Cache.KeywordLists, TrustStore: cfg.Cache.TrustStore, GeoIP: reportedGeoIP(cfg.Cache.GeoIP)}
 	if len(b.Inputs) > 1 {
 		for _, in := range b.Inputs {
 			rep.Build.Paths = append(rep.Build.Paths, in.Ref)

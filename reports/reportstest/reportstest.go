@@ -42,7 +42,7 @@ func base(name, key string, size int64) *reports.Report {
 		Limits:        limits.Default(),
 		Extractors:    []string{"nsis", "zip"},
 		Build:         reports.BuildRef{Path: name, Size: size, SHA256: key, Type: "pe"},
-		Cache:         &reports.Cache{Key: strings.Repeat("c", 56) + key[:8], KeywordLists: strings.Repeat("d", 64)},
+		Cache:         &reports.Cache{Key: strings.Repeat("c", 56) + key[:8], KeywordLists: strings.Repeat("d", 64), GeoIP: strings.Repeat("e", 64)},
 	}
 }
 

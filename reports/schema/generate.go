@@ -20,6 +20,7 @@ var constraints = map[string]map[string]any{
 	"reports.Cache.key":             {"pattern": "^[0-9a-f]{64}$"},
 	"reports.Cache.keyword_lists":   {"pattern": "^[0-9a-f]{64}$"},
 	"reports.Cache.trust_store":     {"pattern": "^[0-9a-f]{64}$"},
+	"reports.Cache.geoip":           {"pattern": "^[0-9a-f]{64}$"},
 	"reports.BuildRef.md5":          {"pattern": "^[0-9a-f]{32}$"},
 	"reports.BuildRef.sha1":         {"pattern": "^[0-9a-f]{40}$"},
 	"artifact.Node.sha256":          {"pattern": "^([0-9a-f]{64})?$"},
