@@ -32,7 +32,11 @@ func EncodeMarkdownView(v *View) []byte {
 	fmt.Fprintf(&b, "| sha256 | `%s` |\n| version | %s |\n| size | %d |\n| type | %s |\n", c(v.SHA256), c(orDash(v.Version)), v.Size, c(v.Type))
 	fmt.Fprintf(&b, "| nodes | %d (%d PE, %d duplicates, depth %d) |\n| matches | %d |\n| issues | %d |\n",
 		v.Summary.Nodes, v.Summary.PEs, v.Summary.Duplicates, v.Summary.MaxDepth, v.Summary.Matches, v.Summary.Issues)
-	fmt.Fprintf(&b, "| tool | %s %s |\n| rules digest | `%s` |\n\n", c(v.Tool.Name), c(v.Tool.Version), c(v.RulesDigest))
+	fmt.Fprintf(&b, "| tool | %s %s |\n| rules digest | `%s` |\n", c(v.Tool.Name), c(v.Tool.Version), c(v.RulesDigest))
+	if v.GeoIP != "" {
+		fmt.Fprintf(&b, "| GeoIP database (countries) | `%s` |\n", c(v.GeoIP))
+	}
+	b.WriteString("\n")
 
 	if v.Reason != "" {
 		fmt.Fprintf(&b, "Why: %s\n\n", e(v.Reason))

@@ -144,6 +144,13 @@ func TestPageContent(t *testing.T) {
 // TestHostileStringsAreInert: everything from a binary renders as text.
 func TestHostileStringsAreInert(t *testing.T) {
 	r := reportstest.HostileBuild()
+	// A report read back from an archive may say anything in its
+	// provenance too: the tool, its dependencies, the rules digest and
+	// cache.geoip, which the pages show.
+	r.Cache.GeoIP = reportstest.Hostile
+	r.Rules.Digest = reportstest.Hostile
+	r.Tool.Commit = reportstest.Hostile
+	r.Tool.Dependencies = map[string]string{reportstest.Hostile: reportstest.Hostile, "libyara": "4.2.3"}
 	h, err := reports.EncodeHTML(r)
 	if err != nil {
 		t.Fatal(err)
@@ -162,7 +169,8 @@ func TestHostileStringsAreInert(t *testing.T) {
 	}
 	// the page's newer elements carry the strings as text too: identity,
 	// top evidence, rule matches (description, tags, strings with offsets)
-	for _, want := range []string{`id="identity"`, "describes &lt;script&gt;", "tag&lt;script&gt;", "0x40:$u&lt;script&gt;", `id="rule-matches"`} {
+	for _, want := range []string{`id="identity"`, "describes &lt;script&gt;", "tag&lt;script&gt;", "0x40:$u&lt;script&gt;", `id="rule-matches"`,
+		`<th>GeoIP database (countries)</th><td class="mono">&lt;script&gt;`} {
 		if !strings.Contains(page, want) {
 			t.Errorf("HTML lacks %q", want)
 		}

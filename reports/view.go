@@ -55,6 +55,7 @@ type View struct {
 	Summary       Summary
 	Tool          Tool
 	RulesDigest   string
+	GeoIP         string // sha256 of the GeoIP database the countries come from (cache.geoip), "" when not named
 
 	// For the page (view_page.go): the build's identity, what the
 	// confidence means, the evidence deduplicated (TopItems, Distinct)
@@ -162,6 +163,9 @@ func NewView(r *Report) *View {
 		Path: r.Build.Path, SHA256: r.Build.SHA256, Size: r.Build.Size, Type: r.Build.Type,
 		Status: r.Status, StatusReason: r.StatusReason, Rules: append([]string(nil), r.Summary.Rules...),
 		Summary: r.Summary, Tool: r.Tool, RulesDigest: r.Rules.Digest,
+	}
+	if r.Cache != nil {
+		v.GeoIP = r.Cache.GeoIP
 	}
 	if r.Tree != nil {
 		v.Version = BuildVersion(r.Tree)
@@ -668,8 +672,20 @@ func sortedKeys[M ~map[string]V, V any](m M) []string {
 
 // sanitize applies f to every string of v that may have come from a binary.
 func (v *View) sanitize(f func(string) string) {
-	for _, p := range []*string{&v.Path, &v.Type, &v.Status, &v.StatusReason, &v.Version, &v.Verdict, &v.Reason, &v.Language, &v.ProductNode, &v.LanguageNode} {
+	for _, p := range []*string{&v.Path, &v.Type, &v.Status, &v.StatusReason, &v.Version, &v.Verdict, &v.Reason, &v.Language, &v.ProductNode, &v.LanguageNode,
+		&v.RulesDigest, &v.GeoIP, &v.Tool.Name, &v.Tool.Version, &v.Tool.Commit} {
 		*p = f(*p)
+	}
+	// A report read back from an archive may say anything in its
+	// provenance too. The map is the report's own: a new one, not edited.
+	if len(v.Tool.Dependencies) > 0 {
+		deps := make(map[string]string, len(v.Tool.Dependencies))
+		for _, k := range sortedKeys(v.Tool.Dependencies) {
+			if sk := f(k); deps[sk] == "" { // two names made one: the first in order, every time
+				deps[sk] = f(v.Tool.Dependencies[k])
+			}
+		}
+		v.Tool.Dependencies = deps
 	}
 	rows := func(rs []Row) {
 		for _, r := range rs {
