@@ -670,7 +670,8 @@ func sortedKeys[M ~map[string]V, V any](m M) []string {
 	return keys
 }
 
-// sanitize applies f to every string of v that may have come from a binary.
+// sanitize applies f to every string of v that may have come from a binary,
+// or from a report read back from an archive (its provenance).
 func (v *View) sanitize(f func(string) string) {
 	for _, p := range []*string{&v.Path, &v.Type, &v.Status, &v.StatusReason, &v.Version, &v.Verdict, &v.Reason, &v.Language, &v.ProductNode, &v.LanguageNode,
 		&v.RulesDigest, &v.GeoIP, &v.Tool.Name, &v.Tool.Version, &v.Tool.Commit} {
@@ -681,7 +682,8 @@ func (v *View) sanitize(f func(string) string) {
 	if len(v.Tool.Dependencies) > 0 {
 		deps := make(map[string]string, len(v.Tool.Dependencies))
 		for _, k := range sortedKeys(v.Tool.Dependencies) {
-			if sk := f(k); deps[sk] == "" { // two names made one: the first in order, every time
+			sk := f(k)
+			if _, taken := deps[sk]; !taken { // two names made one: the first in order, every time
 				deps[sk] = f(v.Tool.Dependencies[k])
 			}
 		}

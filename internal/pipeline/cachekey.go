@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"sort"
-	"strings"
 
 	"github.com/tomscan/tomscan/internal/limits"
 	"github.com/tomscan/tomscan/reports"
@@ -119,7 +118,7 @@ func RulesInfo(sources []rules.Source, digest string, count int) reports.RulesIn
 // the digest, or "" when there is none to name (the database could not be
 // read: GeoIPDigest's "unreadable", or a caller that set none).
 func reportedGeoIP(digest string) string {
-	if len(digest) != sha256.Size*2 || strings.Trim(digest, "0123456789abcdef") != "" {
+	if !isSHA256Hex(digest) {
 		return ""
 	}
 	return digest
