@@ -3,6 +3,8 @@ package worker
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -40,6 +42,7 @@ type Process struct {
 	stderr *headBuffer
 	exited chan struct{} // closed once Wait returned
 	dead   bool
+	queued int // requests sent and not answered yet (Send, Receive)
 }
 
 // Crash says the worker died or was killed while it worked on a request.
@@ -93,10 +96,25 @@ func Spawn(o Options) (*Process, error) {
 		reqW.Close()
 		return nil, fmt.Errorf("worker: pipe: %w", err)
 	}
+	// A worker's answer (a build's index rows, its pages) is often larger
+	// than a pipe's default 64 KiB: written in 64 KiB turns, each waiting
+	// for the parent to read the one before, it kept the worker from its
+	// next build for a millisecond or more when the cores were busy. Up to
+	// AnswerPipeSize it is written at once. Best effort: a smaller buffer
+	// (pipe-max-size, fs.pipe-user-pages-soft) only makes answers slower.
+	_, _ = unix.FcntlInt(ansW.Fd(), unix.F_SETPIPE_SZ, AnswerPipeSize)
 	cmd := exec.Command(o.Path, o.Args...)
 	cmd.Env = runtimeEnv(o.Env, o.MaxMemory)
 	cmd.ExtraFiles = []*os.File{reqR, ansW} // fd 3 and 4 in the child
-	stderr := &headBuffer{max: 8 << 10}
+	mark, err := newMark()
+	if err != nil {
+		for _, f := range []*os.File{reqR, reqW, ansR, ansW} {
+			f.Close()
+		}
+		return nil, err
+	}
+	cmd.Env = append(cmd.Env, markEnv+"="+mark)
+	stderr := &headBuffer{max: 8 << 10, mark: []byte(mark + "\n")}
 	cmd.Stderr = stderr
 	cmd.Stdout = io.Discard // a library printing on stdout cannot garble the protocol
 	cmd.SysProcAttr = &syscall.SysProcAttr{
@@ -203,17 +221,67 @@ func vmSize(pid int) (int64, error) {
 // *Crash and is dead; so is one killed because ctx ended, which gives
 // ctx.Err(). A *RemoteError leaves the worker alive.
 func (p *Process) Do(ctx context.Context, timeout time.Duration, req []byte) ([]byte, error) {
+	if err := p.Send(req); err != nil {
+		return nil, err
+	}
+	return p.Receive(ctx, timeout)
+}
+
+// AnswerPipeSize is the buffer Spawn asks the kernel for on the answer
+// pipe: Linux's default pipe-max-size.
+const AnswerPipeSize = 1 << 20
+
+// MaxQueuedRequest is the largest request Send queues behind another: the
+// worker reads it only once it has answered the ones before, so it must fit
+// in the request pipe's buffer (64 KiB on Linux), or Send would wait for a
+// worker that may be waiting for the parent to read its answer.
+const MaxQueuedRequest = 16 << 10
+
+// Send sends one request without waiting for its answer: Receive reads the
+// answers in the order the requests were sent. A worker answers one request
+// at a time, so a request sent while it works on another waits in the pipe
+// and is read as soon as the one before is answered: the worker does not
+// wait for the parent between the two. A request queued behind another
+// must be at most MaxQueuedRequest bytes.
+func (p *Process) Send(req []byte) error {
+	if p.dead {
+		return errors.New("worker: dead")
+	}
+	if p.queued > 0 && len(req) > MaxQueuedRequest {
+		return fmt.Errorf("worker: a request of %d bytes cannot wait behind another (at most %d)", len(req), MaxQueuedRequest)
+	}
+	if p.queued == 0 {
+		p.stderr.Reset() // what it prints from now on is this request's
+	}
+	if err := WriteFrame(p.req, KindRequest, req); err != nil {
+		if p.queued > 0 {
+			// The worker is gone or going: how, is the answer to the
+			// request before this one (Receive), not this error.
+			return fmt.Errorf("worker: send: %w", err)
+		}
+		return p.died(err)
+	}
+	p.queued++
+	return nil
+}
+
+// Receive waits for the answer to the oldest request Send sent and not
+// answered yet, at most timeout (0: no limit) from now: with a request
+// queued behind another, call it once the answer before is in, when the
+// worker starts on it. Its errors are Do's; after a *Crash or ctx.Err() the
+// worker is dead, and the requests still queued are lost with it.
+func (p *Process) Receive(ctx context.Context, timeout time.Duration) ([]byte, error) {
 	if p.dead {
 		return nil, errors.New("worker: dead")
 	}
-	p.stderr.Reset()
-	if err := WriteFrame(p.req, KindRequest, req); err != nil {
-		return nil, p.died(err)
+	if p.queued == 0 {
+		return nil, errors.New("worker: receive: no request sent")
 	}
 	kind, ans, err := p.read(ctx, timeout)
 	if err != nil {
 		return nil, err
 	}
+	p.queued--
 	switch kind {
 	case KindAnswer:
 		return ans, nil
@@ -344,23 +412,51 @@ func (p *Process) Close() error {
 	return nil
 }
 
+// markEnv names the mark a worker writes on stderr as it starts each
+// request (headBuffer): a random token of each worker's, which what a
+// build makes the worker print cannot know.
+const markEnv = "TOMSCAN_WORKER_STDERR_MARK"
+
+func newMark() (string, error) {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("worker: stderr mark: %w", err)
+	}
+	return "tomscan-worker-request-" + hex.EncodeToString(b[:]), nil
+}
+
 // Pid is the worker's process id.
 func (p *Process) Pid() int { return p.cmd.Process.Pid }
 
-// headBuffer keeps the first max bytes written since the last Reset and
-// drops the rest: a Go fatal error or a crash in C code prints its cause
-// first, then tracebacks that may run to megabytes.
+// headBuffer keeps the first max bytes written since the last Reset or
+// the last mark, and drops the rest: a Go fatal error or a crash in C code
+// prints its cause first, then tracebacks that may run to megabytes. The
+// worker writes mark on stderr as it starts each request (Serve): in the
+// stream, so what a crash prints is told from what the request before
+// printed even when the parent reads the two late (a request queued behind
+// another starts before the parent has read the answer before it).
 type headBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-	max int
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	max   int
+	mark  []byte // "": none
+	carry []byte // the last len(mark)-1 bytes written: a mark split across writes
 }
 
 func (h *headBuffer) Write(p []byte) (int, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	add := p
+	if len(h.mark) > 0 {
+		data := append(h.carry, p...)
+		if i := bytes.LastIndex(data, h.mark); i >= 0 {
+			h.buf.Reset()
+			add = data[i+len(h.mark):]
+		}
+		h.carry = append(h.carry[:0], data[max(0, len(data)-len(h.mark)+1):]...)
+	}
 	if room := h.max - h.buf.Len(); room > 0 {
-		h.buf.Write(p[:min(room, len(p))])
+		h.buf.Write(add[:min(room, len(add))])
 	}
 	return len(p), nil
 }

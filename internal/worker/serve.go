@@ -30,6 +30,20 @@ func Serve(ctx context.Context, setup func(spec []byte) (Handler, error)) error 
 	if in == nil || out == nil {
 		return errors.New("worker: fd 3 and 4 are not open: started by hand, not by tomscan")
 	}
+	if mark := os.Getenv(markEnv); mark != "" {
+		// Each request's stderr starts after its mark (headBuffer).
+		line := []byte("\n" + mark + "\n")
+		return serve(ctx, in, out, func(spec []byte) (Handler, error) {
+			h, err := setup(spec)
+			if err != nil {
+				return nil, err
+			}
+			return func(ctx context.Context, req []byte) ([]byte, error) {
+				_, _ = os.Stderr.Write(line)
+				return h(ctx, req)
+			}, nil
+		})
+	}
 	return serve(ctx, in, out, setup)
 }
 

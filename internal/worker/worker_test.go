@@ -63,6 +63,12 @@ func testSetup(spec []byte) (Handler, error) {
 			return []byte("allocated"), nil
 		case "sleep":
 			time.Sleep(time.Hour)
+		case "say":
+			fmt.Fprintln(os.Stderr, arg)
+			return []byte("said"), nil
+		case "big":
+			mb, _ := strconv.Atoi(arg)
+			return bytes.Repeat([]byte("b"), mb<<20), nil
 		}
 		return nil, fmt.Errorf("unknown request %q", req)
 	}, nil
@@ -296,4 +302,127 @@ func TestSpawnThenSetup(t *testing.T) {
 		t.Error("a dead spawned worker was set up")
 	}
 	dead.Discard()
+}
+
+// A request sent while the worker is on another waits in the pipe: the
+// answers come back in order, and one that crashes the worker is the one
+// Receive blames, never the request queued behind it.
+func TestQueuedRequests(t *testing.T) {
+	ctx := context.Background()
+	p := start(t, "q ", 0)
+	for i := 0; i < 20; i += 2 {
+		for _, n := range []int{i, i + 1} {
+			if err := p.Send([]byte(fmt.Sprintf("echo:%d", n))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, n := range []int{i, i + 1} {
+			got, err := p.Receive(ctx, time.Minute)
+			if err != nil || string(got) != fmt.Sprintf("q %d", n) {
+				t.Fatalf("answer %d: %q, %v", n, got, err)
+			}
+		}
+	}
+	if _, err := p.Receive(ctx, time.Minute); err == nil {
+		t.Fatal("Receive without a request sent: no error")
+	}
+	// an answer of several megabytes (past the answer pipe's buffer) and
+	// the next request behind it
+	if err := p.Send([]byte("big:3")); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Send([]byte("echo:after")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := p.Receive(ctx, time.Minute); err != nil || !bytes.Equal(got, bytes.Repeat([]byte("b"), 3<<20)) {
+		t.Fatalf("3 MiB answer: %d bytes, %v", len(got), err)
+	}
+	if got, err := p.Receive(ctx, time.Minute); err != nil || string(got) != "q after" {
+		t.Fatalf("after the large answer: %q, %v", got, err)
+	}
+	// too large to wait behind another
+	if err := p.Send([]byte("echo:x")); err != nil {
+		t.Fatal(err)
+	}
+	big := append([]byte("echo:"), bytes.Repeat([]byte("x"), MaxQueuedRequest)...)
+	if err := p.Send(big); err == nil {
+		t.Fatal("a request over MaxQueuedRequest queued behind another")
+	}
+	if got, err := p.Receive(ctx, time.Minute); err != nil || string(got) != "q x" {
+		t.Fatalf("after the refused request: %q, %v", got, err)
+	}
+	// the worker dies on the first of two: the crash is the first's
+	if err := p.Send([]byte("exit:5")); err != nil {
+		t.Fatal(err)
+	}
+	_ = p.Send([]byte("echo:never")) // may fail: the worker may be gone already
+	_, err := p.Receive(ctx, time.Minute)
+	if c := crashOf(t, err); c.ExitCode != 5 {
+		t.Fatalf("crash %+v, want exit status 5", c)
+	}
+	if _, err := p.Receive(ctx, time.Minute); err == nil {
+		t.Fatal("an answer from a dead worker")
+	}
+}
+
+// A timeout runs from the Receive call: a request queued behind a slow one
+// gets its own time once the one before is answered.
+func TestQueuedRequestTimeout(t *testing.T) {
+	ctx := context.Background()
+	p := start(t, "t ", 0)
+	if err := p.Send([]byte("echo:1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Send([]byte("sleep")); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := p.Receive(ctx, time.Minute); err != nil || string(got) != "t 1" {
+		t.Fatalf("first: %q, %v", got, err)
+	}
+	_, err := p.Receive(ctx, 300*time.Millisecond)
+	if c := crashOf(t, err); !strings.Contains(c.Reason, "no answer within") {
+		t.Fatalf("crash %+v, want the timeout", c)
+	}
+}
+
+// What a worker prints for one request is not the reason given for the
+// crash of the next, queued behind it; the reason is the crash's own first
+// line, however late the parent reads the answer before it.
+func TestQueuedCrashReasonIsItsOwn(t *testing.T) {
+	ctx := context.Background()
+	for i := 0; i < 5; i++ {
+		p := start(t, "r ", 0)
+		for _, req := range []string{"say:noise from the request before", "segv"} {
+			if err := p.Send([]byte(req)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		time.Sleep(50 * time.Millisecond) // the worker is on the second, or dead, before the first answer is read
+		if got, err := p.Receive(ctx, time.Minute); err != nil || string(got) != "said" {
+			t.Fatalf("first: %q, %v", got, err)
+		}
+		_, err := p.Receive(ctx, time.Minute)
+		if c := crashOf(t, err); !strings.Contains(c.Reason, "SIGSEGV") || strings.Contains(c.Reason, "noise") {
+			t.Fatalf("crash reason %q, want the segfault's own", c.Reason)
+		}
+	}
+}
+
+func TestHeadBufferMarks(t *testing.T) {
+	h := &headBuffer{max: 64, mark: []byte("MARK\n")}
+	for _, w := range []string{"old line\nMA", "RK\nfatal error: ", "out of memory\n", "trace"} {
+		h.Write([]byte(w))
+	}
+	if got := h.firstLine(); got != "stderr: fatal error: out of memory" {
+		t.Errorf("mark split across writes: %q", got)
+	}
+	h.Write([]byte("MARK\n"))
+	h.Write([]byte(strings.Repeat("x", 100)))
+	if h.buf.Len() != 64 {
+		t.Errorf("kept %d bytes, cap 64", h.buf.Len())
+	}
+	h.Write([]byte("\nMARK\nnext\n"))
+	if got := h.firstLine(); got != "stderr: next" {
+		t.Errorf("after a mark past the cap: %q", got)
+	}
 }
