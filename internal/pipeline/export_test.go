@@ -50,3 +50,9 @@ func SetAfterReadHook(f func(path string)) { testAfterRead = f }
 // whether it was found (in the process that scans: in process in these
 // tests). Test binaries only.
 func SetTOMMemoHook(f func(hit bool)) { testTOMMemo = f }
+
+// SetTestAhead makes every slot call f (from its own goroutine) with "ahead"
+// when it sends a build behind the one its worker is on, and "again" when
+// such a build is lost with its worker and goes to the next one. Test
+// binaries only.
+func SetTestAhead(f func(what string)) { testAhead = f }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -349,7 +350,22 @@ func TestWorkerCrashCostsOneBuild(t *testing.T) {
 	}
 	cfg := isolated(t, base, 1<<30)
 	cfg.Jobs = 2
+	// A crashing build often has the next one waiting behind it in its
+	// worker (sent ahead): lost with the worker, it must be scanned by the
+	// next one as if nothing had happened.
+	var ahead, again atomic.Int32
+	pipeline.SetTestAhead(func(what string) {
+		if what == "ahead" {
+			ahead.Add(1)
+		} else {
+			again.Add(1)
+		}
+	})
+	defer pipeline.SetTestAhead(nil)
 	got, results := scanAll(t, cfg, mixed)
+	if ahead.Load() == 0 || again.Load() == 0 {
+		t.Errorf("%d builds sent ahead, %d of them lost with a crashed worker: the test shows nothing of a crash with a build behind it", ahead.Load(), again.Load())
+	}
 	for name, cause := range crashes {
 		ref := "in/" + name
 		r, ok := results[ref]

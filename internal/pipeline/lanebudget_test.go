@@ -56,3 +56,36 @@ func TestLaneBudget(t *testing.T) {
 		}
 	}
 }
+
+// TestLaneBudgetAhead: a busy job takes a build ahead only while every
+// other job still has one waiting, never when cores outnumber jobs (it
+// would start without the lanes it might get), and such a build starts
+// with no lanes.
+func TestLaneBudgetAhead(t *testing.T) {
+	b := newLaneBudget(2, 0, 5)
+	b.take()
+	b.take() // both jobs busy, 3 waiting
+	if !b.ahead() {
+		t.Fatal("3 waiting for 1 other job: no build ahead")
+	}
+	if !b.ahead() {
+		t.Fatal("2 waiting for 1 other job: no build ahead")
+	}
+	if b.ahead() {
+		t.Fatal("1 waiting: taken ahead, though the other job would then idle at its end")
+	}
+	b.unahead()
+	if b.waiting != 2 {
+		t.Fatalf("after unahead %d waiting, want 2", b.waiting)
+	}
+	b.done(0)
+	if got := b.begin(); got != 0 || b.busy != 2 || b.used != 2 {
+		t.Fatalf("begin: %d lanes, busy %d, used %d; want 0, 2, 2", got, b.busy, b.used)
+	}
+	if c := newLaneBudget(1, 4, 10); c.take() != 3 || c.ahead() {
+		t.Fatal("one job on four cores: a build taken ahead would start without its lanes")
+	}
+	if c := newLaneBudget(1, 0, 3); c.take() != 0 || !c.ahead() {
+		t.Fatal("one job, one core, builds waiting: none taken ahead")
+	}
+}

@@ -346,6 +346,41 @@ func (b *laneBudget) take() int {
 	return lanes
 }
 
+// ahead reserves a build for a job that is busy with another, to be sent
+// to its worker now and started when that one ends (isolated.run); begin
+// starts it, unahead gives the reservation back. Only while every other
+// job still has a waiting build to take (at the end of a batch no job
+// idles while another holds two), and only when cores are one per job (the
+// default): the build would then get no lanes when it starts, whatever the
+// other jobs are doing (each is busy, or will start a waiting build), so
+// none need be given when it is sent.
+func (b *laneBudget) ahead() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.waiting < b.jobs || b.cores > b.jobs {
+		return false
+	}
+	b.waiting--
+	return true
+}
+
+// unahead gives back a reservation ahead made and no build came for.
+func (b *laneBudget) unahead() {
+	b.mu.Lock()
+	b.waiting++
+	b.mu.Unlock()
+}
+
+// begin starts a build reserved with ahead: it has no lanes (returned, to
+// be handed back to done as take's are).
+func (b *laneBudget) begin() int {
+	b.mu.Lock()
+	b.busy++
+	b.used++
+	b.mu.Unlock()
+	return 0
+}
+
 // done is called when a job has finished the build it was given lanes for.
 func (b *laneBudget) done(lanes int) {
 	b.mu.Lock()

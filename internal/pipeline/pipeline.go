@@ -310,12 +310,7 @@ func Run(ctx context.Context, cfg Config, builds []*Build, done func(Result)) er
 			if cfg.Isolation != nil {
 				iso := newIsolated(cfg, i)
 				defer iso.close()
-				for b := range work {
-					lanes := budget.take()
-					r := iso.scan(ctx, b, lanes)
-					budget.done(lanes)
-					results <- r
-				}
+				iso.run(ctx, work, budget, results)
 				return
 			}
 			a, err := newAnalyzer(cfg)
