@@ -94,6 +94,57 @@ func ReadFile(path string) (*Report, error) {
 	return r, nil
 }
 
+// ReadRules reads the "rules" section of a report file without decoding
+// the rest: a scan deciding which builds it can reuse needs that of one
+// archived report, and decoding a whole TOM build's report (its keyword
+// lists, its tree) for it was a tenth of a rescan that reuses every build.
+// The section is the document's first "rules" member, after a
+// schema_version (a report tomscan wrote has each once, first among its
+// members); what follows it is not read.
+func ReadRules(path string) (RulesInfo, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return RulesInfo{}, fmt.Errorf("reports: open %s: %w", path, err)
+	}
+	defer f.Close()
+	d := json.NewDecoder(io.LimitReader(f, MaxReportBytes))
+	fail := func(err error) (RulesInfo, error) {
+		return RulesInfo{}, fmt.Errorf("reports: %s: rules: %w", path, err)
+	}
+	if tok, err := d.Token(); err != nil {
+		return fail(err)
+	} else if tok != json.Delim('{') {
+		return fail(fmt.Errorf("not a JSON object"))
+	}
+	var schema string
+	for d.More() {
+		tok, err := d.Token()
+		if err != nil {
+			return fail(err)
+		}
+		switch tok {
+		case "schema_version":
+			err = d.Decode(&schema)
+		case "rules":
+			if schema == "" {
+				return fail(fmt.Errorf("no schema_version before them: not a tomscan report"))
+			}
+			var ri RulesInfo
+			if err := d.Decode(&ri); err != nil {
+				return fail(err)
+			}
+			return ri, nil
+		default:
+			var skip json.RawMessage
+			err = d.Decode(&skip)
+		}
+		if err != nil {
+			return fail(err)
+		}
+	}
+	return fail(fmt.Errorf("none in the report"))
+}
+
 // pruneNil drops null children, which JSON can hold and a scan never writes,
 // so that every walker of a loaded tree can trust its nodes are non-nil.
 func pruneNil(n *artifact.Node) {

@@ -81,3 +81,55 @@ func TestDecodeJSONOnePassEqualsTwoPass(t *testing.T) {
 		}
 	}
 }
+
+// TestReadRules: the rules section ReadRules reads is DecodeJSON's, for
+// every golden report; it is not read from what is not a report.
+func TestReadRules(t *testing.T) {
+	golden, _ := filepath.Glob(filepath.Join("testdata", "golden", "*.json"))
+	if len(golden) == 0 {
+		t.Fatal("no golden reports")
+	}
+	withRules := 0
+	for _, p := range golden {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := DecodeJSON(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := ReadRules(p)
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		if !reflect.DeepEqual(got, want.Rules) {
+			t.Errorf("%s: ReadRules %+v, DecodeJSON %+v", p, got, want.Rules)
+		}
+		if got.Digest != "" {
+			withRules++
+		}
+	}
+	if withRules == 0 {
+		t.Fatal("no golden report names its rules: the test shows nothing")
+	}
+	dir := t.TempDir()
+	for name, doc := range map[string]string{
+		"not an object":     `["rules"]`,
+		"no schema_version": `{"tool": {}, "rules": {"digest": "d", "count": 1}}`,
+		"no rules":          `{"schema_version": "2.2.0", "tool": {}}`,
+		"cut in the rules":  `{"schema_version": "2.2.0", "rules": {"digest": "d", "co`,
+		"empty":             ``,
+	} {
+		p := filepath.Join(dir, strings.ReplaceAll(name, " ", "-"))
+		if err := os.WriteFile(p, []byte(doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if ri, err := ReadRules(p); err == nil {
+			t.Errorf("%s: rules %+v, want an error", name, ri)
+		}
+	}
+	if _, err := ReadRules(filepath.Join(dir, "missing")); err == nil {
+		t.Error("a missing file: no error")
+	}
+}

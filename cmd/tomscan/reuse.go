@@ -100,9 +100,9 @@ func archivedRulesInfo(ctx context.Context, out string, index *archive.Index, to
 	if err != nil || key == "" {
 		return ri, false, err
 	}
-	r, err := reports.ReadFile(filepath.Join(reports.BuildDir(out, key), archive.ReportJSON))
-	if err != nil || r.Rules.Digest != digest {
+	archived, err := reports.ReadRules(filepath.Join(reports.BuildDir(out, key), archive.ReportJSON))
+	if err != nil || archived.Digest != digest {
 		return ri, false, nil // unreadable: the rules are compiled, and the build rescanned
 	}
-	return pipeline.RulesInfo(srcs, digest, r.Rules.Count), true, nil
+	return pipeline.RulesInfo(srcs, digest, archived.Count), true, nil
 }

@@ -2,14 +2,21 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
 	_ "modernc.org/sqlite"
+
+	"github.com/tomscan/tomscan/internal/pipeline"
+	"github.com/tomscan/tomscan/reports/archive"
+	"github.com/tomscan/tomscan/rules"
 )
 
 // TestReuseAfterKilledRunReadsReportKey: a run killed after it wrote a
@@ -79,4 +86,43 @@ func TestReuseAfterKilledRunReadsReportKey(t *testing.T) {
 		t.Errorf("after the killed run, want every build but one reused: %s", errOut)
 	}
 	sameArchive(t, "archive healed after a killed run", want, archiveFiles(t, out))
+}
+
+// TestArchivedRulesInfoIsTheCompiledRules: an unchanged rescan makes its
+// builds' keys from the rules section of one archived report instead of
+// compiling the rules (archivedRulesInfo, reading that section alone:
+// reports.ReadRules). It must describe the rules exactly as compiling them
+// does, or no build would be reused before the rules are compiled.
+func TestArchivedRulesInfoIsTheCompiledRules(t *testing.T) {
+	ctx := context.Background()
+	work := t.TempDir()
+	in := filepath.Join(work, "in.bin")
+	if err := os.WriteFile(in, []byte("not an installer, a text of a few words\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(work, "out")
+	var stderr bytes.Buffer
+	if code, err := cmdScan(ctx, []string{"--out", out, "--in-process", "--quiet", "--format", "json", in}, io.Discard, &stderr); code != exitOK || err != nil {
+		t.Fatalf("scan: exit %d, %v\n%s", code, err, stderr.String())
+	}
+	srcs, err := loadRuleSources(nil, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := rules.Compile(ctx, srcs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	index, err := archive.Open(ctx, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer index.Close()
+	got, ok, err := archivedRulesInfo(ctx, out, index, toolInfo(), srcs)
+	if err != nil || !ok {
+		t.Fatalf("archivedRulesInfo: ok %v, %v: the rescan would compile the rules", ok, err)
+	}
+	if want := pipeline.RulesInfo(set.Sources, set.Digest, len(set.Names)); !reflect.DeepEqual(got, want) {
+		t.Errorf("from the archive %+v, compiled %+v", got, want)
+	}
 }
