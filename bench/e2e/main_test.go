@@ -77,6 +77,26 @@ func TestPeakRSSIsTheCommands(t *testing.T) {
 	}
 }
 
+// TestCPUTimeCountsDescendants: a command's CPU time includes what the
+// processes it started and waited for spent (tomscan's workers, the tools
+// they run), and is not made up for one that only waits.
+func TestCPUTimeCountsDescendants(t *testing.T) {
+	busy := exec1(cmd{name: "busy grandchild", argv: []string{"sh", "-c", `sh -c 'i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done'`}})
+	if busy.err != nil {
+		t.Fatal(busy.err)
+	}
+	if busy.cpu < busy.wall/2 {
+		t.Errorf("a grandchild busy for %v: %v of CPU counted", busy.wall, busy.cpu)
+	}
+	idle := exec1(cmd{name: "sleeps", argv: []string{"sleep", "0.3"}})
+	if idle.err != nil {
+		t.Fatal(idle.err)
+	}
+	if idle.cpu > 100*time.Millisecond {
+		t.Errorf("sleep 0.3: %v of CPU", idle.cpu)
+	}
+}
+
 func TestMedian(t *testing.T) {
 	s := time.Second
 	for _, tc := range []struct {
