@@ -48,39 +48,17 @@ func TestInsertRowsKeepsEveryRowInOrder(t *testing.T) {
 			if err := x.UpsertBatch(ctx, []Keyed{{Key: key, Rows: rows}}); err != nil {
 				t.Fatal(err)
 			}
-			var got []string
-			q, err := x.db.QueryContext(ctx, `SELECT position, keyword FROM list_keywords WHERE digest = ? ORDER BY position`, d)
-			if err != nil {
+			var count, first, last int
+			if err := x.db.QueryRowContext(ctx, `SELECT count(*), coalesce(min(position), 0), coalesce(max(position), -1) FROM list_keywords WHERE digest = ?`, d).Scan(&count, &first, &last); err != nil {
 				t.Fatal(err)
 			}
-			for want := 0; q.Next(); want++ {
-				var pos int
-				var kw string
-				if err := q.Scan(&pos, &kw); err != nil {
-					t.Fatal(err)
-				}
-				if pos != want {
-					t.Fatalf("position %d where %d was expected", pos, want)
-				}
-				got = append(got, kw)
+			if count != n || first != 0 || last != n-1 {
+				t.Fatalf("%d entries at positions %d to %d, want %d at 0 to %d", count, first, last, n, n-1)
 			}
-			q.Close()
-			if !slices.Equal(got, kws) {
+			if got := column(t, x, `SELECT keyword FROM list_keywords WHERE digest = ? ORDER BY position`, d); !slices.Equal(got, kws) {
 				t.Fatalf("list_keywords holds %d entries, not the %d given in their order", len(got), len(kws))
 			}
-			var ids []string
-			q, err = x.db.QueryContext(ctx, `SELECT id FROM nodes WHERE build = ? ORDER BY rowid`, key)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for q.Next() {
-				var id string
-				if err := q.Scan(&id); err != nil {
-					t.Fatal(err)
-				}
-				ids = append(ids, id)
-			}
-			q.Close()
+			ids := column(t, x, `SELECT id FROM nodes WHERE build = ? ORDER BY rowid`, key)
 			var want []string
 			for _, row := range rows.Tables["nodes"] {
 				want = append(want, row[1].(string))
@@ -90,6 +68,28 @@ func TestInsertRowsKeepsEveryRowInOrder(t *testing.T) {
 			}
 		})
 	}
+}
+
+// column is the first column of q's rows, as strings.
+func column(t *testing.T, x *Index, q string, args ...any) []string {
+	t.Helper()
+	rs, err := x.db.QueryContext(context.Background(), q, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Close()
+	var out []string
+	for rs.Next() {
+		var v string
+		if err := rs.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, v)
+	}
+	if err := rs.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func TestRowsOfAnotherWidthAreRefused(t *testing.T) {
