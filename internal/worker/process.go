@@ -446,17 +446,19 @@ type headBuffer struct {
 func (h *headBuffer) Write(p []byte) (int, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	add := p
+	add, data := p, p
 	if len(h.mark) > 0 {
-		data := append(h.carry, p...)
+		data = append(append(make([]byte, 0, len(h.carry)+len(p)), h.carry...), p...)
 		if i := bytes.LastIndex(data, h.mark); i >= 0 {
 			h.buf.Reset()
 			add = data[i+len(h.mark):]
 		}
-		h.carry = append(h.carry[:0], data[max(0, len(data)-len(h.mark)+1):]...)
 	}
 	if room := h.max - h.buf.Len(); room > 0 {
 		h.buf.Write(add[:min(room, len(add))])
+	}
+	if len(h.mark) > 0 {
+		h.carry = append(h.carry[:0], data[max(0, len(data)-len(h.mark)+1):]...)
 	}
 	return len(p), nil
 }

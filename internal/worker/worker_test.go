@@ -425,4 +425,12 @@ func TestHeadBufferMarks(t *testing.T) {
 	if got := h.firstLine(); got != "stderr: next" {
 		t.Errorf("after a mark past the cap: %q", got)
 	}
+	// byte by byte: every mark split every way
+	h = &headBuffer{max: 64, mark: []byte("MARK\n")}
+	for _, c := range []byte("noise MAR\nMARK\nold\nMARKMARK\nfatal: x\nMARK") {
+		h.Write([]byte{c})
+	}
+	if got := h.firstLine(); got != "stderr: fatal: x" {
+		t.Errorf("written byte by byte: %q", got)
+	}
 }
