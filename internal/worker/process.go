@@ -86,6 +86,10 @@ func Start(ctx context.Context, o Options) (*Process, error) {
 // has read nothing but its environment (and has no memory cap: it reads no
 // input either).
 func Spawn(o Options) (*Process, error) {
+	mark, err := newMark()
+	if err != nil {
+		return nil, err
+	}
 	reqR, reqW, err := os.Pipe()
 	if err != nil {
 		return nil, fmt.Errorf("worker: pipe: %w", err)
@@ -106,13 +110,6 @@ func Spawn(o Options) (*Process, error) {
 	cmd := exec.Command(o.Path, o.Args...)
 	cmd.Env = runtimeEnv(o.Env, o.MaxMemory)
 	cmd.ExtraFiles = []*os.File{reqR, ansW} // fd 3 and 4 in the child
-	mark, err := newMark()
-	if err != nil {
-		for _, f := range []*os.File{reqR, reqW, ansR, ansW} {
-			f.Close()
-		}
-		return nil, err
-	}
 	cmd.Env = append(cmd.Env, markEnv+"="+mark)
 	stderr := &headBuffer{max: 8 << 10, mark: []byte(mark + "\n")}
 	cmd.Stderr = stderr
