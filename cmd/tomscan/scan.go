@@ -421,7 +421,8 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	}
 	// The archiver's callback alone touches counts, stats, matches, shown,
 	// the stream and the bar until arch.close returns.
-	arch := startArchiver(ctx, &archiver{out: *out, index: index, want: want, failed: stop, archived: func(r pipeline.Result) {
+	// A slot holds its build and the one sent ahead to its worker.
+	arch := startArchiver(ctx, &archiver{out: *out, index: index, want: want, failed: stop, expect: len(builds), inFlight: 2 * *jobs, archived: func(r pipeline.Result) {
 		stats.Nodes += r.Stats.Nodes
 		stats.Unpacked += r.Stats.Unpacked
 		stats.CacheHits += r.Stats.CacheHits
