@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tomscan/tomscan/internal/artifact"
+	"github.com/tomscan/tomscan/internal/tom"
 )
 
 // View is what the human-readable encoders (Markdown, HTML) and the archive
@@ -302,11 +305,23 @@ func BuildVersion(root *artifact.Node) string {
 // readTOM takes the TOM section apart through its JSON, see View. A report
 // loaded from the archive keeps the section as written (Report.TOMRaw), so
 // fields this build of tomscan does not know still show.
+//
+// A report made in this process (the scan's workers) has the section as a
+// struct: its verdict, most of the section's bytes (the evidence), is read
+// from the struct as its JSON would give it (verdictOf), and only the rest
+// goes through JSON. Encoding the whole section and decoding it again was
+// a sixth of a worker's CPU in a rules-only rescan.
 func (v *View) readTOM(r *Report) bool {
 	raw := r.TOMRaw
+	var typed *tom.Verdict
 	if raw == nil && r.TOM != nil {
+		rest := *r.TOM
+		if finiteVerdict(&r.TOM.Verdict) {
+			typed = &r.TOM.Verdict
+			rest.Verdict = tom.Verdict{}
+		} // else the whole section goes through JSON, which refuses it, as before
 		var err error
-		if raw, err = json.Marshal(r.TOM); err != nil {
+		if raw, err = json.Marshal(&rest); err != nil {
 			return false
 		}
 	}
@@ -317,26 +332,12 @@ func (v *View) readTOM(r *Report) bool {
 	if json.Unmarshal(raw, &fields) != nil || fields == nil {
 		return false
 	}
-	var verdict struct {
-		Kind            string  `json:"kind"`
-		Confidence      float64 `json:"confidence"`
-		Reason          string  `json:"reason"`
-		Language        string  `json:"language"`
-		ProductNode     string  `json:"product_node"`
-		LanguageNode    string  `json:"language_node"`
-		EvidenceOmitted int     `json:"evidence_omitted"`
-		Evidence        []struct {
-			Node, Source, Detail, Provenance string
-			Weight                           float64
-			Offset                           int64
-			Count                            int
-			Locations                        []struct {
-				Node   string
-				Offset int64
-			}
-		} `json:"evidence"`
+	var verdict tomVerdict
+	if typed != nil {
+		verdict = verdictOf(typed)
+	} else {
+		_ = json.Unmarshal(fields["verdict"], &verdict)
 	}
-	_ = json.Unmarshal(fields["verdict"], &verdict)
 	v.Verdict, v.Confidence, v.Reason = verdict.Kind, verdict.Confidence, verdict.Reason
 	v.Language, v.ProductNode, v.LanguageNode = verdict.Language, verdict.ProductNode, verdict.LanguageNode
 	for _, ev := range verdict.Evidence {
@@ -371,6 +372,89 @@ func (v *View) readTOM(r *Report) bool {
 		}
 	}
 	return true
+}
+
+// tomVerdict is the verdict as readTOM reads it from a TOM section's JSON
+// (keys matched as encoding/json does, without regard to case).
+type tomVerdict struct {
+	Kind            string        `json:"kind"`
+	Confidence      float64       `json:"confidence"`
+	Reason          string        `json:"reason"`
+	Language        string        `json:"language"`
+	ProductNode     string        `json:"product_node"`
+	LanguageNode    string        `json:"language_node"`
+	EvidenceOmitted int           `json:"evidence_omitted"`
+	Evidence        []tomEvidence `json:"evidence"`
+}
+
+type tomEvidence struct {
+	Node, Source, Detail, Provenance string
+	Weight                           float64
+	Offset                           int64
+	Count                            int
+	Locations                        []tomLocation
+}
+
+type tomLocation struct {
+	Node   string
+	Offset int64
+}
+
+// verdictOf is what decoding t's JSON into a tomVerdict gives: the same
+// fields, each string as encoding/json writes it and reads it back
+// (jsonText).
+func verdictOf(t *tom.Verdict) tomVerdict {
+	v := tomVerdict{Kind: jsonText(t.Kind), Confidence: t.Confidence, Reason: jsonText(t.Reason), Language: jsonText(t.Language),
+		ProductNode: jsonText(t.ProductNode), LanguageNode: jsonText(t.LanguageNode), EvidenceOmitted: t.EvidenceOmitted}
+	if t.Evidence != nil {
+		v.Evidence = make([]tomEvidence, len(t.Evidence))
+	}
+	for i, ev := range t.Evidence {
+		e := tomEvidence{Node: jsonText(ev.Node), Source: jsonText(ev.Source), Detail: jsonText(ev.Detail), Provenance: jsonText(ev.Provenance),
+			Weight: ev.Weight, Offset: ev.Offset, Count: ev.Count}
+		if len(ev.Locations) > 0 { // omitempty: an empty list is not written
+			e.Locations = make([]tomLocation, len(ev.Locations))
+			for j, l := range ev.Locations {
+				e.Locations[j] = tomLocation{Node: jsonText(l.Node), Offset: l.Offset}
+			}
+		}
+		v.Evidence[i] = e
+	}
+	return v
+}
+
+// finiteVerdict: encoding/json can write t (it refuses NaN and infinities).
+func finiteVerdict(t *tom.Verdict) bool {
+	finite := func(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
+	if !finite(t.Confidence) {
+		return false
+	}
+	for _, ev := range t.Evidence {
+		if !finite(ev.Weight) {
+			return false
+		}
+	}
+	return true
+}
+
+// jsonText is s written by encoding/json and read back: each byte that is
+// not part of valid UTF-8 becomes U+FFFD; everything else is kept.
+func jsonText(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i := 0; i < len(s); {
+		c, size := utf8.DecodeRuneInString(s[i:])
+		if c == utf8.RuneError && size == 1 {
+			b.WriteRune(utf8.RuneError)
+		} else {
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
 }
 
 // decodeEndpoints reads tom.Result.Endpoints: {value, kind, host, class,
