@@ -61,3 +61,11 @@ func CloneBuilds(ctx context.Context, out string, n int) (int, error) {
 	err = db.QueryRowContext(ctx, `SELECT count(*) FROM builds`).Scan(&total)
 	return total, err
 }
+
+// SetFlushTogetherBelow sets the index size below which Flush renders the
+// page while it makes the canonical copy; the returned function restores it.
+func SetFlushTogetherBelow(n int64) (restore func()) {
+	old := flushTogetherBelow
+	flushTogetherBelow = n
+	return func() { flushTogetherBelow = old }
+}

@@ -236,10 +236,20 @@ func (x *Index) Flush(ctx context.Context) error {
 	// index.html is rendered from these rows while the canonical copy is
 	// made (both only read the index), and written before the copy is
 	// renamed over the index: the mark never stands beside an older page.
+	// Of a large index they are made one after the other: the memory each
+	// takes grows with the archive (SQLite's caches and sorts, the rows
+	// read), and side by side the two add up (peak RSS of a one-build scan
+	// into 10,000 archived builds 53 MB against 37 MB into 100; 44 MB when
+	// they take turns), while on a small index, where they take a few tens
+	// of milliseconds, side by side saves a scan about half of that.
 	x.stmts.close()
 	x.stmts = nil
 	written := make(chan error, 1)
-	go func() { written <- writePage(ctx, x.db, page) }()
+	if x.large() {
+		written <- writePage(ctx, x.db, page)
+	} else {
+		go func() { written <- writePage(ctx, x.db, page) }()
+	}
 	cerr := canonicalize(ctx, x.out, written)
 	// The rename replaced the file under the open handle: close it, and
 	// reopen the canonical file for whatever comes after.
@@ -256,6 +266,18 @@ func (x *Index) Flush(ctx context.Context) error {
 	}
 	x.dirty = false
 	return nil
+}
+
+// flushTogetherBelow is the index size below which Flush renders the
+// page while it makes the canonical copy (see Flush): about 700 builds of
+// the synthetic corpus (a one-build scan into 1,000 of them peaked at 46 MB
+// with the two side by side, into 100 at 39 MB).
+var flushTogetherBelow int64 = 4 << 20
+
+// large tells whether the index file is flushTogetherBelow or more.
+func (x *Index) large() bool {
+	fi, err := os.Stat(filepath.Join(x.out, IndexDB))
+	return err == nil && fi.Size() >= flushTogetherBelow
 }
 
 // Close closes the database. It does not Flush.

@@ -439,6 +439,22 @@ func TestFlushedMark(t *testing.T) {
 // its mark) from replacing the index: the next run does not take a stale
 // page for the index's.
 func TestFlushPageBeforeMark(t *testing.T) {
+	for _, mode := range flushModes {
+		t.Run(mode.name, func(t *testing.T) {
+			defer archive.SetFlushTogetherBelow(mode.below)()
+			testFlushPageBeforeMark(t)
+		})
+	}
+}
+
+// flushModes: Flush renders the page while it makes the canonical copy of
+// a small index, one after the other for a large one.
+var flushModes = []struct {
+	name  string
+	below int64
+}{{"side by side", 1 << 62}, {"in turn", 0}}
+
+func testFlushPageBeforeMark(t *testing.T) {
 	ctx := context.Background()
 	out := newArchive(t)
 	x, err := archive.Open(ctx, out)
@@ -617,5 +633,56 @@ func BenchmarkIndexPageHeap(b *testing.B) {
 			}
 			b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MB")
 		})
+	}
+}
+
+// TestFlushInTurnSameFiles: a Flush that renders the page and then makes
+// the canonical copy (a large index) leaves the same index.sqlite and
+// index.html as one that does both side by side, after the same upserts.
+func TestFlushInTurnSameFiles(t *testing.T) {
+	ctx := context.Background()
+	files := map[string]map[string][]byte{}
+	for _, mode := range flushModes {
+		t.Run(mode.name, func(t *testing.T) {
+			defer archive.SetFlushTogetherBelow(mode.below)()
+			out := newArchive(t)
+			x, err := archive.Open(ctx, out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 1; i <= 3; i++ {
+				r := reportstest.Variant(reportstest.TOM(), i)
+				if err := x.Upsert(ctx, r.Build.SHA256, r); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := x.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+			files[mode.name] = map[string][]byte{}
+			for _, f := range []string{archive.IndexDB, archive.IndexHTML} {
+				b, err := os.ReadFile(filepath.Join(out, f))
+				if err != nil {
+					t.Fatal(err)
+				}
+				files[mode.name][f] = b
+			}
+			x.Close()
+			// Flushed tells what Open found: the mark the Flush left
+			x2, err := archive.Open(ctx, out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !x2.Flushed() {
+				t.Error("no canonical mark after Flush")
+			}
+			x2.Close()
+		})
+	}
+	a, b := files[flushModes[0].name], files[flushModes[1].name]
+	for f := range a {
+		if !bytes.Equal(a[f], b[f]) {
+			t.Errorf("%s differs between a Flush side by side and one in turn", f)
+		}
 	}
 }
