@@ -155,6 +155,20 @@ func TestMakeZip(t *testing.T) {
 	}
 }
 
+// TestSettle: a file is synced and read; a missing one is an error.
+func TestSettle(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(p, make([]byte, 1<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := settle(p); err != nil {
+		t.Fatal(err)
+	}
+	if err := settle(filepath.Join(t.TempDir(), "missing")); err == nil {
+		t.Fatal("settle of a missing file: no error")
+	}
+}
+
 // TestReplicate: n builds, the copies under new keys with the key replaced
 // inside the report.
 func TestReplicate(t *testing.T) {
