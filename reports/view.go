@@ -307,18 +307,20 @@ func BuildVersion(root *artifact.Node) string {
 // fields this build of tomscan does not know still show.
 //
 // A report made in this process (the scan's workers) has the section as a
-// struct: its verdict, most of the section's bytes (the evidence), is read
-// from the struct as its JSON would give it (verdictOf), and only the rest
-// goes through JSON. Encoding the whole section and decoding it again was
-// a sixth of a worker's CPU in a rules-only rescan.
+// struct: its verdict and keyword lists, most of the section's bytes (the
+// evidence, the keywords), are read from the struct as their JSON would
+// give them (verdictOf, keywordListsOf), and only the rest goes through
+// JSON. Encoding the whole section and decoding it again was a sixth of a
+// worker's CPU in a rules-only rescan.
 func (v *View) readTOM(r *Report) bool {
 	raw := r.TOMRaw
-	var typed *tom.Verdict
+	var typed *tom.Result
 	if raw == nil && r.TOM != nil {
 		rest := *r.TOM
-		if finiteVerdict(&r.TOM.Verdict) {
-			typed = &r.TOM.Verdict
+		if finiteTOM(r.TOM) {
+			typed = r.TOM
 			rest.Verdict = tom.Verdict{}
+			rest.KeywordLists = nil
 		} // else the whole section goes through JSON, which refuses it, as before
 		var err error
 		if raw, err = json.Marshal(&rest); err != nil {
@@ -334,7 +336,10 @@ func (v *View) readTOM(r *Report) bool {
 	}
 	var verdict tomVerdict
 	if typed != nil {
-		verdict = verdictOf(typed)
+		verdict = verdictOf(&typed.Verdict)
+		if len(typed.KeywordLists) > 0 { // omitempty: no key without lists
+			v.KeywordLists = keywordListsOf(typed.KeywordLists)
+		}
 	} else {
 		_ = json.Unmarshal(fields["verdict"], &verdict)
 	}
@@ -423,14 +428,67 @@ func verdictOf(t *tom.Verdict) tomVerdict {
 	return v
 }
 
-// finiteVerdict: encoding/json can write t (it refuses NaN and infinities).
-func finiteVerdict(t *tom.Verdict) bool {
+// keywordListsOf is what decodeKeywordLists gives for the JSON of lists:
+// the same rules, each string as encoding/json writes it and reads it back
+// (jsonText), each number as JSON carries it. The slices are new: a page
+// makes the view's strings safe in place.
+func keywordListsOf(lists []tom.KeywordList) []KeywordList {
+	texts := func(xs []string) []string { // stringsOf: nil for none
+		if len(xs) == 0 {
+			return nil
+		}
+		out := make([]string, len(xs))
+		for i, x := range xs {
+			out[i] = jsonText(x)
+		}
+		return out
+	}
+	out := make([]KeywordList, 0, len(lists))
+	for _, t := range lists {
+		kl := KeywordList{Cipher: jsonText(t.Cipher), Key: jsonText(t.KeyHex), Location: jsonText(t.Location),
+			Node: jsonText(t.Node), SHA256: jsonText(t.SHA256)}
+		if r := jsonText(t.Resource); r != "" {
+			kl.Node += " " + r
+		}
+		if snap := t.Snapshot; snap != nil {
+			kl.Name, kl.Family, kl.Snapshot = jsonText(snap.Name), jsonText(snap.Family), jsonText(snap.Date)
+			kl.Jaccard = strconv.FormatFloat(snap.Jaccard, 'f', 3, 64)
+			kl.Added, kl.Removed = texts(snap.Added), texts(snap.Removed)
+		}
+		if kl.Name == "" {
+			kl.Name = "list"
+			if kl.Location != "" {
+				kl.Name = kl.Location + " list"
+			}
+		}
+		kl.Keywords = texts(t.Keywords)
+		kl.Count = len(kl.Keywords)
+		if kl.Count == 0 {
+			kl.Count = t.Count
+		}
+		kl.Total, kl.Normalized = t.EntriesTotal, t.NormalizedCount
+		for _, d := range t.Duplicates {
+			kl.Duplicates = append(kl.Duplicates, fmt.Sprintf("%s ×%d", ShowEntry(jsonText(d.Entry)), d.Count))
+		}
+		out = append(out, kl)
+	}
+	return out
+}
+
+// finiteTOM: encoding/json can write the verdict and the keyword lists
+// of t (it refuses NaN and infinities).
+func finiteTOM(t *tom.Result) bool {
 	finite := func(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
-	if !finite(t.Confidence) {
+	if !finite(t.Verdict.Confidence) {
 		return false
 	}
-	for _, ev := range t.Evidence {
+	for _, ev := range t.Verdict.Evidence {
 		if !finite(ev.Weight) {
+			return false
+		}
+	}
+	for _, kl := range t.KeywordLists {
+		if kl.Snapshot != nil && !finite(kl.Snapshot.Jaccard) {
 			return false
 		}
 	}
