@@ -14,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/tomscan/tomscan/internal/hugepages"
 	"github.com/tomscan/tomscan/reports"
 )
 
@@ -32,6 +33,9 @@ func main() {
 		code := cmdWorker(context.Background(), os.Stderr)
 		stopProfile()
 		os.Exit(code)
+	}
+	if _, err := hugepages.PrepareHeap(hugepages.HeapBytes); err != nil {
+		fmt.Fprintf(os.Stderr, "tomscan: %v\n", err) // a missed speed-up, nothing more
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() {

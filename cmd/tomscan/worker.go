@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"runtime/debug"
 	"time"
 
+	"github.com/tomscan/tomscan/internal/hugepages"
 	"github.com/tomscan/tomscan/internal/limits"
 	"github.com/tomscan/tomscan/internal/nodecache"
 	"github.com/tomscan/tomscan/internal/pipeline"
@@ -202,11 +205,40 @@ func cmdWorker(ctx context.Context, stderr io.Writer) int {
 			return nil, err
 		}
 		cfg.ConfineCores = true // this process is the worker: a build runs on the cores it is given
-		return pipeline.WorkerHandler(cfg)
+		h, err := pipeline.WorkerHandler(cfg)
+		if err != nil {
+			return nil, err
+		}
+		prepared := false // one build at a time: no lock
+		return func(ctx context.Context, req []byte) ([]byte, error) {
+			if !prepared {
+				prepared = true
+				prepareWorkerHeap()
+			}
+			return h(ctx, req)
+		}, nil
 	})
 	if err != nil {
 		fmt.Fprintf(stderr, "tomscan %s: %v\n", workerCommand, err)
 		return exitRuntime
 	}
 	return exitOK
+}
+
+// prepareWorkerHeap advises a worker's heap for huge pages (see package
+// hugepages) at its first request, once the parent has capped its address
+// space: the prepared heap is then part of what a build may add
+// (--max-worker-memory), as the heap it stands for would have been, not
+// slack the cap was measured over. At most an eighth of the cap (GOMEMLIMIT
+// is three quarters of it: runtimeEnv), so that a small cap is not spent
+// on it. A refused advice is not reported: the worker's stderr is its
+// build's (a crash's reason), and the heap is then as it would have been.
+// It returns the bytes it asked for.
+func prepareWorkerHeap() int {
+	n := hugepages.HeapBytes
+	if limit := debug.SetMemoryLimit(-1); limit < math.MaxInt64 {
+		n = min(n, int(limit/6))
+	}
+	_, _ = hugepages.PrepareHeap(n)
+	return n
 }
