@@ -97,6 +97,39 @@ func TestCPUTimeCountsDescendants(t *testing.T) {
 	}
 }
 
+// TestSideBySide: the commands of a side-by-side run run at once (each
+// waits for a file the other writes, so run one after the other the first
+// would give up), each one's prep runs first, the CPU is all of theirs,
+// and the highest exit code is the run's.
+func TestSideBySide(t *testing.T) {
+	d := t.TempDir()
+	waitFor := func(mine, other string) []string {
+		return []string{"sh", "-c", fmt.Sprintf(`touch %s/%s; i=0; while [ ! -e %s/%s ]; do i=$((i+1)); [ $i -gt 200 ] && exit 9; sleep 0.05; done`, d, mine, d, other)}
+	}
+	prepped := 0
+	prep := func() error { prepped++; return nil }
+	res := exec1(sideBySide("a beside b", cmd{name: "a", argv: waitFor("a", "b"), prep: prep}, cmd{name: "b", argv: waitFor("b", "a"), prep: prep}))
+	if res.err != nil {
+		t.Fatalf("two commands that wait for each other: %v", res.err)
+	}
+	if prepped != 2 {
+		t.Errorf("%d preps ran, want 2", prepped)
+	}
+	busy := []string{"sh", "-c", "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done"}
+	one := exec1(cmd{name: "one", argv: busy})
+	two := exec1(sideBySide("two", cmd{name: "x", argv: busy}, cmd{name: "y", argv: busy}))
+	if one.err != nil || two.err != nil {
+		t.Fatal(one.err, two.err)
+	}
+	if two.cpu < one.cpu*3/2 {
+		t.Errorf("two busy commands side by side: %v of CPU, one alone %v: want both counted", two.cpu, one.cpu)
+	}
+	failing := exec1(sideBySide("exit codes", cmd{name: "x", argv: []string{"sh", "-c", "exit 1"}, ok: exitOK(1)}, cmd{name: "y", argv: []string{"sh", "-c", "exit 3"}}))
+	if failing.err == nil || !strings.Contains(failing.err.Error(), "exit 3") {
+		t.Errorf("exit 1 beside exit 3: %v, want exit 3", failing.err)
+	}
+}
+
 func TestMedian(t *testing.T) {
 	s := time.Second
 	for _, tc := range []struct {
