@@ -7,15 +7,17 @@
 // fault. On a virtual machine a fault is dear: 11-12 µs on the project
 // machine, where a rules-only rescan took 15,000 of them (about a fifth of
 // its CPU). A range advised with MADV_HUGEPAGE is faulted in 2 MiB at a time
-// (64 MiB touched: 190 ms in 4 KiB pages, 4 ms in huge ones, measured).
+// (64 MiB touched: 190 ms in 4 KiB pages; in huge ones 4 ms, or 58 ms where
+// the host had not backed that memory yet; measured).
 // Debian's default mode, "madvise", gives huge pages only to ranges that
 // ask, and Go's runtime no longer asks for its heap (Go 1.21.1 and later).
 //
 // How: PrepareHeap allocates one large block, which makes the runtime map
-// that much heap at once, advises the block's aligned middle, drops it and
-// collects it, so the heap goal is what it was. The runtime hands out free
-// heap pages lowest address first, so the process's allocations fill the
-// advised range next. Nothing is touched here: the advice costs no memory
+// that much heap at once, advises the block's aligned middle and drops it,
+// the collector off meanwhile so that the heap goal is what it was (a
+// collection with the block live would have doubled it). The runtime hands
+// out free heap pages lowest address first, so the process's allocations
+// fill the advised range next. Nothing is touched here: the advice costs no memory
 // until a page is used, and then the 2 MiB around it.
 package hugepages
 
