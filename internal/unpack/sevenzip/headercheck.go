@@ -95,56 +95,76 @@ func CheckHeader(r io.ReaderAt, size int64) error { return CheckHeaderPasswords(
 // header with the first of passwords that opens it (headercrypt.go) and
 // checks it like a plain one.
 func CheckHeaderPasswords(r io.ReaderAt, size int64, passwords []string) error {
+	_, err := inspectHeader(r, size, passwords)
+	return err
+}
+
+// contentAES says what the header tells of the content's encryption.
+type contentAES int
+
+const (
+	aesUnknown contentAES = iota // the header was not read (left to the library)
+	aesNone                      // no folder of the archive's content has an AES coder
+	aesUsed                      // some folder has one
+)
+
+// inspectHeader is CheckHeaderPasswords, and it also says whether the
+// content is encrypted, from the folders' coders: bodgit cannot say, as it
+// reads encrypted content without a password as if the password were empty
+// (see Extract).
+func inspectHeader(r io.ReaderAt, size int64, passwords []string) (contentAES, error) {
 	if size < signatureHeaderSize {
 		head := make([]byte, min(size, int64(len(Magic))))
 		if n, _ := r.ReadAt(head, 0); n == len(head) && bytes.HasPrefix(Magic, head[:min(len(head), len(Magic))]) {
-			return &headerError{kind: unpack.ErrTruncated, Field: "signature header",
+			return aesUnknown, &headerError{kind: unpack.ErrTruncated, Field: "signature header",
 				Msg: fmt.Sprintf("the archive has %d bytes, the signature header alone %d", size, signatureHeaderSize)}
 		}
 	}
 	off, sh, ok, err := signatureHeader(r, size)
 	if err != nil || !ok {
-		return err // no valid start header: the library fails without allocating
+		return aesUnknown, err // no valid start header: the library fails without allocating
 	}
 	nextOff := off + signatureHeaderSize + int64(sh.nextOffset)
 	if sh.nextOffset > uint64(size) || sh.nextSize > uint64(size) || nextOff+int64(sh.nextSize) > size {
-		return &headerError{kind: unpack.ErrTruncated, Field: "next header offset/size",
+		return aesUnknown, &headerError{kind: unpack.ErrTruncated, Field: "next header offset/size",
 			Msg: fmt.Sprintf("header at %d (%d bytes) ends past the end of the %d-byte archive", nextOff, sh.nextSize, size)}
 	}
 	if sh.nextSize == 0 {
-		return nil // an empty archive
+		return aesNone, nil // an empty archive
 	}
 	if sh.nextSize > maxHeaderBytes {
-		return fmt.Errorf("%w: header of %d bytes (tomscan reads up to %d)", errTooMany, sh.nextSize, maxHeaderBytes)
+		return aesUnknown, fmt.Errorf("%w: header of %d bytes (tomscan reads up to %d)", errTooMany, sh.nextSize, maxHeaderBytes)
 	}
 	hdr := make([]byte, sh.nextSize) // within the file: checked above
 	if _, err := r.ReadAt(hdr, nextOff); err != nil {
-		return fmt.Errorf("7z: read header: %w", err)
+		return aesUnknown, fmt.Errorf("7z: read header: %w", err)
 	}
 	c := &cursor{b: hdr, archiveSize: size, base: off + signatureHeaderSize}
 	id, err := c.byte("header id")
 	if err != nil {
-		return err
+		return aesUnknown, err
 	}
 	switch id {
 	case idHeader:
-		return c.header()
+		err := c.header()
+		return c.aes, err
 	case idEncodedHeader:
 		si, err := c.streamsInfo()
 		if err != nil {
-			return err
+			return aesUnknown, err
 		}
 		decoded, err := c.decodeHeader(r, si, passwords)
 		if err != nil || decoded == nil {
-			return err
+			return aesUnknown, err
 		}
 		d := &cursor{b: decoded, archiveSize: size, base: c.base}
 		if id, err := d.byte("decoded header id"); err != nil || id != idHeader {
-			return err // the library refuses another id itself
+			return aesUnknown, err // the library refuses another id itself
 		}
-		return d.header()
+		err = d.header()
+		return d.aes, err
 	}
-	return nil // an unknown id: the library refuses it
+	return aesUnknown, nil // an unknown id: the library refuses it
 }
 
 type startHeader struct {
@@ -188,6 +208,9 @@ type cursor struct {
 	p           int
 	archiveSize int64
 	base        int64 // where packed streams start: after the signature header
+	// aes: what the folders read so far say of encryption (aesNone once a
+	// header has been read without an AES coder in it).
+	aes contentAES
 }
 
 func (c *cursor) left() int { return len(c.b) - c.p }
@@ -520,6 +543,9 @@ func (c *cursor) folder() (*folderInfo, error) {
 		ins += in
 		f.outs += co.outs
 		f.coders = append(f.coders, co)
+		if bytes.Equal(co.id, coderAES) {
+			c.aes = aesUsed
+		}
 	}
 	if ins > maxCoderStreams || f.outs > maxCoderStreams || ins < f.outs {
 		return nil, malformed("coder streams", "%d inputs, %d outputs in one folder", ins, f.outs)
@@ -674,6 +700,9 @@ func (c *cursor) header() error {
 	}
 	if id != idEnd {
 		return malformed("header", "unexpected id %#x", id)
+	}
+	if c.aes == aesUnknown {
+		c.aes = aesNone // read whole, and no folder had an AES coder
 	}
 	return nil
 }

@@ -97,7 +97,10 @@ func openEncrypted(ctx context.Context, in unpack.Input, sink unpack.Sink, heade
 
 // tryPassword opens the archive with pw and proves it: an encrypted header
 // decodes with its CRC only under the right key; encrypted content is proved
-// by the first file's CRC-32 (read up to MaxEntryBytes).
+// by the first file's CRC-32 (read up to MaxEntryBytes). A first file that
+// decodes short without an error proves nothing: under a wrong key the
+// first byte of an LZMA2 stream is its end marker once in 256 keys, and
+// bodgit then gives no bytes and no error.
 func tryPassword(ctx context.Context, in unpack.Input, pw string, headerEncrypted bool) (ok bool) {
 	defer func() {
 		if recover() != nil { // garbage from a wrong key must not end the archive
@@ -122,7 +125,12 @@ func tryPassword(ctx context.Context, in unpack.Input, pw string, headerEncrypte
 	if err != nil {
 		return false
 	}
-	return !(uint64(n) == f.UncompressedSize && f.CRC32 != 0 && h.Sum32() != f.CRC32)
+	if uint64(n) < f.UncompressedSize {
+		// Whole within MaxEntryBytes, or cut at it (a larger file,
+		// which its CRC cannot prove until read whole).
+		return n == in.Limits.MaxEntryBytes
+	}
+	return f.CRC32 == 0 || h.Sum32() == f.CRC32
 }
 
 type ctxReader struct {
