@@ -81,12 +81,25 @@ func TestPeakRSSIsTheCommands(t *testing.T) {
 // processes it started and waited for spent (tomscan's workers, the tools
 // they run), and is not made up for one that only waits.
 func TestCPUTimeCountsDescendants(t *testing.T) {
-	busy := exec1(cmd{name: "busy grandchild", argv: []string{"sh", "-c", `sh -c 'i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done'`}})
+	// The grandchild writes the CPU time it used itself (`times`: its own
+	// line first), so that the check holds however busy the machine is (a
+	// share of the wall time did not, with other tests running beside).
+	own := filepath.Join(t.TempDir(), "times")
+	busy := exec1(cmd{name: "busy grandchild", argv: []string{"sh", "-c", `sh -c 'i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; times > ` + own + `'`}})
 	if busy.err != nil {
 		t.Fatal(busy.err)
 	}
-	if busy.cpu < busy.wall/2 {
-		t.Errorf("a grandchild busy for %v: %v of CPU counted", busy.wall, busy.cpu)
+	b, err := os.ReadFile(own)
+	if err != nil {
+		t.Fatal(err)
+	}
+	used := timesLine(t, strings.SplitN(string(b), "\n", 2)[0])
+	if used < 100*time.Millisecond {
+		t.Fatalf("the grandchild says it used %v: the loop is too short to measure", used)
+	}
+	// times counts clock ticks (10 ms), rusage finer: a tick of slack.
+	if busy.cpu < used-10*time.Millisecond {
+		t.Errorf("a grandchild that used %v of CPU: %v counted", used, busy.cpu)
 	}
 	idle := exec1(cmd{name: "sleeps", argv: []string{"sleep", "0.3"}})
 	if idle.err != nil {
@@ -128,6 +141,27 @@ func TestSideBySide(t *testing.T) {
 	if failing.err == nil || !strings.Contains(failing.err.Error(), "exit 3") {
 		t.Errorf("exit 1 beside exit 3: %v, want exit 3", failing.err)
 	}
+}
+
+// timesLine adds up the user and system times of one line of the shell's
+// `times` ("0m0.520000s 0m0.004000s").
+func timesLine(t *testing.T, line string) time.Duration {
+	t.Helper()
+	var total time.Duration
+	fields := strings.Fields(line)
+	if len(fields) != 2 {
+		t.Fatalf("times printed %q", line)
+	}
+	for _, f := range fields {
+		m, rest, ok := strings.Cut(strings.TrimSuffix(f, "s"), "m")
+		mins, err1 := strconv.Atoi(m)
+		secs, err2 := strconv.ParseFloat(rest, 64)
+		if !ok || err1 != nil || err2 != nil {
+			t.Fatalf("times printed %q", line)
+		}
+		total += time.Duration(mins)*time.Minute + time.Duration(secs*float64(time.Second))
+	}
+	return total
 }
 
 func TestMedian(t *testing.T) {
