@@ -27,17 +27,14 @@ var wrongKeyFiles = map[string][]byte{
 	"b.txt": []byte("another one\n"),
 }
 
-// TestWrongKeyThatDecodesEmpty: a wrong password whose first file decodes
-// empty does not open the archive (it took 1 test run in 100 to open one
-// made by TestPasswordAgainst7z with "malware" and emit empty or garbled
-// children, without an issue); the default list goes on to the password
-// that does.
-func TestWrongKeyThatDecodesEmpty(t *testing.T) {
+// openWrongKey reads wrongKeyArchive and opens its first file under the
+// wrong password, "malware".
+func openWrongKey(t *testing.T) ([]byte, *sz.Reader, io.ReadCloser) {
+	t.Helper()
 	data, err := os.ReadFile(wrongKeyArchive)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The archive still is what its comment says, or this test proves nothing.
 	r, err := sz.NewReaderWithPassword(bytes.NewReader(data), int64(len(data)), "malware")
 	if err != nil {
 		t.Fatal(err)
@@ -46,6 +43,18 @@ func TestWrongKeyThatDecodesEmpty(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return data, r, rc
+}
+
+// TestWrongKeyThatDecodesEmpty: a wrong password whose first file decodes
+// empty does not open the archive (it took 1 test run in 100 to open one
+// made by TestPasswordAgainst7z with "malware" and emit empty or garbled
+// children, without an issue); the default list goes on to the password
+// that does.
+func TestWrongKeyThatDecodesEmpty(t *testing.T) {
+	data, _, rc := openWrongKey(t)
+	defer rc.Close()
+	// The archive still is what its comment says, or this test proves nothing.
 	if b, err := io.ReadAll(rc); err != nil || len(b) != 0 {
 		t.Fatalf("under \"malware\" the first file reads %d bytes, error %v: want 0 and none", len(b), err)
 	}
@@ -105,18 +114,7 @@ func TestCheckedEntry(t *testing.T) {
 
 	// The archive read under the wrong key, past tryPassword: its children
 	// carry the error.
-	data, err := os.ReadFile(wrongKeyArchive)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := sz.NewReaderWithPassword(bytes.NewReader(data), int64(len(data)), "malware")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rc, err := r.File[0].Open()
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, r, rc := openWrongKey(t)
 	defer rc.Close()
 	if _, err := io.ReadAll(newCheckedEntry(rc, r.File[0])); err == nil || !strings.Contains(err.Error(), "0 bytes decoded") {
 		t.Errorf("first file under the wrong key: %v", err)
