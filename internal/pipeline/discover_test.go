@@ -198,6 +198,52 @@ func TestScratchFailureIsNotTheBuilds(t *testing.T) {
 	}
 }
 
+// vanishingScratch is a test extractor for inputs starting "SPILL": it
+// removes the scratch folder's parent (a temp cleaner, a lost mount) and then
+// needs the scratch folder, which is made at that first use.
+type vanishingScratch struct{ parent string }
+
+func (vanishingScratch) Name() string { return "spill" }
+func (vanishingScratch) Match(head []byte, _ int64) bool {
+	return strings.HasPrefix(string(head), "SPILL")
+}
+func (x vanishingScratch) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink) error {
+	if err := os.RemoveAll(x.parent); err != nil {
+		return err
+	}
+	_, err := in.Scratch.WriteTemp("in", strings.NewReader("x"))
+	return err
+}
+
+// TestLateScratchFailureIsNotTheBuilds: the scratch folder is made at the
+// first spill, not at the start of the build; failing then is still the
+// machine's failure: an environment error and no report, as when it fails
+// at the start (TestScratchFailureIsNotTheBuilds), though the extractor saw
+// the error on its node.
+func TestLateScratchFailureIsNotTheBuilds(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "a.bin")
+	write(t, p, "SPILL me")
+	builds, _, err := Group(context.Background(), []Input{{Path: p, Ref: "a.bin"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parent := filepath.Join(t.TempDir(), "scratch")
+	if err := os.Mkdir(parent, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Jobs: 1, Limits: limits.Default(), Engine: unpack.New([]unpack.Extractor{vanishingScratch{parent}}, unpack.Tools{}), ScratchDir: parent}
+	var got []Result
+	if err := Run(context.Background(), cfg, builds, func(r Result) { got = append(got, r) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Err == nil || got[0].Report != nil {
+		t.Fatalf("results %+v, want one environment error and no report", got)
+	}
+	if !strings.Contains(got[0].Err.Error(), "scratch: create") {
+		t.Fatalf("error %v, want the scratch folder's", got[0].Err)
+	}
+}
+
 // TestWorkerScratchFailureIsAnError: in a worker, the same failure is an
 // error answer (the parent stops the run), not a report and not a crash.
 func TestWorkerScratchFailureIsAnError(t *testing.T) {

@@ -441,6 +441,11 @@ func scanBuild(ctx context.Context, cfg Config, a *analyzer, b *Build) (rep *rep
 		if err := sc.Close(); err != nil {
 			root.AddIssue(artifact.KindExtract, "cleanup", err.Error())
 		}
+		// The folder is made at the first spill: when that failed, the
+		// nodes that needed it carry the error, but it is the machine's.
+		if err := sc.Failed(); err != nil {
+			rep, envErr = nil, err
+		}
 	}()
 
 	f, err := openRegular(first.Path)

@@ -19,35 +19,95 @@ import (
 	"github.com/tomscan/tomscan/internal/runlock"
 )
 
-// Root is one build's scratch directory.
+// Root is one build's scratch directory. The directory is made at the
+// first write that needs it, not by New: most builds (a bare PE, a ZIP read
+// in memory) never spill, and a folder made and removed per build costs two
+// inode operations on the hot path (on ext4 without a journal each inode
+// allocation also steps over every inode freed in the last seconds, so the
+// cost grew with the batch).
 type Root struct {
-	dir  string
-	root *os.Root
-	seq  atomic.Uint64
-	mu   sync.Mutex
-	open []*os.File
+	parent string
+	seq    atomic.Uint64
+
+	mu      sync.Mutex
+	dir     string
+	root    *os.Root
+	makeErr error // the first failure to make the directory, kept for Failed
+	open    []*os.File
 }
 
-// New creates a fresh scratch root under parent ("" for the system temp dir).
+// New prepares a scratch root under parent ("" for the system temp dir).
+// The parent must be a folder this process may write in; the root's own
+// directory is made when first needed.
 func New(parent string) (*Root, error) {
-	dir, err := os.MkdirTemp(parent, "tomscan-build-")
-	if err != nil {
-		return nil, fmt.Errorf("scratch: create: %w", err)
+	if parent == "" {
+		parent = os.TempDir()
 	}
-	r, err := os.OpenRoot(dir)
+	info, err := os.Stat(parent)
+	if err != nil {
+		return nil, fmt.Errorf("scratch: parent: %w", err)
+	}
+	if !info.IsDir() {
+		return nil, fmt.Errorf("scratch: parent %s is not a folder", parent)
+	}
+	return &Root{parent: parent}, nil
+}
+
+// made makes the directory on first use and returns its handle.
+func (r *Root) made() (*os.Root, error) {
+	root, _, err := r.madeDir()
+	return root, err
+}
+
+// madeDir is made with the directory's path.
+func (r *Root) madeDir() (*os.Root, string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.root != nil {
+		return r.root, r.dir, nil
+	}
+	if r.makeErr != nil {
+		return nil, "", r.makeErr
+	}
+	dir, err := os.MkdirTemp(r.parent, "tomscan-build-")
+	if err != nil {
+		r.makeErr = fmt.Errorf("scratch: create: %w", err)
+		return nil, "", r.makeErr
+	}
+	root, err := os.OpenRoot(dir)
 	if err != nil {
 		os.RemoveAll(dir)
-		return nil, fmt.Errorf("scratch: open root %s: %w", dir, err)
+		r.makeErr = fmt.Errorf("scratch: open root %s: %w", dir, err)
+		return nil, "", r.makeErr
 	}
-	return &Root{dir: dir, root: r}, nil
+	r.dir, r.root = dir, root
+	return root, dir, nil
+}
+
+// Failed is the error that kept the directory from being made, nil when it
+// was made or never needed. Such a failure is the machine's, not the
+// build's: the pipeline reports it as a run error rather than as a damaged
+// build.
+func (r *Root) Failed() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.makeErr
 }
 
 // Dir is the absolute path of the root, for external tools' output folders.
-func (r *Root) Dir() string { return r.dir }
+// It makes the directory when nothing has yet; "" when that failed.
+func (r *Root) Dir() string {
+	_, dir, _ := r.madeDir()
+	return dir
+}
 
 // OSRoot is the root handle; open files below Dir through it so a symlink
-// planted by an external tool's extraction cannot lead outside.
-func (r *Root) OSRoot() *os.Root { return r.root }
+// planted by an external tool's extraction cannot lead outside. Callers hold
+// a path made by MkdirTemp or WriteTemp, so the directory exists.
+func (r *Root) OSRoot() *os.Root {
+	root, _ := r.made()
+	return root
+}
 
 // name returns a fresh name chosen by us, never by the sample.
 func (r *Root) name(prefix string) string {
@@ -57,8 +117,12 @@ func (r *Root) name(prefix string) string {
 // Spill copies src into a new file and returns it open for reading, with the
 // number of bytes written. At most max bytes are copied; more is an error.
 func (r *Root) Spill(src io.Reader, max int64) (*os.File, int64, error) {
+	root, err := r.made()
+	if err != nil {
+		return nil, 0, err
+	}
 	name := r.name("blob")
-	f, err := r.root.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := root.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return nil, 0, fmt.Errorf("scratch: create %s: %w", name, err)
 	}
@@ -68,7 +132,7 @@ func (r *Root) Spill(src io.Reader, max int64) (*os.File, int64, error) {
 	}
 	if err != nil {
 		f.Close()
-		r.root.Remove(name)
+		root.Remove(name)
 		return nil, n, err
 	}
 	r.track(f)
@@ -78,18 +142,26 @@ func (r *Root) Spill(src io.Reader, max int64) (*os.File, int64, error) {
 // MkdirTemp makes a new empty folder for an external tool's output and returns
 // its absolute path.
 func (r *Root) MkdirTemp(prefix string) (string, error) {
+	root, dir, err := r.madeDir()
+	if err != nil {
+		return "", err
+	}
 	name := r.name(prefix)
-	if err := r.root.Mkdir(name, 0o700); err != nil {
+	if err := root.Mkdir(name, 0o700); err != nil {
 		return "", fmt.Errorf("scratch: mkdir %s: %w", name, err)
 	}
-	return filepath.Join(r.dir, name), nil
+	return filepath.Join(dir, name), nil
 }
 
 // WriteTemp writes b to a new file and returns its absolute path, for tools
 // that need a path to a blob held in memory.
 func (r *Root) WriteTemp(prefix string, b io.Reader) (string, error) {
+	root, dir, err := r.madeDir()
+	if err != nil {
+		return "", err
+	}
 	name := r.name(prefix)
-	f, err := r.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return "", fmt.Errorf("scratch: create %s: %w", name, err)
 	}
@@ -100,7 +172,7 @@ func (r *Root) WriteTemp(prefix string, b io.Reader) (string, error) {
 	if err := f.Close(); err != nil {
 		return "", fmt.Errorf("scratch: close %s: %w", name, err)
 	}
-	return filepath.Join(r.dir, name), nil
+	return filepath.Join(dir, name), nil
 }
 
 func (r *Root) track(f *os.File) {
@@ -109,14 +181,17 @@ func (r *Root) track(f *os.File) {
 	r.mu.Unlock()
 }
 
-// Close closes every spilled file and removes the directory.
+// Close closes every spilled file and removes the directory, if it was made.
 func (r *Root) Close() error {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	for _, f := range r.open {
 		f.Close()
 	}
 	r.open = nil
-	r.mu.Unlock()
+	if r.root == nil {
+		return nil
+	}
 	r.root.Close()
 	if err := os.RemoveAll(r.dir); err != nil {
 		return fmt.Errorf("scratch: remove %s: %w", r.dir, err)

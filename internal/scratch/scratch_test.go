@@ -193,3 +193,75 @@ func TestNewRunBadParent(t *testing.T) {
 		t.Fatal("NewRun under a missing folder succeeded")
 	}
 }
+
+// TestRootIsMadeOnFirstUse: New makes no folder; a build that never spills
+// leaves nothing to remove, and the first write makes the folder.
+func TestRootIsMadeOnFirstUse(t *testing.T) {
+	parent := t.TempDir()
+	r, err := New(parent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := os.ReadDir(parent); len(left) != 0 {
+		t.Fatalf("New made %d entries before any write", len(left))
+	}
+	if err := r.Close(); err != nil || r.Failed() != nil {
+		t.Fatalf("Close of an unused root = %v, Failed = %v", err, r.Failed())
+	}
+	r, err = New(parent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := r.WriteTemp("in", strings.NewReader("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Dir(filepath.Dir(p)) != parent {
+		t.Fatalf("WriteTemp wrote %s, not in a folder under %s", p, parent)
+	}
+	if left, _ := os.ReadDir(parent); len(left) != 1 {
+		t.Fatalf("after the first write %d entries under the parent, want the root's folder", len(left))
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := os.ReadDir(parent); len(left) != 0 {
+		t.Fatalf("Close left %d entries", len(left))
+	}
+}
+
+// TestFailureToMakeTheRootIsKept: when the folder cannot be made at the
+// first write (its parent went away), every write fails with the same error
+// and Failed reports it, so the pipeline can tell the machine's failure from
+// the build's.
+func TestFailureToMakeTheRootIsKept(t *testing.T) {
+	parent := filepath.Join(t.TempDir(), "p")
+	if err := os.Mkdir(parent, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	r, err := New(parent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(parent); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := r.Spill(strings.NewReader("x"), 10); err == nil {
+		t.Fatal("Spill succeeded without a parent folder")
+	}
+	if _, err := r.MkdirTemp("7z"); err == nil {
+		t.Fatal("MkdirTemp succeeded without a parent folder")
+	}
+	if r.Failed() == nil || !strings.Contains(r.Failed().Error(), "scratch: create") {
+		t.Fatalf("Failed = %v, want the create error", r.Failed())
+	}
+	if r.Dir() != "" {
+		t.Fatalf("Dir = %q after a failure", r.Dir())
+	}
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(filepath.Join(parent, "gone")); err == nil {
+		t.Fatal("New accepted a parent that does not exist")
+	}
+}

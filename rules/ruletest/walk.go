@@ -84,5 +84,10 @@ func (w Walker) Walk(ctx context.Context, path string, fn NodeFunc) (*artifact.N
 	if err := ctx.Err(); err != nil {
 		return root, fmt.Errorf("ruletest: walk %s: %w", path, err)
 	}
+	// A scratch folder that could not be made is the machine's failure,
+	// not a finding about the sample.
+	if err := sc.Failed(); err != nil {
+		return root, fmt.Errorf("ruletest: walk %s: %w", path, err)
+	}
 	return root, nil
 }
