@@ -99,7 +99,7 @@ func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink)
 	if name == "" {
 		name = Unnamed
 	}
-	return sink.Emit(ctx, unpack.Entry{Name: name, Size: -1, Meta: map[string]string{"compression": kind}, Body: &ctxReader{ctx: ctx, r: body, what: kind}})
+	return sink.Emit(ctx, unpack.Entry{Name: name, Size: -1, Meta: map[string]string{"compression": kind}, Body: unpack.ContextReader(ctx, body, kind)})
 }
 
 // StripExt returns the base of name without a compression extension
@@ -118,23 +118,4 @@ func StripExt(name string) string {
 		}
 	}
 	return ""
-}
-
-// ctxReader stops a long decompression when the build's deadline passes and
-// names the format in read errors.
-type ctxReader struct {
-	ctx  context.Context
-	r    io.Reader
-	what string
-}
-
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	n, err := c.r.Read(p)
-	if err != nil && err != io.EOF {
-		err = fmt.Errorf("%s: %w", c.what, err)
-	}
-	return n, err
 }

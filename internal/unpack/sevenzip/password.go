@@ -121,7 +121,7 @@ func tryPassword(ctx context.Context, in unpack.Input, pw string, headerEncrypte
 	}
 	defer rc.Close()
 	h := crc32.NewIEEE()
-	n, err := io.Copy(h, &ctxReader{ctx: ctx, r: io.LimitReader(rc, in.Limits.MaxEntryBytes)})
+	n, err := io.Copy(h, unpack.ContextReader(ctx, io.LimitReader(rc, in.Limits.MaxEntryBytes), ""))
 	if err != nil {
 		return false
 	}
@@ -131,16 +131,4 @@ func tryPassword(ctx context.Context, in unpack.Input, pw string, headerEncrypte
 		return n == in.Limits.MaxEntryBytes
 	}
 	return f.CRC32 == 0 || h.Sum32() == f.CRC32
-}
-
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

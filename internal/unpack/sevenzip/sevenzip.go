@@ -9,8 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash"
-	"hash/crc32"
 	"io"
 	"strconv"
 
@@ -101,37 +99,12 @@ func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink)
 	return nil
 }
 
-// checkedEntry reads one file of the archive and, at its end, holds it to
-// the header: its size, and its CRC-32 where the header stores one (0 when
-// it does not, as bodgit reads it). bodgit checks neither, and a folder
-// that decodes short or wrong (damaged bytes, a header that lies, a key
-// that is not the archive's) would otherwise become a short or garbled
-// child with no issue. The mismatch is a read error, which the engine
-// records on the child.
-type checkedEntry struct {
-	r    io.Reader
-	name string
-	size uint64
-	crc  uint32
-	h    hash.Hash32
-	n    uint64
-}
-
-func newCheckedEntry(r io.Reader, f *sz.File) *checkedEntry {
-	return &checkedEntry{r: r, name: f.Name, size: f.UncompressedSize, crc: f.CRC32, h: crc32.NewIEEE()}
-}
-
-func (c *checkedEntry) Read(p []byte) (int, error) {
-	k, err := c.r.Read(p)
-	c.h.Write(p[:k])
-	c.n += uint64(k)
-	if err == io.EOF {
-		if c.n != c.size {
-			return k, fmt.Errorf("7z: entry %q: %d bytes decoded, the header says %d", c.name, c.n, c.size)
-		}
-		if got := c.h.Sum32(); c.crc != 0 && got != c.crc {
-			return k, fmt.Errorf("7z: entry %q: CRC-32 %08x, the header says %08x", c.name, got, c.crc)
-		}
-	}
-	return k, err
+// checkedEntry reads one file of the archive held to its header: its size,
+// and its CRC-32 where the header stores one (0 when it does not, as bodgit
+// reads it). bodgit checks neither, and a folder that decodes short or wrong
+// (damaged bytes, a header that lies, a key that is not the archive's)
+// would otherwise become a short or garbled child with no issue.
+func newCheckedEntry(r io.Reader, f *sz.File) io.Reader {
+	d := unpack.Declared{Size: f.UncompressedSize, HasSize: true, CRC32: f.CRC32, HasCRC: f.CRC32 != 0}
+	return unpack.CheckedReader(r, d, fmt.Sprintf("7z: entry %q", f.Name))
 }

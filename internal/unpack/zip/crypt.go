@@ -24,7 +24,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash"
 	"hash/crc32"
 	"io"
 
@@ -45,7 +44,6 @@ const (
 
 var (
 	errWrongPassword = errors.New("wrong password")
-	errCRC           = errors.New("CRC-32 mismatch after decryption")
 )
 
 // crypto describes how one entry is encrypted.
@@ -126,7 +124,8 @@ func openPlain(f *zip.File, c crypto, pw string) (io.Reader, error) {
 	if c.aes > 0 && c.ae == 2 {
 		return plain, nil // AE-2 stores no CRC: the HMAC is the check
 	}
-	return &crcReader{r: plain, want: f.CRC32, h: crc32.NewIEEE()}, nil
+	d := unpack.Declared{Size: f.UncompressedSize64, HasSize: true, CRC32: f.CRC32, HasCRC: true}
+	return unpack.CheckedReader(plain, d, "decrypted entry"), nil
 }
 
 // verify tells whether pw opens the entry, reading at most max plaintext
@@ -140,7 +139,7 @@ func verify(ctx context.Context, f *zip.File, c crypto, pw string, max int64) er
 	if err != nil {
 		return err
 	}
-	_, err = io.Copy(io.Discard, &ctxReader{ctx: ctx, r: io.LimitReader(plain, max)})
+	_, err = io.Copy(io.Discard, unpack.ContextReader(ctx, io.LimitReader(plain, max), ""))
 	if err != nil {
 		// A wrong password that passes the check byte (1 in 256) fails here:
 		// the inflater sees garbage or the CRC does not match.
@@ -209,7 +208,7 @@ func aesAuthenticate(ctx context.Context, f *zip.File, c crypto, pw string) erro
 		return err
 	}
 	mac := hmac.New(sha1.New, auth)
-	if _, err := io.Copy(mac, &ctxReader{ctx: ctx, r: io.LimitReader(raw, n)}); err != nil {
+	if _, err := io.Copy(mac, unpack.ContextReader(ctx, io.LimitReader(raw, n), "")); err != nil {
 		return fmt.Errorf("read AES data: %w", err)
 	}
 	code := make([]byte, aesAuthLen)
@@ -316,33 +315,4 @@ func zipCryptoStream(raw io.Reader, f *zip.File, pw string) (io.Reader, error) {
 		return nil, errWrongPassword
 	}
 	return &zipCryptoReader{k: k, r: raw}, nil
-}
-
-// crcReader fails at the end of the stream when the CRC-32 is not the
-// stored one.
-type crcReader struct {
-	r    io.Reader
-	h    hash.Hash32
-	want uint32
-}
-
-func (c *crcReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.h.Write(p[:n])
-	if err == io.EOF && c.h.Sum32() != c.want {
-		return n, fmt.Errorf("%w (stored %08x, computed %08x)", errCRC, c.want, c.h.Sum32())
-	}
-	return n, err
-}
-
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
