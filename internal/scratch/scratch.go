@@ -6,6 +6,7 @@
 package scratch
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -33,8 +34,13 @@ type Root struct {
 	dir     string
 	root    *os.Root
 	makeErr error // the first failure to make the directory, kept for Failed
+	closed  bool
 	open    []*os.File
 }
+
+// errClosed is a write after Close: a goroutine that outlived its build
+// must not make a folder no one will remove.
+var errClosed = errors.New("scratch: root closed")
 
 // New prepares a scratch root under parent ("" for the system temp dir).
 // The parent must be a folder this process may write in; the root's own
@@ -64,7 +70,10 @@ func (r *Root) madeDir() (*os.Root, string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.root != nil {
-		return r.root, r.dir, nil
+		return r.root, r.dir, nil // after Close, a closed handle: its uses fail
+	}
+	if r.closed {
+		return nil, "", errClosed
 	}
 	if r.makeErr != nil {
 		return nil, "", r.makeErr
@@ -185,6 +194,7 @@ func (r *Root) track(f *os.File) {
 func (r *Root) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.closed = true
 	for _, f := range r.open {
 		f.Close()
 	}

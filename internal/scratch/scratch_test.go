@@ -265,3 +265,40 @@ func TestFailureToMakeTheRootIsKept(t *testing.T) {
 		t.Fatal("New accepted a parent that does not exist")
 	}
 }
+
+// TestNoFolderAfterClose: a goroutine that outlives its build and writes
+// after Close makes no folder (nothing would remove it); on a root that was
+// made, its writes fail on the closed handle.
+func TestNoFolderAfterClose(t *testing.T) {
+	parent := t.TempDir()
+	r, err := New(parent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	if _, err := r.WriteTemp("late", strings.NewReader("x")); err == nil {
+		t.Fatal("a write after Close succeeded")
+	}
+	if _, _, err := r.Spill(strings.NewReader("x"), 10); err == nil {
+		t.Fatal("a spill after Close succeeded")
+	}
+	if left, _ := os.ReadDir(parent); len(left) != 0 {
+		t.Fatalf("writes after Close left %d entries", len(left))
+	}
+
+	r, _ = New(parent)
+	dir, err := r.MkdirTemp("out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	if _, err := r.MkdirTemp("late"); err == nil {
+		t.Fatal("a mkdir after Close succeeded")
+	}
+	if _, err := r.OSRoot().Stat(filepath.Base(dir)); err == nil {
+		t.Fatal("the closed handle still reads")
+	}
+	if left, _ := os.ReadDir(parent); len(left) != 0 {
+		t.Fatalf("writes after Close left %d entries", len(left))
+	}
+}
