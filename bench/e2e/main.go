@@ -22,6 +22,7 @@ package main
 import (
 	"archive/zip"
 	"context"
+	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -40,6 +41,7 @@ import (
 	"time"
 
 	"github.com/tomscan/tomscan/internal/artifact"
+	"github.com/tomscan/tomscan/pe"
 	"github.com/tomscan/tomscan/rules"
 )
 
@@ -57,7 +59,8 @@ func main() {
 		os.Exit(measureChild(os.Args[2:]))
 	}
 	var c config
-	var rss, only, yaraStage string
+	var rss, only, yaraStage, compute string
+	var spawn int
 	flag.StringVar(&c.tomscan, "tomscan", "bin/tomscan", "tomscan binary")
 	flag.StringVar(&c.corpus, "corpus", os.Getenv("TOMSCAN_CORPUS"), "synthetic corpus (its builds/ folder is scanned)")
 	flag.StringVar(&c.real, "real", os.Getenv("TOMSCAN_REAL_CORPUS"), "real corpus (its files/ folder is scanned)")
@@ -69,7 +72,23 @@ func main() {
 	flag.StringVar(&rss, "rss-builds", "100,1000,10000", "archive sizes (builds) for the peak-RSS series")
 	flag.StringVar(&only, "only", "", "comma-separated sections to run: e2e-synthetic,e2e-real,yara,large,jobs,rescan,rss (default: all)")
 	flag.StringVar(&yaraStage, "yara-stage", "", "internal: run tomscan's YARA stage over this folder and exit")
+	flag.StringVar(&compute, "compute", "", "internal: run the fixed compute load over this folder's PEs and exit")
+	flag.IntVar(&spawn, "spawn", 0, "internal: start and wait for /bin/true this many times and exit")
 	flag.Parse()
+	if spawn > 0 {
+		if err := spawnLoad(spawn); err != nil {
+			fmt.Fprintln(os.Stderr, "bench-e2e:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if compute != "" {
+		if _, err := computeLoad(compute, computeBytes, computeRounds); err != nil {
+			fmt.Fprintln(os.Stderr, "bench-e2e:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if yaraStage != "" {
 		if err := runYaraStage(yaraStage); err != nil {
 			fmt.Fprintln(os.Stderr, "bench-e2e:", err)
@@ -128,7 +147,7 @@ func run(c *config) error {
 		large(c, t)
 	}
 	if want("jobs") && c.corpus != "" {
-		jobs(c, t)
+		jobs(c, t, self)
 	}
 	if want("rescan") && c.corpus != "" {
 		rescan(c, t)
@@ -800,7 +819,7 @@ func makeZip(path, dir string, size int64) error {
 	return f.Close()
 }
 
-func jobs(c *config, t *table) {
+func jobs(c *config, t *table, self string) {
 	in := filepath.Join(c.corpus, "builds")
 	w := filepath.Join(c.work, "jobs")
 	cmds := []cmd{
@@ -817,6 +836,22 @@ func jobs(c *config, t *table) {
 			c.tomscanScan("shard 0/2", filepath.Join(w, "s0"), true, []string{"--jobs", "1", "--shard", "0/2"}, in),
 			c.tomscanScan("shard 1/2", filepath.Join(w, "s1"), true, []string{"--jobs", "1", "--shard", "1/2"}, in)))
 	}
+	// And what it gives work that is almost all user space: tomscan's own
+	// string extraction and hashing over the same PEs (computeLoad), once,
+	// and twice at once. On a virtual machine whose two cores share a
+	// physical one, or a busy host, two at once take longer than one: the
+	// ceiling for --jobs 2 at the time of the run.
+	loadDir := filepath.Join(c.real, "files")
+	if c.real == "" {
+		loadDir = in
+	}
+	load := cmd{name: "compute load", argv: []string{self, "-compute", loadDir}}
+	cmds = append(cmds, load, sideBySide("compute load twice at once", load, load))
+	// And work that is all kernel: starting processes, as tomscan's
+	// workers do for 7z, innoextract and prlimit (a first scan of the
+	// synthetic corpus starts about forty).
+	spawn := cmd{name: "process starts", argv: []string{self, "-spawn", strconv.Itoa(spawnCount)}}
+	cmds = append(cmds, spawn, sideBySide("process starts twice at once", spawn, spawn))
 	med, _, cpu, err := interleaveCPU(c.n, cmds...)
 	if err != nil {
 		t.fail("jobs", err)
@@ -832,6 +867,75 @@ func jobs(c *config, t *table) {
 		t.add("two shards side by side (--shard i/2 --jobs 1 each) over --jobs 1, for reference",
 			fmt.Sprintf("%.2fx (%s / %s; cores used %.2f; CPU %s)", med[0].Seconds()/med[2].Seconds(), secs(med[0]), secs(med[2]), cores(2), secs(cpu[2])), "", nil)
 	}
+	twice := func(name string, one int) {
+		two := one + 1
+		t.add(name, fmt.Sprintf("%.2fx (one %s, two at once %s; CPU %s / %s)",
+			2*med[one].Seconds()/med[two].Seconds(), secs(med[one]), secs(med[two]), secs(cpu[one]), secs(cpu[two])), "", nil)
+	}
+	twice("machine: compute load twice at once over once (throughput), for reference", len(cmds)-4)
+	twice(fmt.Sprintf("machine: %d process starts twice at once over once (throughput), for reference", spawnCount), len(cmds)-2)
+}
+
+// spawnCount is how many processes the process-start load starts.
+const spawnCount = 300
+
+// spawnLoad starts /bin/true n times, one after the other, the way
+// tomscan starts its unpacking tools (os/exec).
+func spawnLoad(n int) error {
+	for i := 0; i < n; i++ {
+		if err := exec.Command("/bin/true").Run(); err != nil {
+			return fmt.Errorf("spawn load: %w", err)
+		}
+	}
+	return nil
+}
+
+// The compute load: computeRounds passes over the first computeBytes of
+// PEs under a folder, each pass extracting their strings (all three
+// encodings) and hashing them with MD5 and SHA-256, as tomscan does to
+// every node. About half a second on the machine the README quotes.
+const (
+	computeBytes  = 8 << 20
+	computeRounds = 12
+)
+
+// computeLoad runs the compute load and returns the strings it counted
+// (plus a bit of each digest), so that the work cannot be optimised away
+// and a test can see it done. Reading the files (8 MiB) is small beside
+// the passes over them (96 MiB).
+func computeLoad(dir string, maxBytes int64, rounds int) (int, error) {
+	var pes [][]byte
+	var total int64
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || total >= maxBytes {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil || len(b) < 2 || string(b[:2]) != "MZ" {
+			return nil
+		}
+		if int64(len(b)) > maxBytes-total {
+			b = b[:maxBytes-total]
+		}
+		pes = append(pes, b)
+		total += int64(len(b))
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	if len(pes) == 0 {
+		return 0, fmt.Errorf("compute load: no PE under %s", dir)
+	}
+	n := 0
+	for r := 0; r < rounds; r++ {
+		for _, b := range pes {
+			n += pe.ExtractStrings(context.Background(), b, pe.StringOptions{MinLength: 4}).Count
+			m, h := md5.Sum(b), sha256.Sum256(b)
+			n += int(m[0]&1) + int(h[0]&1)
+		}
+	}
+	return n, nil
 }
 
 // supports reports whether the binary accepts a scan flag.

@@ -4,6 +4,8 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/md5"
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,6 +14,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -232,6 +235,50 @@ func TestMakeZip(t *testing.T) {
 			t.Errorf("entry %s method %d", f.Name, f.Method)
 		}
 	}
+}
+
+// TestComputeLoad: the load reads only PEs, at most maxBytes of them, and
+// its count grows with the rounds (the passes are made, not skipped).
+func TestComputeLoad(t *testing.T) {
+	dir := t.TempDir()
+	pe := append([]byte("MZ"), []byte(strings.Repeat("\x00a string of words\x00", 200))...)
+	os.WriteFile(filepath.Join(dir, "a.exe"), pe, 0o644)
+	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("not a PE, with a string of words"), 0o644)
+	one, err := computeLoad(dir, 1<<20, 1)
+	if err != nil || one < 1 {
+		t.Fatalf("one round: %d, %v", one, err)
+	}
+	if three, err := computeLoad(dir, 1<<20, 3); err != nil || three != 3*one {
+		t.Fatalf("three rounds: %d, %v; want %d", three, err, 3*one)
+	}
+	if cut, err := computeLoad(dir, 2, 1); err != nil || cut != cutBits(pe[:2]) {
+		t.Fatalf("cut at 2 bytes: %d, %v; want no string", cut, err)
+	}
+	os.Remove(filepath.Join(dir, "a.exe"))
+	if _, err := computeLoad(dir, 1<<20, 1); err == nil {
+		t.Fatal("a folder without a PE gave no error")
+	}
+}
+
+// TestSpawnLoad: the process-start load starts and waits for its
+// processes (three here, each its own process: the children's CPU shows
+// in the caller's rusage).
+func TestSpawnLoad(t *testing.T) {
+	var before, after syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_CHILDREN, &before)
+	if err := spawnLoad(3); err != nil {
+		t.Fatal(err)
+	}
+	syscall.Getrusage(syscall.RUSAGE_CHILDREN, &after)
+	if after.Nvcsw+after.Nivcsw == before.Nvcsw+before.Nivcsw && after.Minflt == before.Minflt {
+		t.Fatal("no child ran: its context switches and page faults are not counted")
+	}
+}
+
+// cutBits is what computeLoad adds for the digests of b.
+func cutBits(b []byte) int {
+	m, h := md5.Sum(b), sha256.Sum256(b)
+	return int(m[0]&1) + int(h[0]&1)
 }
 
 // TestSettle: a file is synced and read; a missing one is an error.
