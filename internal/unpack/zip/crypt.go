@@ -121,10 +121,10 @@ func openPlain(f *zip.File, c crypto, pw string) (io.Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.aes > 0 && c.ae == 2 {
-		return plain, nil // AE-2 stores no CRC: the HMAC is the check
-	}
-	d := unpack.Declared{Size: f.UncompressedSize64, HasSize: true, CRC32: f.CRC32, HasCRC: true}
+	// AE-2 stores no CRC (the HMAC over the ciphertext is the check), but
+	// its size still holds the decompressed bytes to what was declared.
+	ae2 := c.aes > 0 && c.ae == 2
+	d := unpack.Declared{Size: f.UncompressedSize64, HasSize: true, CRC32: f.CRC32, HasCRC: !ae2}
 	return unpack.CheckedReader(plain, d, "decrypted entry"), nil
 }
 

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -152,6 +155,38 @@ func TestEncryptedTampered(t *testing.T) {
 		if len(res.Issues) == 0 {
 			t.Errorf("%s: tampered archive: no issue", mem)
 		}
+	}
+}
+
+// TestEncryptedSizeLie: an AE-2 entry (7-Zip writes AE-2, with no CRC)
+// whose headers both declare one byte more than it holds: the HMAC over
+// the ciphertext passes, so only the size can tell, and the child carries
+// the mismatch as a read error with its bytes as found.
+func TestEncryptedSizeLie(t *testing.T) {
+	unpacktest.Tool(t, "7zz")
+	body := bytes.Repeat([]byte("abcdefgh"), 5000)
+	data := unpacktest.Build(t, map[string][]byte{"a.bin": body}, "out.zip", "7zz", "a", "-tzip", "-bd", "-pinfected", "-mem=AES256", "out.zip", "a.bin")
+	data = bytes.Clone(data)
+	bump := func(at int) {
+		binary.LittleEndian.PutUint32(data[at:], binary.LittleEndian.Uint32(data[at:])+1)
+	}
+	local := bytes.Index(data, []byte("PK\x03\x04"))
+	central := bytes.Index(data, []byte("PK\x01\x02"))
+	if local != 0 || central < 0 || binary.LittleEndian.Uint32(data[local+22:]) != uint32(len(body)) || binary.LittleEndian.Uint32(data[central+24:]) != uint32(len(body)) {
+		t.Fatalf("unexpected layout: local header at %d, central at %d", local, central)
+	}
+	bump(local + 22)
+	bump(central + 24)
+	res := unpacktest.Run(t, Extractor{}, data, unpacktest.Options{})
+	if len(res.Files) != 1 {
+		t.Fatalf("files %v, issues %v", res.Set(), res.Issues)
+	}
+	f := res.Files[0]
+	if !strings.Contains(f.Err, "decrypted entry: 40000 bytes decoded, the header says 40001") {
+		t.Errorf("read error %q, want the size mismatch", f.Err)
+	}
+	if sum := sha256.Sum256(body); f.Size != int64(len(body)) || f.SHA256 != hex.EncodeToString(sum[:]) {
+		t.Errorf("bytes as found: %d bytes, sha256 %s; want the %d decoded", f.Size, f.SHA256, len(body))
 	}
 }
 
