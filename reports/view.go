@@ -447,28 +447,16 @@ func keywordListsOf(lists []tom.KeywordList) []KeywordList {
 	for _, t := range lists {
 		kl := KeywordList{Cipher: jsonText(t.Cipher), Key: jsonText(t.KeyHex), Location: jsonText(t.Location),
 			Node: jsonText(t.Node), SHA256: jsonText(t.SHA256)}
-		if r := jsonText(t.Resource); r != "" {
-			kl.Node += " " + r
-		}
 		if snap := t.Snapshot; snap != nil {
 			kl.Name, kl.Family, kl.Snapshot = jsonText(snap.Name), jsonText(snap.Family), jsonText(snap.Date)
 			kl.Jaccard = strconv.FormatFloat(snap.Jaccard, 'f', 3, 64)
 			kl.Added, kl.Removed = texts(snap.Added), texts(snap.Removed)
 		}
-		if kl.Name == "" {
-			kl.Name = "list"
-			if kl.Location != "" {
-				kl.Name = kl.Location + " list"
-			}
-		}
 		kl.Keywords = texts(t.Keywords)
-		kl.Count = len(kl.Keywords)
-		if kl.Count == 0 {
-			kl.Count = t.Count
-		}
+		finishKeywordList(&kl, jsonText(t.Resource), t.Count)
 		kl.Total, kl.Normalized = t.EntriesTotal, t.NormalizedCount
 		for _, d := range t.Duplicates {
-			kl.Duplicates = append(kl.Duplicates, fmt.Sprintf("%s ×%d", ShowEntry(jsonText(d.Entry)), d.Count))
+			kl.Duplicates = append(kl.Duplicates, duplicateLine(jsonText(d.Entry), d.Count))
 		}
 		out = append(out, kl)
 	}
@@ -600,9 +588,6 @@ func decodeKeywordLists(raw json.RawMessage) []KeywordList {
 		kl := KeywordList{Name: firstString(it, "name"), Family: firstString(it, "family"),
 			Cipher: firstString(it, "cipher"), Key: firstString(it, "key_hex"), Location: firstString(it, "location"),
 			Node: firstString(it, "node"), SHA256: firstString(it, "sha256")}
-		if r := firstString(it, "resource"); r != "" {
-			kl.Node += " " + r
-		}
 		if snap, ok := it["snapshot"].(map[string]any); ok {
 			if kl.Name == "" {
 				kl.Name = firstString(snap, "name")
@@ -618,17 +603,9 @@ func decodeKeywordLists(raw json.RawMessage) []KeywordList {
 		} else if s, ok := it["snapshot"].(string); ok {
 			kl.Snapshot = s
 		}
-		if kl.Name == "" {
-			kl.Name = "list"
-			if kl.Location != "" {
-				kl.Name = kl.Location + " list"
-			}
-		}
 		kl.Keywords = stringsOf(it["keywords"])
-		kl.Count = len(kl.Keywords)
-		if c, ok := it["count"].(float64); ok && kl.Count == 0 {
-			kl.Count = int(c)
-		}
+		stored, _ := it["count"].(float64)
+		finishKeywordList(&kl, firstString(it, "resource"), int(stored))
 		kl.Total, kl.Normalized = kl.Count, kl.Count
 		if c, ok := it["entries_total"].(float64); ok {
 			kl.Total = int(c)
@@ -640,13 +617,40 @@ func decodeKeywordLists(raw json.RawMessage) []KeywordList {
 			for _, d := range ds {
 				if m, ok := d.(map[string]any); ok {
 					n, _ := m["count"].(float64)
-					kl.Duplicates = append(kl.Duplicates, fmt.Sprintf("%s ×%d", ShowEntry(fmt.Sprint(m["entry"])), int(n)))
+					kl.Duplicates = append(kl.Duplicates, duplicateLine(fmt.Sprint(m["entry"]), int(n)))
 				}
 			}
 		}
 		out = append(out, kl)
 	}
 	return out // node order, as the analyser wrote them
+}
+
+// finishKeywordList applies what both readers of a list (the analyser's
+// struct, keywordListsOf; a report's JSON, decodeKeywordLists) share: a
+// named resource follows the node, a list without a name is named after
+// its location, and the count is that of the keywords kept, or the stored
+// one when none are.
+func finishKeywordList(kl *KeywordList, resource string, storedCount int) {
+	if resource != "" {
+		kl.Node += " " + resource
+	}
+	if kl.Name == "" {
+		kl.Name = "list"
+		if kl.Location != "" {
+			kl.Name = kl.Location + " list"
+		}
+	}
+	kl.Count = len(kl.Keywords)
+	if kl.Count == 0 {
+		kl.Count = storedCount
+	}
+}
+
+// duplicateLine is how a list's repeated entry is shown: the entry, and
+// how many times the list holds it.
+func duplicateLine(entry string, count int) string {
+	return fmt.Sprintf("%s ×%d", ShowEntry(entry), count)
 }
 
 func firstString(m map[string]any, keys ...string) string {
