@@ -55,12 +55,12 @@ func (e *MismatchError) Error() string {
 
 // CheckedReader returns r held to d: at r's end, a byte count or CRC-32
 // other than the declared one is a read error (a *MismatchError wrapped
-// with context, e.g. `7z: entry "a.exe"`), which the engine records on the
+// with where, e.g. `7z: entry "a.exe"`), which the engine records on the
 // child while keeping the bytes as read. Libraries that decode without
 // checking (a folder that decodes short under a wrong key, damaged stored
 // bytes) would otherwise hand over a short or garbled child with no issue.
-func CheckedReader(r io.Reader, d Declared, context string) io.Reader {
-	c := &checkedReader{r: r, d: d, context: context}
+func CheckedReader(r io.Reader, d Declared, where string) io.Reader {
+	c := &checkedReader{r: r, d: d, where: where}
 	if d.HasCRC {
 		c.h = crc32.NewIEEE()
 	}
@@ -68,11 +68,11 @@ func CheckedReader(r io.Reader, d Declared, context string) io.Reader {
 }
 
 type checkedReader struct {
-	r       io.Reader
-	d       Declared
-	context string
-	h       hash.Hash32
-	n       uint64
+	r     io.Reader
+	d     Declared
+	where string
+	h     hash.Hash32
+	n     uint64
 }
 
 func (c *checkedReader) Read(p []byte) (int, error) {
@@ -93,8 +93,8 @@ func (c *checkedReader) Read(p []byte) (int, error) {
 }
 
 func (c *checkedReader) wrap(err error) error {
-	if c.context == "" {
+	if c.where == "" {
 		return err
 	}
-	return fmt.Errorf("%s: %w", c.context, err)
+	return fmt.Errorf("%s: %w", c.where, err)
 }
