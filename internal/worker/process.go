@@ -518,6 +518,30 @@ func runtimeEnv(base []string, maxMemory int64) []string {
 		// per arena, up to eight per core: two arenas keep that
 		// reservation from eating the cap.
 		env = append(env, "GOMEMLIMIT="+strconv.FormatInt(maxMemory/4*3, 10), "MALLOC_ARENA_MAX=2")
+		// Under that limit the collector may let the heap grow further
+		// between collections: a worker's heap is mostly one build's
+		// garbage, and collecting it at every doubling cost about a tenth
+		// of a first scan's CPU (GOGC 200: synthetic corpus 7-12% faster,
+		// a worker's peak RSS 43 -> 51-54 MB, the 1 GB ZIP's 510 -> 546 MB;
+		// 400 gained no more and took 680 MB there). A GOGC of the
+		// user's is kept.
+		if !hasVar(env, "GOGC") {
+			env = append(env, "GOGC="+strconv.Itoa(workerGOGC))
+		}
 	}
 	return env
+}
+
+// workerGOGC is a capped worker's GOGC: the heap grows to three times what
+// the last collection kept before the next, or to the memory limit first.
+const workerGOGC = 200
+
+// hasVar tells whether env sets name.
+func hasVar(env []string, name string) bool {
+	for _, kv := range env {
+		if strings.HasPrefix(kv, name+"=") {
+			return true
+		}
+	}
+	return false
 }

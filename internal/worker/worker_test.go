@@ -223,7 +223,8 @@ func TestFrameCap(t *testing.T) {
 
 // TestRuntimeEnv: a worker's Go runtime returns memory with MADV_FREE
 // unless the user's GODEBUG says otherwise (theirs comes last and wins), and
-// gets the memory limit and arena count only with a cap.
+// gets the memory limit, arena count and a higher GOGC (unless the user set
+// one) only with a cap.
 func TestRuntimeEnv(t *testing.T) {
 	get := func(env []string, name string) []string {
 		var vs []string
@@ -250,6 +251,15 @@ func TestRuntimeEnv(t *testing.T) {
 	}
 	if g := get(env, "MALLOC_ARENA_MAX"); len(g) != 1 || g[0] != "2" {
 		t.Errorf("MALLOC_ARENA_MAX %q", g)
+	}
+	if g := get(env, "GOGC"); len(g) != 1 || g[0] != strconv.Itoa(workerGOGC) {
+		t.Errorf("GOGC %q, want %d with a cap", g, workerGOGC)
+	}
+	if g := get(runtimeEnv([]string{"PATH=/bin"}, 0), "GOGC"); len(g) != 0 {
+		t.Errorf("GOGC %q without a cap", g)
+	}
+	if g := get(runtimeEnv([]string{"GOGC=50", "PATH=/bin"}, 2<<30), "GOGC"); len(g) != 1 || g[0] != "50" {
+		t.Errorf("GOGC %q, want the user's 50 alone", g)
 	}
 }
 
