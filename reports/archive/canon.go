@@ -101,7 +101,7 @@ func canonicalize(ctx context.Context, out string, before <-chan error) error {
 
 // copyCanonical fills the empty database db from the index at src.
 func copyCanonical(ctx context.Context, db *sql.DB, src string) error {
-	if err := createSchema(ctx, db); err != nil {
+	if err := createTables(ctx, db, schemaSQL); err != nil { // indexSQL once the rows are in
 		return err
 	}
 	conn, err := db.Conn(ctx) // ATTACH holds for one connection
@@ -139,6 +139,9 @@ func copyCanonical(ctx context.Context, db *sql.DB, src string) error {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("archive: canonicalize: copy %s: %w", t.table, err)
 		}
+	}
+	if _, err := tx.ExecContext(ctx, indexSQL); err != nil {
+		return fmt.Errorf("archive: canonicalize: indexes: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO main.meta VALUES (?, '1')`, metaCanonical); err != nil {
 		return fmt.Errorf("archive: canonicalize: meta: %w", err)

@@ -3,11 +3,13 @@ package archive_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/tomscan/tomscan/reports/archive"
@@ -34,6 +36,59 @@ func TestCanonicalizeIsIdempotent(t *testing.T) {
 	}
 	if err := archive.Canonicalize(context.Background(), t.TempDir()); err == nil {
 		t.Error("no error for an archive without an index")
+	}
+}
+
+// TestCanonicalIndexHasTheSchema: Canonicalize creates the secondary
+// indexes after the rows, and the copy still has every table, view and index
+// a fresh index has, each as its schema says, and passes SQLite's own check.
+func TestCanonicalIndexHasTheSchema(t *testing.T) {
+	ctx := context.Background()
+	schema := func(out string) []string {
+		t.Helper()
+		db, err := sql.Open("sqlite", "file:"+filepath.Join(out, archive.IndexDB)+"?mode=ro")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		var ok string
+		if err := db.QueryRowContext(ctx, `PRAGMA integrity_check`).Scan(&ok); err != nil || ok != "ok" {
+			t.Errorf("%s: integrity_check %q (%v)", out, ok, err)
+		}
+		rows, err := db.QueryContext(ctx, `SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_master ORDER BY type, name`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out2 []string
+		for rows.Next() {
+			var a, b, c, d string
+			if err := rows.Scan(&a, &b, &c, &d); err != nil {
+				t.Fatal(err)
+			}
+			out2 = append(out2, a+" "+b+" "+c+" "+d)
+		}
+		return out2
+	}
+	fresh := t.TempDir()
+	x, err := archive.Open(ctx, fresh) // created with its indexes, no rows
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.Close()
+	want := schema(fresh)
+	indexes := 0
+	for _, e := range want {
+		if strings.HasPrefix(e, "index ") && !strings.Contains(e, "sqlite_autoindex") {
+			indexes++
+		}
+	}
+	if indexes < 7 {
+		t.Fatalf("a fresh index has %d secondary indexes, want at least 7:\n%s", indexes, strings.Join(want, "\n"))
+	}
+	canonical := newArchive(t)
+	if got := schema(canonical); !slices.Equal(got, want) {
+		t.Errorf("canonical index's schema:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
 
