@@ -9,6 +9,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	peparser "github.com/saferwall/pe"
 )
 
 // analyzeBothEntropies analyses b with tomscan's section entropy and with saferwall's
@@ -119,5 +121,34 @@ func BenchmarkEntropy(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
 		entropy(data)
+	}
+}
+
+// TestAlignmentsQuiet: the alignments saferwall notes, and an optional
+// header of a type Is64 does not name, send a PE to saferwall's own pass.
+func TestAlignmentsQuiet(t *testing.T) {
+	file := func(is64 bool, oh any) *peparser.File {
+		f := &peparser.File{}
+		f.Is64 = is64
+		f.NtHeader.OptionalHeader = oh
+		return f
+	}
+	for _, c := range []struct {
+		name string
+		f    *peparser.File
+		want bool
+	}{
+		{"PE32, 0x200 / 0x1000", file(false, peparser.ImageOptionalHeader32{FileAlignment: 0x200, SectionAlignment: 0x1000}), true},
+		{"PE32+, 0x1000 / 0x1000", file(true, peparser.ImageOptionalHeader64{FileAlignment: 0x1000, SectionAlignment: 0x1000}), true},
+		{"small equal alignments", file(false, peparser.ImageOptionalHeader32{FileAlignment: 0x80, SectionAlignment: 0x80}), true},
+		{"odd file alignment", file(false, peparser.ImageOptionalHeader32{FileAlignment: 0x201, SectionAlignment: 0x1000}), false},
+		{"small file alignment", file(true, peparser.ImageOptionalHeader64{FileAlignment: 0x100, SectionAlignment: 0x1000}), false},
+		{"PE32+ with a PE32 header", file(true, peparser.ImageOptionalHeader32{FileAlignment: 0x200, SectionAlignment: 0x1000}), false},
+		{"PE32 with a PE32+ header", file(false, peparser.ImageOptionalHeader64{FileAlignment: 0x200, SectionAlignment: 0x1000}), false},
+		{"no optional header", file(false, nil), false},
+	} {
+		if got := alignmentsQuiet(c.f); got != c.want {
+			t.Errorf("%s: alignmentsQuiet = %v, want %v", c.name, got, c.want)
+		}
 	}
 }

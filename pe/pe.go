@@ -280,14 +280,23 @@ func entropy(data []byte) float64 {
 // an anomaly each time: its adjustFileAlignment notes a file alignment
 // above 0x200 that is odd, its adjustSectionAlignment one below 0x200 that
 // differs from the section alignment (saferwall v1.6.5, helper.go).
+// An optional header of an unexpected type (saferwall asserts the one
+// Is64 names) is not quiet either: saferwall's own pass then does as it did.
 func alignmentsQuiet(f *peparser.File) bool {
 	var file, section uint32
-	if f.Is64 {
-		oh := f.NtHeader.OptionalHeader.(peparser.ImageOptionalHeader64)
+	switch oh := f.NtHeader.OptionalHeader.(type) {
+	case peparser.ImageOptionalHeader64:
+		if !f.Is64 {
+			return false
+		}
 		file, section = oh.FileAlignment, oh.SectionAlignment
-	} else {
-		oh := f.NtHeader.OptionalHeader.(peparser.ImageOptionalHeader32)
+	case peparser.ImageOptionalHeader32:
+		if f.Is64 {
+			return false
+		}
 		file, section = oh.FileAlignment, oh.SectionAlignment
+	default:
+		return false
 	}
 	const hardcoded = peparser.FileAlignmentHardcodedValue
 	return !(file > hardcoded && file%2 != 0) && !(file < hardcoded && file != section)
