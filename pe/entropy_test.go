@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"strings"
@@ -64,7 +65,7 @@ func TestSectionEntropyAsSaferwall(t *testing.T) {
 		for range 1 + rng.IntN(4) {
 			b[nt+rng.IntN(0x200)] = byte(rng.Uint32()) // headers and section table
 		}
-		inputs["mutation "+string(rune('a'+i%26))+string(rune('0'+i/26))] = b
+		inputs[fmt.Sprintf("mutation %d", i)] = b
 	}
 	if dir := os.Getenv("TOMSCAN_REAL_CORPUS"); dir != "" {
 		for _, p := range realPEs(t, dir) {
