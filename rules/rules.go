@@ -19,6 +19,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -221,6 +222,9 @@ func newSet(r *yara.Rules, sources []Source, warns []string) *Set {
 // After a file fails, the compiler takes no more: only its errors are
 // returned.
 func compile(sources []Source) (*yara.Rules, []string, []string) {
+	runtime.LockOSThread() // every call of the compile on the arena prepared for it
+	defer runtime.UnlockOSThread()
+	prepareCompilerHeap()
 	c, err := yara.NewCompiler()
 	if err != nil {
 		return nil, nil, []string{fmt.Sprintf("libyara: new compiler: %v", err)}

@@ -68,8 +68,8 @@ func bracketed(s string) string {
 	return word
 }
 
-// pageSize is the kernel's huge page size (2 MiB on x86-64), 0 when unknown.
-func pageSize() uintptr {
+// PageSize is the kernel's huge page size (2 MiB on x86-64), 0 when unknown.
+func PageSize() uintptr {
 	b, err := os.ReadFile(sysfs + "hpage_pmd_size")
 	if err != nil {
 		return 0
@@ -85,10 +85,13 @@ func pageSize() uintptr {
 // (with "always" every range gets huge pages unasked, with "never" none
 // does) and the user did not turn it off.
 func Wanted() bool {
-	if v := os.Getenv(DisableEnv); v == "off" || v == "0" || v == "never" {
-		return false
-	}
-	return Mode() == "madvise"
+	return !Disabled() && Mode() == "madvise"
+}
+
+// Disabled tells whether the user turned huge pages off (DisableEnv).
+func Disabled() bool {
+	v := os.Getenv(DisableEnv)
+	return v == "off" || v == "0" || v == "never"
 }
 
 // PrepareHeap maps n bytes of Go heap and advises them, when Wanted; it
@@ -102,7 +105,7 @@ func PrepareHeap(n int) (int, error) {
 	if !Wanted() || n <= 0 {
 		return 0, nil
 	}
-	return prepare(n, pageSize())
+	return prepare(n, PageSize())
 }
 
 func prepare(n int, huge uintptr) (int, error) {

@@ -47,7 +47,7 @@ func needMadvise(t *testing.T) uintptr {
 	if m := Mode(); m != "madvise" {
 		t.Skipf("transparent huge pages are %q here, not \"madvise\"", m)
 	}
-	huge := pageSize()
+	huge := PageSize()
 	if huge == 0 {
 		t.Skip("no huge page size in sysfs")
 	}
