@@ -79,6 +79,20 @@ func TestTOMMemoKey(t *testing.T) {
 			t.Errorf("%s: same key", name)
 		}
 	}
+	// The default database: a worker takes the digest its scan made for
+	// the builds' keys (Cache.GeoIP), which stands for the file as read.
+	def := cfg
+	def.TOM.GeoIPPath = ""
+	def.Cache.GeoIP = ""
+	read := key(def, "tree", tree())
+	def.Cache.GeoIP = GeoIPDigest("")
+	if got := key(def, "tree", tree()); got != read {
+		t.Errorf("the scan's digest of the default database gives another key than reading it")
+	}
+	def.Cache.GeoIP = "another database's digest"
+	if got := key(def, "tree", tree()); got == read {
+		t.Errorf("the scan's GeoIP digest: same key")
+	}
 	noKey := map[string]func(c *Config) string{
 		"no node cache": func(c *Config) string { c.NodeCache = nil; return "tree" },
 		"no tree key":   func(c *Config) string { return "" },
