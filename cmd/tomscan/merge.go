@@ -96,7 +96,7 @@ func cmdMerge(ctx context.Context, args []string, stdout, stderr io.Writer) (int
 			merged++
 		}
 	}
-	if err := index.Flush(context.WithoutCancel(ctx)); err != nil {
+	if err := index.FlushClose(context.WithoutCancel(ctx)); err != nil {
 		return exitRuntime, fmt.Errorf("merge: %w", err)
 	}
 	if !*quiet {

@@ -508,7 +508,7 @@ func cmdScan(ctx context.Context, args []string, stdout, stderr io.Writer) (int,
 	// trim (a walk over the cache, ~10 ms on the synthetic corpus's) runs
 	// beside it instead of after it.
 	startTrim()
-	if ierr := index.Flush(context.WithoutCancel(ctx)); ierr != nil {
+	if ierr := index.FlushClose(context.WithoutCancel(ctx)); ierr != nil {
 		return exitRuntime, fmt.Errorf("scan: %w", ierr)
 	}
 	if interrupted {

@@ -686,3 +686,65 @@ func TestFlushInTurnSameFiles(t *testing.T) {
 		}
 	}
 }
+
+// TestFlushCloseAsFlush: FlushClose leaves the files Flush then Close
+// leaves, with the canonical mark, closes the index (a later Close is a
+// no-op), and does so too when there is nothing to flush.
+func TestFlushCloseAsFlush(t *testing.T) {
+	ctx := context.Background()
+	files := map[bool]map[string][]byte{}
+	for _, closing := range []bool{false, true} {
+		out := newArchive(t)
+		x, err := archive.Open(ctx, out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 1; i <= 3; i++ {
+			r := reportstest.Variant(reportstest.TOM(), i)
+			if err := x.Upsert(ctx, r.Build.SHA256, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if closing {
+			err = x.FlushClose(ctx)
+		} else {
+			err = x.Flush(ctx)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := x.Close(); err != nil {
+			t.Fatalf("Close after FlushClose %v: %v", closing, err)
+		}
+		files[closing] = map[string][]byte{}
+		for _, f := range []string{archive.IndexDB, archive.IndexHTML} {
+			b, err := os.ReadFile(filepath.Join(out, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			files[closing][f] = b
+		}
+		// nothing changed since: FlushClose takes its early way out
+		x2, err := archive.Open(ctx, out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !x2.Flushed() {
+			t.Errorf("FlushClose %v: no canonical mark", closing)
+		}
+		if err := x2.FlushClose(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := x2.CacheKey(ctx, "00"); err == nil {
+			t.Errorf("the index answers after FlushClose")
+		}
+		if err := x2.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for f := range files[false] {
+		if !bytes.Equal(files[false][f], files[true][f]) {
+			t.Errorf("%s differs between Flush and FlushClose", f)
+		}
+	}
+}
