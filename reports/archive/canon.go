@@ -122,6 +122,17 @@ func copyCanonical(ctx context.Context, db *sql.DB, src string) error {
 	if _, err := conn.ExecContext(ctx, `ATTACH DATABASE ? AS src`, "file:"+src+"?mode=ro"); err != nil {
 		return fmt.Errorf("archive: canonicalize: attach %s: %w", src, err)
 	}
+	// A small index is read through a mapping of its file: pages come
+	// straight from the kernel's cache instead of a read and a page-cache
+	// buffer each (fresh memory, a fault per page: a rules-only rescan's
+	// Flush 81 -> 70 ms, medians of 15 runs). A large one is read as
+	// before: mapped pages count as resident, and memory is what matters
+	// there (flushTogetherBelow).
+	if fi, err := os.Stat(src); err == nil && fi.Size() < flushTogetherBelow {
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA src.mmap_size = %d`, flushTogetherBelow)); err != nil {
+			return fmt.Errorf("archive: canonicalize: mmap_size: %w", err)
+		}
+	}
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("archive: canonicalize: begin: %w", err)

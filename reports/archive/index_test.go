@@ -448,7 +448,8 @@ func TestFlushPageBeforeMark(t *testing.T) {
 }
 
 // flushModes: Flush renders the page while it makes the canonical copy of
-// a small index, one after the other for a large one.
+// a small index, reading the index through a mapping, and one after the
+// other for a large one, reading it as files are read.
 var flushModes = []struct {
 	name  string
 	below int64
@@ -638,7 +639,8 @@ func BenchmarkIndexPageHeap(b *testing.B) {
 
 // TestFlushInTurnSameFiles: a Flush that renders the page and then makes
 // the canonical copy (a large index) leaves the same index.sqlite and
-// index.html as one that does both side by side, after the same upserts.
+// index.html as one that does both side by side, after the same upserts
+// (and the copy read through a mapping gives the same bytes).
 func TestFlushInTurnSameFiles(t *testing.T) {
 	ctx := context.Background()
 	files := map[string]map[string][]byte{}
