@@ -29,6 +29,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -65,10 +66,17 @@ func (h Hit) IsIPv4() bool {
 	return err == nil && a.Is4()
 }
 
+// The expressions are compiled at first use, not at start: every tomscan
+// process links this package, and most never look for an endpoint (a
+// scan's parent; a worker that replays cached builds).
 var (
-	urlRE  = regexp.MustCompile(`(?i)(?:https?|ftp)://[A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=%-]+`)
-	hostRE = regexp.MustCompile(`\b(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,6}\b`)
-	ipRE   = regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?\b`)
+	urlRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?i)(?:https?|ftp)://[A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=%-]+`)
+	})
+	hostRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`\b(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,6}\b`)
+	})
+	ipRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\b(?:\d{1,3}\.){3}\d{1,3}(?::\d{1,5})?\b`) })
 )
 
 var tlds = map[string]bool{
@@ -110,7 +118,7 @@ func Find(value string, off int64, enc string) []Hit {
 	}
 	rest := value
 	if hasURL {
-		for _, loc := range urlRE.FindAllStringIndex(value, -1) {
+		for _, loc := range urlRE().FindAllStringIndex(value, -1) {
 			u := trimURL(value[loc[0]:loc[1]])
 			host := urlHost(u)
 			if host == "" {
@@ -124,7 +132,7 @@ func Find(value string, off int64, enc string) []Hit {
 		}
 	}
 	if hasIP {
-		for _, loc := range ipRE.FindAllStringIndex(rest, -1) {
+		for _, loc := range ipRE().FindAllStringIndex(rest, -1) {
 			v := rest[loc[0]:loc[1]]
 			if !bareIPv4(rest, loc[0], loc[1]) {
 				continue
@@ -138,7 +146,7 @@ func Find(value string, off int64, enc string) []Hit {
 		}
 	}
 	if hasHost && mayHoldTLDHost(rest) {
-		for _, loc := range hostRE.FindAllStringIndex(rest, -1) {
+		for _, loc := range hostRE().FindAllStringIndex(rest, -1) {
 			v := rest[loc[0]:loc[1]]
 			if !bareHost(rest, loc[0], loc[1]) {
 				continue

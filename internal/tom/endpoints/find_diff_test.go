@@ -19,7 +19,7 @@ func refFind(value string, off int64, enc string) []Hit {
 	var hits []Hit
 	at := func(i int) int64 { return off + byteOffset(value[:i], enc) }
 	masked := []byte(value)
-	for _, loc := range urlRE.FindAllStringIndex(value, -1) {
+	for _, loc := range urlRE().FindAllStringIndex(value, -1) {
 		u := trimURL(value[loc[0]:loc[1]])
 		host := urlHost(u)
 		if host == "" {
@@ -31,7 +31,7 @@ func refFind(value string, off int64, enc string) []Hit {
 		}
 	}
 	rest := string(masked)
-	for _, loc := range ipRE.FindAllStringIndex(rest, -1) {
+	for _, loc := range ipRE().FindAllStringIndex(rest, -1) {
 		v := rest[loc[0]:loc[1]]
 		if !bareIPv4(rest, loc[0], loc[1]) {
 			continue
@@ -43,7 +43,7 @@ func refFind(value string, off int64, enc string) []Hit {
 		}
 	}
 	rest = string(masked)
-	for _, loc := range hostRE.FindAllStringIndex(rest, -1) {
+	for _, loc := range hostRE().FindAllStringIndex(rest, -1) {
 		v := rest[loc[0]:loc[1]]
 		if !bareHost(rest, loc[0], loc[1]) {
 			continue
