@@ -647,17 +647,7 @@ func TestFlushInTurnSameFiles(t *testing.T) {
 	for _, mode := range flushModes {
 		t.Run(mode.name, func(t *testing.T) {
 			defer archive.SetFlushTogetherBelow(mode.below)()
-			out := newArchive(t)
-			x, err := archive.Open(ctx, out)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i := 1; i <= 3; i++ {
-				r := reportstest.Variant(reportstest.TOM(), i)
-				if err := x.Upsert(ctx, r.Build.SHA256, r); err != nil {
-					t.Fatal(err)
-				}
-			}
+			out, x := openWithThreeBuilds(ctx, t)
 			if err := x.Flush(ctx); err != nil {
 				t.Fatal(err)
 			}
@@ -689,6 +679,24 @@ func TestFlushInTurnSameFiles(t *testing.T) {
 	}
 }
 
+// openWithThreeBuilds opens a new archive's index and upserts three
+// variants of the TOM fixture into it, without a Flush.
+func openWithThreeBuilds(ctx context.Context, t *testing.T) (string, *archive.Index) {
+	t.Helper()
+	out := newArchive(t)
+	x, err := archive.Open(ctx, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 3; i++ {
+		r := reportstest.Variant(reportstest.TOM(), i)
+		if err := x.Upsert(ctx, r.Build.SHA256, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out, x
+}
+
 // TestFlushCloseAsFlush: FlushClose leaves the files Flush then Close
 // leaves, with the canonical mark, closes the index (a later Close is a
 // no-op), and does so too when there is nothing to flush.
@@ -696,17 +704,8 @@ func TestFlushCloseAsFlush(t *testing.T) {
 	ctx := context.Background()
 	files := map[bool]map[string][]byte{}
 	for _, closing := range []bool{false, true} {
-		out := newArchive(t)
-		x, err := archive.Open(ctx, out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := 1; i <= 3; i++ {
-			r := reportstest.Variant(reportstest.TOM(), i)
-			if err := x.Upsert(ctx, r.Build.SHA256, r); err != nil {
-				t.Fatal(err)
-			}
-		}
+		out, x := openWithThreeBuilds(ctx, t)
+		var err error
 		if closing {
 			err = x.FlushClose(ctx)
 		} else {
