@@ -90,8 +90,8 @@ func prepareCompilerHeap() {
 		if hugepages.Disabled() {
 			return
 		}
-		var huge uintptr
-		if hugepages.Mode() == "madvise" {
+		var huge uintptr // advised only where the kernel's mode wants asking
+		if hugepages.Wanted() {
 			huge = hugepages.PageSize()
 		}
 		compilerHeapPrepared = C.tomscan_prepare_compiler_heap(C.size_t(compilerHeapBytes), C.size_t(huge)) == 0

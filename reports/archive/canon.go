@@ -69,7 +69,8 @@ func canonicalize(ctx context.Context, out string, before <-chan error) error {
 	if err != nil {
 		return fmt.Errorf("archive: canonicalize: %w", err)
 	}
-	if _, err := os.Stat(src); err != nil {
+	fi, err := os.Stat(src)
+	if err != nil {
 		return fmt.Errorf("archive: canonicalize: %w", err)
 	}
 	f, err := os.CreateTemp(out, ".tmp-"+IndexDB+"-")
@@ -84,7 +85,7 @@ func canonicalize(ctx context.Context, out string, before <-chan error) error {
 		return err
 	}
 	defer db.Close()
-	if err := copyCanonical(ctx, db, src); err != nil {
+	if err := copyCanonical(ctx, db, src, fi.Size()); err != nil {
 		return err
 	}
 	if err := db.Close(); err != nil {
@@ -99,8 +100,9 @@ func canonicalize(ctx context.Context, out string, before <-chan error) error {
 	return nil
 }
 
-// copyCanonical fills the empty database db from the index at src.
-func copyCanonical(ctx context.Context, db *sql.DB, src string) error {
+// copyCanonical fills the empty database db from the index at src, of
+// size bytes.
+func copyCanonical(ctx context.Context, db *sql.DB, src string, size int64) error {
 	if err := createTables(ctx, db, schemaSQL); err != nil { // indexSQL once the rows are in
 		return err
 	}
@@ -128,7 +130,7 @@ func copyCanonical(ctx context.Context, db *sql.DB, src string) error {
 	// Flush 81 -> 70 ms, medians of 15 runs). A large one is read as
 	// before: mapped pages count as resident, and memory is what matters
 	// there (flushTogetherBelow).
-	if fi, err := os.Stat(src); err == nil && fi.Size() < flushTogetherBelow {
+	if size < flushTogetherBelow {
 		if _, err := conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA src.mmap_size = %d`, flushTogetherBelow)); err != nil {
 			return fmt.Errorf("archive: canonicalize: mmap_size: %w", err)
 		}
