@@ -95,3 +95,59 @@ func TestFlushIndexBytesIndependentOfUpsertOrder(t *testing.T) {
 		t.Errorf("CacheKey of a missing build = %q %q %v", ck, status, err)
 	}
 }
+
+// TestIndexWithoutKeywordIndexIsRebuilt: the canonical copy takes
+// list_keywords' index entries from the index's own (copyCanonical), so an
+// index that lost it (dropped by hand) would canonicalize to other bytes.
+// Open rebuilds such an index from the reports: after a scan's Flush it is
+// the canonical file again, byte for byte.
+func TestIndexWithoutKeywordIndexIsRebuilt(t *testing.T) {
+	ctx := context.Background()
+	out := t.TempDir()
+	x, err := Open(ctx, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, r := range reportstest.All() {
+		if err := WriteBuild(out, k, r, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := x.Upsert(ctx, k, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := x.FlushClose(ctx); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(out, IndexDB)
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lists int
+	db, err := openRW(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM list_keywords`).Scan(&lists); err != nil || lists == 0 {
+		t.Fatalf("the fixtures' index holds %d keyword entries (%v): nothing to test", lists, err)
+	}
+	if _, err := db.ExecContext(ctx, `DROP INDEX list_keywords_keyword`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	x, err = Open(ctx, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := x.WillChange(ctx); err != nil { // a scan that upserts: Flush makes the canonical copy
+		t.Fatal(err)
+	}
+	if err := x.FlushClose(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, want) {
+		t.Errorf("an index without list_keywords_keyword, opened and flushed: not the canonical file (%d vs %d bytes, %v)", len(got), len(want), err)
+	}
+}
+

@@ -96,8 +96,12 @@ CREATE INDEX endpoints_build ON endpoints(build);
 CREATE INDEX endpoints_host ON endpoints(host);
 CREATE INDEX build_lists_build ON build_lists(build);
 CREATE INDEX build_lists_keywords ON build_lists(keywords);
-CREATE INDEX list_keywords_keyword ON list_keywords(keyword);
+` + listKeywordsIndexSQL + `
 `
+
+// listKeywordsIndexSQL is list_keywords' index: the canonical copy makes it
+// before the rows go in (copyCanonical).
+const listKeywordsIndexSQL = `CREATE INDEX list_keywords_keyword ON list_keywords(keyword);`
 
 // buildTables are the tables holding one build's rows, by their build column.
 var buildTables = []struct{ name, col string }{

@@ -97,6 +97,13 @@ func (x *Index) usable(ctx context.Context) (bool, error) {
 	if err := x.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'index_version'`).Scan(&v); err != nil || v != indexVersion {
 		return false, nil
 	}
+	// The canonical copy takes list_keywords' index entries from this
+	// one's as they are (copyCanonical): without it, the copy's bytes
+	// would not be the canonical ones.
+	var kw string
+	if err := x.db.QueryRowContext(ctx, `SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'list_keywords_keyword'`).Scan(&kw); err != nil || kw+";" != listKeywordsIndexSQL {
+		return false, nil
+	}
 	return true, nil
 }
 
