@@ -189,8 +189,12 @@ func (a *archiver) write(ctx context.Context, batch []pipeline.Result) {
 		if werr = writeBuildFiles(a.out, r, a.want); werr != nil {
 			break
 		}
-		k := archive.Keyed{Key: r.Build.Key, Report: r.Report}
-		if p, ok := r.Prepared.(*archive.Prepared); ok && r.Report == nil {
+		k := archive.Keyed{Key: r.Build.Key, Report: r.Report, NoPage: !a.want["html"]}
+		p, prepared := r.Prepared.(*archive.Prepared)
+		if prepared && (r.JSON != nil || r.JSONFile != "") {
+			k.NoPage = p.HTML == nil // as writeBuildFiles wrote the page, or not
+		}
+		if prepared && r.Report == nil {
 			k.Rows = p.Rows // the worker's: the report was not decoded here
 		}
 		rows = append(rows, k)

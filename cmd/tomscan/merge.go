@@ -127,17 +127,28 @@ func mergeBuild(ctx context.Context, index *archive.Index, shard, out, k string)
 		return readError{fmt.Errorf("decode %s: %w", archive.ReportJSON, err)}
 	}
 	// Pages first, the record last: a merge killed half-way leaves no
-	// report.json whose pages are missing.
+	// report.json whose pages are missing. A page the shard does not have
+	// (scanned without that --format) and an earlier scan left in OUT is
+	// removed first: it renders another report.
+	pages := map[string][]byte{}
 	for _, name := range []string{archive.ReportMD, archive.ReportHTML} {
 		b, err := os.ReadFile(filepath.Join(src, name))
 		if errors.Is(err, os.ErrNotExist) {
-			continue // the shard was scanned without that --format
+			continue
 		}
 		if err != nil {
 			return fmt.Errorf("%s: read %s: %w", k, name, err)
 		}
-		if err := reports.WriteAtomic(filepath.Join(dst, name), b); err != nil {
-			return err
+		pages[name] = b
+	}
+	if err := archive.RemoveStalePages(dst, pages[archive.ReportMD] != nil, pages[archive.ReportHTML] != nil); err != nil {
+		return err
+	}
+	for _, name := range []string{archive.ReportMD, archive.ReportHTML} {
+		if b, ok := pages[name]; ok {
+			if err := reports.WriteAtomic(filepath.Join(dst, name), b); err != nil {
+				return err
+			}
 		}
 	}
 	if err := reports.WriteAtomic(filepath.Join(dst, archive.ReportJSON), js); err != nil {

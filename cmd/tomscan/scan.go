@@ -612,6 +612,9 @@ func writeBuildFiles(out string, r pipeline.Result, want map[string]bool) error 
 		return archive.WriteBuild(out, r.Build.Key, r.Report, want)
 	}
 	dir := reports.BuildDir(out, r.Build.Key)
+	if err := archive.RemoveStalePages(dir, want["md"], want["html"]); err != nil {
+		return err
+	}
 	if err := reports.WriteAtomic(filepath.Join(dir, archive.ReportJSON), r.JSON); err != nil {
 		return err
 	}

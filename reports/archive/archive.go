@@ -120,14 +120,42 @@ func Resolve(out, prefix string) (string, error) {
 	return "", &AmbiguousError{Prefix: prefix, Keys: hit}
 }
 
+// RemoveStalePages removes the pages of build folder dir that the write
+// about to replace its report.json does not make (md, html: whether it
+// makes report.md, report.html). Every page is a rendering of the report
+// beside it: a page left from an earlier scan would show that scan's
+// results (another rules pack's matches, another verdict) beside the new
+// record, and be quoted as such. Called before report.json is replaced, so
+// a run killed in between leaves the earlier report without some of its
+// pages, never a page of another report.
+func RemoveStalePages(dir string, md, html bool) error {
+	for _, p := range []struct {
+		name  string
+		wrote bool
+	}{{ReportMD, md}, {ReportHTML, html}} {
+		if p.wrote {
+			continue
+		}
+		if err := os.Remove(filepath.Join(dir, p.name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("archive: remove stale %s: %w", p.name, err)
+		}
+	}
+	return nil
+}
+
 // Formats a build's pages may be written in, besides the JSON record.
 var Formats = []string{"md", "html"}
 
-// WriteBuild writes r's JSON and the pages asked for into the build's folder.
+// WriteBuild writes r's JSON and the pages asked for into the build's
+// folder; a page of an earlier report that is not asked for is removed
+// (RemoveStalePages).
 func WriteBuild(out, key string, r *reports.Report, formats map[string]bool) error {
 	dir := reports.BuildDir(out, key)
 	js, err := reports.EncodeJSON(r)
 	if err != nil {
+		return err
+	}
+	if err := RemoveStalePages(dir, formats["md"], formats["html"]); err != nil {
 		return err
 	}
 	if err := reports.WriteAtomic(filepath.Join(dir, ReportJSON), js); err != nil {

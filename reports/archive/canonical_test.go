@@ -151,3 +151,66 @@ func TestIndexWithoutKeywordIndexIsRebuilt(t *testing.T) {
 	}
 }
 
+// TestNoPageKeepsLinksCanonical: a JSON-only scan upserts its builds with
+// NoPage, which keeps their page_links rows instead of deleting them for
+// the next Flush to add again. The index must still be the one rebuilt
+// from the same reports, byte for byte: also when a build the rescan adds
+// comes between two archived ones, whose kept rows then name other
+// neighbours (Flush's relink updates them).
+func TestNoPageKeepsLinksCanonical(t *testing.T) {
+	ctx := context.Background()
+	out := t.TempDir()
+	scan := func(variants ...int) {
+		t.Helper()
+		x, err := Open(ctx, out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var batch []Keyed
+		for _, i := range variants {
+			r := reportstest.Variant(reportstest.TOM(), i)
+			if err := WriteBuild(out, r.Build.SHA256, r, nil); err != nil {
+				t.Fatal(err)
+			}
+			batch = append(batch, Keyed{Key: r.Build.SHA256, Report: r, NoPage: true})
+		}
+		if err := x.UpsertBatch(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+		if err := x.FlushClose(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	links := func(dir string) int {
+		t.Helper()
+		db, err := openRW(ctx, filepath.Join(dir, IndexDB))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM page_links`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	scan(0, 1, 3, 4)
+	if n := links(out); n != 4 {
+		t.Fatalf("%d page_links rows after the first scan, want 4 (one family of four)", n)
+	}
+	scan(0, 1, 2, 3, 4) // 2 goes between 1 and 3
+	got, err := os.ReadFile(filepath.Join(out, IndexDB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Reindex(ctx, out); err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(filepath.Join(out, IndexDB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("index after a JSON-only rescan that kept page_links is not the rebuilt one (%d vs %d bytes)", len(got), len(want))
+	}
+}

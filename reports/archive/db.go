@@ -143,6 +143,15 @@ type Keyed struct {
 	Key    string
 	Report *reports.Report
 	Rows   *Rows // used when Report is nil
+	// NoPage: the write that goes with these rows made no report.html
+	// (and left none: RemoveStalePages). The build's page_links row, the
+	// neighbours the last Flush recorded for it, then stays: a page
+	// rewritten without neighbours needs it deleted for the next Flush to
+	// add them, a build without a page does not, and Flush's relink
+	// updates the row only if its neighbours changed (a JSON-only
+	// rules-only rescan: 61 rows deleted and inserted again, 3-9 ms of
+	// its Flush, otherwise).
+	NoPage bool
 }
 
 // upsertMany replaces the rows of every build in one transaction.
@@ -159,7 +168,7 @@ func upsertMany(ctx context.Context, db *sql.DB, cache *stmtCache, builds []Keye
 		} else if err := rows.check(b.Key); err != nil {
 			return err // made by a worker: checked, not trusted
 		}
-		if err := w.addRows(ctx, b.Key, rows); err != nil {
+		if err := w.addRows(ctx, b.Key, rows, b.NoPage); err != nil {
 			return err
 		}
 	}
@@ -184,12 +193,13 @@ func (w *batchWriter) add(ctx context.Context, key string, r *reports.Report) er
 	if err != nil {
 		return err
 	}
-	return w.addRows(ctx, key, rows)
+	return w.addRows(ctx, key, rows, false)
 }
 
 // addRows replaces build key's rows with rows, all of them key's (RowsOf
-// made them, or check passed them).
-func (w *batchWriter) addRows(ctx context.Context, key string, rows *Rows) error {
+// made them, or check passed them), but its page_links row when noPage
+// (Keyed.NoPage).
+func (w *batchWriter) addRows(ctx context.Context, key string, rows *Rows, noPage bool) error {
 	if w.st == nil {
 		tx, err := w.db.BeginTx(ctx, nil)
 		if err != nil {
@@ -203,6 +213,9 @@ func (w *batchWriter) addRows(ctx context.Context, key string, rows *Rows) error
 	}
 	w.replaced = append(w.replaced, ds...)
 	for _, t := range buildTables {
+		if noPage && t.name == "page_links" {
+			continue
+		}
 		if err := w.st.replace(ctx, t.name, t.col, key, rows.Tables[t.name]); err != nil {
 			return err
 		}

@@ -119,7 +119,7 @@ func TestRowsOfAnotherWidthAreRefused(t *testing.T) {
 				t.Fatal(err)
 			}
 			w := &batchWriter{db: x.db, size: 2}
-			if err := w.addRows(ctx, key, rows); err == nil || !strings.Contains(err.Error(), "values, not") {
+			if err := w.addRows(ctx, key, rows, false); err == nil || !strings.Contains(err.Error(), "values, not") {
 				t.Errorf("%s row of %d columns: inserted (%v)", table, len(row), err)
 			}
 			w.rollback()

@@ -38,8 +38,7 @@ type Prepared struct {
 
 // Prepare renders r's pages as spec asks and derives its index rows, and
 // Extra with extra (nil: none), all from one view of r. The page links to
-// report.md when md is asked for; WritePrepared adds the link when an
-// earlier run's report.md is in the folder.
+// report.md when md is asked for.
 func Prepare(ctx context.Context, key string, r *reports.Report, spec PageSpec, extra func(v *reports.View) ([]byte, error)) (*Prepared, error) {
 	v := reports.NewView(r)
 	rows, err := rowsOfView(ctx, key, r, v)
@@ -92,9 +91,13 @@ func DecodePrepared(b []byte) (*Prepared, error) {
 // WritePrepared writes build key's report.json (js, the report's bytes as
 // the worker encoded them, or the file jsFile the worker wrote them to,
 // which is moved) and its prepared pages, each atomically, as WriteBuild
-// would for the decoded report: the same bytes.
+// would for the decoded report: the same bytes, and an earlier report's
+// page that was not prepared removed.
 func WritePrepared(out, key string, js []byte, jsFile string, p *Prepared) error {
 	dir := reports.BuildDir(out, key)
+	if err := RemoveStalePages(dir, p.MD != nil, p.HTML != nil); err != nil {
+		return err
+	}
 	if jsFile != "" {
 		if err := reports.MoveAtomic(jsFile, filepath.Join(dir, ReportJSON)); err != nil {
 			return err
@@ -110,18 +113,7 @@ func WritePrepared(out, key string, js []byte, jsFile string, p *Prepared) error
 	if p.HTML == nil {
 		return nil
 	}
-	page := p.HTML
-	if l := pageLinks(dir, p.MD != nil); p.MD == nil && l.MD != "" {
-		// report.md of an earlier run is beside the page: link it, as
-		// WritePages does.
-		relinked, ok, err := reports.RelinkHTML(page, l)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return fmt.Errorf("archive: %s: prepared page has no links bar", key)
-		}
-		page = relinked
-	}
-	return reports.WriteAtomic(filepath.Join(dir, ReportHTML), page)
+	// The page links report.md exactly when one was prepared beside it:
+	// an earlier one was removed above.
+	return reports.WriteAtomic(filepath.Join(dir, ReportHTML), p.HTML)
 }
