@@ -236,3 +236,53 @@ func TestEmptyArchive(t *testing.T) {
 		t.Error("an empty archive should say it has no builds")
 	}
 }
+
+// TestIndexLinksThePageThere: the index links each build's report.html,
+// else its report.md, else its report.json (a scan with --format json
+// writes no page: a link to report.html would lead nowhere).
+func TestIndexLinksThePageThere(t *testing.T) {
+	ctx := context.Background()
+	out := t.TempDir()
+	x, err := archive.Open(ctx, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	formats := map[string]map[string]bool{
+		reportstest.TOMKey:     {"md": true, "html": true},
+		reportstest.RegularKey: {"md": true},
+	}
+	want := map[string]string{}
+	for k, r := range reportstest.All() {
+		if err := archive.WriteBuild(out, k, r, formats[k]); err != nil {
+			t.Fatal(err)
+		}
+		if err := x.Upsert(ctx, k, r); err != nil {
+			t.Fatal(err)
+		}
+		want[k] = archive.ReportJSON
+	}
+	want[reportstest.TOMKey], want[reportstest.RegularKey] = archive.ReportHTML, archive.ReportMD
+	if err := x.FlushClose(ctx); err != nil {
+		t.Fatal(err)
+	}
+	page, err := os.ReadFile(filepath.Join(out, archive.IndexHTML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := indexData(t, page)
+	col := slices.Index(d.Columns, "page")
+	if col < 0 {
+		t.Fatalf("no page column in %v", d.Columns)
+	}
+	for _, b := range d.Builds {
+		if k := b[0].(string); b[col] != want[k] {
+			t.Errorf("build %s links %v, want %s", k, b[col], want[k])
+		}
+		if _, err := os.Stat(filepath.Join(out, archive.BuildsDir, b[0].(string), b[col].(string))); err != nil {
+			t.Errorf("build %s: the linked file is not there: %v", b[0], err)
+		}
+	}
+	if !strings.Contains(string(page), `"/" + encodeURIComponent(b[C.page])`) {
+		t.Error("the index's script does not link the page column")
+	}
+}

@@ -68,7 +68,20 @@ const MaxKeywordBytes = 1 << 20
 
 // indexColumns name the fields of each build row in the page's data.
 var indexColumns = []string{"key", "path", "version", "verdict", "confidence", "status", "endpoints", "hosts",
-	"keywords", "signer", "pe_date", "snapshot_date", "family", "lists", "issues"}
+	"keywords", "signer", "pe_date", "snapshot_date", "family", "lists", "issues", "page"}
+
+// buildPage is the file of build key's folder in archive out that the
+// index links: its report.html, else its report.md, else report.json, the
+// record every build has (a scan with --format json writes no page).
+func buildPage(out, key string) string {
+	dir := reports.BuildDir(out, key)
+	for _, name := range []string{ReportHTML, ReportMD} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			return name
+		}
+	}
+	return ReportJSON
+}
 
 // safeRow makes a row's strings from binaries terminal-safe (no control or
 // bidi characters); the JSON encoder then escapes them for the page.
@@ -99,7 +112,7 @@ type listRef struct {
 // its bytes are those of executing it with the whole document, since the
 // template passes a template.JS value through as it is. The queries run in
 // one read transaction, so the counts written above the rows are theirs.
-func renderPage(ctx context.Context, db *sql.DB, w io.Writer) error {
+func renderPage(ctx context.Context, db *sql.DB, out string, w io.Writer) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("archive: index page: begin: %w", err)
@@ -141,7 +154,7 @@ func renderPage(ctx context.Context, db *sql.DB, w io.Writer) error {
 	if _, err := w.Write(before); err != nil {
 		return fmt.Errorf("archive: render index: %w", err)
 	}
-	gotKinds, gotN, err := writeIndexData(ctx, tx, w, listIdx, listWords, omitted)
+	gotKinds, gotN, err := writeIndexData(ctx, tx, out, w, listIdx, listWords, omitted)
 	if err != nil {
 		return fmt.Errorf("archive: index data: %w", err)
 	}
@@ -241,7 +254,7 @@ func pageKind(kind string) string {
 // omitted, "lists": listWords} (keys in sorted order, each row an array,
 // HTML-escaped; no builds is null, as a nil slice is), each build's row
 // encoded as it is read. It returns the builds it wrote, by kind and in all.
-func writeIndexData(ctx context.Context, db querier, w io.Writer, listIdx map[string]int, listWords [][]string, omitted bool) (map[string]int, int, error) {
+func writeIndexData(ctx context.Context, db querier, out string, w io.Writer, listIdx map[string]int, listWords [][]string, omitted bool) (map[string]int, int, error) {
 	if _, err := io.WriteString(w, `{"builds":`); err != nil {
 		return nil, 0, err
 	}
@@ -267,7 +280,7 @@ func writeIndexData(ctx context.Context, db querier, w io.Writer, listIdx map[st
 			hosts = []string{}
 		}
 		row, err := json.Marshal([]any{b.Key, b.Path, b.Version, b.Kind, b.Confidence, b.Status, b.Endpoints, hosts,
-			b.Keywords, b.Signer, r.peDate, r.snapshotDate, family, ls, b.Issues})
+			b.Keywords, b.Signer, r.peDate, r.snapshotDate, family, ls, b.Issues, buildPage(out, b.Key)})
 		if err != nil {
 			return err
 		}
@@ -342,7 +355,7 @@ func writePage(ctx context.Context, db *sql.DB, path string) error {
 	tmp := f.Name()
 	defer os.Remove(tmp) // no-op after the rename
 	bw := bufio.NewWriter(f)
-	err = renderPage(ctx, db, bw)
+	err = renderPage(ctx, db, filepath.Dir(path), bw)
 	if err == nil {
 		err = bw.Flush()
 	}

@@ -74,10 +74,10 @@ func TestIndexPageBytesUnchanged(t *testing.T) {
 			}
 		}
 		var got, want bytes.Buffer
-		if err := renderPage(ctx, db, &got); err != nil {
+		if err := renderPage(ctx, db, t.TempDir(), &got); err != nil {
 			t.Fatal(err)
 		}
-		if err := referencePage(ctx, db, &want); err != nil {
+		if err := referencePage(ctx, db, t.TempDir(), &want); err != nil {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(got.Bytes(), want.Bytes()) {
@@ -112,7 +112,7 @@ func (w *writeSizes) Write(p []byte) (int, error) {
 func TestIndexPageStreams(t *testing.T) {
 	db := pageIndex(t, 3000)
 	var w writeSizes
-	if err := renderPage(context.Background(), db, &w); err != nil {
+	if err := renderPage(context.Background(), db, t.TempDir(), &w); err != nil {
 		t.Fatal(err)
 	}
 	if w.total < 1<<20 {
@@ -154,7 +154,7 @@ func TestFlushBoundsCache(t *testing.T) {
 // referencePage is renderPage as it was before it streamed (session 6),
 // kept as the reference for the page's bytes: every build's row encoded
 // into one buffer, the dates and lists of every build in maps.
-func referencePage(ctx context.Context, db *sql.DB, w io.Writer) error {
+func referencePage(ctx context.Context, db *sql.DB, out string, w io.Writer) error {
 	meta := map[string][2]string{}
 	if err := eachQuery(ctx, db, `SELECT sha256, pe_date, snapshot_date FROM build_meta`, func(sc func(...any) error) error {
 		var k, d, src string
@@ -255,7 +255,7 @@ func referencePage(ctx context.Context, db *sql.DB, w io.Writer) error {
 			ls = [][]any{}
 		}
 		row, err := json.Marshal([]any{r.Key, r.Path, r.Version, r.Kind, r.Confidence, r.Status, r.Endpoints, hosts,
-			r.Keywords, r.Signer, m[0], m[1], family, ls, r.Issues})
+			r.Keywords, r.Signer, m[0], m[1], family, ls, r.Issues, buildPage(out, r.Key)})
 		if err != nil {
 			return err
 		}

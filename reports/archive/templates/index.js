@@ -31,7 +31,7 @@
     if (v === "post-tom-joint-venture") { return "jv"; }
     return "none";
   }
-  function href(b) { return "builds/" + encodeURIComponent(b[C.key]) + "/report.html"; }
+  function href(b) { return "builds/" + encodeURIComponent(b[C.key]) + "/" + encodeURIComponent(b[C.page]); }
   function hasHan(s) { return /[\u3400-\u9fff\uf900-\ufaff]/.test(s); }
   function cmpVersion(a, b) {
     if (a === b) { return 0; }
