@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/tomscan/tomscan/internal/pipeline"
+	"github.com/tomscan/tomscan/reports"
 	"github.com/tomscan/tomscan/reports/archive"
 )
 
@@ -186,16 +188,21 @@ func (a *archiver) write(ctx context.Context, batch []pipeline.Result) {
 		if werr = synced[i]; werr != nil {
 			break
 		}
-		if werr = writeBuildFiles(a.out, r, a.want); werr != nil {
-			break
-		}
 		k := archive.Keyed{Key: r.Build.Key, Report: r.Report, NoPage: !a.want["html"]}
 		p, prepared := r.Prepared.(*archive.Prepared)
 		if prepared && (r.JSON != nil || r.JSONFile != "") {
-			k.NoPage = p.HTML == nil // as writeBuildFiles wrote the page, or not
+			k.NoPage = p.HTML == nil // as writeBuildFiles writes the page, or not
 		}
 		if prepared && r.Report == nil {
 			k.Rows = p.Rows // the worker's: the report was not decoded here
+		}
+		if k.NoPage {
+			// an earlier scan's page, which writeBuildFiles removes
+			_, err := os.Stat(filepath.Join(reports.BuildDir(a.out, r.Build.Key), archive.ReportHTML))
+			k.PageRemoved = err == nil
+		}
+		if werr = writeBuildFiles(a.out, r, a.want); werr != nil {
+			break
 		}
 		rows = append(rows, k)
 	}

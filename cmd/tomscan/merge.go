@@ -141,6 +141,8 @@ func mergeBuild(ctx context.Context, index *archive.Index, shard, out, k string)
 		}
 		pages[name] = b
 	}
+	_, err = os.Stat(filepath.Join(dst, archive.ReportHTML))
+	removed := err == nil && pages[archive.ReportHTML] == nil // its neighbours' pages link it
 	if err := archive.RemoveStalePages(dst, pages[archive.ReportMD] != nil, pages[archive.ReportHTML] != nil); err != nil {
 		return err
 	}
@@ -154,10 +156,7 @@ func mergeBuild(ctx context.Context, index *archive.Index, shard, out, k string)
 	if err := reports.WriteAtomic(filepath.Join(dst, archive.ReportJSON), js); err != nil {
 		return err
 	}
-	if err := index.Upsert(context.WithoutCancel(ctx), k, r); err != nil {
-		return err
-	}
-	return nil
+	return index.UpsertBatch(context.WithoutCancel(ctx), []archive.Keyed{{Key: k, Report: r, PageRemoved: removed}})
 }
 
 // sameFile tells whether two files hold the same bytes.

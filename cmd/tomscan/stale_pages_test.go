@@ -6,8 +6,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/tomscan/tomscan/reports"
 	"github.com/tomscan/tomscan/reports/archive"
 )
 
@@ -110,6 +112,71 @@ func TestRewrittenReportLeavesNoStalePage(t *testing.T) {
 		}
 		if f == archive.ReportHTML && !bytes.Contains(got, []byte("Extra_Stale")) {
 			t.Errorf("merge: %s does not show the shard's match", f)
+		}
+	}
+}
+
+// TestJSONOnlyRescanRelinksNeighbours: three TOM-Skype builds of one
+// family, scanned with pages, link each other as previous and next. A
+// JSON-only rescan of the middle one with another rules pack removes its
+// page (a stale rendering); the pages of the other two, not rescanned,
+// must then link its record, not the page that is gone.
+func TestJSONOnlyRescanRelinksNeighbours(t *testing.T) {
+	corpus, kw := os.Getenv("TOMSCAN_CORPUS"), os.Getenv("TOMSCAN_KEYWORD_LISTS")
+	if corpus == "" || kw == "" {
+		t.Skip("TOMSCAN_CORPUS or TOMSCAN_KEYWORD_LISTS not set")
+	}
+	var inputs []string
+	for _, name := range []string{"tom-en-3.6.0.248-nsis.exe", "tom-en-4.0.0.224-zip.zip", "tom-en-5.1.0.112-7z.7z"} {
+		inputs = append(inputs, filepath.Join(corpus, "builds", name))
+	}
+	bin := buildBinary(t)
+	work := t.TempDir()
+	extra := filepath.Join(work, "extra")
+	if err := os.MkdirAll(extra, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(extra, "extra.yar"), []byte("rule Extra_Neighbours { strings: $a = \"no such text\" condition: $a }\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(work, "out")
+	scan := func(args ...string) {
+		t.Helper()
+		args = append([]string{"scan", "--out", out, "--quiet", "--keyword-lists", kw}, args...)
+		if code, _, stderr := runTool(t, bin, args...); code != exitOK {
+			t.Fatalf("scan %v: exit %d\n%s", args, code, stderr)
+		}
+	}
+	scan(append([]string{"--format", "json,html"}, inputs...)...)
+	keyOf := map[string]string{} // input name -> build key
+	reps, _ := filepath.Glob(filepath.Join(out, archive.BuildsDir, "*", archive.ReportJSON))
+	for _, p := range reps {
+		r, err := reports.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keyOf[filepath.Base(r.Build.Path)] = filepath.Base(filepath.Dir(p))
+	}
+	first, middle, last := keyOf[filepath.Base(inputs[0])], keyOf[filepath.Base(inputs[1])], keyOf[filepath.Base(inputs[2])]
+	page := func(key string) string {
+		t.Helper()
+		b, err := os.ReadFile(filepath.Join(out, archive.BuildsDir, key, archive.ReportHTML))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	link := "../" + middle + "/"
+	if first == "" || middle == "" || last == "" || !strings.Contains(page(first), link+archive.ReportHTML) || !strings.Contains(page(last), link+archive.ReportHTML) {
+		t.Fatalf("the builds %v do not link the middle one as neighbours: the test proves nothing", keyOf)
+	}
+	scan("--format", "json", "--rules", extra, inputs[1])
+	if _, err := os.Stat(filepath.Join(out, archive.BuildsDir, middle, archive.ReportHTML)); err == nil {
+		t.Fatal("the JSON-only rescan left the middle build's page")
+	}
+	for name, key := range map[string]string{"first": first, "last": last} {
+		if p := page(key); strings.Contains(p, link+archive.ReportHTML) || !strings.Contains(p, link+archive.ReportJSON) {
+			t.Errorf("the %s build's page links the middle build's removed page, or not its record", name)
 		}
 	}
 }

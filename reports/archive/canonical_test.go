@@ -6,8 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 
+	"github.com/tomscan/tomscan/reports"
 	"github.com/tomscan/tomscan/reports/reportstest"
 )
 
@@ -212,5 +214,72 @@ func TestNoPageKeepsLinksCanonical(t *testing.T) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Errorf("index after a JSON-only rescan that kept page_links is not the rebuilt one (%d vs %d bytes)", len(got), len(want))
+	}
+}
+
+// TestRemovedPageRelinksNeighbours: a build page links the previous and
+// next build of its family. When a JSON-only rescan removes a build's
+// report.html (RemoveStalePages), the pages linking it are relinked at the
+// next Flush, to the record that is there; and the index is still the one
+// rebuilt from the reports.
+func TestRemovedPageRelinksNeighbours(t *testing.T) {
+	ctx := context.Background()
+	out := t.TempDir()
+	var keys []string
+	var reps []*reports.Report
+	for i := 0; i < 3; i++ {
+		r := reportstest.Variant(reportstest.TOM(), i) // one family, versions ascending
+		keys, reps = append(keys, r.Build.SHA256), append(reps, r)
+	}
+	write := func(i int, formats map[string]bool, k Keyed) {
+		t.Helper()
+		x, err := Open(ctx, out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteBuild(out, keys[i], reps[i], formats); err != nil {
+			t.Fatal(err)
+		}
+		k.Key, k.Report = keys[i], reps[i]
+		if err := x.UpsertBatch(ctx, []Keyed{k}); err != nil {
+			t.Fatal(err)
+		}
+		if err := x.FlushClose(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page := func(i int) string {
+		t.Helper()
+		b, err := os.ReadFile(filepath.Join(reports.BuildDir(out, keys[i]), ReportHTML))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	for i := range keys {
+		write(i, map[string]bool{"html": true}, Keyed{})
+	}
+	middle := "../" + keys[1] + "/"
+	if !strings.Contains(page(0), middle+ReportHTML) || !strings.Contains(page(2), middle+ReportHTML) {
+		t.Fatal("the first and last builds' pages do not link the middle one's page: the test proves nothing")
+	}
+	write(1, nil, Keyed{NoPage: true, PageRemoved: true}) // what the archiver says of a JSON-only rewrite
+	if _, err := os.Stat(filepath.Join(reports.BuildDir(out, keys[1]), ReportHTML)); err == nil {
+		t.Fatal("the JSON-only rewrite left the middle build's page")
+	}
+	for _, i := range []int{0, 2} {
+		if p := page(i); strings.Contains(p, middle+ReportHTML) || !strings.Contains(p, middle+ReportJSON) {
+			t.Errorf("build %d's page still links the removed page, or not the record", i)
+		}
+	}
+	got, err := os.ReadFile(filepath.Join(out, IndexDB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Reindex(ctx, out); err != nil {
+		t.Fatal(err)
+	}
+	if want, err := os.ReadFile(filepath.Join(out, IndexDB)); err != nil || !bytes.Equal(got, want) {
+		t.Errorf("the index after the relink is not the rebuilt one (%d vs %d bytes, %v)", len(got), len(want), err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"slices"
@@ -152,13 +153,21 @@ type Keyed struct {
 	// rules-only rescan: 61 rows deleted and inserted again, 3-9 ms of
 	// its Flush, otherwise).
 	NoPage bool
+	// PageRemoved: that write removed the build's report.html, which the
+	// pages of its family's previous and next builds link: their
+	// page_links rows are deleted, so that the next Flush relinks them.
+	PageRemoved bool
 }
 
 // upsertMany replaces the rows of every build in one transaction.
 func upsertMany(ctx context.Context, db *sql.DB, cache *stmtCache, builds []Keyed) error {
 	w := &batchWriter{db: db, cache: cache, size: len(builds) + 1}
 	defer w.rollback()
+	var removed []string
 	for _, b := range builds {
+		if b.PageRemoved {
+			removed = append(removed, b.Key)
+		}
 		rows := b.Rows
 		if b.Report != nil {
 			var err error
@@ -170,6 +179,16 @@ func upsertMany(ctx context.Context, db *sql.DB, cache *stmtCache, builds []Keye
 		}
 		if err := w.addRows(ctx, b.Key, rows, b.NoPage); err != nil {
 			return err
+		}
+	}
+	if len(removed) > 0 && w.st != nil {
+		// one pass over page_links for the whole batch
+		keys, err := json.Marshal(removed)
+		if err != nil {
+			return err
+		}
+		if err := w.st.exec(ctx, `DELETE FROM page_links WHERE prev IN (SELECT value FROM json_each(?1)) OR next IN (SELECT value FROM json_each(?1))`, string(keys)); err != nil {
+			return fmt.Errorf("archive: index page links of removed pages: %w", err)
 		}
 	}
 	return w.commit(ctx)

@@ -119,8 +119,8 @@ ORDER BY b.version_rank, b.sha256`)
 			// neighbours so the build is not looked at again
 		default:
 			l := pageLinks(dir, false)
-			l.Prev = neighbour(n.prev, n.prevVersion, n.prevPath, n.family)
-			l.Next = neighbour(n.next, n.nextVersion, n.nextPath, n.family)
+			l.Prev = neighbour(out, n.prev, n.prevVersion, n.prevPath, n.family, force)
+			l.Next = neighbour(out, n.next, n.nextVersion, n.nextPath, n.family, force)
 			relinked, err := relinkPage(dir, page, l, force)
 			if err != nil {
 				return 0, fmt.Errorf("archive: relink %s: %w", n.key, err)
@@ -173,9 +173,17 @@ func relinkPage(dir string, page []byte, l reports.Links, force bool) (relinked 
 	return true, writePagesLinks(dir, r, map[string]bool{"html": true}, l)
 }
 
-func neighbour(key, version, p, family string) *reports.Neighbour {
+// neighbour is the link to build key, the previous or next of a page's
+// family: to its report.html, else the page or record it has (buildPage:
+// a build scanned with --format json has none). With force every page is
+// being rendered, its neighbours' too.
+func neighbour(out, key, version, p, family string, force bool) *reports.Neighbour {
 	if key == "" {
 		return nil
+	}
+	page := ReportHTML
+	if !force {
+		page = buildPage(out, key)
 	}
 	label := version
 	if label == "" {
@@ -184,5 +192,5 @@ func neighbour(key, version, p, family string) *reports.Neighbour {
 	if b := path.Base(filepath.ToSlash(p)); b != "" && b != "." {
 		label += " (" + b + ")"
 	}
-	return &reports.Neighbour{Href: "../" + key + "/" + ReportHTML, Label: label, Family: family}
+	return &reports.Neighbour{Href: "../" + key + "/" + page, Label: label, Family: family}
 }
