@@ -417,6 +417,19 @@ func TestStringsListingCap(t *testing.T) {
 // everyFourthBuild is every fourth corpus build from the first-th (a subset
 // that keeps an end-to-end test well under a minute under -race) and the
 // keyword-list folder; the test skips when either is not configured.
+// rulesFolder makes dir, a --rules folder holding one file, extra.yar,
+// with the rule text given.
+func rulesFolder(t *testing.T, dir, rule string) string {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "extra.yar"), []byte(rule), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 func everyFourthBuild(t *testing.T, first int) (inputs []string, keywordLists string) {
 	t.Helper()
 	corpus, kw := os.Getenv("TOMSCAN_CORPUS"), os.Getenv("TOMSCAN_KEYWORD_LISTS")

@@ -21,13 +21,7 @@ func TestNodeCacheRulesOnlyRescan(t *testing.T) {
 	inputs, kw := everyFourthBuild(t, 1)
 	bin := buildBinary(t)
 	work := t.TempDir()
-	extra := filepath.Join(work, "extra")
-	if err := os.MkdirAll(extra, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(extra, "extra.yar"), []byte("rule Extra_DOS_Stub { strings: $a = \"This program\" condition: $a }\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	extra := rulesFolder(t, filepath.Join(work, "extra"), "rule Extra_DOS_Stub { strings: $a = \"This program\" condition: $a }\n")
 	cache := filepath.Join(work, "cache")
 	scan := func(out string, extraArgs ...string) string {
 		t.Helper()

@@ -32,13 +32,7 @@ func TestReuseAfterKilledRunReadsReportKey(t *testing.T) {
 	}
 	bin := buildBinary(t)
 	work := t.TempDir()
-	extra := filepath.Join(work, "extra")
-	if err := os.MkdirAll(extra, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(extra, "extra.yar"), []byte("rule Extra_Reuse { strings: $a = \"This program\" condition: $a }\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	extra := rulesFolder(t, filepath.Join(work, "extra"), "rule Extra_Reuse { strings: $a = \"This program\" condition: $a }\n")
 	scan := func(out string, extraArgs ...string) string {
 		t.Helper()
 		args := append([]string{"scan", "--out", out, "--format", "json,md,html", "--keyword-lists", kw}, extraArgs...)

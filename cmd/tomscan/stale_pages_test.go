@@ -27,13 +27,7 @@ func TestRewrittenReportLeavesNoStalePage(t *testing.T) {
 	if err := os.WriteFile(in, []byte("not an installer, a text naming a stale page\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	extra := filepath.Join(work, "extra")
-	if err := os.MkdirAll(extra, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(extra, "extra.yar"), []byte("rule Extra_Stale { strings: $a = \"stale page\" condition: $a }\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	extra := rulesFolder(t, filepath.Join(work, "extra"), "rule Extra_Stale { strings: $a = \"stale page\" condition: $a }\n")
 	scan := func(out string, inProcess bool, args ...string) {
 		t.Helper()
 		args = append(append([]string{"--out", out, "--quiet"}, args...), in)
@@ -132,13 +126,7 @@ func TestJSONOnlyRescanRelinksNeighbours(t *testing.T) {
 	}
 	bin := buildBinary(t)
 	work := t.TempDir()
-	extra := filepath.Join(work, "extra")
-	if err := os.MkdirAll(extra, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(extra, "extra.yar"), []byte("rule Extra_Neighbours { strings: $a = \"no such text\" condition: $a }\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	extra := rulesFolder(t, filepath.Join(work, "extra"), "rule Extra_Neighbours { strings: $a = \"no such text\" condition: $a }\n")
 	out := filepath.Join(work, "out")
 	scan := func(args ...string) {
 		t.Helper()
