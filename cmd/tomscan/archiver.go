@@ -188,12 +188,9 @@ func (a *archiver) write(ctx context.Context, batch []pipeline.Result) {
 		if werr = synced[i]; werr != nil {
 			break
 		}
-		k := archive.Keyed{Key: r.Build.Key, Report: r.Report, NoPage: !a.want["html"]}
-		p, prepared := r.Prepared.(*archive.Prepared)
-		if prepared && (r.JSON != nil || r.JSONFile != "") {
-			k.NoPage = p.HTML == nil // as writeBuildFiles writes the page, or not
-		}
-		if prepared && r.Report == nil {
+		_, html := pagesWritten(r, a.want)
+		k := archive.Keyed{Key: r.Build.Key, Report: r.Report, NoPage: !html}
+		if p, ok := r.Prepared.(*archive.Prepared); ok && r.Report == nil {
 			k.Rows = p.Rows // the worker's: the report was not decoded here
 		}
 		if k.NoPage {

@@ -141,9 +141,8 @@ func mergeBuild(ctx context.Context, index *archive.Index, shard, out, k string)
 		}
 		pages[name] = b
 	}
-	_, err = os.Stat(filepath.Join(dst, archive.ReportHTML))
-	removed := err == nil && pages[archive.ReportHTML] == nil // its neighbours' pages link it
-	if err := archive.RemoveStalePages(dst, pages[archive.ReportMD] != nil, pages[archive.ReportHTML] != nil); err != nil {
+	removed, err := archive.RemoveStalePages(dst, pages[archive.ReportMD] != nil, pages[archive.ReportHTML] != nil)
+	if err != nil {
 		return err
 	}
 	for _, name := range []string{archive.ReportMD, archive.ReportHTML} {

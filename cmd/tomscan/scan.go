@@ -604,6 +604,15 @@ func newBar(stderr io.Writer, quiet bool, total int64, builds int) *progressbar.
 // writeBuildFiles writes a finished build's report.json (the worker's JSON
 // byte for byte, or this process's encoding) and the pages asked for,
 // rendered from the report; the archiver upserts it into the index after.
+// pagesWritten tells which pages writeBuildFiles writes for r: the
+// worker's prepared ones, else those --format wants.
+func pagesWritten(r pipeline.Result, want map[string]bool) (md, html bool) {
+	if p, ok := r.Prepared.(*archive.Prepared); ok && (r.JSON != nil || r.JSONFile != "") {
+		return p.MD != nil, p.HTML != nil
+	}
+	return want["md"], want["html"]
+}
+
 func writeBuildFiles(out string, r pipeline.Result, want map[string]bool) error {
 	if p, ok := r.Prepared.(*archive.Prepared); ok && (r.JSON != nil || r.JSONFile != "") {
 		return archive.WritePrepared(out, r.Build.Key, r.JSON, r.JSONFile, p)
@@ -612,7 +621,7 @@ func writeBuildFiles(out string, r pipeline.Result, want map[string]bool) error 
 		return archive.WriteBuild(out, r.Build.Key, r.Report, want)
 	}
 	dir := reports.BuildDir(out, r.Build.Key)
-	if err := archive.RemoveStalePages(dir, want["md"], want["html"]); err != nil {
+	if _, err := archive.RemoveStalePages(dir, want["md"], want["html"]); err != nil {
 		return err
 	}
 	if err := reports.WriteAtomic(filepath.Join(dir, archive.ReportJSON), r.JSON); err != nil {

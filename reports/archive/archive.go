@@ -122,13 +122,15 @@ func Resolve(out, prefix string) (string, error) {
 
 // RemoveStalePages removes the pages of build folder dir that the write
 // about to replace its report.json does not make (md, html: whether it
-// makes report.md, report.html). Every page is a rendering of the report
+// makes report.md, report.html), and tells whether it removed a
+// report.html (the pages of the build's neighbours link it: Keyed.
+// PageRemoved). Every page is a rendering of the report
 // beside it: a page left from an earlier scan would show that scan's
 // results (another rules pack's matches, another verdict) beside the new
 // record, and be quoted as such. Called before report.json is replaced, so
 // a run killed in between leaves the earlier report without some of its
 // pages, never a page of another report.
-func RemoveStalePages(dir string, md, html bool) error {
+func RemoveStalePages(dir string, md, html bool) (htmlRemoved bool, err error) {
 	for _, p := range []struct {
 		name  string
 		wrote bool
@@ -136,11 +138,14 @@ func RemoveStalePages(dir string, md, html bool) error {
 		if p.wrote {
 			continue
 		}
-		if err := os.Remove(filepath.Join(dir, p.name)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("archive: remove stale %s: %w", p.name, err)
+		switch err := os.Remove(filepath.Join(dir, p.name)); {
+		case err == nil:
+			htmlRemoved = htmlRemoved || p.name == ReportHTML
+		case !errors.Is(err, os.ErrNotExist):
+			return htmlRemoved, fmt.Errorf("archive: remove stale %s: %w", p.name, err)
 		}
 	}
-	return nil
+	return htmlRemoved, nil
 }
 
 // Formats a build's pages may be written in, besides the JSON record.
@@ -155,7 +160,7 @@ func WriteBuild(out, key string, r *reports.Report, formats map[string]bool) err
 	if err != nil {
 		return err
 	}
-	if err := RemoveStalePages(dir, formats["md"], formats["html"]); err != nil {
+	if _, err := RemoveStalePages(dir, formats["md"], formats["html"]); err != nil {
 		return err
 	}
 	if err := reports.WriteAtomic(filepath.Join(dir, ReportJSON), js); err != nil {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 )
 
 // An index upserted build by build as reports are written holds the same
@@ -177,7 +176,7 @@ func copyCanonical(ctx context.Context, db *sql.DB, src string, size int64) erro
 			return fmt.Errorf("archive: canonicalize: copy %s: %w", t.table, err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, strings.Replace(indexSQL, listKeywordsIndexSQL, "", 1)); err != nil {
+	if _, err := tx.ExecContext(ctx, secondaryIndexSQL); err != nil {
 		return fmt.Errorf("archive: canonicalize: indexes: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO main.meta VALUES (?, '1')`, metaCanonical); err != nil {

@@ -95,7 +95,7 @@ func DecodePrepared(b []byte) (*Prepared, error) {
 // page that was not prepared removed.
 func WritePrepared(out, key string, js []byte, jsFile string, p *Prepared) error {
 	dir := reports.BuildDir(out, key)
-	if err := RemoveStalePages(dir, p.MD != nil, p.HTML != nil); err != nil {
+	if _, err := RemoveStalePages(dir, p.MD != nil, p.HTML != nil); err != nil {
 		return err
 	}
 	if jsFile != "" {
