@@ -78,13 +78,12 @@ func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink)
 	case "bzip2":
 		body = bzip2.NewReader(src)
 	case "xz":
-		body, err = xz.NewReader(fitDict(in.Blob.ReaderAt(), in.Blob.Size()))
+		body, err = xz.NewReader(FitDict(in.Blob.ReaderAt(), in.Blob.Size()))
 		if err != nil {
 			return fmt.Errorf("xz: header: %w", err)
 		}
 	case "zstd":
-		zr, zerr := zstd.NewReader(src, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
-			zstd.WithDecoderMaxWindow(zstdMaxWindow), zstd.WithDecoderMaxMemory(uint64(max(in.Limits.MaxEntryBytes, 1))))
+		zr, zerr := NewZstd(src, in.Limits.MaxEntryBytes)
 		if zerr != nil {
 			return fmt.Errorf("zstd: header: %w", zerr)
 		}
@@ -100,6 +99,14 @@ func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink)
 		name = Unnamed
 	}
 	return sink.Emit(ctx, unpack.Entry{Name: name, Size: -1, Meta: map[string]string{"compression": kind}, Body: unpack.ContextReader(ctx, body, kind)})
+}
+
+// NewZstd is the zstd decoder every extractor uses: one goroutine, the
+// window capped at zstdMaxWindow and the output at maxOut bytes, so that a
+// frame's header cannot make it allocate more. Close it after use.
+func NewZstd(r io.Reader, maxOut int64) (*zstd.Decoder, error) {
+	return zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
+		zstd.WithDecoderMaxWindow(zstdMaxWindow), zstd.WithDecoderMaxMemory(uint64(max(maxOut, 1))))
 }
 
 // StripExt returns the base of name without a compression extension

@@ -12,7 +12,7 @@ import (
 // `xz -9` declares 64 MiB, so a 50 KiB .tar.xz cost 64 MiB of memory
 // clearing. A block never refers further back than what it has produced,
 // so a dictionary as large as the block's uncompressed size decodes it the
-// same. The stream's index gives that size; fitDict reads it and hands the
+// same. The stream's index gives that size; FitDict reads it and hands the
 // decoder the stream with each block's dictionary byte lowered to it (and
 // the block header's CRC32 recomputed). Anything unexpected (more than one
 // stream, padding, a filter chain other than LZMA2 alone, a bad CRC, a
@@ -30,10 +30,10 @@ const (
 // xzCheckSizes is the size of each check type's field (xz format 2.1.1.2).
 var xzCheckSizes = [16]int64{0, 4, 4, 4, 8, 8, 8, 16, 16, 16, 32, 32, 32, 64, 64, 64}
 
-// fitDict returns a reader of the xz stream in ra (size bytes) whose
+// FitDict returns a reader of the xz stream in ra (size bytes) whose
 // LZMA2 dictionary sizes are at most what each block needs, or a plain
 // reader of ra when the stream is not the simple case it handles.
-func fitDict(ra io.ReaderAt, size int64) io.Reader {
+func FitDict(ra io.ReaderAt, size int64) io.Reader {
 	plain := io.NewSectionReader(ra, 0, size)
 	patches := dictPatches(ra, size)
 	if len(patches) == 0 {

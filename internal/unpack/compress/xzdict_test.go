@@ -71,7 +71,7 @@ func TestFitDictSameBytes(t *testing.T) {
 			if len(patches) != tc.wantPatchedBlock {
 				t.Fatalf("%d block headers patched, want %d", len(patches), tc.wantPatchedBlock)
 			}
-			got, err := decodeXZ(fitDict(bytes.NewReader(stream), int64(len(stream))))
+			got, err := decodeXZ(FitDict(bytes.NewReader(stream), int64(len(stream))))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -125,7 +125,7 @@ func FuzzFitDict(f *testing.F) {
 		if err != nil {
 			return
 		}
-		got, err := decodeXZ(fitDict(bytes.NewReader(data), int64(len(data))))
+		got, err := decodeXZ(FitDict(bytes.NewReader(data), int64(len(data))))
 		if err != nil {
 			t.Fatalf("the stream decodes, the fitted one fails: %v", err)
 		}

@@ -73,11 +73,14 @@ func firstFile(r *sz.Reader) *sz.File {
 // content is encrypted. It returns the reader and which entry opened it, or
 // (nil, nil, nil) after recording an encrypted issue when none did.
 func openEncrypted(ctx context.Context, in unpack.Input, sink unpack.Sink, headerEncrypted bool) (*sz.Reader, *opened, error) {
+	undecided := false
 	for _, pw := range in.Passwords {
 		if err := ctx.Err(); err != nil {
 			return nil, nil, err
 		}
-		if tryPassword(ctx, in, pw.Value, headerEncrypted) {
+		ok, unproven := tryPassword(ctx, in, pw.Value, headerEncrypted)
+		undecided = undecided || unproven
+		if ok {
 			// A fresh reader: the proving read left the first folder's
 			// decoder pooled at its end.
 			r, err := sz.NewReaderWithPassword(in.Blob.ReaderAt(), in.Blob.Size(), pw.Value)
@@ -91,6 +94,13 @@ func openEncrypted(ctx context.Context, in unpack.Input, sink unpack.Sink, heade
 	if headerEncrypted {
 		what = "header and content (file names unknown)"
 	}
+	if undecided {
+		// Only decoding a file to its CRC-32 proves a 7z password, and
+		// bodgit lacks the file's coder: "no password opened it" would be
+		// a claim nothing here checked.
+		sink.Issue(artifact.KindUnsupported, fmt.Sprintf("7z: encrypted %s (AES-256) under a coder bodgit does not decode: no password of the %d could be proven (7-Zip is given unencrypted archives only); not unpacked", what, len(in.Passwords)))
+		return nil, nil, nil
+	}
 	sink.Issue(artifact.KindEncrypted, fmt.Sprintf("7z: encrypted %s (AES-256) not opened by any of the %d passwords tried", what, len(in.Passwords)))
 	return nil, nil, nil
 }
@@ -101,7 +111,10 @@ func openEncrypted(ctx context.Context, in unpack.Input, sink unpack.Sink, heade
 // decodes short without an error proves nothing: under a wrong key the
 // first byte of an LZMA2 stream is its end marker once in 256 keys, and
 // bodgit then gives no bytes and no error.
-func tryPassword(ctx context.Context, in unpack.Input, pw string, headerEncrypted bool) (ok bool) {
+//
+// unproven is true when the first file's coder is one bodgit lacks, so
+// that nothing can be proved either way.
+func tryPassword(ctx context.Context, in unpack.Input, pw string, headerEncrypted bool) (ok, unproven bool) {
 	defer func() {
 		if recover() != nil { // garbage from a wrong key must not end the archive
 			ok = false
@@ -109,26 +122,26 @@ func tryPassword(ctx context.Context, in unpack.Input, pw string, headerEncrypte
 	}()
 	r, err := sz.NewReaderWithPassword(in.Blob.ReaderAt(), in.Blob.Size(), pw)
 	if err != nil {
-		return false
+		return false, false
 	}
 	f := firstFile(r)
 	if f == nil {
-		return headerEncrypted
+		return headerEncrypted, false
 	}
 	rc, err := f.Open()
 	if err != nil {
-		return false
+		return false, unsupportedCoder(err)
 	}
 	defer rc.Close()
 	h := crc32.NewIEEE()
 	n, err := io.Copy(h, unpack.ContextReader(ctx, io.LimitReader(rc, in.Limits.MaxEntryBytes), ""))
 	if err != nil {
-		return false
+		return false, unsupportedCoder(err)
 	}
 	if uint64(n) < f.UncompressedSize {
 		// Whole within MaxEntryBytes, or cut at it (a larger file,
 		// which its CRC cannot prove until read whole).
-		return n == in.Limits.MaxEntryBytes
+		return n == in.Limits.MaxEntryBytes, false
 	}
-	return f.CRC32 == 0 || h.Sum32() == f.CRC32
+	return f.CRC32 == 0 || h.Sum32() == f.CRC32, false
 }

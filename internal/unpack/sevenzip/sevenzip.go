@@ -69,6 +69,12 @@ func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink)
 			return err
 		}
 	}
+	var tool *toolFiles // made at the first entry whose coder bodgit lacks
+	defer func() {
+		if tool != nil {
+			tool.remove()
+		}
+	}()
 	for _, f := range r.File {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -85,9 +91,21 @@ func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink)
 		if f.UncompressedSize < 1<<62 {
 			size = int64(f.UncompressedSize)
 		}
+		var rc io.ReadCloser
 		rc, err := f.Open()
+		if unsupportedCoder(err) {
+			rc, err = nil, fmt.Errorf("a coder bodgit does not decode, under encryption (7-Zip is given unencrypted archives only): %w", unpack.ErrUnsupported)
+			if enc == nil {
+				if tool == nil {
+					tool = extractWithTool(ctx, in, sink)
+				}
+				if rc, err = tool.open(ctx, f); err == nil {
+					meta["decoded_by"] = "7-Zip"
+				}
+			}
+		}
 		if err != nil {
-			sink.Issue("extract-error", fmt.Sprintf("7z: open entry %q: %v", f.Name, err))
+			sink.Issue(issueKind(err), fmt.Sprintf("7z: open entry %q: %v", f.Name, err))
 			continue
 		}
 		err = sink.Emit(ctx, unpack.Entry{Name: f.Name, Size: size, Meta: meta, Body: newCheckedEntry(rc, f)})
@@ -97,6 +115,18 @@ func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink)
 		}
 	}
 	return nil
+}
+
+// issueKind is the issue kind of an entry that could not be opened.
+func issueKind(err error) string {
+	var missing *unpack.ToolMissingError
+	switch {
+	case errors.As(err, &missing):
+		return artifact.KindToolMissing
+	case errors.Is(err, unpack.ErrUnsupported):
+		return artifact.KindUnsupported
+	}
+	return artifact.KindExtract
 }
 
 // checkedEntry reads one file of the archive held to its header: its size,

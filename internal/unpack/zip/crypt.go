@@ -12,8 +12,6 @@ package zip
 
 import (
 	"archive/zip"
-	"compress/bzip2"
-	"compress/flate"
 	"context"
 	"crypto/aes"
 	"crypto/cipher"
@@ -82,24 +80,11 @@ func entryCrypto(f *zip.File) (crypto, error) {
 	return crypto{}, errors.New("method 99 (WinZip AES) without its 0x9901 extra field")
 }
 
-// decompressor wraps the decrypted stream for the entry's real method.
-func decompressor(method uint16, r io.Reader) (io.Reader, error) {
-	switch method {
-	case zip.Store:
-		return r, nil
-	case zip.Deflate:
-		return flate.NewReader(r), nil
-	case 12:
-		return bzip2.NewReader(r), nil
-	}
-	return nil, fmt.Errorf("compression method %d under encryption: %w", method, unpack.ErrUnsupported)
-}
-
 // openPlain returns the entry's plaintext for password pw, or
 // errWrongPassword when the cheap checks (AES verifier, ZipCrypto check byte)
 // already say no. The stream checks CRC-32 (and for AES the HMAC was checked
 // by verify) at its end.
-func openPlain(f *zip.File, c crypto, pw string) (io.Reader, error) {
+func openPlain(f *zip.File, c crypto, pw string, maxOut int64) (io.ReadCloser, error) {
 	raw, err := f.OpenRaw()
 	if err != nil {
 		return nil, err
@@ -117,7 +102,7 @@ func openPlain(f *zip.File, c crypto, pw string) (io.Reader, error) {
 			return nil, err
 		}
 	}
-	plain, err := decompressor(c.method, dec)
+	plain, err := decode(compressed{method: c.method, size: f.UncompressedSize64, r: dec, maxOut: maxOut, sealed: true})
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +110,10 @@ func openPlain(f *zip.File, c crypto, pw string) (io.Reader, error) {
 	// its size still holds the decompressed bytes to what was declared.
 	ae2 := c.aes > 0 && c.ae == 2
 	d := unpack.Declared{Size: f.UncompressedSize64, HasSize: true, CRC32: f.CRC32, HasCRC: !ae2}
-	return unpack.CheckedReader(plain, d, "decrypted entry"), nil
+	return struct {
+		io.Reader
+		io.Closer
+	}{unpack.CheckedReader(plain, d, "decrypted entry"), plain}, nil
 }
 
 // verify tells whether pw opens the entry, reading at most max plaintext
@@ -135,10 +123,11 @@ func verify(ctx context.Context, f *zip.File, c crypto, pw string, max int64) er
 	if c.aes > 0 {
 		return aesAuthenticate(ctx, f, c, pw)
 	}
-	plain, err := openPlain(f, c, pw)
+	plain, err := openPlain(f, c, pw, max)
 	if err != nil {
 		return err
 	}
+	defer plain.Close()
 	_, err = io.Copy(io.Discard, unpack.ContextReader(ctx, io.LimitReader(plain, max), ""))
 	if err != nil {
 		// A wrong password that passes the check byte (1 in 256) fails here:

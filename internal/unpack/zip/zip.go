@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strconv"
 	"strings"
@@ -34,6 +35,8 @@ func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink)
 		return fmt.Errorf("zip: open: %w", err)
 	}
 	checkBounds(ctx, in.Blob.ReaderAt(), in.Blob.Size(), r.File, sink)
+	tool := decodeWithTool(ctx, in, sink, r.File)
+	defer tool.remove()
 	keys := &keyring{list: in.Passwords, winner: -1}
 	for _, f := range r.File {
 		if err := ctx.Err(); err != nil {
@@ -56,10 +59,13 @@ func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink)
 			}
 			continue
 		}
-		rc, err := f.Open()
+		rc, err := openEntry(f, tool, in.Limits.MaxEntryBytes)
 		if err != nil {
-			sink.Issue("extract-error", fmt.Sprintf("zip: open entry %q: %v", f.Name, err))
+			sink.Issue(issueKind(err), fmt.Sprintf("zip: open entry %q: %v", f.Name, err))
 			continue
+		}
+		if !decodedHere(f.Method) {
+			meta["decoded_by"] = "7-Zip"
 		}
 		err = sink.Emit(ctx, unpack.Entry{Name: f.Name, Size: size, Meta: meta, Body: rc})
 		rc.Close()
@@ -69,6 +75,45 @@ func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink)
 	}
 	keys.report(sink)
 	return nil
+}
+
+// openEntry returns the decoded bytes of an unencrypted entry: the standard
+// library's reader (which checks size and CRC-32) for Store and Deflate,
+// the decoders of methods.go, held to the same checks, for bzip2, LZMA,
+// zstd and xz, and 7-Zip's output for the rest.
+func openEntry(f *zip.File, tool *viaTool, maxOut int64) (io.ReadCloser, error) {
+	switch {
+	case f.Method == zip.Store || f.Method == zip.Deflate:
+		return f.Open()
+	case !decodedHere(f.Method):
+		return tool.open(f)
+	}
+	raw, err := f.OpenRaw()
+	if err != nil {
+		return nil, err
+	}
+	at, _ := raw.(*io.SectionReader)
+	dec, err := decode(compressed{method: f.Method, size: f.UncompressedSize64, r: raw, at: at, maxOut: maxOut})
+	if err != nil {
+		return nil, err
+	}
+	d := unpack.Declared{Size: f.UncompressedSize64, HasSize: true, CRC32: f.CRC32, HasCRC: true}
+	return struct {
+		io.Reader
+		io.Closer
+	}{unpack.CheckedReader(dec, d, methodName(f.Method)), dec}, nil
+}
+
+// issueKind is the issue kind of an entry that could not be opened.
+func issueKind(err error) string {
+	var missing *unpack.ToolMissingError
+	switch {
+	case errors.As(err, &missing):
+		return artifact.KindToolMissing
+	case errors.Is(err, unpack.ErrUnsupported):
+		return artifact.KindUnsupported
+	}
+	return artifact.KindExtract
 }
 
 // keyring tries the password list on encrypted entries, the one that
@@ -145,7 +190,7 @@ func emitEncrypted(ctx context.Context, in unpack.Input, sink unpack.Sink, f *zi
 		if ctx.Err() != nil {
 			return err
 		}
-		sink.Issue(artifact.KindExtract, fmt.Sprintf("zip: encrypted entry %q (%s): %v", f.Name, c.kind, err))
+		sink.Issue(issueKind(err), fmt.Sprintf("zip: encrypted entry %q (%s): %v", f.Name, c.kind, err))
 		return nil
 	}
 	if i < 0 {
@@ -156,11 +201,12 @@ func emitEncrypted(ctx context.Context, in unpack.Input, sink unpack.Sink, f *zi
 		keys.kinds[c.kind] = true
 		return nil
 	}
-	plain, err := openPlain(f, c, keys.list[i].Value)
+	plain, err := openPlain(f, c, keys.list[i].Value, in.Limits.MaxEntryBytes)
 	if err != nil {
-		sink.Issue(artifact.KindExtract, fmt.Sprintf("zip: encrypted entry %q (%s): %v", f.Name, c.kind, err))
+		sink.Issue(issueKind(err), fmt.Sprintf("zip: encrypted entry %q (%s): %v", f.Name, c.kind, err))
 		return nil
 	}
+	defer plain.Close()
 	meta["method"] = strconv.Itoa(int(c.method))
 	meta["encrypted"] = "true"
 	meta["encryption"] = c.kind
