@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -104,6 +105,15 @@ func EmitDir(ctx context.Context, d *OutDir, sink Sink, maxFiles int, meta func(
 // EmitDirNamed is EmitDir where name maps each extracted path to the
 // child's name and facts.
 func EmitDirNamed(ctx context.Context, d *OutDir, sink Sink, maxFiles int, name func(path string) (string, map[string]string)) (int, error) {
+	return EmitDirEntries(ctx, d, sink, maxFiles, func(path string, body io.Reader, size int64) Entry {
+		child, m := name(path)
+		return Entry{Name: child, Size: size, Meta: m, Body: body}
+	})
+}
+
+// EmitDirEntries is EmitDir where entry makes each child from the extracted
+// path and its open file (to name it, give it facts, or wrap its body).
+func EmitDirEntries(ctx context.Context, d *OutDir, sink Sink, maxFiles int, entry func(path string, body io.Reader, size int64) Entry) (int, error) {
 	files, others, err := d.Files(ctx, maxFiles)
 	for _, o := range others {
 		sink.Issue("unsafe-name", fmt.Sprintf("the tool wrote %q, which is not a regular file: not read", o))
@@ -121,8 +131,7 @@ func EmitDirNamed(ctx context.Context, d *OutDir, sink Sink, maxFiles int, name 
 			sink.Issue("extract-error", fmt.Sprintf("open extracted %q: %v", path, err))
 			continue
 		}
-		child, m := name(path)
-		err = sink.Emit(ctx, Entry{Name: child, Size: size, Meta: m, Body: f})
+		err = sink.Emit(ctx, entry(path, f, size))
 		f.Close()
 		n++
 		if err != nil {

@@ -3,6 +3,7 @@ package zip
 import (
 	"archive/zip"
 	"bytes"
+	"crypto/rand"
 	"encoding/binary"
 	"hash/crc32"
 	"os/exec"
@@ -263,5 +264,49 @@ func TestOverlappingEntriesForTool(t *testing.T) {
 	}
 	if overlap+len(res.Files) != copies {
 		t.Errorf("%d children and %d overlap issues for %d records: %v", len(res.Files), overlap, copies, res.Issues)
+	}
+}
+
+// TestRecoverTruncated: a ZIP cut inside its second entry has no central
+// directory; the first entry is read whole from its local header by 7-Zip,
+// the second as far as it goes, with 7-Zip's CRC verdict as its read error,
+// and the archive says how its entries were read.
+func TestRecoverTruncated(t *testing.T) {
+	unpacktest.Tool(t, "7zz")
+	first := bytes.Repeat([]byte("first entry, whole "), 3000)
+	second := make([]byte, 60000)
+	rand.Read(second) // incompressible: stored in effect, so the cut lands inside it
+	data := unpacktest.ZipOf(t, [2]string{"app/first.txt", string(first)}, [2]string{"app/second.bin", string(second)})
+	cut := bytes.Index(data, []byte("app/second.bin")) + 20000
+	res := unpacktest.Run(t, Extractor{}, data[:cut], unpacktest.Options{})
+	if res.Err != nil || len(res.Files) != 2 {
+		t.Fatalf("err %v files %v issues %v", res.Err, res.Set(), res.Issues)
+	}
+	if f := res.Files[0]; f.Name != "app/first.txt" || f.Err != "" || f.String() != "app/first.txt 57000 "+unpacktest.Digest(first) || f.Meta["decoded_by"] != "7-Zip" {
+		t.Errorf("first: %s err %q meta %v", f, f.Err, f.Meta)
+	}
+	if f := res.Files[1]; f.Name != "app/second.bin" || !strings.Contains(f.Err, "7-Zip: ") || f.Size >= int64(len(second)) {
+		t.Errorf("second: %s err %q", f, f.Err)
+	}
+	if len(res.Issues) != 1 || !strings.HasPrefix(res.Issues[0], artifact.KindMalformed+": zip: the central directory is unreadable (zip: not a valid zip file): 2 entries read from their local headers by 7-Zip") ||
+		!strings.Contains(res.Issues[0], "Unexpected end of archive") {
+		t.Errorf("issues %v", res.Issues)
+	}
+
+	// Without 7-Zip, the reader's refusal as before.
+	res = unpacktest.Run(t, Extractor{}, data[:cut], unpacktest.Options{Tools: &unpack.Tools{}})
+	if res.Err == nil || res.Err.Error() != "zip: open: zip: not a valid zip file" || len(res.Files) != 0 {
+		t.Errorf("without 7-Zip: err %v files %v", res.Err, res.Names())
+	}
+}
+
+// TestRecoverNothing: a local-header magic over garbage stays an error,
+// saying 7-Zip found nothing either.
+func TestRecoverNothing(t *testing.T) {
+	unpacktest.Tool(t, "7zz")
+	data := append([]byte("PK\x03\x04"), bytes.Repeat([]byte{0xEE}, 500)...)
+	res := unpacktest.Run(t, Extractor{}, data, unpacktest.Options{})
+	if res.Err == nil || !strings.Contains(res.Err.Error(), "7-Zip found no entry either") || len(res.Files) != 0 {
+		t.Errorf("err %v files %v issues %v", res.Err, res.Names(), res.Issues)
 	}
 }

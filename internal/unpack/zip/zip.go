@@ -32,7 +32,7 @@ func (Extractor) Match(head []byte, size int64) bool {
 func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink) error {
 	r, err := zip.NewReader(in.Blob.ReaderAt(), in.Blob.Size())
 	if err != nil && !errors.Is(err, zip.ErrInsecurePath) {
-		return fmt.Errorf("zip: open: %w", err)
+		return recoverWithTool(ctx, in, sink, err)
 	}
 	checkBounds(ctx, in.Blob.ReaderAt(), in.Blob.Size(), r.File, sink)
 	tool := decodeWithTool(ctx, in, sink, r.File)
