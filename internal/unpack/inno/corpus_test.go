@@ -121,3 +121,40 @@ func itoa(n int64) string {
 	b, _ := json.Marshal(n)
 	return string(b)
 }
+
+// TestCutInstallerHeldToSetupData: a corpus Inno build cut at two thirds:
+// innoextract stops ("Stream error") leaving a file short or empty; every
+// child without a read error has the size our setup-data reader gives it,
+// and the short one says what the setup data expected.
+func TestCutInstallerHeldToSetupData(t *testing.T) {
+	dir, m := manifesttest.Load(t)
+	unpacktest.Tool(t, "innoextract")
+	for _, b := range m.Builds {
+		if len(b.Installers) == 0 || len(b.Installers[0].Path) != 1 || !strings.HasSuffix(b.File, "-inno.exe") {
+			continue
+		}
+		t.Run(b.ID, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(b.File)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := unpacktest.Run(t, Extractor{}, data[:len(data)*2/3], unpacktest.Options{})
+			sizes := map[string]string{}
+			for _, r := range res.Installer.Tables["files"].Rows {
+				sizes[r[0]] = r[6]
+			}
+			flagged := 0
+			for _, f := range res.Files {
+				switch {
+				case strings.Contains(f.Err, "the setup data says"):
+					flagged++
+				case f.Err == "" && itoa(f.Size) != sizes[f.Name]:
+					t.Errorf("%s: %d bytes without error, the setup data says %s", f.Name, f.Size, sizes[f.Name])
+				}
+			}
+			if flagged == 0 {
+				t.Errorf("no child says it is short: files %v issues %v", res.Set(), res.Issues)
+			}
+		})
+	}
+}

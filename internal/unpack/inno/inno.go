@@ -161,7 +161,13 @@ func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink)
 	if res.ExitCode != 0 {
 		sink.Issue(artifact.KindExtract, fmt.Sprintf("inno: innoextract exit %d: %s", res.ExitCode, unpack.FirstLine(res.Stderr)))
 	}
-	_, err = unpack.EmitDir(ctx, dir, sink, in.Limits.MaxEntries, nil)
+	want := expected(info.Tables["files"])
+	_, err = unpack.EmitDirEntries(ctx, dir, sink, in.Limits.MaxEntries, func(p string, body io.Reader, size int64) unpack.Entry {
+		if e, ok := want[p]; ok {
+			body = e.reader(body)
+		}
+		return unpack.Entry{Name: p, Size: size, Body: body}
+	})
 	return err
 }
 

@@ -159,7 +159,7 @@ func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink)
 		return fmt.Errorf("nsis: extract: %w", err)
 	}
 	if res.ExitCode != 0 {
-		sink.Issue(artifact.KindExtract, fmt.Sprintf("nsis: 7z exit %d: %s", res.ExitCode, unpack.FirstLine(res.Stderr)))
+		sink.Issue(artifact.KindExtract, "nsis: 7z "+unpack.SevenZipFailure(res))
 	}
 
 	if decErr == nil {
@@ -182,12 +182,14 @@ func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink)
 
 	meta := map[string]map[string]string{}
 	listed := map[string]bool{}
+	sizes := map[string][]int64{}
 	for _, it := range items {
 		if it.IsDir() || it["Path"] == ScriptName {
 			continue
 		}
 		name := strings.ReplaceAll(it["Path"], "\\", "/")
 		listed[name] = true
+		sizes[name] = append(sizes[name], it.Size())
 		m := map[string]string{}
 		for _, k := range []string{"Method", "Solid", "Modified"} {
 			if v := it[k]; v != "" {
@@ -197,16 +199,27 @@ func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink)
 		meta[name] = m
 	}
 	emitted := map[string]int{}
-	_, err = unpack.EmitDirNamed(ctx, dir, sink, in.Limits.MaxEntries, func(name string) (string, map[string]string) {
+	_, fileSaid := unpack.SevenZipSays(res.Stderr)
+	_, err = unpack.EmitDirEntries(ctx, dir, sink, in.Limits.MaxEntries, func(written string, body io.Reader, size int64) unpack.Entry {
 		// 7z -aou writes a repeated name as "name_1.ext": the child keeps
 		// the listed name, and the engine numbers repeats ("name#2").
+		name := written
 		if !listed[name] {
 			if orig := dedupedName(name); listed[orig] {
 				name = orig
 			}
 		}
 		emitted[name]++
-		return name, meta[name]
+		// A file 7z wrote short (an installer cut off, a damaged block) is
+		// held to the size 7z listed for it, when it listed the name once
+		// with a size, and carries 7z's own verdict on it.
+		if s := sizes[name]; len(s) == 1 && s[0] >= 0 {
+			body = unpack.CheckedReader(body, unpack.Declared{Size: uint64(s[0]), HasSize: true}, "nsis: against 7z's listing")
+		}
+		if msg := fileSaid[written]; msg != "" {
+			body = unpack.ErrAtEnd(body, fmt.Errorf("7z: %s", msg))
+		}
+		return unpack.Entry{Name: name, Size: size, Meta: meta[name], Body: body}
 	})
 	if err == nil && decErr == nil {
 		// Our reader checks 7z's work and supplies what 7z did not extract.

@@ -90,6 +90,28 @@ func TestTruncated(t *testing.T) {
 	}
 }
 
+// TestTruncatedChildCarriesVerdict: a solid installer cut inside its last
+// file: 7z writes that file short; the child carries 7z's verdict as its
+// read error (over its bytes as written), and the installer's issue quotes
+// what 7z said of the archive, not its "ERRORS:" heading.
+func TestTruncatedChildCarriesVerdict(t *testing.T) {
+	unpacktest.Tool(t, "7zz")
+	data, files := installer(t, "/SOLID lzma")
+	res := unpacktest.Run(t, Extractor{}, data[:len(data)-20000], unpacktest.Options{})
+	var cut *unpacktest.File
+	for i, f := range res.Files {
+		if f.Name == "Tom/ContentFilter.exe" {
+			cut = &res.Files[i]
+		}
+	}
+	if cut == nil || cut.Size >= int64(len(files["Tom/ContentFilter.exe"])) || !strings.Contains(cut.Err, "7z: Data Error") {
+		t.Fatalf("cut file %+v; files %v", cut, res.Set())
+	}
+	if !slices.Contains(res.Issues, "extract-error: nsis: 7z exit 2: Unexpected end of archive") {
+		t.Errorf("issues %v", res.Issues)
+	}
+}
+
 func TestFindOnlyOnSectorBoundary(t *testing.T) {
 	buf := make([]byte, 4096)
 	copy(buf[1000+4:], signature) // not 512-aligned: NSIS never puts it there

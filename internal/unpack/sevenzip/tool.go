@@ -77,11 +77,7 @@ func extractWithTool(ctx context.Context, in unpack.Input, sink unpack.Sink) *to
 		return t
 	}
 	if res.ExitCode != 0 {
-		msg := unpack.FirstLine(res.Stderr)
-		if msg == "" {
-			msg = unpack.FirstLine(res.Stdout)
-		}
-		t.said = fmt.Sprintf("exit %d: %s", res.ExitCode, msg)
+		t.said = unpack.SevenZipFailure(res)
 	}
 	files, _, err := out.Files(ctx, in.Limits.MaxEntries)
 	if err != nil && len(files) == 0 {

@@ -14,7 +14,9 @@ package toolarc
 import (
 	"context"
 	"fmt"
+	"io"
 	"path"
+	"regexp"
 	"strings"
 
 	"github.com/tomscan/tomscan/internal/artifact"
@@ -90,6 +92,24 @@ func (Unar) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink) erro
 	})
 }
 
+// toolName names the tools in child errors.
+var toolName = map[string]string{"7z": "7-Zip", "unar": "unar"}
+
+// unarLine is unar's report of a file it failed: `  dir/b.bin  (50000 B)...
+// Failed! (Wrong checksum)`. unar leaves such a file on disk, short or whole.
+var unarLine = regexp.MustCompile(`^\s+(.+?)\s+\(\d+ B\)\.\.\. Failed! \((.*)\)\s*$`)
+
+// unarSays maps the paths unar printed as failed to why.
+func unarSays(out []byte) map[string]string {
+	files := map[string]string{}
+	for _, line := range strings.Split(string(out), "\n") {
+		if m := unarLine.FindStringSubmatch(line); m != nil {
+			files[m[1]] = m[2]
+		}
+	}
+	return files
+}
+
 // singleName names the one child of a single-stream format (SZDD, .Z) the
 // way compressed streams are named (docs/contracts.md), instead of after our
 // scratch copy: SZDD restores the last character it replaced by "_" (kept in
@@ -136,11 +156,25 @@ func run(ctx context.Context, in unpack.Input, sink unpack.Sink, tool, path, kin
 	if err != nil {
 		return fmt.Errorf("%s: %s: %w", tool, filetype.Describe(kind), err)
 	}
-	n, emitErr := unpack.EmitDirNamed(ctx, out, sink, in.Limits.MaxEntries, func(p string) (string, map[string]string) {
-		if single != "" {
-			return single, nil
+	var fileSaid map[string]string
+	switch tool {
+	case "7z":
+		_, fileSaid = unpack.SevenZipSays(res.Stderr)
+	case "unar":
+		fileSaid = unarSays(append(res.Stdout, res.Stderr...))
+	}
+	n, emitErr := unpack.EmitDirEntries(ctx, out, sink, in.Limits.MaxEntries, func(p string, body io.Reader, size int64) unpack.Entry {
+		if msg := fileSaid[p]; msg != "" {
+			// The tool's verdict on a file it wrote and left behind (7-Zip's
+			// "Data Error", unar's "Wrong checksum"), over its bytes as
+			// written: never a clean child.
+			body = unpack.ErrAtEnd(body, fmt.Errorf("%s: %s", toolName[tool], msg))
 		}
-		return p, nil
+		name := p
+		if single != "" {
+			name = single
+		}
+		return unpack.Entry{Name: name, Size: size, Body: body}
 	})
 	if emitErr != nil {
 		return emitErr
@@ -151,14 +185,19 @@ func run(ctx context.Context, in unpack.Input, sink unpack.Sink, tool, path, kin
 		return fmt.Errorf("%s: %s: the tool extracted no file (damaged, or empty)", tool, filetype.Describe(kind))
 	}
 	if res.ExitCode != 0 {
-		msg := unpack.FirstLine(res.Stderr)
-		if msg == "" {
-			msg = unpack.FirstLine(res.Stdout)
+		var err error
+		if tool == "7z" {
+			err = fmt.Errorf("%s: %s: %s", tool, filetype.Describe(kind), unpack.SevenZipFailure(res))
+		} else {
+			msg := unpack.FirstLine(res.Stderr)
+			if msg == "" {
+				msg = unpack.FirstLine(res.Stdout)
+			}
+			if msg == "" {
+				msg = res.State
+			}
+			err = fmt.Errorf("%s: %s: exit %d: %s", tool, filetype.Describe(kind), res.ExitCode, msg)
 		}
-		if msg == "" {
-			msg = res.State
-		}
-		err := fmt.Errorf("%s: %s: exit %d: %s", tool, filetype.Describe(kind), res.ExitCode, msg)
 		if n == 0 {
 			return err
 		}

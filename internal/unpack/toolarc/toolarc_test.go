@@ -288,3 +288,65 @@ func TestRealClamAVArchives(t *testing.T) {
 		}
 	}
 }
+
+// TestTruncatedCpioChildCarriesVerdict: a cpio archive cut inside its second
+// file: 7-Zip writes it short and says "Data Error" of it; the child carries
+// that as its read error over the bytes as written, the first file is whole,
+// and the archive's issue quotes 7-Zip's "Unexpected end of archive".
+func TestTruncatedCpioChildCarriesVerdict(t *testing.T) {
+	unpacktest.Tool(t, "7zz")
+	first, second := bytes.Repeat([]byte("first "), 5000), make([]byte, 80000)
+	rand.Read(second)
+	files := map[string][]byte{"a.bin": first, "b.bin": second}
+	data := unpacktest.Build(t, files, "out.cpio", "sh", "-c", "printf 'a.bin\\nb.bin\\n' | cpio -o -H newc > out.cpio 2>/dev/null")
+	res := unpacktest.Run(t, toolarc.SevenZip{}, data[:len(data)-50000], unpacktest.Options{})
+	if len(res.Files) != 2 {
+		t.Fatalf("files %v issues %v err %v", res.Set(), res.Issues, res.Err)
+	}
+	if f := res.Files[0]; f.Name != "a.bin" || f.Err != "" || f.Size != int64(len(first)) {
+		t.Errorf("first: %s err %q", f, f.Err)
+	}
+	if f := res.Files[1]; f.Name != "b.bin" || f.Err != "7-Zip: Data Error" || f.Size >= int64(len(second)) {
+		t.Errorf("second: %s err %q", f, f.Err)
+	}
+	if len(res.Issues) != 1 || !strings.Contains(res.Issues[0], "7z: "+filetype.Describe(filetype.Cpio)+": exit 2: Unexpected end of archive (2 files extracted before)") {
+		t.Errorf("issues %v", res.Issues)
+	}
+}
+
+// TestDamagedRarChildCarriesVerdict: unar leaves a file it failed on disk
+// (empty when the archive is cut, whole with a wrong checksum when a byte
+// is flipped); the child carries unar's verdict as its read error, and the
+// files before and after it are clean.
+func TestDamagedRarChildCarriesVerdict(t *testing.T) {
+	unpacktest.Tool(t, "unar")
+	big := make([]byte, 50000)
+	rand.Read(big)
+	data := rar4Stored(map[string][]byte{"a.txt": []byte("hello hello"), "dir/b.bin": big, "dir/c.txt": []byte("third")})
+	flipped := bytes.Clone(data)
+	flipped[bytes.Index(data, big)+100] ^= 0xff
+	for _, tc := range []struct {
+		name, verdict string
+		data          []byte
+		files         int
+	}{
+		{"cut", "unar: Attempted to read more data than was available", data[:len(data)-30000], 2},
+		{"flipped", "unar: Wrong checksum", flipped, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := unpacktest.Run(t, toolarc.Unar{}, tc.data, unpacktest.Options{})
+			if len(res.Files) != tc.files {
+				t.Fatalf("files %v issues %v err %v", res.Set(), res.Issues, res.Err)
+			}
+			for _, f := range res.Files {
+				want := ""
+				if f.Name == "dir/b.bin" {
+					want = tc.verdict
+				}
+				if f.Err != want {
+					t.Errorf("%s: err %q, want %q", f.Name, f.Err, want)
+				}
+			}
+		})
+	}
+}

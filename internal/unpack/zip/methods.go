@@ -279,33 +279,10 @@ func decodeWithTool(ctx context.Context, in unpack.Input, sink unpack.Sink, file
 		return v
 	}
 	if res.ExitCode != 0 {
-		msg := unpack.FirstLine(res.Stderr)
-		if msg == "" {
-			msg = unpack.FirstLine(res.Stdout)
-		}
-		v.tool = fmt.Sprintf("exit %d: %s", res.ExitCode, msg)
-		v.said = toolErrors(res.Stderr, res.Stdout)
+		v.tool = unpack.SevenZipFailure(res)
+		_, v.said = unpack.SevenZipSays(res.Stderr)
 	}
 	return v
-}
-
-// toolErrors reads 7-Zip's per-entry error lines ("ERROR: Unsupported Method
-// : 00000003"), which name our eight-digit names, never a sample's.
-func toolErrors(outs ...[]byte) map[string]string {
-	said := map[string]string{}
-	for _, out := range outs {
-		for _, line := range strings.Split(string(out), "\n") {
-			msg, ok := strings.CutPrefix(strings.TrimSpace(line), "ERROR: ")
-			if !ok {
-				continue
-			}
-			msg, name, ok := strings.Cut(msg, " : ")
-			if ok && len(name) == 8 && strings.Trim(name, "0123456789") == "" {
-				said[name] = msg
-			}
-		}
-	}
-	return said
 }
 
 // writeRawArchive copies the compressed bytes of files, as they are, into a

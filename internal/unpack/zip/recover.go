@@ -15,8 +15,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"slices"
-	"strings"
 
 	"github.com/tomscan/tomscan/internal/artifact"
 	"github.com/tomscan/tomscan/internal/unpack"
@@ -47,13 +45,10 @@ func recoverWithTool(ctx context.Context, in unpack.Input, sink unpack.Sink, ope
 		}
 		return fmt.Errorf("%w (7-Zip: %v)", refused, err)
 	}
-	archiveSaid, fileSaid := sevenZipSays(res.Stderr)
+	_, fileSaid := unpack.SevenZipSays(res.Stderr)
 	said := ""
 	if res.ExitCode != 0 {
-		if archiveSaid == "" {
-			archiveSaid = fmt.Sprintf("%d entries with errors", len(fileSaid))
-		}
-		said = fmt.Sprintf("; 7-Zip: exit %d: %s", res.ExitCode, archiveSaid)
+		said = "; 7-Zip: " + unpack.SevenZipFailure(res)
 	}
 	files, _, _ := out.Files(ctx, in.Limits.MaxEntries)
 	if len(files) == 0 {
@@ -65,52 +60,9 @@ func recoverWithTool(ctx context.Context, in unpack.Input, sink unpack.Sink, ope
 		if msg := fileSaid[p]; msg != "" {
 			// The bytes as 7-Zip wrote them, and its verdict on them as
 			// the child's read error.
-			body = &errAtEnd{r: body, err: fmt.Errorf("7-Zip: %s", msg)}
+			body = unpack.ErrAtEnd(body, fmt.Errorf("7-Zip: %s", msg))
 		}
 		return unpack.Entry{Name: p, Size: size, Meta: map[string]string{"decoded_by": "7-Zip"}, Body: body}
 	})
 	return err
-}
-
-// sevenZipSays reads 7-Zip's stderr: the archive's errors (the lines after
-// "ERRORS:", joined) and each file's ("ERROR: CRC Failed : dir/name", by
-// the path it wrote).
-func sevenZipSays(stderr []byte) (archive string, files map[string]string) {
-	files = map[string]string{}
-	var lines []string
-	for _, line := range strings.Split(string(stderr), "\n") {
-		line = strings.TrimSpace(line)
-		switch {
-		case line == "" || line == "ERRORS:" || line == "WARNINGS:":
-		case strings.HasPrefix(line, "ERROR: "):
-			if msg, name, ok := strings.Cut(strings.TrimPrefix(line, "ERROR: "), " : "); ok {
-				files[name] = msg
-			} else {
-				lines = append(lines, line)
-			}
-		default:
-			if !slices.Contains(lines, line) {
-				lines = append(lines, line)
-			}
-		}
-	}
-	archive = strings.Join(lines, "; ")
-	if len(archive) > 300 {
-		archive = archive[:300] + "..."
-	}
-	return archive, files
-}
-
-// errAtEnd reads r and then, instead of io.EOF, err.
-type errAtEnd struct {
-	r   io.Reader
-	err error
-}
-
-func (e *errAtEnd) Read(p []byte) (int, error) {
-	n, err := e.r.Read(p)
-	if err == io.EOF {
-		err = e.err
-	}
-	return n, err
 }
