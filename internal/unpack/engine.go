@@ -285,23 +285,7 @@ func (b *build) unpack(ctx context.Context, n *artifact.Node, blob *artifact.Blo
 		s := &sink{build: b, node: n, extractor: x.Name(), parentSize: blob.Size(), names: map[string]int{}}
 		err := safeExtract(ctx, x, Input{Node: n, Blob: blob, Scratch: b.scratch, Limits: b.limits, Tools: b.engine.tools, Passwords: b.engine.passwords}, s)
 		if err != nil && !errors.Is(err, ErrStop) {
-			kind := artifact.KindExtract
-			var tm *ToolMissingError
-			switch {
-			case errors.As(err, &tm):
-				kind = artifact.KindToolMissing
-			case errors.Is(err, ErrUnsupported):
-				kind = artifact.KindUnsupported
-			case errors.Is(err, ErrTruncated):
-				kind = artifact.KindTruncated
-			case errors.Is(err, ErrMalformed):
-				kind = artifact.KindMalformed
-			case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-				kind = artifact.KindTimeout
-			case errors.Is(err, errPanic):
-				kind = artifact.KindPanic
-			}
-			n.AddIssue(kind, "unpack:"+x.Name(), err.Error())
+			n.AddIssue(IssueKind(err), "unpack:"+x.Name(), err.Error())
 		}
 		if s.emitted > 0 || s.claimed {
 			n.Container = x.Name()
@@ -341,6 +325,29 @@ func (b *build) unread(n *artifact.Node, matched string, hadIssue bool) {
 		n.Meta = map[string]string{}
 	}
 	n.Meta["entries"] = "0"
+}
+
+// IssueKind is the issue kind an extractor's error is recorded under: a
+// missing tool, an unsupported variant, a truncated or malformed container,
+// a deadline or a panic by their kinds, anything else an extract error.
+// Extractors use it for the issues they record themselves on one entry.
+func IssueKind(err error) string {
+	var tm *ToolMissingError
+	switch {
+	case errors.As(err, &tm):
+		return artifact.KindToolMissing
+	case errors.Is(err, ErrUnsupported):
+		return artifact.KindUnsupported
+	case errors.Is(err, ErrTruncated):
+		return artifact.KindTruncated
+	case errors.Is(err, ErrMalformed):
+		return artifact.KindMalformed
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return artifact.KindTimeout
+	case errors.Is(err, errPanic):
+		return artifact.KindPanic
+	}
+	return artifact.KindExtract
 }
 
 // ErrUnsupported marks a format variant an extractor recognises but cannot read.

@@ -105,7 +105,7 @@ func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink)
 			}
 		}
 		if err != nil {
-			sink.Issue(issueKind(err), fmt.Sprintf("7z: open entry %q: %v", f.Name, err))
+			sink.Issue(unpack.IssueKind(err), fmt.Sprintf("7z: open entry %q: %v", f.Name, err))
 			continue
 		}
 		err = sink.Emit(ctx, unpack.Entry{Name: f.Name, Size: size, Meta: meta, Body: newCheckedEntry(rc, f)})
@@ -115,18 +115,6 @@ func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink)
 		}
 	}
 	return nil
-}
-
-// issueKind is the issue kind of an entry that could not be opened.
-func issueKind(err error) string {
-	var missing *unpack.ToolMissingError
-	switch {
-	case errors.As(err, &missing):
-		return artifact.KindToolMissing
-	case errors.Is(err, unpack.ErrUnsupported):
-		return artifact.KindUnsupported
-	}
-	return artifact.KindExtract
 }
 
 // checkedEntry reads one file of the archive held to its header: its size,

@@ -6,9 +6,9 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"hash/crc32"
+	"maps"
 	"os/exec"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 
@@ -23,14 +23,9 @@ import (
 func rawZipOf(t *testing.T, method uint16, files map[string][]byte, compress ...string) []byte {
 	t.Helper()
 	unpacktest.Tool(t, compress[0])
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(files)) {
 		cmd := exec.Command(compress[0], compress[1:]...)
 		cmd.Stdin = bytes.NewReader(files[n])
 		packed, err := cmd.Output()

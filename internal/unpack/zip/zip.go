@@ -61,7 +61,7 @@ func (Extractor) Extract(ctx context.Context, in unpack.Input, sink unpack.Sink)
 		}
 		rc, err := openEntry(f, tool, in.Limits.MaxEntryBytes)
 		if err != nil {
-			sink.Issue(issueKind(err), fmt.Sprintf("zip: open entry %q: %v", f.Name, err))
+			sink.Issue(unpack.IssueKind(err), fmt.Sprintf("zip: open entry %q: %v", f.Name, err))
 			continue
 		}
 		if !decodedHere(f.Method) {
@@ -102,18 +102,6 @@ func openEntry(f *zip.File, tool *viaTool, maxOut int64) (io.ReadCloser, error) 
 		io.Reader
 		io.Closer
 	}{unpack.CheckedReader(dec, d, methodName(f.Method)), dec}, nil
-}
-
-// issueKind is the issue kind of an entry that could not be opened.
-func issueKind(err error) string {
-	var missing *unpack.ToolMissingError
-	switch {
-	case errors.As(err, &missing):
-		return artifact.KindToolMissing
-	case errors.Is(err, unpack.ErrUnsupported):
-		return artifact.KindUnsupported
-	}
-	return artifact.KindExtract
 }
 
 // keyring tries the password list on encrypted entries, the one that
@@ -190,7 +178,7 @@ func emitEncrypted(ctx context.Context, in unpack.Input, sink unpack.Sink, f *zi
 		if ctx.Err() != nil {
 			return err
 		}
-		sink.Issue(issueKind(err), fmt.Sprintf("zip: encrypted entry %q (%s): %v", f.Name, c.kind, err))
+		sink.Issue(unpack.IssueKind(err), fmt.Sprintf("zip: encrypted entry %q (%s): %v", f.Name, c.kind, err))
 		return nil
 	}
 	if i < 0 {
@@ -203,7 +191,7 @@ func emitEncrypted(ctx context.Context, in unpack.Input, sink unpack.Sink, f *zi
 	}
 	plain, err := openPlain(f, c, keys.list[i].Value, in.Limits.MaxEntryBytes)
 	if err != nil {
-		sink.Issue(issueKind(err), fmt.Sprintf("zip: encrypted entry %q (%s): %v", f.Name, c.kind, err))
+		sink.Issue(unpack.IssueKind(err), fmt.Sprintf("zip: encrypted entry %q (%s): %v", f.Name, c.kind, err))
 		return nil
 	}
 	defer plain.Close()
