@@ -422,16 +422,23 @@ func (s *sink) Emit(ctx context.Context, e Entry) error {
 	}
 	s.emitted++
 
-	name, why := VetName(e.Name)
+	decoded, encoding := DecodeLegacyName(e.Name)
+	name, why := VetName(decoded)
 	name = s.uniqueName(name)
 	child := s.node.NewChild(name, s.extractor)
-	if len(e.Meta) > 0 {
+	if len(e.Meta) > 0 || encoding != "" {
 		child.Meta = map[string]string{}
 		for k, v := range e.Meta {
 			child.Meta[k] = v
 		}
 	}
-	if why != "" || name != e.Name {
+	if encoding != "" {
+		// A normalised view: the bytes as found stay in original_name.
+		child.Meta["name_encoding"] = encoding
+	}
+	if (why != "" || name != e.Name) && child.Meta["original_name"] == "" {
+		// An extractor that decoded the name itself gave the bytes as
+		// stored; else the name it gave is what was found.
 		if child.Meta == nil {
 			child.Meta = map[string]string{}
 		}

@@ -75,7 +75,19 @@ func emit(ctx context.Context, c *cabfile.Cabinet, maxWork int64, sink unpack.Si
 		if !f.Modified.IsZero() {
 			meta["modified"] = f.Modified.Format("2006-01-02T15:04:05Z")
 		}
-		return sink.Emit(ctx, unpack.Entry{Name: f.Name, Size: int64(f.Size), Meta: meta, Body: body})
+		name := f.Name
+		if f.RawName != f.Name {
+			// Not UTF-8 (flagged so or not: gcab flags the bytes it was
+			// given): the creator's ANSI code page, which for a Chinese
+			// Windows' cabinet is GBK; cabextract's ISO-8859-1 otherwise.
+			// The bytes as stored stay beside the name.
+			meta["name_encoding"] = "iso-8859-1"
+			if s, ok := unpack.DecodeGBK(f.RawName); ok {
+				name, meta["name_encoding"] = s, "gbk"
+			}
+			meta["original_name"] = strconv.Quote(f.RawName)
+		}
+		return sink.Emit(ctx, unpack.Entry{Name: name, Size: int64(f.Size), Meta: meta, Body: body})
 	})
 	if errors.Is(err, cabfile.ErrWorkLimit) {
 		sink.Issue(artifact.KindLimit, fmt.Sprintf("cab: %v: the rest is not listed", err))

@@ -7,8 +7,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/text/encoding/simplifiedchinese"
 
 	"github.com/tomscan/tomscan/internal/unpack/unpacktest"
 	"github.com/tomscan/tomscan/pe"
@@ -105,5 +108,25 @@ func TestUnsignedAndDamaged(t *testing.T) {
 	}
 	if len(s.issues) == 0 {
 		t.Errorf("truncated cabinet: no issues, entries %v", s.entries)
+	}
+}
+
+// TestGBKName: a cabinet made on a Chinese system stores its names in GBK
+// (gcab copies the bytes and flags them UTF-8 all the same); the child is
+// named in Chinese, says so, and keeps the bytes as stored.
+func TestGBKName(t *testing.T) {
+	unpacktest.Tool(t, "gcab")
+	raw, err := simplifiedchinese.GBK.NewEncoder().String("说明.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := unpacktest.Build(t, map[string][]byte{raw: []byte("hello")}, "g.cab", "gcab", "-c", "g.cab", raw)
+	res := unpacktest.Run(t, Extractor{}, data, unpacktest.Options{})
+	if len(res.Files) != 1 || len(res.Issues) != 0 {
+		t.Fatalf("files %v issues %v", res.Set(), res.Issues)
+	}
+	f := res.Files[0]
+	if f.Name != "说明.txt" || f.Meta["name_encoding"] != "gbk" || f.Meta["original_name"] != strconv.Quote(raw) {
+		t.Errorf("name %q meta %v", f.Name, f.Meta)
 	}
 }

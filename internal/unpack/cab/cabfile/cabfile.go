@@ -104,7 +104,8 @@ func (f Folder) Method() string {
 
 // File is one CFFILE.
 type File struct {
-	Name         string // as stored, backslashes kept
+	Name         string // decoded (decodeName), backslashes kept
+	RawName      string // the bytes as stored
 	Size         uint32
 	FolderOffset uint32
 	Folder       uint16
@@ -206,7 +207,7 @@ func Open(r io.ReaderAt, size int64) (*Cabinet, error) {
 			Attributes:   le.Uint16(fh[14:]),
 			Modified:     dosTime(le.Uint16(fh[10:]), le.Uint16(fh[12:])),
 		}
-		f.Name = decodeName(raw, f.Attributes&0x80 != 0)
+		f.Name, f.RawName = decodeName(raw, f.Attributes&0x80 != 0), raw
 		c.Files = append(c.Files, f)
 	}
 	return c, nil
