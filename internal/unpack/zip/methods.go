@@ -223,7 +223,8 @@ func (v *viaTool) remove() {
 }
 
 // decodeWithTool extracts the entries of files whose method is not decoded
-// here with one 7zz run. It returns nil when there are none.
+// here with one 7zz run; with none such, it runs nothing and records only
+// the entries over the entry limit.
 func decodeWithTool(ctx context.Context, in unpack.Input, sink unpack.Sink, files []*zip.File) *viaTool {
 	v := &viaTool{names: map[*zip.File]string{}, copyErr: map[*zip.File]error{}, tooBig: map[*zip.File]bool{}}
 	var todo []*zip.File
